@@ -1,0 +1,364 @@
+//! `biz_content`: the JSON object of business parameters, read field by field.
+//!
+//! Fields are read from the raw JSON text, never re-serialized (SDKs serialize differently and
+//! the signature covers the raw string). Every getter validates and reports a precise
+//! `BizError`, which the gateway answers as 40004 `ILLEGAL_ARGUMENT`.
+
+use hongbao_money::{AmountError, Fen};
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+use std::fmt;
+
+/// What is wrong with a `biz_content`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BizError {
+    /// `biz_content` is absent or blank.
+    #[error("参数有误 (biz_content is required)")]
+    Missing,
+    /// Not JSON.
+    #[error("参数有误 (biz_content is not valid JSON: {0})")]
+    NotJson(String),
+    /// JSON, but not an object.
+    #[error("参数有误 (biz_content must be a JSON object)")]
+    NotObject,
+    /// A key appears twice.
+    #[error("参数有误 (biz_content has the key {0} more than once)")]
+    DuplicateKey(String),
+    /// A required field is absent or empty.
+    #[error("参数有误 ({0} is required)")]
+    MissingField(&'static str),
+    /// A field has the wrong JSON type.
+    #[error("参数有误 ({key} must be {expected})")]
+    WrongType {
+        /// The field.
+        key: &'static str,
+        /// What it must be.
+        expected: &'static str,
+    },
+    /// A field's value breaks its rule.
+    #[error("参数有误 ({key}: {reason})")]
+    Invalid {
+        /// The field.
+        key: &'static str,
+        /// The rule it breaks.
+        reason: String,
+    },
+}
+
+/// Longest merchant or Alipay id: 64 characters.
+pub const ID_LEN_MAX: usize = 64;
+/// `order_title` and `remark`: at most 100 letters or 50 Chinese characters (width units).
+pub const TITLE_WIDTH_MAX: usize = 100;
+/// `extra_param`: at most 300 characters (the query doc's echo length).
+pub const EXTRA_PARAM_LEN_MAX: usize = 300;
+/// `payee_logon_id`: at most 100 characters.
+pub const LOGON_ID_LEN_MAX: usize = 100;
+/// `pay_timeout` bounds in minutes: 1m ..= 7d.
+pub const PAY_TIMEOUT_MINUTES_MAX: u32 = 7 * 24 * 60;
+
+/// A parsed `biz_content`.
+#[derive(Debug)]
+pub struct BizContent {
+    fields: Vec<(String, Box<RawValue>)>,
+}
+
+struct FieldsVisitor;
+
+impl<'de> Visitor<'de> for FieldsVisitor {
+    type Value = Result<Vec<(String, Box<RawValue>)>, String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut fields: Vec<(String, Box<RawValue>)> = Vec::new();
+        while let Some((key, value)) = map.next_entry::<String, Box<RawValue>>()? {
+            if fields.iter().any(|(k, _)| *k == key) {
+                return Ok(Err(key));
+            }
+            fields.push((key, value));
+        }
+        Ok(Ok(fields))
+    }
+}
+
+struct Fields(Result<Vec<(String, Box<RawValue>)>, String>);
+
+impl<'de> serde::Deserialize<'de> for Fields {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Fields, D::Error> {
+        deserializer.deserialize_map(FieldsVisitor).map(Fields)
+    }
+}
+
+fn is_id_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')
+}
+
+fn title_width(text: &str) -> usize {
+    text.chars().map(|c| if c.is_ascii() { 1 } else { 2 }).sum()
+}
+
+impl BizContent {
+    /// Parses `biz_content`; `None` or blank is `Missing`.
+    pub fn parse(text: Option<&str>) -> Result<BizContent, BizError> {
+        let text = text.filter(|t| !t.trim().is_empty()).ok_or(BizError::Missing)?;
+        match serde_json::from_str::<Fields>(text) {
+            Ok(Fields(Ok(fields))) => Ok(BizContent { fields }),
+            Ok(Fields(Err(duplicate))) => Err(BizError::DuplicateKey(duplicate)),
+            Err(err) if err.is_data() => Err(BizError::NotObject),
+            Err(err) => Err(BizError::NotJson(err.to_string())),
+        }
+    }
+
+    fn raw(&self, key: &str) -> Option<&RawValue> {
+        self.fields.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_ref())
+    }
+
+    /// A string field; `null`, absent and `""` are all `None` (some SDKs send every optional
+    /// field, empty).
+    pub fn string(&self, key: &'static str) -> Result<Option<String>, BizError> {
+        let Some(raw) = self.raw(key) else { return Ok(None) };
+        if raw.get() == "null" {
+            return Ok(None);
+        }
+        let value: String = serde_json::from_str(raw.get())
+            .map_err(|_| BizError::WrongType { key, expected: "a string" })?;
+        Ok(Some(value).filter(|v| !v.is_empty()))
+    }
+
+    /// An id (`out_order_no`, `auth_no`, …): 1..=64 ASCII letters, digits, `_`, `-` or `.`.
+    pub fn id(&self, key: &'static str) -> Result<Option<String>, BizError> {
+        let Some(value) = self.string(key)? else { return Ok(None) };
+        if value.chars().count() > ID_LEN_MAX {
+            return Err(BizError::Invalid { key, reason: format!("longer than {ID_LEN_MAX} characters") });
+        }
+        if !value.chars().all(is_id_char) {
+            return Err(BizError::Invalid {
+                key,
+                reason: "only ASCII letters, digits, '_', '-' and '.' are allowed".into(),
+            });
+        }
+        Ok(Some(value))
+    }
+
+    /// A required id.
+    pub fn required_id(&self, key: &'static str) -> Result<String, BizError> {
+        self.id(key)?.ok_or(BizError::MissingField(key))
+    }
+
+    /// A text such as `order_title` or `remark`: no control characters, at most 100 width units
+    /// (an ASCII character counts 1, any other 2).
+    pub fn text(&self, key: &'static str) -> Result<Option<String>, BizError> {
+        let Some(value) = self.string(key)? else { return Ok(None) };
+        if value.trim().is_empty() {
+            return Ok(None);
+        }
+        if value.chars().any(char::is_control) {
+            return Err(BizError::Invalid { key, reason: "control characters are not allowed".into() });
+        }
+        if title_width(&value) > TITLE_WIDTH_MAX {
+            return Err(BizError::Invalid {
+                key,
+                reason: format!("longer than {TITLE_WIDTH_MAX} letters or {} Chinese characters", TITLE_WIDTH_MAX / 2),
+            });
+        }
+        Ok(Some(value))
+    }
+
+    /// A required text.
+    pub fn required_text(&self, key: &'static str) -> Result<String, BizError> {
+        self.text(key)?.ok_or(BizError::MissingField(key))
+    }
+
+    /// A request amount, exact: a JSON string (`"100.00"`, what SDKs send) or a plain number
+    /// literal (`100.00`), read from its text, never through a float.
+    pub fn amount(&self, key: &'static str) -> Result<Fen, BizError> {
+        let raw = self.raw(key).filter(|r| r.get() != "null").ok_or(BizError::MissingField(key))?;
+        let text = raw.get();
+        let literal = if text.starts_with('"') {
+            serde_json::from_str::<String>(text)
+                .map_err(|_| BizError::WrongType { key, expected: "a string like \"100.00\"" })?
+        } else if text.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
+            text.to_owned()
+        } else {
+            return Err(BizError::WrongType { key, expected: "a string like \"100.00\"" });
+        };
+        if literal.is_empty() {
+            return Err(BizError::MissingField(key));
+        }
+        Fen::parse_amount(&literal).map_err(|err| BizError::Invalid { key, reason: amount_reason(&err) })
+    }
+
+    /// A user id: `2088` followed by 12 digits.
+    pub fn user_id(&self, key: &'static str) -> Result<Option<String>, BizError> {
+        let Some(value) = self.string(key)? else { return Ok(None) };
+        if value.len() != 16 || !value.starts_with("2088") || !value.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(BizError::Invalid { key, reason: "must be 2088 followed by 12 digits".into() });
+        }
+        Ok(Some(value))
+    }
+
+    /// A logon id (e-mail or phone): 1..=100 characters, no whitespace or control characters.
+    pub fn logon_id(&self, key: &'static str) -> Result<Option<String>, BizError> {
+        let Some(value) = self.string(key)? else { return Ok(None) };
+        if value.chars().count() > LOGON_ID_LEN_MAX
+            || value.chars().any(|c| c.is_control() || c.is_whitespace())
+        {
+            return Err(BizError::Invalid {
+                key,
+                reason: format!("must be at most {LOGON_ID_LEN_MAX} characters without spaces"),
+            });
+        }
+        Ok(Some(value))
+    }
+
+    /// `pay_timeout`: whole minutes, hours or days (`90m`, `2h`, `7d`), between 1m and 7d.
+    /// Returns minutes.
+    pub fn pay_timeout(&self) -> Result<Option<u32>, BizError> {
+        let key = "pay_timeout";
+        let Some(value) = self.string(key)? else { return Ok(None) };
+        parse_pay_timeout(&value).map(Some).ok_or_else(|| BizError::Invalid {
+            key,
+            reason: format!("{value:?} is not a whole number of m, h or d between 1m and 7d"),
+        })
+    }
+
+    /// `extra_param`: a JSON object, sent as a string (as documented) or, from SDKs that
+    /// serialize nested objects, as an object. Returned as compact JSON text, at most 300
+    /// characters.
+    pub fn extra_param(&self) -> Result<Option<String>, BizError> {
+        let key = "extra_param";
+        let Some(raw) = self.raw(key).filter(|r| r.get() != "null") else { return Ok(None) };
+        let text = if raw.get().starts_with('"') {
+            let Some(inner) = self.string(key)? else { return Ok(None) };
+            inner
+        } else {
+            raw.get().to_owned()
+        };
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|_| BizError::Invalid { key, reason: "must be a JSON object".into() })?;
+        if !value.is_object() {
+            return Err(BizError::Invalid { key, reason: "must be a JSON object".into() });
+        }
+        if text.chars().count() > EXTRA_PARAM_LEN_MAX {
+            return Err(BizError::Invalid {
+                key,
+                reason: format!("longer than {EXTRA_PARAM_LEN_MAX} characters"),
+            });
+        }
+        Ok(Some(text))
+    }
+}
+
+fn amount_reason(err: &AmountError) -> String {
+    match err {
+        AmountError::TooManyDecimals(_) => "at most two decimals".into(),
+        AmountError::TooSmall(_) | AmountError::TooLarge(_) => {
+            "must be between 0.01 and 100000000.00".into()
+        }
+        AmountError::Empty | AmountError::Malformed(_) => {
+            "must be a decimal like \"100.00\" (ASCII digits, no sign or exponent)".into()
+        }
+    }
+}
+
+/// Parses a duration like `90m`, `2h`, `7d` (whole units) into minutes within 1m..=7d.
+///
+/// ```
+/// # use hongbao_protocol::biz::parse_pay_timeout;
+/// assert_eq!(parse_pay_timeout("1h"), Some(60));
+/// assert_eq!(parse_pay_timeout("1.5h"), None);
+/// assert_eq!(parse_pay_timeout("8d"), None);
+/// ```
+pub fn parse_pay_timeout(text: &str) -> Option<u32> {
+    let unit = text.chars().last()?;
+    let digits = &text[..text.len() - unit.len_utf8()];
+    if digits.is_empty() || digits.len() > 6 || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.starts_with('0') {
+        return None;
+    }
+    let count: u32 = digits.parse().ok()?;
+    let minutes = match unit {
+        'm' => count,
+        'h' => count.checked_mul(60)?,
+        'd' => count.checked_mul(24 * 60)?,
+        _ => return None,
+    };
+    (1..=PAY_TIMEOUT_MINUTES_MAX).contains(&minutes).then_some(minutes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn biz(text: &str) -> BizContent {
+        BizContent::parse(Some(text)).expect("parses")
+    }
+
+    #[test]
+    fn structure_errors_are_told_apart() {
+        assert_eq!(BizContent::parse(None).expect_err("missing"), BizError::Missing);
+        assert_eq!(BizContent::parse(Some("  ")).expect_err("blank"), BizError::Missing);
+        assert!(matches!(BizContent::parse(Some("{oops")), Err(BizError::NotJson(_))));
+        assert_eq!(BizContent::parse(Some("[1]")).expect_err("array"), BizError::NotObject);
+        assert_eq!(
+            BizContent::parse(Some(r#"{"a":"1","a":"2"}"#)).expect_err("dup"),
+            BizError::DuplicateKey("a".into())
+        );
+    }
+
+    #[test]
+    fn amounts_are_read_exactly_from_strings_and_number_literals() {
+        assert_eq!(biz(r#"{"amount":"100.00"}"#).amount("amount"), Ok(Fen::from_fen(10000)));
+        assert_eq!(biz(r#"{"amount":100.00}"#).amount("amount"), Ok(Fen::from_fen(10000)));
+        assert_eq!(biz(r#"{"amount":0.29}"#).amount("amount"), Ok(Fen::from_fen(29)));
+        for bad in [r#""1e3""#, "1e3", r#""0.001""#, r#""-1""#, "-1", r#""100000000.01""#, r#""１００""#, "true", "[]", r#""""#, "null"] {
+            let content = format!(r#"{{"amount":{bad}}}"#);
+            assert!(biz(&content).amount("amount").is_err(), "{bad} accepted");
+        }
+        assert_eq!(biz("{}").amount("amount"), Err(BizError::MissingField("amount")));
+    }
+
+    #[test]
+    fn ids_titles_and_users_are_checked() {
+        let b = biz(&format!(
+            r#"{{"ok":"A-1_b.2","long":"{}","ctl":"a\u0001","cn":"红包","title":"{}","u":"2088102000000001","bad_u":"2089102000000001","n":5}}"#,
+            "x".repeat(65),
+            "红".repeat(51)
+        ));
+        assert_eq!(b.required_id("ok"), Ok("A-1_b.2".into()));
+        assert!(matches!(b.id("long"), Err(BizError::Invalid { .. })));
+        assert!(matches!(b.id("ctl"), Err(BizError::Invalid { .. })));
+        assert!(matches!(b.id("cn"), Err(BizError::Invalid { .. })));
+        assert!(matches!(b.text("title"), Err(BizError::Invalid { .. })));
+        assert_eq!(b.text("cn"), Ok(Some("红包".into())));
+        assert_eq!(b.user_id("u"), Ok(Some("2088102000000001".into())));
+        assert!(b.user_id("bad_u").is_err());
+        assert_eq!(b.id("n"), Err(BizError::WrongType { key: "n", expected: "a string" }));
+        assert_eq!(b.required_id("absent"), Err(BizError::MissingField("absent")));
+    }
+
+    #[test]
+    fn extra_param_accepts_a_json_string_or_object() {
+        assert_eq!(
+            biz(r#"{"extra_param":"{\"orderExpiredTime\":\"10m\"}"}"#).extra_param(),
+            Ok(Some(r#"{"orderExpiredTime":"10m"}"#.into()))
+        );
+        assert_eq!(
+            biz(r#"{"extra_param":{"orderExpiredTime":"10m"}}"#).extra_param(),
+            Ok(Some(r#"{"orderExpiredTime":"10m"}"#.into()))
+        );
+        assert!(biz(r#"{"extra_param":"not json"}"#).extra_param().is_err());
+        assert!(biz(r#"{"extra_param":"[1]"}"#).extra_param().is_err());
+    }
+
+    #[test]
+    fn pay_timeout_takes_whole_units_in_range() {
+        for (text, minutes) in [("1m", 1), ("90m", 90), ("1h", 60), ("7d", 10080), ("10080m", 10080)] {
+            assert_eq!(parse_pay_timeout(text), Some(minutes), "{text}");
+        }
+        for bad in ["0m", "1.5h", "8d", "10081m", "h", "01h", "1H", "1 h", "-1m", "1s", "１h"] {
+            assert_eq!(parse_pay_timeout(bad), None, "{bad}");
+        }
+    }
+}

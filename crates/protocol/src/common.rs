@@ -1,0 +1,327 @@
+//! The common request parameters and everything that can be wrong with a request before its
+//! business content is looked at.
+//!
+//! `CommonParams::parse` checks presence and syntax in one fixed order, so a request breaking two
+//! rules always gets the same answer; registry checks (method, app) and the signature follow in the
+//! gateway, in the order documented in docs/errors.md.
+
+use crate::form::FormError;
+use crate::params::Params;
+use chrono::{NaiveDateTime, TimeDelta};
+use hongbao_sign::SignType;
+
+/// Everything a request can get wrong at the protocol level. The gateway maps each variant to
+/// Alipay's code/sub_code in one place; the `Display` text is the `sub_msg`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    /// The body is larger than the gateway accepts.
+    #[error("请求体过大 (request body exceeds {limit} bytes)")]
+    BodyTooLarge {
+        /// The cap in bytes.
+        limit: usize,
+    },
+    /// Query or body is not valid form encoding.
+    #[error("参数格式错误 (malformed form encoding: {0})")]
+    MalformedForm(FormError),
+    /// More parameters than any real request carries.
+    #[error("参数过多 (more than {max} parameters)")]
+    TooManyParameters {
+        /// The cap.
+        max: usize,
+    },
+    /// A parameter appears twice (in the query, the body, or across both).
+    #[error("参数重复 (parameter {0} is given more than once)")]
+    DuplicateParameter(String),
+    /// No `charset` parameter.
+    #[error("字符集错误 (missing charset parameter: put charset=utf-8, GBK or GB2312 in the URL query)")]
+    MissingCharset,
+    /// `charset` is not utf-8, GBK or GB2312.
+    #[error("字符集错误 (charset {0:?} is not supported: use utf-8, GBK or GB2312)")]
+    InvalidCharset(String),
+    /// A parameter name is not valid in the charset.
+    #[error("字符集错误 (a parameter name is not valid {charset})")]
+    UndecodableKey {
+        /// The request charset.
+        charset: &'static str,
+    },
+    /// A parameter value is not valid in the charset.
+    #[error("字符集错误 (parameter {key} is not valid {charset}: encode every value in the charset the charset parameter names)")]
+    UndecodableValue {
+        /// The parameter name.
+        key: String,
+        /// The request charset.
+        charset: &'static str,
+    },
+    /// No `method`.
+    #[error("缺少方法名参数 (missing method)")]
+    MissingMethod,
+    /// `method` names no API this gateway serves.
+    #[error("不存在的方法名 (method {0:?} does not exist)")]
+    InvalidMethod(String),
+    /// No `app_id`.
+    #[error("缺少AppID参数 (missing app_id)")]
+    MissingAppId,
+    /// `app_id` names no registered app.
+    #[error("无效的AppID参数 (app_id {0:?} is not registered on this gateway)")]
+    InvalidAppId(String),
+    /// No `sign_type`.
+    #[error("缺少签名类型参数 (missing sign_type: RSA2 or RSA)")]
+    MissingSignType,
+    /// `sign_type` is neither RSA2 nor RSA.
+    #[error("无效签名类型 (sign_type {0:?} is not supported: use RSA2 or RSA)")]
+    InvalidSignType(String),
+    /// No `sign`.
+    #[error("缺少签名参数 (missing sign)")]
+    MissingSign,
+    /// No `timestamp`.
+    #[error("缺少时间戳参数 (missing timestamp)")]
+    MissingTimestamp,
+    /// `timestamp` is not `yyyy-MM-dd HH:mm:ss`.
+    #[error("非法的时间戳参数 (timestamp {0:?} is not yyyy-MM-dd HH:mm:ss)")]
+    InvalidTimestamp(String),
+    /// `timestamp` is further from now than any time zone explains.
+    #[error("非法的时间戳参数 (timestamp {0:?} is too far from the current time in every time zone)")]
+    TimestampOutOfWindow(String),
+    /// No `version`.
+    #[error("缺少版本参数 (missing version)")]
+    MissingVersion,
+    /// `version` is not `1.0`.
+    #[error("版本号错误 (version {0:?} is not supported: use 1.0)")]
+    InvalidVersion(String),
+    /// `format` is present and not JSON.
+    #[error("无效的数据格式 (format {0:?} is not supported: use JSON)")]
+    InvalidFormat(String),
+    /// The signature does not verify. The message carries the sign content the gateway built.
+    #[error("验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹配，网关生成的验签字符串为：{sign_content}{}", hint.map(SignatureHint::text).unwrap_or_default())]
+    BadSignature {
+        /// The exact sign content the gateway verified against (as Alipay's gateway reports it).
+        sign_content: String,
+        /// Why it probably failed, when a variant verifies.
+        hint: Option<SignatureHint>,
+    },
+    /// `app_auth_token` was given; hongbao has no third-party (ISV) authorizations.
+    #[error("无效的应用授权令牌 (app_auth_token is not supported: hongbao has no third-party app authorizations; call with the app's own credentials)")]
+    AppAuthTokenNotSupported,
+    /// `notify_url` or `return_url` is not an http(s) URL of at most 256 characters.
+    #[error("参数无效 ({key} must be an http or https URL of at most 256 characters)")]
+    InvalidUrl {
+        /// `notify_url` or `return_url`.
+        key: &'static str,
+    },
+}
+
+/// What a failed signature would have verified as, to tell the integrator what to fix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignatureHint {
+    /// The signature verifies with the other algorithm.
+    OtherAlgorithm {
+        /// The algorithm the request names.
+        named: SignType,
+        /// The algorithm that verifies.
+        verifies: SignType,
+    },
+    /// The signature verifies over the UTF-8 bytes of the sign content, but charset names another.
+    SignedAsUtf8 {
+        /// The charset the request names.
+        named: &'static str,
+    },
+    /// The signature verifies over the GBK bytes, but charset names utf-8.
+    SignedAsGbk,
+    /// The signature verifies when `sign_type` is left out of the sign content (the notify rule).
+    SignTypeLeftOut,
+}
+
+impl SignatureHint {
+    fn text(self) -> String {
+        match self {
+            SignatureHint::OtherAlgorithm { named, verifies } => format!(
+                "。提示 (hint): 签名可用 {} 验证通过，但 sign_type={}；请让 sign_type 与签名算法一致 (the signature verifies as {}, but sign_type says {})",
+                verifies.as_str(), named.as_str(), verifies.as_str(), named.as_str()
+            ),
+            SignatureHint::SignedAsUtf8 { named } => format!(
+                "。提示 (hint): 签名是按 UTF-8 字节计算的，但 charset={named} (the signature was computed over the UTF-8 bytes of the sign content, but charset says {named}: sign the bytes in the charset you declare)"
+            ),
+            SignatureHint::SignedAsGbk => "。提示 (hint): 签名是按 GBK 字节计算的，但 charset=utf-8 (the signature was computed over GBK bytes, but charset says utf-8)".to_owned(),
+            SignatureHint::SignTypeLeftOut => "。提示 (hint): 签名未包含 sign_type；请求签名须包含 sign_type (the signature leaves sign_type out of the sign content; request signatures include it, only notify signatures leave it out)".to_owned(),
+        }
+    }
+}
+
+/// The checked common parameters of a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommonParams {
+    /// `app_id`, not yet looked up.
+    pub app_id: String,
+    /// `method`, not yet looked up.
+    pub method: String,
+    /// `sign_type`.
+    pub sign_type: SignType,
+    /// `sign`, base64 (not yet verified).
+    pub sign: String,
+    /// `timestamp` as sent, in the client's local time.
+    pub timestamp: NaiveDateTime,
+    /// `notify_url`, when given.
+    pub notify_url: Option<String>,
+    /// `return_url`, when given.
+    pub return_url: Option<String>,
+    /// `app_auth_token`, when given.
+    pub app_auth_token: Option<String>,
+}
+
+/// Longest `notify_url` / `return_url` Alipay documents.
+pub const URL_LEN_MAX: usize = 256;
+
+/// SDKs send the client's *local* time (Java sends GMT+8), so the window is every time zone's
+/// offset from UTC (−12 h … +14 h) plus this much clock skew.
+pub const TIMESTAMP_SKEW_MAX: TimeDelta = TimeDelta::minutes(15);
+
+/// Parses `yyyy-MM-dd HH:mm:ss` strictly (no missing zero padding, no trailing text).
+pub fn parse_timestamp(text: &str) -> Option<NaiveDateTime> {
+    if text.len() != 19 {
+        return None;
+    }
+    let parsed = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").ok()?;
+    (parsed.format("%Y-%m-%d %H:%M:%S").to_string() == text).then_some(parsed)
+}
+
+fn check_url(params: &Params, key: &'static str) -> Result<Option<String>, RequestError> {
+    let Some(url) = params.get_nonblank(key) else { return Ok(None) };
+    let lower = url.to_ascii_lowercase();
+    let scheme_ok = lower.starts_with("http://") || lower.starts_with("https://");
+    let has_host = url.split("://").nth(1).is_some_and(|rest| !rest.is_empty());
+    let clean = url.chars().all(|c| !c.is_control() && !c.is_whitespace());
+    if !scheme_ok || !has_host || !clean || url.chars().count() > URL_LEN_MAX {
+        return Err(RequestError::InvalidUrl { key });
+    }
+    Ok(Some(url.to_owned()))
+}
+
+impl CommonParams {
+    /// Checks presence and syntax, in this order: method, app_id, sign_type, sign, timestamp
+    /// (format, then window around `now_utc`), version, format, notify_url, return_url.
+    pub fn parse(params: &Params, now_utc: NaiveDateTime) -> Result<CommonParams, RequestError> {
+        let method = params.get_nonblank("method").ok_or(RequestError::MissingMethod)?;
+        let app_id = params.get_nonblank("app_id").ok_or(RequestError::MissingAppId)?;
+        let sign_type_text = params.get_nonblank("sign_type").ok_or(RequestError::MissingSignType)?;
+        let sign_type = SignType::parse(sign_type_text)
+            .ok_or_else(|| RequestError::InvalidSignType(sign_type_text.to_owned()))?;
+        let sign = params.get_nonblank("sign").ok_or(RequestError::MissingSign)?;
+        let timestamp_text =
+            params.get_nonblank("timestamp").ok_or(RequestError::MissingTimestamp)?;
+        let timestamp = parse_timestamp(timestamp_text)
+            .ok_or_else(|| RequestError::InvalidTimestamp(timestamp_text.to_owned()))?;
+        let earliest = now_utc - TimeDelta::hours(12) - TIMESTAMP_SKEW_MAX;
+        let latest = now_utc + TimeDelta::hours(14) + TIMESTAMP_SKEW_MAX;
+        if timestamp < earliest || timestamp > latest {
+            return Err(RequestError::TimestampOutOfWindow(timestamp_text.to_owned()));
+        }
+        let version = params.get_nonblank("version").ok_or(RequestError::MissingVersion)?;
+        if version != "1.0" {
+            return Err(RequestError::InvalidVersion(version.to_owned()));
+        }
+        if let Some(format) = params.get_nonblank("format") {
+            if !format.eq_ignore_ascii_case("json") {
+                return Err(RequestError::InvalidFormat(format.to_owned()));
+            }
+        }
+        let notify_url = check_url(params, "notify_url")?;
+        let return_url = check_url(params, "return_url")?;
+        Ok(CommonParams {
+            app_id: app_id.to_owned(),
+            method: method.to_owned(),
+            sign_type,
+            sign: sign.to_owned(),
+            timestamp,
+            notify_url,
+            return_url,
+            app_auth_token: params.get_nonblank("app_auth_token").map(str::to_owned),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> NaiveDateTime {
+        parse_timestamp("2026-11-23 12:00:00").expect("valid")
+    }
+
+    fn valid() -> Params {
+        [
+            ("app_id", "2021000000000001"),
+            ("method", "alipay.fund.coupon.operation.query"),
+            ("charset", "utf-8"),
+            ("sign_type", "RSA2"),
+            ("sign", "abc"),
+            ("timestamp", "2026-11-23 20:00:00"),
+            ("version", "1.0"),
+        ]
+        .into_iter()
+        .collect()
+    }
+
+    #[test]
+    fn a_complete_request_parses() {
+        let common = CommonParams::parse(&valid(), now()).expect("valid");
+        assert_eq!(common.sign_type, SignType::Rsa2);
+        assert_eq!(common.method, "alipay.fund.coupon.operation.query");
+    }
+
+    #[test]
+    fn each_rule_in_precedence_order() {
+        // Each row breaks one more rule than the row below it would see; the first broken rule wins.
+        let cases: Vec<(&str, Option<&str>, RequestError)> = vec![
+            ("method", None, RequestError::MissingMethod),
+            ("method", Some(" "), RequestError::MissingMethod),
+            ("app_id", None, RequestError::MissingAppId),
+            ("sign_type", None, RequestError::MissingSignType),
+            ("sign_type", Some("rsa2"), RequestError::InvalidSignType("rsa2".into())),
+            ("sign_type", Some("MD5"), RequestError::InvalidSignType("MD5".into())),
+            ("sign", None, RequestError::MissingSign),
+            ("timestamp", None, RequestError::MissingTimestamp),
+            ("timestamp", Some("2026-11-23T20:00:00"), RequestError::InvalidTimestamp("2026-11-23T20:00:00".into())),
+            ("timestamp", Some("2026-1-23 20:00:00"), RequestError::InvalidTimestamp("2026-1-23 20:00:00".into())),
+            ("timestamp", Some("2026-11-31 20:00:00"), RequestError::InvalidTimestamp("2026-11-31 20:00:00".into())),
+            ("timestamp", Some("2026-11-22 23:44:59"), RequestError::TimestampOutOfWindow("2026-11-22 23:44:59".into())),
+            ("timestamp", Some("2026-11-24 02:15:01"), RequestError::TimestampOutOfWindow("2026-11-24 02:15:01".into())),
+            ("version", None, RequestError::MissingVersion),
+            ("version", Some("2.0"), RequestError::InvalidVersion("2.0".into())),
+            ("format", Some("xml"), RequestError::InvalidFormat("xml".into())),
+            ("notify_url", Some("ftp://x"), RequestError::InvalidUrl { key: "notify_url" }),
+            ("notify_url", Some("javascript:alert(1)"), RequestError::InvalidUrl { key: "notify_url" }),
+            ("return_url", Some("http://"), RequestError::InvalidUrl { key: "return_url" }),
+        ];
+        for (key, value, expected) in cases {
+            let mut params = valid();
+            match value {
+                Some(v) => params.insert(key, v),
+                None => {
+                    params.remove(key);
+                }
+            }
+            assert_eq!(CommonParams::parse(&params, now()), Err(expected), "{key}={value:?}");
+        }
+        let mut both = valid();
+        both.remove("method");
+        both.remove("app_id");
+        assert_eq!(CommonParams::parse(&both, now()), Err(RequestError::MissingMethod));
+    }
+
+    #[test]
+    fn window_edges_and_optional_params() {
+        let mut params = valid();
+        params.insert("timestamp", "2026-11-22 23:45:00");
+        params.insert("format", "JSON");
+        params.insert("notify_url", "https://merchant.example/notify");
+        assert!(CommonParams::parse(&params, now()).is_ok());
+        params.insert("timestamp", "2026-11-24 02:15:00");
+        assert!(CommonParams::parse(&params, now()).is_ok());
+        let long = format!("https://e.example/{}", "a".repeat(240));
+        params.insert("notify_url", long);
+        assert_eq!(
+            CommonParams::parse(&params, now()),
+            Err(RequestError::InvalidUrl { key: "notify_url" })
+        );
+    }
+}

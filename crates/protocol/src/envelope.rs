@@ -1,0 +1,211 @@
+//! The signed response envelope: `{"<method with . as _>_response":{…},"sign":"…"}`.
+//!
+//! Wire rules (docs: ../shared/spec/sdk-wire-facts.md P1–P8): compact JSON; the response node
+//! first and `"sign"` directly after it, nothing between (the official Python SDK takes the
+//! *last* `},"sign":"`, Node cuts at `"sign"`); the signature covers the exact bytes of the node
+//! as emitted, in the response charset; errors live in the method's own node, `error_response`
+//! only when no method was named; amounts are JSON strings (`"100.00"`).
+
+use crate::charset::Charset;
+use serde_json::{Map, Value};
+
+/// The node name for a method: `alipay.fund.coupon.operation.query` →
+/// `alipay_fund_coupon_operation_query_response`. `None` when the text could not be a method
+/// name (then the answer uses `error_response`).
+///
+/// ```
+/// # use hongbao_protocol::envelope::response_key;
+/// assert_eq!(response_key("alipay.fund.coupon.order.refund").as_deref(),
+///            Some("alipay_fund_coupon_order_refund_response"));
+/// assert_eq!(response_key("bad\"name"), None);
+/// ```
+pub fn response_key(method: &str) -> Option<String> {
+    let plausible = !method.is_empty()
+        && method.len() <= 128
+        && method.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_');
+    plausible.then(|| format!("{}_response", method.replace('.', "_")))
+}
+
+/// The node name used when a request names no method at all.
+pub const ERROR_RESPONSE_KEY: &str = "error_response";
+
+/// A response node under construction, keys in emission order: `code`, `msg`, then `sub_code`,
+/// `sub_msg` (errors only), then the method's fields.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResponseNode(Map<String, Value>);
+
+impl ResponseNode {
+    /// `{"code":"10000","msg":"Success"}`.
+    pub fn success() -> ResponseNode {
+        let mut map = Map::new();
+        map.insert("code".into(), "10000".into());
+        map.insert("msg".into(), "Success".into());
+        ResponseNode(map)
+    }
+
+    /// An error node.
+    pub fn error(code: &str, msg: &str, sub_code: &str, sub_msg: &str) -> ResponseNode {
+        let mut map = Map::new();
+        map.insert("code".into(), code.into());
+        map.insert("msg".into(), msg.into());
+        map.insert("sub_code".into(), sub_code.into());
+        map.insert("sub_msg".into(), sub_msg.into());
+        ResponseNode(map)
+    }
+
+    /// Adds a string field.
+    pub fn field(mut self, key: &str, value: impl Into<String>) -> ResponseNode {
+        self.0.insert(key.into(), Value::String(value.into()));
+        self
+    }
+
+    /// Adds a string field when `value` is `Some`.
+    pub fn field_opt(self, key: &str, value: Option<impl Into<String>>) -> ResponseNode {
+        match value {
+            Some(value) => self.field(key, value),
+            None => self,
+        }
+    }
+
+    /// The fields as a JSON object (for the app.pay `result` and tests).
+    pub fn as_map(&self) -> &Map<String, Value> {
+        &self.0
+    }
+
+    /// Compact JSON text of the node.
+    pub fn to_json(&self) -> String {
+        // A map of strings always serializes.
+        serde_json::to_string(&self.0).unwrap_or_else(|_| "{}".to_owned())
+    }
+}
+
+/// Renders the envelope body in `charset`, signing the node bytes with `sign`.
+pub fn render<E>(
+    key: &str,
+    node: &ResponseNode,
+    charset: Charset,
+    sign: impl FnOnce(&[u8]) -> Result<String, E>,
+) -> Result<Vec<u8>, E> {
+    let node_bytes = charset.encode_json(&node.to_json());
+    let signature = sign(&node_bytes)?;
+    let mut body = Vec::with_capacity(node_bytes.len() + signature.len() + key.len() + 16);
+    body.extend_from_slice(b"{\"");
+    body.extend_from_slice(key.as_bytes());
+    body.extend_from_slice(b"\":");
+    body.extend_from_slice(&node_bytes);
+    body.extend_from_slice(b",\"sign\":\"");
+    body.extend_from_slice(signature.as_bytes());
+    body.extend_from_slice(b"\"}");
+    Ok(body)
+}
+
+/// The signed part of a response body, found the way Alipay's Java SDK finds it: the value of
+/// `"<key>"` from its `{` to the matching `}` (braces inside JSON strings ignored), and the
+/// top-level `sign` value. Works on the decoded text; verify `charset.encode(node)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedNode<'a> {
+    /// The exact node text.
+    pub node: &'a str,
+    /// The `sign` value, if the body has one.
+    pub sign: Option<String>,
+}
+
+/// Finds the node named `key` in `body` (see `SignedNode`). `None` when the body has no such
+/// node or is not JSON.
+pub fn find_signed_node<'a>(body: &'a str, key: &str) -> Option<SignedNode<'a>> {
+    let quoted = format!("\"{key}\"");
+    let key_at = body.find(&quoted)?;
+    let after_key = key_at + quoted.len();
+    let open = after_key + body[after_key..].find('{')?;
+    if !body[after_key..open].trim().trim_start_matches(':').trim().is_empty() {
+        return None;
+    }
+    let close = matching_brace(body, open)?;
+    let node = &body[open..=close];
+    let sign = serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|value| value.get("sign").and_then(Value::as_str).map(str::to_owned));
+    Some(SignedNode { node, sign })
+}
+
+fn matching_brace(text: &str, open: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for (offset, &byte) in bytes[open..].iter().enumerate() {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'{' => depth += 1,
+            b'}' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(open + offset);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fake_sign(bytes: &[u8]) -> Result<String, ()> {
+        Ok(format!("SIG{}", bytes.len()))
+    }
+
+    #[test]
+    fn envelope_has_the_node_first_and_sign_right_after() {
+        let node = ResponseNode::success().field("amount", "100.00").field("order_title", "a}b\"c");
+        let body = render("x_response", &node, Charset::Utf8, fake_sign).expect("renders");
+        let text = String::from_utf8(body).expect("utf-8");
+        assert_eq!(
+            text,
+            r#"{"x_response":{"code":"10000","msg":"Success","amount":"100.00","order_title":"a}b\"c"},"sign":"SIG73"}"#
+        );
+        let found = find_signed_node(&text, "x_response").expect("found");
+        assert_eq!(found.node, r#"{"code":"10000","msg":"Success","amount":"100.00","order_title":"a}b\"c"}"#);
+        assert_eq!(found.sign.as_deref(), Some("SIG73"));
+    }
+
+    #[test]
+    fn gbk_envelope_signs_the_gbk_bytes() {
+        let node = ResponseNode::success().field("order_title", "红包发放");
+        let mut signed = Vec::new();
+        let body = render("x_response", &node, Charset::Gbk, |bytes| {
+            signed = bytes.to_vec();
+            Ok::<_, ()>("S".to_owned())
+        })
+        .expect("renders");
+        assert!(signed.windows(8).any(|w| w == [0xba, 0xec, 0xb0, 0xfc, 0xb7, 0xa2, 0xb7, 0xc5]));
+        assert_eq!(&body[14..14 + signed.len()], signed.as_slice());
+    }
+
+    #[test]
+    fn error_nodes_order_code_msg_sub_code_sub_msg() {
+        let node = ResponseNode::error("40004", "Business Failed", "MONEY_NOT_ENOUGH", "余额不足");
+        assert_eq!(
+            node.to_json(),
+            r#"{"code":"40004","msg":"Business Failed","sub_code":"MONEY_NOT_ENOUGH","sub_msg":"余额不足"}"#
+        );
+    }
+
+    #[test]
+    fn missing_or_malformed_nodes_are_not_found() {
+        assert_eq!(find_signed_node(r#"{"a_response":"x"}"#, "a_response"), None);
+        assert_eq!(find_signed_node(r#"{"a_response":{"unclosed":1"#, "a_response"), None);
+        assert_eq!(find_signed_node("not json", "a_response"), None);
+    }
+}
