@@ -1,0 +1,40 @@
+//! The red packet domain, as pure data and rules.
+//!
+//! A red packet is a fund order (`auth_no` / `out_order_no`); every money movement on it is an
+//! operation (`operation_id` / `out_request_no`) carrying exactly one journal entry whose
+//! postings sum to zero. This crate decides what a command does (`Packet::disburse`,
+//! `Packet::refund`, `check_fund`) and checks stored state against the money invariants
+//! (`check_invariants`).
+//!
+//! It never knows IO, SQL, HTTP or the clock: `now` arrives inside commands, state arrives as
+//! values. That is why it is tested without a socket or a database.
+
+pub mod command;
+pub mod entry;
+pub mod invariants;
+pub mod packet;
+pub mod rejection;
+
+pub use command::*;
+pub use entry::{Account, Entry, Posting};
+pub use invariants::{check_invariants, LedgerSnapshot, Violation};
+pub use packet::{check_fund, OperationStatus, OperationType, Packet, PacketStatus};
+pub use rejection::Rejection;
+
+/// A broken invariant inside a command: a programmer error. It aborts the command's transaction
+/// and answers 20000; it never commits half a change.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invariant broken: {0}")]
+pub struct Bug(pub String);
+
+/// Asserts a condition in a request path: panics in debug builds and tests; in release returns
+/// `Err(Bug)` from the enclosing function so the caller rolls back and answers 20000.
+#[macro_export]
+macro_rules! invariant {
+    ($cond:expr) => {
+        if !$cond {
+            debug_assert!($cond, "invariant broken: {}", stringify!($cond));
+            return Err($crate::Bug(format!("{} ({}:{})", stringify!($cond), file!(), line!())).into());
+        }
+    };
+}

@@ -1,0 +1,75 @@
+//! The storage port of the ledger and its SQLite implementation.
+//!
+//! Every command (fund, disburse, refund) runs in one database transaction that holds its
+//! idempotency row, its postings, the packet's counters and (later) its notify outbox row, so it
+//! commits whole or not at all. The database enforces the money rules on its own as well: unique
+//! keys serialize duplicates, `CHECK` constraints keep balances non-negative and packets from
+//! paying out more than they hold, guarded `UPDATE … WHERE` statements refuse what the ledger
+//! refused, and triggers keep journal entries immutable.
+//!
+//! Only this crate knows SQL. It never knows HTTP or the Alipay wire format.
+
+mod ids;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use hongbao_ledger::{
+    Bug, DisburseCommand, FundCommand, LedgerSnapshot, OperationQuery, OperationView, Outcome,
+    RefundCommand, Rejection,
+};
+use hongbao_money::Fen;
+
+pub use ids::{auth_no, operation_id, route_digits};
+pub use sqlite::SqliteStore;
+
+/// An operating error of the store. Every variant is retry-safe: nothing was committed.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached or written (busy, disk full, I/O error, closed).
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// A stored row does not decode (schema drift or corruption).
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+    /// A broken invariant; the transaction was rolled back.
+    #[error(transparent)]
+    Bug(#[from] Bug),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(err: rusqlite::Error) -> StoreError {
+        StoreError::Unavailable(err.to_string())
+    }
+}
+
+/// A sandbox user: an account with a logon id and a password for the cashier page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SandboxUser {
+    /// `2088…` id.
+    pub user_id: String,
+    /// E-mail or phone.
+    pub logon_id: String,
+    /// Cashier password (sandbox only).
+    pub password: String,
+    /// Opening balance, issued once when the user is first created.
+    pub opening_balance: Fen,
+}
+
+/// The store interface the gateway uses. One implementation per database.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Creates (and for agreement.pay, funds) a packet.
+    async fn fund(&self, cmd: FundCommand) -> Result<Outcome, StoreError>;
+    /// Pays part of a packet to a user.
+    async fn disburse(&self, cmd: DisburseCommand) -> Result<Outcome, StoreError>;
+    /// Returns part of a packet's remainder to its payer.
+    async fn refund(&self, cmd: RefundCommand) -> Result<Outcome, StoreError>;
+    /// Looks up one operation.
+    async fn query(&self, query: OperationQuery) -> Result<Result<OperationView, Rejection>, StoreError>;
+    /// Creates the user with its opening balance unless it exists; true when created.
+    async fn ensure_user(&self, user: SandboxUser, now_ms: i64) -> Result<bool, StoreError>;
+    /// A user's balance, `None` for unknown users.
+    async fn balance(&self, user_id: &str) -> Result<Option<Fen>, StoreError>;
+    /// Everything the money invariants look at.
+    async fn snapshot(&self) -> Result<LedgerSnapshot, StoreError>;
+}

@@ -1,0 +1,626 @@
+//! The commands as SQL, each run inside the writer's per-command savepoint.
+//!
+//! Order inside every command: resolve what the ids name (read only), compare with an earlier
+//! identical request (replay or `UniqueViolation`), ask the ledger whether the movement is
+//! allowed, then write with guarded statements that re-check the same rule in the database.
+//! Anything refused returns `Keep::Rollback`, so a refused command leaves no trace and can be
+//! fixed and resent with the same ids.
+
+use crate::ids;
+use crate::{SandboxUser, StoreError};
+use hongbao_ledger::invariants::{OperationKind, OperationSnapshot, PacketSnapshot};
+use hongbao_ledger::{
+    check_fund, Account, DisburseCommand, Entry, FundCommand, FundMethod, LedgerSnapshot,
+    OperationQuery, OperationRef, OperationStatus, OperationView, OrderRef, Outcome, Packet,
+    PacketStatus, PayeeRef, Posting, RefundCommand, Rejection,
+};
+use hongbao_money::Fen;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+/// Whether the writer keeps a command's changes.
+pub enum Keep<T> {
+    /// Release the savepoint: the changes commit with the batch.
+    Commit(T),
+    /// Roll back to the savepoint: nothing of this command remains.
+    Rollback(T),
+}
+
+fn rejected(rejection: Rejection) -> Result<Keep<Outcome>, StoreError> {
+    Ok(Keep::Rollback(Outcome::Rejected(rejection)))
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(what.to_owned())
+}
+
+fn next_sequence(conn: &Connection, name: &str) -> Result<i64, StoreError> {
+    Ok(conn.query_row(
+        "UPDATE id_sequence SET next_value = next_value + 1 WHERE name = ?1 RETURNING next_value - 1",
+        [name],
+        |row| row.get(0),
+    )?)
+}
+
+/// A stored order, as far as commands need it.
+struct OrderRow {
+    auth_no: String,
+    app_id: String,
+    kind: String,
+    packet: Packet,
+    payer_user_id: Option<String>,
+    fingerprint: String,
+}
+
+const ORDER_COLUMNS: &str = "auth_no, app_id, kind, amount_fen, disbursed_fen, refunded_fen, \
+                             status, payer_user_id, fingerprint";
+
+fn order_from_row(row: &Row<'_>) -> rusqlite::Result<(OrderRow, String)> {
+    let status: String = row.get(6)?;
+    Ok((
+        OrderRow {
+            auth_no: row.get(0)?,
+            app_id: row.get(1)?,
+            kind: row.get(2)?,
+            packet: Packet {
+                amount: Fen::from_fen(row.get(3)?),
+                disbursed: Fen::from_fen(row.get(4)?),
+                refunded: Fen::from_fen(row.get(5)?),
+                status: PacketStatus::WaitPay,
+            },
+            payer_user_id: row.get(7)?,
+            fingerprint: row.get(8)?,
+        },
+        status,
+    ))
+}
+
+fn decode_order(found: Option<(OrderRow, String)>) -> Result<Option<OrderRow>, StoreError> {
+    let Some((mut order, status)) = found else { return Ok(None) };
+    order.packet.status = PacketStatus::parse(&status).ok_or_else(|| corrupt("order status"))?;
+    Ok(Some(order))
+}
+
+fn order_by_auth_no(conn: &Connection, auth_no: &str) -> Result<Option<OrderRow>, StoreError> {
+    let sql = format!("SELECT {ORDER_COLUMNS} FROM fund_order WHERE auth_no = ?1");
+    decode_order(conn.query_row(&sql, [auth_no], order_from_row).optional()?)
+}
+
+fn order_by_out_order_no(
+    conn: &Connection,
+    app_id: &str,
+    out_order_no: &str,
+) -> Result<Option<OrderRow>, StoreError> {
+    let sql = format!("SELECT {ORDER_COLUMNS} FROM fund_order WHERE app_id = ?1 AND out_order_no = ?2");
+    decode_order(conn.query_row(&sql, [app_id, out_order_no], order_from_row).optional()?)
+}
+
+/// Finds the order an `OrderRef` names for `app_id`: Alipay's id first, then the merchant's.
+fn resolve_order(
+    conn: &Connection,
+    app_id: &str,
+    order: &OrderRef,
+) -> Result<Result<OrderRow, Rejection>, StoreError> {
+    let found = match order {
+        OrderRef::AuthNo(auth_no) => order_by_auth_no(conn, auth_no)?,
+        OrderRef::OutOrderNo(out_order_no) => order_by_out_order_no(conn, app_id, out_order_no)?,
+    };
+    Ok(match found {
+        None => Err(Rejection::AuthOrderNotExist),
+        Some(order) if order.app_id != app_id => Err(Rejection::AccessForbidden),
+        Some(order) => Ok(order),
+    })
+}
+
+/// Like `resolve_order`, and the order must be a packet (not a disburse's own order).
+fn resolve_packet(
+    conn: &Connection,
+    app_id: &str,
+    order: &OrderRef,
+    field: &str,
+) -> Result<Result<OrderRow, Rejection>, StoreError> {
+    Ok(match resolve_order(conn, app_id, order)? {
+        Ok(order) if order.kind != "PACKET" => Err(Rejection::IllegalArgument(format!(
+            "{field} names a disburse order, not a red packet"
+        ))),
+        other => other,
+    })
+}
+
+fn resolve_payee(conn: &Connection, payee: &PayeeRef) -> Result<Result<String, Rejection>, StoreError> {
+    let by_logon = |logon_id: &str| -> Result<Option<String>, StoreError> {
+        Ok(conn
+            .query_row("SELECT user_id FROM sandbox_user WHERE logon_id = ?1", [logon_id], |r| r.get(0))
+            .optional()?)
+    };
+    let user_exists = |user_id: &str| -> Result<bool, StoreError> {
+        Ok(conn
+            .query_row("SELECT 1 FROM sandbox_user WHERE user_id = ?1", [user_id], |_| Ok(()))
+            .optional()?
+            .is_some())
+    };
+    Ok(match payee {
+        PayeeRef::UserId(user_id) => {
+            if user_exists(user_id)? {
+                Ok(user_id.clone())
+            } else {
+                Err(Rejection::PayeeNotExist)
+            }
+        }
+        PayeeRef::LogonId(logon_id) => by_logon(logon_id)?.ok_or(Rejection::PayeeNotExist),
+        PayeeRef::Both { user_id, logon_id } => match by_logon(logon_id)? {
+            None => Err(Rejection::PayeeNotExist),
+            Some(found) if &found != user_id => Err(Rejection::IllegalArgument(
+                "payee_user_id and payee_logon_id name different users".into(),
+            )),
+            Some(found) => Ok(found),
+        },
+    })
+}
+
+fn user_balance_in(conn: &Connection, user_id: &str) -> Result<Option<Fen>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT balance_fen FROM account WHERE account_id = ?1",
+            [Account::User(user_id.to_owned()).id()],
+            |row| row.get::<_, i64>(0),
+        )
+        .optional()?
+        .map(Fen::from_fen))
+}
+
+/// Records `entry` for `operation_id` and applies its postings with guarded updates.
+/// `Err(())` inside means a guard refused a posting (an account would go negative).
+fn post_entry(
+    conn: &Connection,
+    operation_id: Option<&str>,
+    memo: &str,
+    entry: &Entry,
+    now_ms: i64,
+) -> Result<Result<(), ()>, StoreError> {
+    let entry_id: i64 = conn.query_row(
+        "INSERT INTO journal_entry (operation_id, memo, created_at_ms) VALUES (?1, ?2, ?3) RETURNING entry_id",
+        params![operation_id, memo, now_ms],
+        |row| row.get(0),
+    )?;
+    for posting in entry.postings() {
+        let account_id = posting.account.id();
+        conn.execute(
+            "INSERT INTO posting (entry_id, account_id, amount_fen) VALUES (?1, ?2, ?3)",
+            params![entry_id, account_id, posting.amount.fen()],
+        )?;
+        let changed = conn.execute(
+            "UPDATE account SET balance_fen = balance_fen + ?2 \
+             WHERE account_id = ?1 AND (account_id = 'issuance' OR balance_fen + ?2 >= 0)",
+            params![account_id, posting.amount.fen()],
+        )?;
+        if changed != 1 {
+            return Ok(Err(()));
+        }
+    }
+    Ok(Ok(()))
+}
+
+fn fund_operation_id(conn: &Connection, auth_no: &str) -> Result<String, StoreError> {
+    Ok(conn.query_row(
+        "SELECT operation_id FROM fund_operation WHERE auth_no = ?1 AND kind IN ('FUND', 'DISBURSE') \
+         ORDER BY created_at_ms LIMIT 1",
+        [auth_no],
+        |row| row.get(0),
+    )?)
+}
+
+pub fn fund(conn: &Connection, cmd: &FundCommand) -> Result<Keep<Outcome>, StoreError> {
+    let fingerprint = cmd.fingerprint();
+    if let Some(existing) = order_by_out_order_no(conn, &cmd.app_id, &cmd.out_order_no)? {
+        if existing.kind == "PACKET" && existing.fingerprint == fingerprint {
+            let operation_id = fund_operation_id(conn, &existing.auth_no)?;
+            return Ok(Keep::Rollback(Outcome::Replayed(load_view(conn, &operation_id)?)));
+        }
+        return rejected(Rejection::UniqueViolation);
+    }
+    let immediate = cmd.method == FundMethod::Agreement;
+    if let Some(payer) = &cmd.payer_user_id {
+        let Some(balance) = user_balance_in(conn, payer)? else {
+            return rejected(Rejection::PayerNotExist);
+        };
+        if immediate {
+            if let Err(rejection) = check_fund(balance, cmd.amount) {
+                return rejected(rejection);
+            }
+        }
+    } else if immediate {
+        return rejected(Rejection::PayerNotExist);
+    }
+
+    let route = ids::route_digits(&cmd.app_id);
+    let auth_no = ids::auth_no(cmd.now_ms, route, next_sequence(conn, "auth_no")?);
+    let operation_id = ids::operation_id(cmd.now_ms, route, next_sequence(conn, "operation_id")?);
+    let (order_status, operation_status, trans_at_ms) = if immediate {
+        (PacketStatus::Funded, OperationStatus::Success, Some(cmd.now_ms))
+    } else {
+        (PacketStatus::WaitPay, OperationStatus::Init, None)
+    };
+    conn.execute(
+        "INSERT INTO fund_order (auth_no, app_id, out_order_no, kind, fund_method, order_title, \
+         amount_fen, status, payer_user_id, pay_timeout_minutes, extra_param, notify_url, \
+         fingerprint, created_at_ms) \
+         VALUES (?1, ?2, ?3, 'PACKET', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        params![
+            auth_no,
+            cmd.app_id,
+            cmd.out_order_no,
+            cmd.method.as_str(),
+            cmd.order_title,
+            cmd.amount.fen(),
+            order_status.as_str(),
+            cmd.payer_user_id,
+            cmd.pay_timeout_minutes,
+            cmd.extra_param,
+            cmd.notify_url,
+            fingerprint,
+            cmd.now_ms
+        ],
+    )?;
+    conn.execute(
+        "INSERT INTO account (account_id, balance_fen) VALUES (?1, 0)",
+        [Account::Custody(auth_no.clone()).id()],
+    )?;
+    conn.execute(
+        "INSERT INTO fund_operation (operation_id, auth_no, out_request_no, kind, status, amount_fen, \
+         payer_user_id, remark, fingerprint, notify_url, created_at_ms, trans_at_ms) \
+         VALUES (?1, ?2, ?3, 'FUND', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            operation_id,
+            auth_no,
+            cmd.out_request_no,
+            operation_status.as_str(),
+            cmd.amount.fen(),
+            cmd.payer_user_id,
+            cmd.order_title,
+            fingerprint,
+            cmd.notify_url,
+            cmd.now_ms,
+            trans_at_ms
+        ],
+    )?;
+    if let (true, Some(payer)) = (immediate, &cmd.payer_user_id) {
+        let entry =
+            Entry::transfer(Account::User(payer.clone()), Account::Custody(auth_no.clone()), cmd.amount)?;
+        if post_entry(conn, Some(&operation_id), "fund", &entry, cmd.now_ms)?.is_err() {
+            return rejected(Rejection::BalanceNotEnough);
+        }
+    }
+    Ok(Keep::Commit(Outcome::Applied(load_view(conn, &operation_id)?)))
+}
+
+pub fn disburse(conn: &Connection, cmd: &DisburseCommand) -> Result<Keep<Outcome>, StoreError> {
+    let packet = match resolve_packet(conn, &cmd.app_id, &cmd.packet, "deduct_auth_no")? {
+        Ok(packet) => packet,
+        Err(rejection) => return rejected(rejection),
+    };
+    let payee = match resolve_payee(conn, &cmd.payee)? {
+        Ok(payee) => payee,
+        Err(rejection) => return rejected(rejection),
+    };
+    let fingerprint = cmd.fingerprint(&packet.auth_no, &payee);
+    if let Some(existing) = order_by_out_order_no(conn, &cmd.app_id, &cmd.out_order_no)? {
+        if existing.kind == "DISBURSE" && existing.fingerprint == fingerprint {
+            let operation_id = fund_operation_id(conn, &existing.auth_no)?;
+            return Ok(Keep::Rollback(Outcome::Replayed(load_view(conn, &operation_id)?)));
+        }
+        return rejected(Rejection::UniqueViolation);
+    }
+    if let Err(rejection) = packet.packet.disburse(cmd.amount)? {
+        return rejected(rejection);
+    }
+    let guarded = conn.execute(
+        "UPDATE fund_order SET disbursed_fen = disbursed_fen + ?1 \
+         WHERE auth_no = ?2 AND status = 'FUNDED' AND amount_fen - disbursed_fen - refunded_fen >= ?1",
+        params![cmd.amount.fen(), packet.auth_no],
+    )?;
+    if guarded != 1 {
+        return rejected(Rejection::MoneyNotEnough);
+    }
+    let route = ids::route_digits(&cmd.app_id);
+    let auth_no = ids::auth_no(cmd.now_ms, route, next_sequence(conn, "auth_no")?);
+    let operation_id = ids::operation_id(cmd.now_ms, route, next_sequence(conn, "operation_id")?);
+    conn.execute(
+        "INSERT INTO fund_order (auth_no, app_id, out_order_no, kind, packet_auth_no, order_title, \
+         amount_fen, status, payer_user_id, payee_user_id, extra_param, notify_url, fingerprint, \
+         created_at_ms) \
+         VALUES (?1, ?2, ?3, 'DISBURSE', ?4, ?5, ?6, 'FUNDED', ?7, ?8, ?9, ?10, ?11, ?12)",
+        params![
+            auth_no,
+            cmd.app_id,
+            cmd.out_order_no,
+            packet.auth_no,
+            cmd.order_title,
+            cmd.amount.fen(),
+            packet.payer_user_id,
+            payee,
+            cmd.extra_param,
+            cmd.notify_url,
+            fingerprint,
+            cmd.now_ms
+        ],
+    )?;
+    conn.execute(
+        "INSERT INTO fund_operation (operation_id, auth_no, out_request_no, kind, status, amount_fen, \
+         payer_user_id, payee_user_id, remark, fingerprint, notify_url, created_at_ms, trans_at_ms) \
+         VALUES (?1, ?2, ?3, 'DISBURSE', 'SUCCESS', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+        params![
+            operation_id,
+            auth_no,
+            cmd.out_request_no,
+            cmd.amount.fen(),
+            packet.payer_user_id,
+            payee,
+            cmd.order_title,
+            fingerprint,
+            cmd.notify_url,
+            cmd.now_ms
+        ],
+    )?;
+    let entry = Entry::transfer(Account::Custody(packet.auth_no.clone()), Account::User(payee), cmd.amount)?;
+    if post_entry(conn, Some(&operation_id), "disburse", &entry, cmd.now_ms)?.is_err() {
+        return rejected(Rejection::MoneyNotEnough);
+    }
+    Ok(Keep::Commit(Outcome::Applied(load_view(conn, &operation_id)?)))
+}
+
+pub fn refund(conn: &Connection, cmd: &RefundCommand) -> Result<Keep<Outcome>, StoreError> {
+    let packet =
+        match resolve_packet(conn, &cmd.app_id, &OrderRef::AuthNo(cmd.auth_no.clone()), "auth_no")? {
+            Ok(packet) => packet,
+            Err(rejection) => return rejected(rejection),
+        };
+    let fingerprint = cmd.fingerprint();
+    let existing: Option<(String, String, String)> = conn
+        .query_row(
+            "SELECT operation_id, kind, fingerprint FROM fund_operation WHERE auth_no = ?1 AND out_request_no = ?2",
+            params![packet.auth_no, cmd.out_request_no],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .optional()?;
+    if let Some((operation_id, kind, stored)) = existing {
+        if kind == "REFUND" && stored == fingerprint {
+            return Ok(Keep::Rollback(Outcome::Replayed(load_view(conn, &operation_id)?)));
+        }
+        return rejected(Rejection::UniqueViolation);
+    }
+    if let Err(rejection) = packet.packet.refund(cmd.amount)? {
+        return rejected(rejection);
+    }
+    let Some(payer) = packet.payer_user_id.clone() else {
+        return rejected(Rejection::OrderStatusInvalid);
+    };
+    let guarded = conn.execute(
+        "UPDATE fund_order SET refunded_fen = refunded_fen + ?1 \
+         WHERE auth_no = ?2 AND status = 'FUNDED' AND amount_fen - disbursed_fen - refunded_fen >= ?1",
+        params![cmd.amount.fen(), packet.auth_no],
+    )?;
+    if guarded != 1 {
+        return rejected(Rejection::MoneyNotEnough);
+    }
+    let route = ids::route_digits(&cmd.app_id);
+    let operation_id = ids::operation_id(cmd.now_ms, route, next_sequence(conn, "operation_id")?);
+    conn.execute(
+        "INSERT INTO fund_operation (operation_id, auth_no, out_request_no, kind, status, amount_fen, \
+         payer_user_id, remark, fingerprint, notify_url, created_at_ms, trans_at_ms) \
+         VALUES (?1, ?2, ?3, 'REFUND', 'SUCCESS', ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+        params![
+            operation_id,
+            packet.auth_no,
+            cmd.out_request_no,
+            cmd.amount.fen(),
+            payer,
+            cmd.remark,
+            fingerprint,
+            cmd.notify_url,
+            cmd.now_ms
+        ],
+    )?;
+    let entry = Entry::transfer(Account::Custody(packet.auth_no.clone()), Account::User(payer), cmd.amount)?;
+    if post_entry(conn, Some(&operation_id), "refund", &entry, cmd.now_ms)?.is_err() {
+        return rejected(Rejection::MoneyNotEnough);
+    }
+    Ok(Keep::Commit(Outcome::Applied(load_view(conn, &operation_id)?)))
+}
+
+pub fn query(conn: &Connection, query: &OperationQuery) -> Result<Result<OperationView, Rejection>, StoreError> {
+    let order = match resolve_order(conn, &query.app_id, &query.order)? {
+        Ok(order) => order,
+        Err(rejection) => return Ok(Err(rejection)),
+    };
+    let operation_id: Option<String> = match &query.operation {
+        OperationRef::OperationId(operation_id) => conn
+            .query_row(
+                "SELECT operation_id FROM fund_operation WHERE operation_id = ?1 AND auth_no = ?2",
+                params![operation_id, order.auth_no],
+                |row| row.get(0),
+            )
+            .optional()?,
+        OperationRef::OutRequestNo(out_request_no) => conn
+            .query_row(
+                "SELECT operation_id FROM fund_operation WHERE auth_no = ?1 AND out_request_no = ?2",
+                params![order.auth_no, out_request_no],
+                |row| row.get(0),
+            )
+            .optional()?,
+    };
+    match operation_id {
+        None => Ok(Err(Rejection::AuthOperationNotExist)),
+        Some(operation_id) => Ok(Ok(load_view(conn, &operation_id)?)),
+    }
+}
+
+fn load_view(conn: &Connection, operation_id: &str) -> Result<OperationView, StoreError> {
+    let row = conn.query_row(
+        "SELECT op.operation_id, op.out_request_no, op.kind, op.status, op.amount_fen, op.remark, \
+                op.payer_user_id, op.payee_user_id, op.created_at_ms, op.trans_at_ms, \
+                o.auth_no, o.out_order_no, o.order_title, o.extra_param, \
+                COALESCE(p.refunded_fen, o.refunded_fen), payer.logon_id, payee.logon_id \
+         FROM fund_operation op \
+         JOIN fund_order o ON o.auth_no = op.auth_no \
+         LEFT JOIN fund_order p ON p.auth_no = o.packet_auth_no \
+         LEFT JOIN sandbox_user payer ON payer.user_id = op.payer_user_id \
+         LEFT JOIN sandbox_user payee ON payee.user_id = op.payee_user_id \
+         WHERE op.operation_id = ?1",
+        [operation_id],
+        |row| {
+            Ok((
+                (
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, String>(3)?,
+                    row.get::<_, i64>(4)?,
+                    row.get::<_, String>(5)?,
+                ),
+                (
+                    row.get::<_, Option<String>>(6)?,
+                    row.get::<_, Option<String>>(7)?,
+                    row.get::<_, i64>(8)?,
+                    row.get::<_, Option<i64>>(9)?,
+                ),
+                (
+                    row.get::<_, String>(10)?,
+                    row.get::<_, String>(11)?,
+                    row.get::<_, String>(12)?,
+                    row.get::<_, Option<String>>(13)?,
+                    row.get::<_, i64>(14)?,
+                    row.get::<_, Option<String>>(15)?,
+                    row.get::<_, Option<String>>(16)?,
+                ),
+            ))
+        },
+    )?;
+    let ((operation_id, out_request_no, kind, status, amount, remark), (payer, payee, created, trans), order) = row;
+    let (auth_no, out_order_no, order_title, extra_param, refunded, payer_logon, payee_logon) = order;
+    let kind = operation_kind(&kind)?;
+    Ok(OperationView {
+        auth_no,
+        out_order_no,
+        operation_id,
+        out_request_no,
+        amount: Fen::from_fen(amount),
+        order_title,
+        operation_type: kind.operation_type(),
+        status: OperationStatus::parse(&status).ok_or_else(|| corrupt("operation status"))?,
+        remark,
+        payer_user_id: payer,
+        payer_logon_id: payer_logon,
+        payee_user_id: payee,
+        payee_logon_id: payee_logon,
+        gmt_create_ms: created,
+        gmt_trans_ms: trans,
+        extra_param,
+        total_pay_refund_amount: Fen::from_fen(refunded),
+    })
+}
+
+fn operation_kind(text: &str) -> Result<OperationKind, StoreError> {
+    match text {
+        "FUND" => Ok(OperationKind::Fund),
+        "DISBURSE" => Ok(OperationKind::Disburse),
+        "REFUND" => Ok(OperationKind::Refund),
+        _ => Err(corrupt("operation kind")),
+    }
+}
+
+pub fn ensure_user(conn: &Connection, user: &SandboxUser, now_ms: i64) -> Result<Keep<bool>, StoreError> {
+    let inserted = conn.execute(
+        "INSERT INTO sandbox_user (user_id, logon_id, password) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (user_id) DO NOTHING",
+        params![user.user_id, user.logon_id, user.password],
+    )? == 1;
+    if !inserted {
+        return Ok(Keep::Rollback(false));
+    }
+    let account = Account::User(user.user_id.clone());
+    conn.execute("INSERT INTO account (account_id, balance_fen) VALUES (?1, 0)", [account.id()])?;
+    if user.opening_balance.is_positive() {
+        let entry = Entry::transfer(Account::Issuance, account, user.opening_balance)?;
+        if post_entry(conn, None, "issuance", &entry, now_ms)?.is_err() {
+            return Err(StoreError::Bug(hongbao_ledger::Bug("issuance refused".into())));
+        }
+    }
+    Ok(Keep::Commit(true))
+}
+
+pub fn user_balance(conn: &Connection, user_id: &str) -> Result<Option<Fen>, StoreError> {
+    user_balance_in(conn, user_id)
+}
+
+pub fn snapshot(conn: &Connection) -> Result<LedgerSnapshot, StoreError> {
+    // One read transaction, so the snapshot is consistent.
+    conn.execute_batch("BEGIN")?;
+    let result = snapshot_in(conn);
+    let _ = conn.execute_batch("COMMIT");
+    result
+}
+
+fn snapshot_in(conn: &Connection) -> Result<LedgerSnapshot, StoreError> {
+    let mut snapshot = LedgerSnapshot::default();
+    let mut stmt = conn.prepare("SELECT account_id, balance_fen FROM account")?;
+    let rows = stmt.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))?;
+    for row in rows {
+        let (id, balance) = row?;
+        let account = Account::parse(&id).ok_or_else(|| corrupt("account id"))?;
+        snapshot.balances.push((account, Fen::from_fen(balance)));
+    }
+    let mut stmt = conn.prepare("SELECT entry_id, account_id, amount_fen FROM posting ORDER BY entry_id")?;
+    let rows = stmt.query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, i64>(2)?)))?;
+    let mut current: Option<(i64, Vec<Posting>)> = None;
+    for row in rows {
+        let (entry_id, account_id, amount) = row?;
+        let account = Account::parse(&account_id).ok_or_else(|| corrupt("posting account"))?;
+        let posting = Posting { account, amount: Fen::from_fen(amount) };
+        match &mut current {
+            Some((id, postings)) if *id == entry_id => postings.push(posting),
+            _ => {
+                if let Some((_, postings)) = current.take() {
+                    snapshot.entries.push(Entry::from_stored(postings));
+                }
+                current = Some((entry_id, vec![posting]));
+            }
+        }
+    }
+    if let Some((_, postings)) = current {
+        snapshot.entries.push(Entry::from_stored(postings));
+    }
+    let mut stmt = conn.prepare(&format!("SELECT {ORDER_COLUMNS} FROM fund_order WHERE kind = 'PACKET'"))?;
+    let rows = stmt.query_map([], order_from_row)?;
+    for row in rows {
+        if let Some(order) = decode_order(Some(row?))? {
+            snapshot.packets.push(PacketSnapshot { auth_no: order.auth_no, packet: order.packet });
+        }
+    }
+    let mut stmt = conn.prepare(
+        "SELECT op.operation_id, COALESCE(o.packet_auth_no, o.auth_no), op.kind, op.status, op.amount_fen, \
+                (SELECT COUNT(*) FROM journal_entry j WHERE j.operation_id = op.operation_id) \
+         FROM fund_operation op JOIN fund_order o ON o.auth_no = op.auth_no",
+    )?;
+    let rows = stmt.query_map([], |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, String>(2)?,
+            row.get::<_, String>(3)?,
+            row.get::<_, i64>(4)?,
+            row.get::<_, i64>(5)?,
+        ))
+    })?;
+    for row in rows {
+        let (operation_id, packet_auth_no, kind, status, amount, entries) = row?;
+        snapshot.operations.push(OperationSnapshot {
+            operation_id,
+            packet_auth_no,
+            kind: operation_kind(&kind)?,
+            status: OperationStatus::parse(&status).ok_or_else(|| corrupt("operation status"))?,
+            amount: Fen::from_fen(amount),
+            entries: usize::try_from(entries).unwrap_or(usize::MAX),
+        });
+    }
+    Ok(snapshot)
+}

@@ -1,0 +1,244 @@
+//! SQLite, the embedded default store.
+//!
+//! One writer thread owns the only write connection and applies commands in batches: one
+//! `BEGIN IMMEDIATE … COMMIT` per batch, each command inside its own `SAVEPOINT`, so a refused or
+//! failed command rolls back alone while the batch shares one fsync (group commit). Nobody is
+//! answered before the batch's COMMIT returned: WAL with `synchronous=FULL` makes that commit
+//! durable. Reads use a small pool of read-only connections, which WAL lets run beside the writer.
+
+mod commands;
+pub mod schema;
+
+use crate::{SandboxUser, Store, StoreError};
+use async_trait::async_trait;
+use hongbao_ledger::{
+    DisburseCommand, FundCommand, LedgerSnapshot, OperationQuery, OperationView, Outcome,
+    RefundCommand, Rejection,
+};
+use hongbao_money::Fen;
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, oneshot, Semaphore};
+
+pub(crate) use commands::Keep;
+
+/// Most commands one group commit carries.
+pub const BATCH_MAX: usize = 128;
+/// Most commands waiting for the writer; senders wait beyond it (backpressure, bounded memory).
+pub const QUEUE_MAX: usize = 4096;
+/// Most read connections open at once.
+pub const READERS_MAX: usize = 8;
+
+trait WriteJob: Send {
+    /// Runs the command; true to keep its changes.
+    fn run(&mut self, conn: &Connection) -> bool;
+    /// Answers the caller once the batch committed (`None`) or failed.
+    fn finish(self: Box<Self>, commit_error: Option<StoreError>);
+}
+
+type JobFn<T> = Box<dyn FnOnce(&Connection) -> Result<Keep<T>, StoreError> + Send>;
+
+struct TypedJob<T> {
+    command: Option<JobFn<T>>,
+    result: Option<Result<T, StoreError>>,
+    reply: oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<T: Send + 'static> WriteJob for TypedJob<T> {
+    fn run(&mut self, conn: &Connection) -> bool {
+        let Some(command) = self.command.take() else { return false };
+        let (keep, result) = match command(conn) {
+            Ok(Keep::Commit(value)) => (true, Ok(value)),
+            Ok(Keep::Rollback(value)) => (false, Ok(value)),
+            Err(err) => (false, Err(err)),
+        };
+        self.result = Some(result);
+        keep
+    }
+
+    fn finish(self: Box<Self>, commit_error: Option<StoreError>) {
+        let answer = match (commit_error, self.result) {
+            (Some(err), _) => Err(err),
+            (None, Some(result)) => result,
+            (None, None) => Err(StoreError::Unavailable("command was not run".into())),
+        };
+        // The caller may have gone away (client disconnected); the outcome is committed anyway
+        // and an identical retry replays it.
+        let _ = self.reply.send(answer);
+    }
+}
+
+/// The SQLite store. Cheap to clone.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    jobs: mpsc::Sender<Box<dyn WriteJob>>,
+    readers: Mutex<Vec<Connection>>,
+    reader_permits: Semaphore,
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`, runs migrations and starts the writer.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let mut writer = Connection::open(path)?;
+        configure(&writer)?;
+        let mode: String = writer.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Unavailable(format!("journal_mode is {mode}, WAL required")));
+        }
+        // FULL: the WAL is fsynced at every COMMIT, so an answered 10000 survives power loss.
+        writer.pragma_update(None, "synchronous", "FULL")?;
+        schema::migrate(&mut writer)?;
+        let (jobs, receiver) = mpsc::channel(QUEUE_MAX);
+        std::thread::Builder::new()
+            .name("hongbao-sqlite-writer".into())
+            .spawn(move || writer_loop(writer, receiver))
+            .map_err(|err| StoreError::Unavailable(format!("cannot start writer: {err}")))?;
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                path: path.to_owned(),
+                jobs,
+                readers: Mutex::new(Vec::new()),
+                reader_permits: Semaphore::new(READERS_MAX),
+            }),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    async fn write<T: Send + 'static>(
+        &self,
+        command: impl FnOnce(&Connection) -> Result<Keep<T>, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let job = TypedJob { command: Some(Box::new(command)), result: None, reply };
+        self.inner
+            .jobs
+            .send(Box::new(job))
+            .await
+            .map_err(|_| StoreError::Unavailable("writer stopped".into()))?;
+        answer.await.map_err(|_| StoreError::Unavailable("writer stopped".into()))?
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        query: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let _permit = self
+            .inner
+            .reader_permits
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Unavailable("store closed".into()))?;
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let pooled = inner.readers.lock().ok().and_then(|mut pool| pool.pop());
+            let conn = match pooled {
+                Some(conn) => conn,
+                None => {
+                    let conn = Connection::open_with_flags(
+                        &inner.path,
+                        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    )?;
+                    configure(&conn)?;
+                    conn
+                }
+            };
+            let result = query(&conn);
+            if let Ok(mut pool) = inner.readers.lock() {
+                pool.push(conn);
+            }
+            result
+        })
+        .await
+        .map_err(|err| StoreError::Unavailable(format!("reader task failed: {err}")))?
+    }
+}
+
+fn writer_loop(conn: Connection, mut receiver: mpsc::Receiver<Box<dyn WriteJob>>) {
+    while let Some(first) = receiver.blocking_recv() {
+        let mut batch = vec![first];
+        while batch.len() < BATCH_MAX {
+            match receiver.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let commit_error = run_batch(&conn, &mut batch).err();
+        if let Some(err) = &commit_error {
+            tracing::error!(error = %err, commands = batch.len(), "sqlite batch failed; rolled back");
+        }
+        for job in batch {
+            job.finish(commit_error.clone());
+        }
+    }
+}
+
+fn run_batch(conn: &Connection, batch: &mut [Box<dyn WriteJob>]) -> Result<(), StoreError> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let outcome = (|| -> Result<(), StoreError> {
+        for job in batch.iter_mut() {
+            conn.execute_batch("SAVEPOINT command")?;
+            if job.run(conn) {
+                conn.execute_batch("RELEASE command")?;
+            } else {
+                conn.execute_batch("ROLLBACK TO command; RELEASE command")?;
+            }
+        }
+        conn.execute_batch("COMMIT")?;
+        Ok(())
+    })();
+    if outcome.is_err() && !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    outcome
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn fund(&self, cmd: FundCommand) -> Result<Outcome, StoreError> {
+        self.write(move |conn| commands::fund(conn, &cmd)).await
+    }
+
+    async fn disburse(&self, cmd: DisburseCommand) -> Result<Outcome, StoreError> {
+        self.write(move |conn| commands::disburse(conn, &cmd)).await
+    }
+
+    async fn refund(&self, cmd: RefundCommand) -> Result<Outcome, StoreError> {
+        self.write(move |conn| commands::refund(conn, &cmd)).await
+    }
+
+    async fn query(
+        &self,
+        query: OperationQuery,
+    ) -> Result<Result<OperationView, Rejection>, StoreError> {
+        self.read(move |conn| commands::query(conn, &query)).await
+    }
+
+    async fn ensure_user(&self, user: SandboxUser, now_ms: i64) -> Result<bool, StoreError> {
+        self.write(move |conn| commands::ensure_user(conn, &user, now_ms)).await
+    }
+
+    async fn balance(&self, user_id: &str) -> Result<Option<Fen>, StoreError> {
+        let user_id = user_id.to_owned();
+        self.read(move |conn| commands::user_balance(conn, &user_id)).await
+    }
+
+    async fn snapshot(&self) -> Result<LedgerSnapshot, StoreError> {
+        self.read(commands::snapshot).await
+    }
+}
