@@ -1,0 +1,177 @@
+//! The configuration file (`hongbao serve --config FILE`): TOML, relative paths resolved against
+//! the file's folder, `HONGBAO_LISTEN` / `HONGBAO_DATABASE` override their keys.
+//!
+//! Every problem stops start-up with one clear line naming the key and the file.
+
+use anyhow::{anyhow, bail, Context, Result};
+use hongbao_money::Fen;
+use hongbao_sign::{PrivateKey, PublicKey};
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// The file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// `host:port` to listen on.
+    pub listen: Option<String>,
+    /// `sqlite://PATH` (PostgreSQL comes with its own issue).
+    pub database: Option<String>,
+    /// PEM (PKCS#1 or PKCS#8) or bare base64: signs every answer.
+    pub gateway_private_key: String,
+    /// Registered apps.
+    #[serde(default, rename = "app")]
+    pub apps: Vec<AppEntry>,
+    /// Sandbox users.
+    #[serde(default, rename = "user")]
+    pub users: Vec<UserEntry>,
+}
+
+/// One `[[app]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppEntry {
+    /// `app_id`.
+    pub app_id: String,
+    /// Path of the app public key (PEM or bare base64).
+    pub app_public_key: String,
+    /// The app's own account.
+    pub merchant_user_id: String,
+    /// Display name.
+    pub name: Option<String>,
+}
+
+/// One `[[user]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserEntry {
+    /// `2088…`.
+    pub user_id: String,
+    /// E-mail or phone.
+    pub logon_id: String,
+    /// Opening balance, `"1000.00"`.
+    pub balance: String,
+    /// Cashier password (default `111111`).
+    pub password: Option<String>,
+}
+
+/// A loaded, checked configuration.
+#[derive(Debug)]
+pub struct Config {
+    /// Listen address.
+    pub listen: String,
+    /// SQLite database path.
+    pub sqlite_path: PathBuf,
+    /// The gateway key.
+    pub gateway_key: PrivateKey,
+    /// Apps.
+    pub apps: Vec<hongbao_gateway::App>,
+    /// Users.
+    pub users: Vec<hongbao_store::SandboxUser>,
+}
+
+/// Default listen address.
+pub const LISTEN_DEFAULT: &str = "127.0.0.1:9999";
+/// Default sandbox password.
+pub const PASSWORD_DEFAULT: &str = "111111";
+
+fn is_user_id(text: &str) -> bool {
+    text.len() == 16 && text.starts_with("2088") && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn read_key_text(base: &Path, path: &str, what: &str) -> Result<String> {
+    let full = base.join(path);
+    std::fs::read_to_string(&full).with_context(|| format!("{what}: cannot read {}", full.display()))
+}
+
+/// Warns when a private key file is readable by group or others.
+fn warn_if_loose(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            if meta.permissions().mode() & 0o077 != 0 {
+                tracing::warn!(file = %path.display(), "private key file is readable by group or others; chmod 600 it");
+            }
+        }
+    }
+}
+
+/// Loads and checks `path`.
+pub fn load(path: &Path) -> Result<Config> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?;
+    let file: ConfigFile = toml::from_str(&text).map_err(|err| anyhow!("config {}: {}", path.display(), err.message()))?;
+    let base = path.parent().unwrap_or(Path::new(".")).to_owned();
+    resolve(file, &base).with_context(|| format!("config {}", path.display()))
+}
+
+/// Checks a parsed file; relative paths are resolved against `base`.
+pub fn resolve(file: ConfigFile, base: &Path) -> Result<Config> {
+    let listen = std::env::var("HONGBAO_LISTEN").ok().or(file.listen).unwrap_or_else(|| LISTEN_DEFAULT.to_owned());
+    let database = std::env::var("HONGBAO_DATABASE")
+        .ok()
+        .or(file.database)
+        .unwrap_or_else(|| "sqlite://hongbao.db".to_owned());
+    let sqlite_path = match database.strip_prefix("sqlite://") {
+        Some(rest) if !rest.is_empty() => base.join(rest),
+        _ if database.starts_with("postgres://") || database.starts_with("postgresql://") => {
+            bail!("database: PostgreSQL is not supported by this build yet; use sqlite://PATH")
+        }
+        _ => bail!("database: {database:?} is not sqlite://PATH"),
+    };
+    let key_text = read_key_text(base, &file.gateway_private_key, "gateway_private_key")?;
+    warn_if_loose(&base.join(&file.gateway_private_key));
+    let gateway_key = PrivateKey::from_text(&key_text)
+        .map_err(|err| anyhow!("gateway_private_key {}: {err}", file.gateway_private_key))?;
+
+    let mut users = Vec::new();
+    let mut user_ids = HashSet::new();
+    let mut logon_ids = HashSet::new();
+    for user in file.users {
+        if !is_user_id(&user.user_id) {
+            bail!("[[user]] user_id {:?} is not 2088 followed by 12 digits", user.user_id);
+        }
+        if !user_ids.insert(user.user_id.clone()) {
+            bail!("[[user]] user_id {} appears twice", user.user_id);
+        }
+        if user.logon_id.trim().is_empty() || !logon_ids.insert(user.logon_id.clone()) {
+            bail!("[[user]] logon_id {:?} is empty or appears twice", user.logon_id);
+        }
+        let balance = Fen::parse_non_negative(&user.balance)
+            .map_err(|err| anyhow!("[[user]] {} balance: {err}", user.user_id))?;
+        users.push(hongbao_store::SandboxUser {
+            user_id: user.user_id,
+            logon_id: user.logon_id,
+            password: user.password.unwrap_or_else(|| PASSWORD_DEFAULT.to_owned()),
+            opening_balance: balance,
+        });
+    }
+
+    let mut apps = Vec::new();
+    let mut app_ids = HashSet::new();
+    for app in file.apps {
+        if app.app_id.trim().is_empty() || app.app_id.len() > 32 {
+            bail!("[[app]] app_id {:?} must be 1 to 32 characters", app.app_id);
+        }
+        if !app_ids.insert(app.app_id.clone()) {
+            bail!("[[app]] app_id {} appears twice", app.app_id);
+        }
+        if !user_ids.contains(&app.merchant_user_id) {
+            bail!("[[app]] {} merchant_user_id {} is not a [[user]]", app.app_id, app.merchant_user_id);
+        }
+        let key_text = read_key_text(base, &app.app_public_key, &format!("[[app]] {} app_public_key", app.app_id))?;
+        let public_key = PublicKey::from_text(&key_text)
+            .map_err(|err| anyhow!("[[app]] {} app_public_key {}: {err}", app.app_id, app.app_public_key))?;
+        apps.push(hongbao_gateway::App {
+            name: app.name.unwrap_or_else(|| format!("App {}", app.app_id)),
+            app_id: app.app_id,
+            public_key,
+            merchant_user_id: app.merchant_user_id,
+        });
+    }
+    if apps.is_empty() {
+        bail!("no [[app]] is configured");
+    }
+    Ok(Config { listen, sqlite_path, gateway_key, apps, users })
+}

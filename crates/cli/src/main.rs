@@ -1,0 +1,142 @@
+//! `hongbao`: the server (`serve`) and, later, the client commands.
+//!
+//! Glue only: configuration, start-up, printing. The gateway, ledger and store crates do the work.
+
+mod config;
+mod demo;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use hongbao_gateway::{Gateway, Limits, SystemClock};
+use hongbao_store::{SqliteStore, Store};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(name = "hongbao", version, about = "Alipay-compatible cash red packet (收发现金红包) server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the gateway. Without --config: the demo (data folder, keys, app and users made once).
+    Serve {
+        /// A TOML configuration file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The demo's data folder (ignored with --config).
+        #[arg(long, default_value = "hongbao-data")]
+        data_dir: PathBuf,
+        /// Overrides `listen` (e.g. 127.0.0.1:0 for any free port).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HONGBAO_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve { config, data_dir, listen } => serve(config, data_dir, listen),
+    };
+    if let Err(err) = result {
+        eprintln!("hongbao: {err:#}");
+        std::process::exit(1);
+    }
+}
+
+fn serve(config_path: Option<PathBuf>, data_dir: PathBuf, listen: Option<String>) -> Result<()> {
+    let demo = config_path.is_none();
+    let config_path = match config_path {
+        Some(path) => path,
+        None => demo::ensure(&data_dir)?,
+    };
+    let mut config = config::load(&config_path)?;
+    if let Some(listen) = listen {
+        config.listen = listen;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        if let Some(parent) = config.sqlite_path.parent() {
+            std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        let store = SqliteStore::open(&config.sqlite_path)
+            .with_context(|| format!("database {}", config.sqlite_path.display()))?;
+        let clock = Arc::new(SystemClock);
+        let now_ms = hongbao_gateway::Clock::now_ms(clock.as_ref());
+        for user in &config.users {
+            store.ensure_user(user.clone(), now_ms).await?;
+        }
+        let listener = tokio::net::TcpListener::bind(&config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let address = listener.local_addr()?;
+        print_banner(&config, &config_path, address, demo, &store).await?;
+        let limits = Limits::default();
+        let gateway = Arc::new(Gateway {
+            apps: config.apps.iter().map(|app| (app.app_id.clone(), app.clone())).collect::<HashMap<_, _>>(),
+            gateway_key: config.gateway_key.clone(),
+            store: Arc::new(store),
+            clock,
+            limits: limits.clone(),
+        });
+        hongbao_gateway::server::serve(listener, gateway.router(), limits, shutdown_signal()).await?;
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+async fn print_banner(
+    config: &config::Config,
+    config_path: &std::path::Path,
+    address: std::net::SocketAddr,
+    demo: bool,
+    store: &SqliteStore,
+) -> Result<()> {
+    let base = config_path.parent().unwrap_or(std::path::Path::new("."));
+    println!("hongbao gateway listening on http://{address}/gateway.do");
+    println!("  config:   {}", config_path.display());
+    println!("  database: {}", config.sqlite_path.display());
+    if demo {
+        let keys = base.join("keys");
+        println!("  gateway public key (\"alipay public key\" for your SDK): {}", keys.join("gateway_public.pem").display());
+        println!("      bare base64: {}", keys.join("gateway_public.txt").display());
+        println!("  app private key (PKCS#1, Python/Node/PHP): {}", keys.join("app_private.pem").display());
+        println!("  app private key (PKCS#8, Java/.NET):       {}", keys.join("app_private_pkcs8.pem").display());
+    }
+    for app in &config.apps {
+        println!("  app_id {} ({}), merchant account {}", app.app_id, app.name, app.merchant_user_id);
+    }
+    println!("  sandbox users (cashier password in the config):");
+    for user in &config.users {
+        let balance = store.balance(&user.user_id).await?.map(|b| b.to_string()).unwrap_or_default();
+        println!("    {}  {:<24} balance {}", user.user_id, user.logon_id, balance);
+    }
+    Ok(())
+}

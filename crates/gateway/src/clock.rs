@@ -1,0 +1,50 @@
+//! Time. `SystemClock` is the only reader of the OS clock; tests use `ManualClock`.
+//!
+//! Business time (`gmt_*`, deadlines) comes from the injected `Clock`. The request `timestamp`
+//! window is checked against the real wall clock (`wall_now_utc`): it is about the client's
+//! clock, not the ledger's.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+
+/// Unix time in milliseconds.
+pub trait Clock: Send + Sync {
+    /// Now, in Unix milliseconds.
+    fn now_ms(&self) -> i64;
+}
+
+/// The OS clock.
+#[derive(Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        chrono::Utc::now().timestamp_millis()
+    }
+}
+
+/// The real UTC wall-clock time, for the request timestamp window.
+pub fn wall_now_utc() -> chrono::NaiveDateTime {
+    chrono::Utc::now().naive_utc()
+}
+
+/// A clock that only moves when told to.
+#[derive(Debug)]
+pub struct ManualClock(AtomicI64);
+
+impl ManualClock {
+    /// Starts at `now_ms`.
+    pub fn new(now_ms: i64) -> ManualClock {
+        ManualClock(AtomicI64::new(now_ms))
+    }
+
+    /// Moves forward by `ms`.
+    pub fn advance_ms(&self, ms: i64) {
+        self.0.fetch_add(ms, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}

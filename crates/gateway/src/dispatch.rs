@@ -1,0 +1,165 @@
+//! `/gateway.do`: from raw request to signed answer.
+
+use crate::clock::wall_now_utc;
+use crate::error::{to_alipay, ApiError};
+use crate::methods::{self, MethodKind};
+use crate::{App, Gateway};
+use axum::body::Body;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use bytes::Bytes;
+use http::{header, HeaderValue, Request, StatusCode};
+use http_body_util::{BodyExt, Limited};
+use hongbao_protocol::envelope::{render, response_key, ResponseNode, ERROR_RESPONSE_KEY};
+use hongbao_protocol::params::{decode_request, peek_ascii, DecodedRequest};
+use hongbao_protocol::sign_content::verify_request;
+use hongbao_protocol::{Charset, CommonParams, RequestError, SignType};
+use std::sync::Arc;
+
+/// The router: `/gateway.do` for every HTTP method (SDKs use GET and POST).
+pub fn router(gateway: Arc<Gateway>) -> axum::Router {
+    axum::Router::new().route("/gateway.do", any(gateway_do)).with_state(gateway)
+}
+
+/// A verified request, ready for its method.
+pub struct Verified<'a> {
+    /// The calling app.
+    pub app: &'a App,
+    /// Its common parameters.
+    pub common: CommonParams,
+    /// All parameters.
+    pub request: DecodedRequest,
+}
+
+/// How the answer is framed: node name, charset, algorithm.
+struct Frame {
+    key: String,
+    charset: Charset,
+    sign_type: SignType,
+}
+
+impl Frame {
+    /// Best effort from whatever could be read, for answers to requests that failed early.
+    fn guess(query: &[u8], body: Option<&[u8]>) -> Frame {
+        let mut raw = hongbao_protocol::form::parse_form(query).unwrap_or_default();
+        if let Some(body) = body {
+            raw.extend(hongbao_protocol::form::parse_form(body).unwrap_or_default());
+        }
+        let method = peek_ascii(&raw, "method").filter(|m| !m.trim().is_empty());
+        Frame {
+            key: method
+                .as_deref()
+                .and_then(response_key)
+                .unwrap_or_else(|| ERROR_RESPONSE_KEY.to_owned()),
+            charset: peek_ascii(&raw, "charset")
+                .and_then(|label| Charset::parse(label.trim()))
+                .unwrap_or(Charset::Utf8),
+            sign_type: peek_ascii(&raw, "sign_type")
+                .and_then(|text| SignType::parse(&text))
+                .unwrap_or(SignType::Rsa2),
+        }
+    }
+}
+
+async fn gateway_do(State(gateway): State<Arc<Gateway>>, request: Request<Body>) -> Response {
+    let query = request.uri().query().unwrap_or("").as_bytes().to_vec();
+    let limit = gateway.limits.body_bytes_max;
+    let collected = tokio::time::timeout(
+        gateway.limits.body_read_timeout,
+        Limited::new(request.into_body(), limit).collect(),
+    )
+    .await;
+    let body = match collected {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(_)) => {
+            // Over the cap (or the connection broke mid-body): answer without reading more.
+            let frame = Frame::guess(&query, None);
+            return reply(&gateway, &frame, error_node(&RequestError::BodyTooLarge { limit }.into()));
+        }
+        Err(_) => return (StatusCode::REQUEST_TIMEOUT, "request body timed out").into_response(),
+    };
+    let (frame, node) = answer(&gateway, &query, &body).await;
+    reply(&gateway, &frame, node)
+}
+
+async fn answer(gateway: &Gateway, query: &[u8], body: &Bytes) -> (Frame, ResponseNode) {
+    let request = match decode_request(query, body) {
+        Ok(request) => request,
+        Err(err) => return (Frame::guess(query, Some(body)), error_node(&err.into())),
+    };
+    let method = request.params.get_nonblank("method").map(str::to_owned);
+    let frame = Frame {
+        key: method
+            .as_deref()
+            .and_then(response_key)
+            .unwrap_or_else(|| ERROR_RESPONSE_KEY.to_owned()),
+        charset: request.charset,
+        sign_type: request
+            .params
+            .get("sign_type")
+            .and_then(SignType::parse)
+            .unwrap_or(SignType::Rsa2),
+    };
+    let node = match verify(gateway, request) {
+        Ok((kind, verified)) => match methods::run(gateway, kind, &verified).await {
+            Ok(node) => node,
+            Err(err) => {
+                if let ApiError::Store(store) = &err {
+                    tracing::error!(error = %store, method = ?kind, app_id = %verified.app.app_id, "store failed");
+                }
+                error_node(&err)
+            }
+        },
+        Err(err) => error_node(&err),
+    };
+    (frame, node)
+}
+
+/// Common parameters, method, app, signature, app_auth_token: in that order.
+fn verify(gateway: &Gateway, request: DecodedRequest) -> Result<(MethodKind, Verified<'_>), ApiError> {
+    let common = CommonParams::parse(&request.params, wall_now_utc())?;
+    let kind = MethodKind::lookup(&common.method)
+        .ok_or_else(|| RequestError::InvalidMethod(common.method.clone()))?;
+    let app = gateway
+        .apps
+        .get(&common.app_id)
+        .ok_or_else(|| RequestError::InvalidAppId(common.app_id.clone()))?;
+    verify_request(
+        &request.params,
+        &request.raw,
+        request.charset,
+        common.sign_type,
+        &common.sign,
+        &app.public_key,
+    )?;
+    if common.app_auth_token.is_some() {
+        return Err(RequestError::AppAuthTokenNotSupported.into());
+    }
+    Ok((kind, Verified { app, common, request }))
+}
+
+fn error_node(err: &ApiError) -> ResponseNode {
+    let alipay = to_alipay(err);
+    ResponseNode::error(alipay.code, alipay.msg, alipay.sub_code, &alipay.sub_msg)
+}
+
+fn reply(gateway: &Gateway, frame: &Frame, node: ResponseNode) -> Response {
+    let signed = render(&frame.key, &node, frame.charset, |bytes| {
+        gateway.gateway_key.sign(frame.sign_type, bytes)
+    });
+    match signed {
+        Ok(body) => {
+            let content_type = format!("application/json;charset={}", frame.charset.as_str());
+            let mut response = Response::new(Body::from(body));
+            if let Ok(value) = HeaderValue::from_str(&content_type) {
+                response.headers_mut().insert(header::CONTENT_TYPE, value);
+            }
+            response
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "signing an answer failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "signing failed").into_response()
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! The one place that knows Alipay's codes: every failure of a request becomes an `ApiError`,
+//! and `to_alipay` turns it into code / msg / sub_code / sub_msg. docs/errors.md is the
+//! published table; a test checks that it lists every row `to_alipay` can produce.
+
+use hongbao_ledger::Rejection;
+use hongbao_protocol::biz::BizError;
+use hongbao_protocol::RequestError;
+use hongbao_store::StoreError;
+
+/// Everything that can make a request fail.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Protocol level: form, charset, common parameters, signature.
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    /// `biz_content` is malformed or a field breaks its rule.
+    #[error(transparent)]
+    Biz(#[from] BizError),
+    /// The ledger refused the command.
+    #[error("rejected: {0}")]
+    Rejected(Rejection),
+    /// The store failed; nothing was committed, the identical request may be retried.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// More work than the gateway takes on right now; nothing was done.
+    #[error("overloaded")]
+    Overloaded,
+}
+
+/// An Alipay result: the four common response fields.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlipayCode {
+    /// `code`.
+    pub code: &'static str,
+    /// `msg`, fixed per code.
+    pub msg: &'static str,
+    /// `sub_code`.
+    pub sub_code: &'static str,
+    /// `sub_msg`.
+    pub sub_msg: String,
+}
+
+const MISSING: (&str, &str) = ("40001", "Missing Required Arguments");
+const INVALID: (&str, &str) = ("40002", "Invalid Arguments");
+const BUSINESS: (&str, &str) = ("40004", "Business Failed");
+const UNAVAILABLE: (&str, &str) = ("20000", "Service Currently Unavailable");
+const TOKEN: (&str, &str) = ("20001", "Insufficient Token Permissions");
+
+fn code(kind: (&'static str, &'static str), sub_code: &'static str, sub_msg: String) -> AlipayCode {
+    AlipayCode { code: kind.0, msg: kind.1, sub_code, sub_msg }
+}
+
+/// The Alipay result for `err`.
+pub fn to_alipay(err: &ApiError) -> AlipayCode {
+    use RequestError as R;
+    match err {
+        ApiError::Request(request) => {
+            let text = request.to_string();
+            match request {
+                R::BodyTooLarge { .. }
+                | R::MalformedForm(_)
+                | R::TooManyParameters { .. }
+                | R::DuplicateParameter(_)
+                | R::InvalidVersion(_)
+                | R::InvalidUrl { .. } => code(INVALID, "isv.invalid-parameter", text),
+                R::MissingCharset
+                | R::InvalidCharset(_)
+                | R::UndecodableKey { .. }
+                | R::UndecodableValue { .. } => code(INVALID, "isv.invalid-charset", text),
+                R::MissingMethod => code(MISSING, "isv.missing-method", text),
+                R::InvalidMethod(_) => code(INVALID, "isv.invalid-method", text),
+                R::MissingAppId => code(MISSING, "isv.missing-app-id", text),
+                R::InvalidAppId(_) => code(INVALID, "isv.invalid-app-id", text),
+                R::MissingSignType => code(MISSING, "isv.missing-signature-type", text),
+                R::InvalidSignType(_) => code(INVALID, "isv.invalid-signature-type", text),
+                R::MissingSign => code(MISSING, "isv.missing-signature", text),
+                R::MissingTimestamp => code(MISSING, "isv.missing-timestamp", text),
+                R::InvalidTimestamp(_) | R::TimestampOutOfWindow(_) => {
+                    code(INVALID, "isv.invalid-timestamp", text)
+                }
+                R::MissingVersion => code(MISSING, "isv.missing-version", text),
+                R::InvalidFormat(_) => code(INVALID, "isv.invalid-format", text),
+                R::BadSignature { .. } => code(INVALID, "isv.invalid-signature", text),
+                R::AppAuthTokenNotSupported => code(TOKEN, "aop.invalid-app-auth-token", text),
+            }
+        }
+        ApiError::Biz(biz) => code(BUSINESS, "ILLEGAL_ARGUMENT", biz.to_string()),
+        ApiError::Rejected(rejection) => rejection_code(rejection),
+        // Logged with the request's ids by the dispatcher; the text never leaves the server.
+        ApiError::Store(_) => code(UNAVAILABLE, "isp.unknow-error", "系统繁忙 (system busy: nothing was done, retry the identical request)".into()),
+        ApiError::Overloaded => code(UNAVAILABLE, "isp.unknow-error", "系统繁忙 (gateway overloaded: nothing was done, retry the identical request later)".into()),
+    }
+}
+
+fn rejection_code(rejection: &Rejection) -> AlipayCode {
+    let (sub_code, sub_msg) = match rejection {
+        Rejection::IllegalArgument(detail) => ("ILLEGAL_ARGUMENT", format!("参数有误 ({detail})")),
+        Rejection::AccessForbidden => ("ACCESS_FORBIDDEN", "商户无权查看该笔订单信息 (the order belongs to another app)".into()),
+        Rejection::AuthOrderNotExist => ("AUTH_ORDER_NOT_EXIST", "支付宝资金授权订单不存在 (no such order for this app)".into()),
+        Rejection::AuthOperationNotExist => ("AUTH_OPERATION_NOT_EXIST", "支付宝资金操作流水不存在 (no such operation on this order)".into()),
+        Rejection::PayerNotMatch => ("PAYER_NOT_MATCH", "付款方必须是应用绑定的商户账号 (payer_user_id must be the app's own merchant account)".into()),
+        Rejection::PayerNotExist => ("PAYER_NOT_EXIST", "付款方账号不存在 (no such payer account)".into()),
+        Rejection::PayeeNotExist => ("PAYEE_NOT_EXIST", "收款方账号不存在 (no such payee account)".into()),
+        Rejection::UniqueViolation => ("UNIQUE_VIOLATION", "商户本次资金操作的请求流水号与之前有重复 (these ids were used before with different parameters)".into()),
+        Rejection::OrderStatusInvalid => ("ORDER_STATUS_INVALID", "订单状态不允许此操作 (the red packet is not paid, or is closed)".into()),
+        Rejection::BalanceNotEnough => ("BALANCE_NOT_ENOUGH", "付款方余额不足 (the payer's balance is below the amount)".into()),
+        Rejection::MoneyNotEnough => ("MONEY_NOT_ENOUGH", "本次操作的金额超过红包剩余可用金额 (the amount exceeds what is left in the red packet)".into()),
+    };
+    code(BUSINESS, sub_code, sub_msg)
+}
+
+/// One example of every error `to_alipay` distinguishes, for the table test and docs/errors.md.
+pub fn catalogue() -> Vec<ApiError> {
+    use hongbao_protocol::form::FormError;
+    let mut all: Vec<ApiError> = vec![
+        RequestError::BodyTooLarge { limit: 1 }.into(),
+        RequestError::MalformedForm(FormError::BadPercent { position: 0 }).into(),
+        RequestError::TooManyParameters { max: 1 }.into(),
+        RequestError::DuplicateParameter("a".into()).into(),
+        RequestError::MissingCharset.into(),
+        RequestError::InvalidCharset("x".into()).into(),
+        RequestError::UndecodableKey { charset: "utf-8" }.into(),
+        RequestError::UndecodableValue { key: "a".into(), charset: "utf-8" }.into(),
+        RequestError::MissingMethod.into(),
+        RequestError::InvalidMethod("x".into()).into(),
+        RequestError::MissingAppId.into(),
+        RequestError::InvalidAppId("x".into()).into(),
+        RequestError::MissingSignType.into(),
+        RequestError::InvalidSignType("x".into()).into(),
+        RequestError::MissingSign.into(),
+        RequestError::MissingTimestamp.into(),
+        RequestError::InvalidTimestamp("x".into()).into(),
+        RequestError::TimestampOutOfWindow("x".into()).into(),
+        RequestError::MissingVersion.into(),
+        RequestError::InvalidVersion("x".into()).into(),
+        RequestError::InvalidFormat("x".into()).into(),
+        RequestError::BadSignature { sign_content: "a=1".into(), hint: None }.into(),
+        RequestError::AppAuthTokenNotSupported.into(),
+        RequestError::InvalidUrl { key: "notify_url" }.into(),
+        BizError::Missing.into(),
+        ApiError::Store(StoreError::Unavailable("x".into())),
+        ApiError::Overloaded,
+    ];
+    for rejection in [
+        Rejection::IllegalArgument("x".into()),
+        Rejection::AccessForbidden,
+        Rejection::AuthOrderNotExist,
+        Rejection::AuthOperationNotExist,
+        Rejection::PayerNotMatch,
+        Rejection::PayerNotExist,
+        Rejection::PayeeNotExist,
+        Rejection::UniqueViolation,
+        Rejection::OrderStatusInvalid,
+        Rejection::BalanceNotEnough,
+        Rejection::MoneyNotEnough,
+    ] {
+        all.push(ApiError::Rejected(rejection));
+    }
+    all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn docs_table_lists_every_code_and_sub_code() {
+        let table = include_str!("../../../docs/errors.md");
+        let rows: Vec<&str> = table.lines().filter(|l| l.starts_with('|')).collect();
+        for err in catalogue() {
+            let alipay = to_alipay(&err);
+            let expected = format!("| {} | {} | `{}` |", alipay.code, alipay.msg, alipay.sub_code);
+            assert!(
+                rows.iter().any(|row| row.starts_with(&expected)),
+                "docs/errors.md has no row starting {expected:?} (for {err:?})"
+            );
+        }
+    }
+
+    #[test]
+    fn store_failures_never_leak_their_text() {
+        let alipay = to_alipay(&ApiError::Store(StoreError::Unavailable("disk I/O error at /secret/path".into())));
+        assert_eq!((alipay.code, alipay.sub_code), ("20000", "isp.unknow-error"));
+        assert!(!alipay.sub_msg.contains("/secret/path"));
+    }
+
+    #[test]
+    fn business_rejections_are_40004_with_alipay_sub_codes() {
+        let alipay = to_alipay(&ApiError::Rejected(Rejection::MoneyNotEnough));
+        assert_eq!((alipay.code, alipay.msg, alipay.sub_code), ("40004", "Business Failed", "MONEY_NOT_ENOUGH"));
+        let alipay = to_alipay(&ApiError::Biz(BizError::MissingField("amount")));
+        assert_eq!(alipay.sub_code, "ILLEGAL_ARGUMENT");
+        assert!(alipay.sub_msg.contains("amount is required"));
+    }
+}

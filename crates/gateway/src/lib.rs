@@ -1,0 +1,81 @@
+//! The OpenAPI gateway: `/gateway.do` and everything between the socket and the store.
+//!
+//! Request path: read the body under a cap → decode the form in the request charset → check
+//! the common parameters → look up method and app → verify the signature → parse
+//! `biz_content` → run the command against the store → build the response node → sign it in the
+//! request charset and sign type. Every outcome, errors included, leaves as a signed
+//! `<method>_response` envelope with HTTP 200 (see `error::to_alipay`, the only place that knows
+//! Alipay's codes).
+//!
+//! It never knows SQL (the store does) nor the CLI.
+
+pub mod clock;
+pub mod dispatch;
+pub mod error;
+pub mod methods;
+pub mod server;
+
+use hongbao_sign::{PrivateKey, PublicKey};
+use hongbao_store::Store;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+
+/// A registered merchant app.
+#[derive(Clone, Debug)]
+pub struct App {
+    /// `app_id`.
+    pub app_id: String,
+    /// Display name (cashier page).
+    pub name: String,
+    /// Verifies the app's requests.
+    pub public_key: PublicKey,
+    /// The app's own account: the only allowed agreement.pay payer.
+    pub merchant_user_id: String,
+}
+
+/// Limits of the gateway, each named `*_max`.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Largest request body accepted.
+    pub body_bytes_max: usize,
+    /// How long a client may take to send its whole body.
+    pub body_read_timeout: std::time::Duration,
+    /// How long a client may take to send its request headers.
+    pub header_read_timeout: std::time::Duration,
+    /// Most connections open at once; more wait in the kernel backlog.
+    pub connections_max: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            body_bytes_max: 1024 * 1024,
+            body_read_timeout: std::time::Duration::from_secs(15),
+            header_read_timeout: std::time::Duration::from_secs(10),
+            connections_max: 10_000,
+        }
+    }
+}
+
+/// Everything a request needs, shared by all requests.
+pub struct Gateway {
+    /// Registered apps by app_id.
+    pub apps: HashMap<String, App>,
+    /// Signs every answer ("the Alipay private key").
+    pub gateway_key: PrivateKey,
+    /// The ledger's storage.
+    pub store: Arc<dyn Store>,
+    /// Business time (gmt_* fields, timeouts).
+    pub clock: Arc<dyn Clock>,
+    /// Limits.
+    pub limits: Limits,
+}
+
+impl Gateway {
+    /// The axum router serving `/gateway.do`.
+    pub fn router(self: &Arc<Gateway>) -> axum::Router {
+        dispatch::router(Arc::clone(self))
+    }
+}

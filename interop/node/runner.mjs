@@ -1,0 +1,168 @@
+#!/usr/bin/env node
+// Interop runner for the official Node.js SDK, npm `alipay-sdk` 4.14.0.
+//
+// Reads ONE JSON object on stdin, writes ONE JSON object on stdout (see ../README.md for the
+// contract); diagnostics go to stderr. Exit status 0 unless the input itself is broken (then 2).
+//
+// The SDK is loaded from `$INTEROP_DIR/node/node_modules` (installed by ../setup.sh; INTEROP_DIR
+// defaults to <repo>/target/interop), or from `$INTEROP_NODE_DIR/node_modules` if that is set.
+// SDK sources referred to below are under node_modules/alipay-sdk/src/.
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const nodeDir = process.env.INTEROP_NODE_DIR
+  || path.join(process.env.INTEROP_DIR || path.resolve(here, '..', '..', 'target', 'interop'), 'node');
+const require = createRequire(path.join(nodeDir, 'package.json'));
+let AlipaySdk;
+try {
+  ({ AlipaySdk } = require('alipay-sdk')); // dist/commonjs build of the same src/
+} catch (e) {
+  console.error(`node runner: cannot load alipay-sdk from ${nodeDir}/node_modules (run interop/setup.sh): ${e.message}`);
+  process.exit(3);
+}
+
+function log(...args) { console.error('node runner:', ...args); }
+function errText(e) {
+  return `${e && e.name ? e.name : 'Error'}: ${e && e.message !== undefined ? e.message : String(e)}`;
+}
+
+async function readStdin() {
+  const chunks = [];
+  for await (const c of process.stdin) chunks.push(c);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function bizParams(call, extra) {
+  // biz_content must be an object: sign() (util.ts) runs snakecase-keys over it (deep) and
+  // JSON.stringify()s it in insertion order; a string would be re-quoted, so refuse it.
+  const p = {};
+  if (call.biz_content !== undefined && call.biz_content !== null) p.bizContent = call.biz_content;
+  for (const [k, v] of Object.entries(extra)) if (v) p[k] = v;
+  return p;
+}
+
+async function opExecute(sdk, call) {
+  if (typeof call.biz_content === 'string') {
+    return { ok: false, error: 'unsupported: alipay-sdk (node) needs biz_content as an object', response: null };
+  }
+  try {
+    // alipay.ts exec(): sign() -> formatUrl() puts the fixed urlArgs (app_id, method, charset,
+    // sign_type, sign, timestamp, version, notify_url, ...) in the query and the rest
+    // (biz_content) in a urlencoded POST body. #formatExecHttpResponse() throws on HTTP != 200,
+    // takes alipayResponse[<method>_response] ?? error_response and, with validateSign: true,
+    // checkResponseSign() verifies getSignStr(rawBody) (utf8, RSA-SHA1/RSA-SHA256 per signType)
+    // and throws AlipayRequestError on a bad or missing sign. With config.camelcase=false the
+    // node comes back with its original snake_case keys.
+    const result = await sdk.exec(call.method, bizParams(call, { notify_url: call.notify_url }),
+      { validateSign: true });
+    const out = { ok: true, response: result };
+    if (result && typeof result === 'object' && 'traceId' in result) {
+      // the SDK adds `traceId` (from a `trace_id` response header) to the node; keep the node clean
+      out.trace_id = result.traceId;
+      delete result.traceId;
+    }
+    return out;
+  } catch (e) {
+    return { ok: false, error: errText(e), response: null };
+  }
+}
+
+function opPageExecute(sdk, call) {
+  // alipay.ts pageExecute(method, httpMethod, bizParams) -> #pageExec(): adds
+  // alipay_sdk=alipay-sdk-nodejs-4.0.0 to the signed params; 'get' -> URL string, else the
+  // auto-submitting <form> HTML.
+  const httpMethod = (call.http_method || 'POST').toUpperCase();
+  const page = sdk.pageExecute(call.method, httpMethod,
+    bizParams(call, { returnUrl: call.return_url, notifyUrl: call.notify_url }));
+  return { ok: true, page };
+}
+
+function opSdkExecute(sdk, call) {
+  // alipay.ts sdkExecute(): sign() then key=encodeURIComponent(value) joined by & (spaces -> %20).
+  const orderString = sdk.sdkExecute(call.method, bizParams(call, { notifyUrl: call.notify_url }));
+  return { ok: true, order_string: orderString };
+}
+
+function opVerifyNotify(sdk, call) {
+  // alipay.ts checkNotifySign(postData) (values decodeURIComponent'ed; tries with sign_type, then
+  // without) and checkNotifySignV2(postData) (raw values). "verified" = both accepted.
+  const params = call.params || {};
+  const res = { ok: true };
+  for (const [key, fn] of [['verified_v1', 'checkNotifySign'], ['verified_v2', 'checkNotifySignV2']]) {
+    try {
+      res[key] = Boolean(sdk[fn]({ ...params }));
+    } catch (e) { // e.g. URIError from decodeURIComponent on a value containing '%'
+      log(`${fn}: ${errText(e)}`);
+      res[key] = false;
+      res[`${key}_error`] = errText(e);
+    }
+  }
+  res.verified = res.verified_v1 && res.verified_v2;
+  return res;
+}
+
+async function main() {
+  let inp; let privateKey; let alipayPublicKey;
+  try {
+    inp = JSON.parse(await readStdin());
+    privateKey = readFileSync(inp.app_private_key_file, 'utf8');
+    alipayPublicKey = readFileSync(inp.alipay_public_key_file, 'utf8');
+    for (const k of ['gateway', 'app_id']) if (typeof inp[k] !== 'string') throw new Error(`${k} missing`);
+    if (!Array.isArray(inp.calls)) throw new Error('calls must be a list');
+  } catch (e) {
+    console.error(`node runner: bad input: ${errText(e)}`);
+    return 2;
+  }
+  const charset = inp.charset || 'utf-8';
+  // types.ts: `charset?: 'utf-8'` ("只支持 utf-8"); sign() always signs UTF-8 and the body is read
+  // as UTF-8, so GBK is not something this SDK can do.
+  const utf8 = charset.toLowerCase().replace('-', '') === 'utf8';
+
+  const sdk = new AlipaySdk({
+    appId: inp.app_id,
+    privateKey, // PEM; formatKey() strips and re-adds the header for keyType
+    keyType: 'PKCS1',
+    alipayPublicKey, // needed by validateSign and checkNotifySign*
+    gateway: inp.gateway,
+    signType: inp.sign_type || 'RSA2',
+    camelcase: false, // default true would camelCase the response node's keys
+    timeout: 15000, // default 5000 ms; loaded CI machines are slow
+  });
+
+  const results = [];
+  for (const call of inp.calls) {
+    const op = call && typeof call === 'object' ? call.op : undefined;
+    let res;
+    try {
+      if (['execute', 'page_execute', 'sdk_execute'].includes(op) && !utf8) {
+        res = { ok: false, error: 'unsupported: alipay-sdk (node) only speaks utf-8' };
+        if (op === 'execute') res.response = null;
+      } else if (op === 'execute') {
+        res = await opExecute(sdk, call);
+      } else if (op === 'page_execute') {
+        res = opPageExecute(sdk, call);
+      } else if (op === 'sdk_execute') {
+        res = opSdkExecute(sdk, call);
+      } else if (op === 'verify_notify') {
+        res = opVerifyNotify(sdk, call);
+      } else {
+        res = { ok: false, error: 'unsupported' };
+      }
+    } catch (e) {
+      log(e && e.stack ? e.stack : e);
+      res = { ok: false, error: errText(e) };
+      if (op === 'execute') res.response = null;
+    }
+    results.push(res);
+  }
+  process.stdout.write(`${JSON.stringify({ results })}\n`);
+  return 0;
+}
+
+main().then(code => { process.exitCode = code; }, e => {
+  console.error(`node runner: ${e && e.stack ? e.stack : e}`);
+  process.exitCode = 2;
+});
