@@ -12,6 +12,7 @@ use bytes::Bytes;
 use http::{header, HeaderValue, Request, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hongbao_protocol::envelope::{render, response_key, ResponseNode, ERROR_RESPONSE_KEY};
+use hongbao_protocol::form::parse_form_lenient;
 use hongbao_protocol::params::{decode_request, peek_ascii, DecodedRequest};
 use hongbao_protocol::sign_content::verify_request;
 use hongbao_protocol::{Charset, CommonParams, RequestError, SignType};
@@ -42,9 +43,9 @@ struct Frame {
 impl Frame {
     /// Best effort from whatever could be read, for answers to requests that failed early.
     fn guess(query: &[u8], body: Option<&[u8]>) -> Frame {
-        let mut raw = hongbao_protocol::form::parse_form(query).unwrap_or_default();
+        let mut raw = parse_form_lenient(query);
         if let Some(body) = body {
-            raw.extend(hongbao_protocol::form::parse_form(body).unwrap_or_default());
+            raw.extend(parse_form_lenient(body));
         }
         let method = peek_ascii(&raw, "method").filter(|m| !m.trim().is_empty());
         Frame {

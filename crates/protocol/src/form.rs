@@ -37,6 +37,12 @@ pub fn parse_form(input: &[u8]) -> Result<Vec<RawPair>, FormError> {
     Ok(pairs)
 }
 
+/// Like `parse_form`, but skips the parts that do not decode instead of failing. Only for
+/// framing an error answer (which node, charset and sign_type) of a request already refused.
+pub fn parse_form_lenient(input: &[u8]) -> Vec<RawPair> {
+    input.split(|&b| b == b'&').filter_map(|part| parse_form(part).ok()).flatten().collect()
+}
+
 fn hex_value(byte: u8) -> Option<u8> {
     match byte {
         b'0'..=b'9' => Some(byte - b'0'),

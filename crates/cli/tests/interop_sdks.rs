@@ -1,0 +1,764 @@
+//! Interop: three real, unmodified Alipay client SDKs against a spawned `hongbao serve`, with
+//! response-signature verification on.
+//!
+//! Goal: prove that an application written against the official Python SDK
+//! (`alipay-sdk-python`, utf-8 and GBK), the community python-alipay-sdk (fzlee) and the official
+//! Node SDK (`alipay-sdk`) can run the whole red packet flow on hongbao — fund a packet, hand it
+//! out to two users (by user id and by logon id), refund the rest, look every operation up by
+//! every id pair, replay requests, and hit the two business errors — and that every answer
+//! passes the SDK's own signature check, under RSA2 and RSA.
+//!
+//! Method: `interop/setup.sh` installs the SDKs once (see `interop/README.md` for the runner
+//! contract). Each `#[test]` (one per SDK) starts its own `hongbao serve` on a free port with a
+//! fresh config, keys and SQLite file in a temp dir, runs its charset × sign_type combinations in
+//! parallel against it (ids are unique per combination), checks that a runner holding the
+//! wrong gateway key rejects our answers, then restarts the server on the same database and
+//! reads the balances from its banner to check the money moved exactly.
+//!
+//! Without `node` / `python3`, or when setup fails, the tests print `SKIP interop_sdks: …` and
+//! pass; under `CI=true` they fail instead.
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+const APP_ID: &str = "2021000000000077";
+const MERCHANT: &str = "2088102000000001";
+const MERCHANT_LOGON: &str = "merchant@example.com";
+const USER_A: &str = "2088102000000002";
+const USER_A_LOGON: &str = "alice@example.com";
+const USER_B: &str = "2088102000000003";
+const USER_B_LOGON: &str = "bob@example.com";
+const MERCHANT_OPENING_FEN: i64 = 100_000_000;
+const USER_OPENING_FEN: i64 = 100_000;
+
+const PAY: &str = "alipay.fund.coupon.order.agreement.pay";
+const DISBURSE: &str = "alipay.fund.coupon.order.disburse";
+const REFUND: &str = "alipay.fund.coupon.order.refund";
+const QUERY: &str = "alipay.fund.coupon.operation.query";
+
+const PACKET_TITLE: &str = "红包发放";
+const DISBURSE_TITLE: &str = "红包领取";
+const REFUND_REMARK: &str = "退回";
+
+const RUNNER_TIMEOUT: Duration = Duration::from_secs(120);
+const SERVER_START_TIMEOUT: Duration = Duration::from_secs(30);
+
+// ---------------------------------------------------------------------------------------------
+// Setup and the skip rule
+// ---------------------------------------------------------------------------------------------
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
+}
+
+fn interop_dir() -> PathBuf {
+    match std::env::var_os("INTEROP_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => repo_root().join("target/interop"),
+    }
+}
+
+fn tool_runs(program: &str) -> Result<(), String> {
+    match Command::new(program).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status() {
+        Ok(status) if status.success() => Ok(()),
+        Ok(status) => Err(format!("`{program} --version` failed ({status})")),
+        Err(err) => Err(format!("`{program}` not found ({err})")),
+    }
+}
+
+/// Runs `interop/setup.sh` once per test binary; the error is the reason to skip.
+fn setup() -> &'static Result<(), String> {
+    static SETUP: OnceLock<Result<(), String>> = OnceLock::new();
+    SETUP.get_or_init(|| {
+        tool_runs("node")?;
+        tool_runs("python3")?;
+        let started = Instant::now();
+        let output = Command::new("bash")
+            .arg("interop/setup.sh")
+            .current_dir(repo_root())
+            .env("INTEROP_DIR", interop_dir())
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|err| format!("cannot run bash interop/setup.sh: {err}"))?;
+        if !output.status.success() {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let tail: Vec<&str> = stderr.lines().rev().take(15).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            return Err(format!("interop/setup.sh failed ({}):\n{}", output.status, tail.join("\n")));
+        }
+        eprintln!("interop_sdks: interop/setup.sh done in {:.1?}", started.elapsed());
+        Ok(())
+    })
+}
+
+/// True when the SDKs are installed. Otherwise skips (prints why) or, under `CI=true`, fails.
+fn sdks_ready() -> bool {
+    match setup() {
+        Ok(()) => true,
+        Err(reason) if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("interop_sdks cannot run under CI=true: {reason}")
+        }
+        Err(reason) => {
+            eprintln!("SKIP interop_sdks: {reason}");
+            false
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keys, config and the server process
+// ---------------------------------------------------------------------------------------------
+
+/// A temp dir with the gateway key, the app key, an unrelated "wrong" gateway public key and a
+/// config naming a fresh SQLite file.
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).expect("write");
+        let gateway = hongbao_sign::PrivateKey::generate(2048).expect("gateway key");
+        write("gateway_private.pem", &gateway.to_pkcs1_pem().unwrap());
+        write("gateway_public.pem", &gateway.public_key().unwrap().to_pem().unwrap());
+        let app = hongbao_sign::PrivateKey::generate(2048).expect("app key");
+        write("app_private.pem", &app.to_pkcs1_pem().unwrap());
+        write("app_public.pem", &app.public_key().unwrap().to_pem().unwrap());
+        let wrong = hongbao_sign::PrivateKey::generate(2048).expect("wrong key");
+        write("wrong_public.pem", &wrong.public_key().unwrap().to_pem().unwrap());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            for name in ["gateway_private.pem", "app_private.pem"] {
+                let perms = std::fs::Permissions::from_mode(0o600);
+                std::fs::set_permissions(dir.path().join(name), perms).unwrap();
+            }
+        }
+        let mut config = format!(
+            "listen = \"127.0.0.1:0\"\n\
+             database = \"sqlite://data/hongbao.db\"\n\
+             gateway_private_key = \"gateway_private.pem\"\n\n\
+             [[app]]\napp_id = \"{APP_ID}\"\nname = \"interop shop\"\n\
+             app_public_key = \"app_public.pem\"\nmerchant_user_id = \"{MERCHANT}\"\n"
+        );
+        for (user_id, logon_id, balance_fen) in [
+            (MERCHANT, MERCHANT_LOGON, MERCHANT_OPENING_FEN),
+            (USER_A, USER_A_LOGON, USER_OPENING_FEN),
+            (USER_B, USER_B_LOGON, USER_OPENING_FEN),
+        ] {
+            config.push_str(&format!(
+                "\n[[user]]\nuser_id = \"{user_id}\"\nlogon_id = \"{logon_id}\"\nbalance = \"{}\"\n",
+                fen_text(balance_fen)
+            ));
+        }
+        write("hongbao.toml", &config);
+        Fixture { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+/// A running `hongbao serve`; killed on drop (its log is printed if the test is failing).
+struct Server {
+    child: Child,
+    url: String,
+    lines: Receiver<String>,
+    log: PathBuf,
+}
+
+impl Server {
+    fn start(fixture: &Fixture) -> Server {
+        let log = fixture.path(&format!("server-{}.log", std::process::id()));
+        let log_file = std::fs::OpenOptions::new().create(true).append(true).open(&log).expect("server log");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hongbao"))
+            .arg("serve")
+            .arg("--config")
+            .arg(fixture.path("hongbao.toml"))
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .env_remove("HONGBAO_LISTEN")
+            .env_remove("HONGBAO_DATABASE")
+            .env("HONGBAO_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log_file))
+            .spawn()
+            .expect("spawn hongbao serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut server = Server { child, url: String::new(), lines, log };
+        let first = server.next_line();
+        let url = first
+            .strip_prefix("hongbao gateway listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line from hongbao serve: {first:?}"));
+        assert!(url.starts_with("http://127.0.0.1:") && url.ends_with("/gateway.do"), "{first:?}");
+        server.url = url.to_owned();
+        server
+    }
+
+    fn next_line(&mut self) -> String {
+        match self.lines.recv_timeout(SERVER_START_TIMEOUT) {
+            Ok(line) => line,
+            Err(err) => {
+                let status = self.child.try_wait().ok().flatten();
+                let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+                panic!("no line from hongbao serve ({err}; exit status {status:?}); log:\n{log}")
+            }
+        }
+    }
+
+    /// The balances the start-up banner prints for `user_ids`.
+    fn banner_balances_fen(&mut self, user_ids: &[&str]) -> Vec<i64> {
+        let mut banner = Vec::new();
+        let mut found = vec![None; user_ids.len()];
+        while found.iter().any(Option::is_none) {
+            let line = self.next_line();
+            for (slot, user_id) in found.iter_mut().zip(user_ids) {
+                if line.trim_start().starts_with(user_id) && line.contains("balance") {
+                    let balance = line.split_whitespace().last().unwrap_or_default();
+                    *slot = Some(fen(balance));
+                }
+            }
+            banner.push(line);
+            assert!(banner.len() < 100, "banner has no balance lines for {user_ids:?}:\n{}", banner.join("\n"));
+        }
+        found.into_iter().map(Option::unwrap).collect()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(60).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            eprintln!("--- hongbao serve log (last lines) ---\n{}\n---", tail.join("\n"));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runners
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sdk {
+    PyOfficial,
+    PyFzlee,
+    Node,
+}
+
+impl Sdk {
+    fn short(self) -> &'static str {
+        match self {
+            Sdk::PyOfficial => "pyo",
+            Sdk::PyFzlee => "pyf",
+            Sdk::Node => "node",
+        }
+    }
+
+    fn command(self) -> Command {
+        let repo = repo_root();
+        let mut command = match self {
+            Sdk::PyOfficial => {
+                let mut c = Command::new(interop_dir().join("venv-official/bin/python"));
+                c.arg(repo.join("interop/py_official.py"));
+                c
+            }
+            Sdk::PyFzlee => {
+                let mut c = Command::new(interop_dir().join("venv-fzlee/bin/python"));
+                c.arg(repo.join("interop/py_fzlee.py"));
+                c
+            }
+            Sdk::Node => {
+                let mut c = Command::new("node");
+                c.arg(repo.join("interop/node/runner.mjs"));
+                c
+            }
+        };
+        command.env("INTEROP_DIR", interop_dir()).env("PYTHONIOENCODING", "utf-8");
+        command
+    }
+}
+
+/// One SDK configuration.
+#[derive(Clone, Copy, Debug)]
+struct Combo {
+    sdk: Sdk,
+    charset: &'static str,
+    sign_type: &'static str,
+}
+
+impl Combo {
+    /// Prefix of every merchant id this combination uses, so combinations never collide.
+    fn tag(&self) -> String {
+        let charset = if self.charset.eq_ignore_ascii_case("GBK") { "gbk" } else { "u8" };
+        format!("{}-{}-{}", self.sdk.short(), charset, self.sign_type.to_ascii_lowercase())
+    }
+
+    /// Runs `calls` (execute ops: `(method, biz_content)`) in one runner process; returns
+    /// `results` (one per call) and the runner's stderr.
+    fn run(&self, fixture: &Fixture, server: &Server, calls: &[(&str, Value)], alipay_public: &str) -> Vec<Value> {
+        let calls: Vec<Value> = calls
+            .iter()
+            .map(|(method, biz)| json!({"op": "execute", "method": method, "biz_content": biz}))
+            .collect();
+        let input = json!({
+            "gateway": server.url,
+            "app_id": APP_ID,
+            "app_private_key_file": fixture.path("app_private.pem"),
+            "alipay_public_key_file": fixture.path(alipay_public),
+            "charset": self.charset,
+            "sign_type": self.sign_type,
+            "calls": calls,
+        });
+        let (status, stdout, stderr) = run_with_timeout(self.sdk.command(), input.to_string().as_bytes());
+        let stderr = String::from_utf8_lossy(&stderr).into_owned();
+        if !stderr.trim().is_empty() {
+            eprintln!("[{}] runner stderr:\n{}", self.tag(), stderr.trim_end());
+        }
+        assert!(status == Some(0), "[{}] runner exit status {status:?}; stderr:\n{stderr}", self.tag());
+        let output: Value = serde_json::from_slice(&stdout).unwrap_or_else(|err| {
+            panic!("[{}] runner stdout is not JSON ({err}): {}", self.tag(), String::from_utf8_lossy(&stdout))
+        });
+        let results = output["results"].as_array().cloned().unwrap_or_default();
+        assert_eq!(results.len(), calls.len(), "[{}] results do not answer calls: {output}", self.tag());
+        results
+    }
+}
+
+/// Runs `command` with `input` on stdin; `None` status means it timed out and was killed.
+fn run_with_timeout(mut command: Command, input: &[u8]) -> (Option<i32>, Vec<u8>, Vec<u8>) {
+    let mut child = command
+        .current_dir(repo_root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|err| panic!("cannot start {command:?}: {err}"));
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stdout.read_to_end(&mut buf);
+        buf
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stderr.read_to_end(&mut buf);
+        buf
+    });
+    let deadline = Instant::now() + RUNNER_TIMEOUT;
+    let status = loop {
+        match child.try_wait().expect("try_wait") {
+            Some(status) => break status.code(),
+            None if Instant::now() > deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            None => std::thread::sleep(Duration::from_millis(10)),
+        }
+    };
+    let _ = writer.join();
+    (status, out_reader.join().unwrap(), err_reader.join().unwrap())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks
+// ---------------------------------------------------------------------------------------------
+
+/// `"100.00"` → 10000.
+fn fen(text: &str) -> i64 {
+    let (whole, cents) = text.split_once('.').unwrap_or_else(|| panic!("not an amount: {text:?}"));
+    assert_eq!(cents.len(), 2, "not an amount: {text:?}");
+    whole.parse::<i64>().expect("amount") * 100 + cents.parse::<i64>().expect("amount")
+}
+
+fn fen_text(fen: i64) -> String {
+    format!("{}.{:02}", fen / 100, fen % 100)
+}
+
+fn all_digits(text: &str, len: usize) -> bool {
+    text.len() == len && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `yyyy-MM-dd HH:mm:ss`.
+fn is_datetime(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() == 19
+        && bytes.iter().enumerate().all(|(i, b)| match i {
+            4 | 7 => *b == b'-',
+            10 => *b == b' ',
+            13 | 16 => *b == b':',
+            _ => b.is_ascii_digit(),
+        })
+}
+
+/// The verified node of an `ok:true` result.
+fn verified_node<'a>(result: &'a Value, what: &str) -> &'a Value {
+    assert_eq!(result["ok"], json!(true), "{what}: the SDK did not accept the answer: {result}");
+    let node = &result["response"];
+    assert!(node.is_object(), "{what}: no response node: {result}");
+    node
+}
+
+fn text<'a>(node: &'a Value, key: &str, what: &str) -> &'a str {
+    node[key].as_str().unwrap_or_else(|| panic!("{what}: {key} missing or not a string in {node}"))
+}
+
+/// A verified `10000` answer of an order method; returns (auth_no, operation_id, gmt_trans).
+fn expect_order_success(result: &Value, amount: &str, what: &str) -> (String, String, String) {
+    let node = verified_node(result, what);
+    assert_eq!(node["code"], json!("10000"), "{what}: {node}");
+    assert!(node.get("sub_code").is_none(), "{what}: {node}");
+    assert_eq!(node["status"], json!("SUCCESS"), "{what}: {node}");
+    assert_eq!(node["amount"], json!(amount), "{what}: {node}");
+    let auth_no = text(node, "auth_no", what);
+    let operation_id = text(node, "operation_id", what);
+    let gmt_trans = text(node, "gmt_trans", what);
+    assert!(all_digits(auth_no, 28), "{what}: auth_no {auth_no:?} is not 28 digits");
+    assert!(all_digits(operation_id, 20), "{what}: operation_id {operation_id:?} is not 20 digits");
+    assert!(is_datetime(gmt_trans), "{what}: gmt_trans {gmt_trans:?} is not yyyy-MM-dd HH:mm:ss");
+    (auth_no.to_owned(), operation_id.to_owned(), gmt_trans.to_owned())
+}
+
+/// A verified, signed `40004` with `sub_code`.
+fn expect_business_error(result: &Value, sub_code: &str, what: &str) {
+    let node = verified_node(result, what);
+    assert_eq!(node["code"], json!("40004"), "{what}: {node}");
+    assert_eq!(node["sub_code"], json!(sub_code), "{what}: {node}");
+    assert!(node["sub_msg"].as_str().is_some_and(|m| !m.is_empty()), "{what}: no sub_msg in {node}");
+}
+
+/// One operation as the scenario created it, for the query checks.
+struct Operation {
+    name: &'static str,
+    auth_no: String,
+    out_order_no: String,
+    operation_id: String,
+    out_request_no: String,
+    operation_type: &'static str,
+    amount: &'static str,
+    order_title: &'static str,
+    payee_user_id: Option<&'static str>,
+    masked_payee_logon_of: Option<&'static str>,
+    remark: Option<&'static str>,
+}
+
+impl Operation {
+    /// The four lookups: (auth_no | out_order_no) × (operation_id | out_request_no).
+    fn lookups(&self) -> [(&'static str, Value); 4] {
+        [
+            ("auth_no+operation_id", json!({"auth_no": self.auth_no, "operation_id": self.operation_id})),
+            ("out_order_no+out_request_no", json!({"out_order_no": self.out_order_no, "out_request_no": self.out_request_no})),
+            ("auth_no+out_request_no", json!({"auth_no": self.auth_no, "out_request_no": self.out_request_no})),
+            ("out_order_no+operation_id", json!({"out_order_no": self.out_order_no, "operation_id": self.operation_id})),
+        ]
+    }
+
+    fn check_query(&self, result: &Value, what: &str) {
+        let node = verified_node(result, what);
+        assert_eq!(node["code"], json!("10000"), "{what}: {node}");
+        assert!(node.get("sub_code").is_none(), "{what}: {node}");
+        for (key, want) in [
+            ("auth_no", self.auth_no.as_str()),
+            ("out_order_no", self.out_order_no.as_str()),
+            ("operation_id", self.operation_id.as_str()),
+            ("out_request_no", self.out_request_no.as_str()),
+            ("operation_type", self.operation_type),
+            ("status", "SUCCESS"),
+            ("amount", self.amount),
+            ("order_title", self.order_title),
+            ("payer_user_id", MERCHANT),
+            ("total_pay_refund_amount", "50.00"),
+        ] {
+            assert_eq!(node[key], json!(want), "{what}: {key} in {node}");
+        }
+        if let Some(payee) = self.payee_user_id {
+            assert_eq!(node["payee_user_id"], json!(payee), "{what}: payee_user_id in {node}");
+        }
+        if let Some(logon_id) = self.masked_payee_logon_of {
+            let masked = text(node, "payee_logon_id", what);
+            assert!(masked.contains('*') && masked != logon_id, "{what}: payee_logon_id {masked:?} is not masked");
+        }
+        if let Some(remark) = self.remark {
+            assert_eq!(node["remark"], json!(remark), "{what}: remark in {node}");
+        }
+        let gmt_create = text(node, "gmt_create", what);
+        assert!(is_datetime(gmt_create), "{what}: gmt_create {gmt_create:?}");
+        if let Some(gmt_trans) = node.get("gmt_trans") {
+            assert!(gmt_trans.as_str().is_some_and(is_datetime), "{what}: gmt_trans in {node}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The scenario
+// ---------------------------------------------------------------------------------------------
+
+/// Fund 100.00, disburse 30.00 to A (by user id, packet by auth_no) and 20.00 to B (by logon
+/// id, packet by out_order_no), refund 50.00, replay, conflict, overdraw, then query all four
+/// operations by all four id pairs. Three runner runs: each step needs ids from the one before.
+fn scenario(combo: Combo, fixture: &Fixture, server: &Server) {
+    let started = Instant::now();
+    let tag = combo.tag();
+    let run = |calls: &[(&str, Value)]| combo.run(fixture, server, calls, "gateway_public.pem");
+    let packet_no = format!("{tag}-packet");
+    let disburse_a_no = format!("{tag}-disburse-a");
+    let disburse_b_no = format!("{tag}-disburse-b");
+
+    // a. Fund the packet from the merchant's own account.
+    let pay_biz = json!({
+        "out_order_no": packet_no,
+        "out_request_no": "pay1",
+        "order_title": PACKET_TITLE,
+        "amount": "100.00",
+        "payer_user_id": MERCHANT,
+    });
+    let results = run(&[(PAY, pay_biz.clone())]);
+    let (packet_auth_no, pay_operation_id, pay_gmt_trans) =
+        expect_order_success(&results[0], "100.00", &format!("[{tag}] agreement.pay"));
+
+    // b, c, e, f, g.
+    let disburse_a_biz = json!({
+        "out_order_no": disburse_a_no,
+        "deduct_auth_no": packet_auth_no,
+        "out_request_no": "disburse-a-1",
+        "order_title": DISBURSE_TITLE,
+        "amount": "30.00",
+        "payee_user_id": USER_A,
+    });
+    let disburse_b_biz = json!({
+        "out_order_no": disburse_b_no,
+        "deduct_out_order_no": packet_no,
+        "out_request_no": "disburse-b-1",
+        "order_title": DISBURSE_TITLE,
+        "amount": "20.00",
+        "payee_logon_id": USER_B_LOGON,
+    });
+    let refund_biz = json!({
+        "auth_no": packet_auth_no,
+        "out_request_no": "refund1",
+        "amount": "50.00",
+        "remark": REFUND_REMARK,
+    });
+    let mut pay_conflict_biz = pay_biz.clone();
+    pay_conflict_biz["amount"] = json!("99.00");
+    let overdraw_biz = json!({
+        "auth_no": packet_auth_no,
+        "out_request_no": "refund2",
+        "amount": "0.01",
+        "remark": REFUND_REMARK,
+    });
+    let results = run(&[
+        (DISBURSE, disburse_a_biz.clone()),
+        (DISBURSE, disburse_b_biz),
+        (REFUND, refund_biz),
+        (PAY, pay_biz),
+        (DISBURSE, disburse_a_biz),
+        (PAY, pay_conflict_biz),
+        (REFUND, overdraw_biz),
+    ]);
+    let (a_auth_no, a_operation_id, a_gmt_trans) =
+        expect_order_success(&results[0], "30.00", &format!("[{tag}] disburse A"));
+    let (b_auth_no, b_operation_id, _) = expect_order_success(&results[1], "20.00", &format!("[{tag}] disburse B"));
+    let (refund_auth_no, refund_operation_id, _) =
+        expect_order_success(&results[2], "50.00", &format!("[{tag}] refund"));
+    assert_eq!(refund_auth_no, packet_auth_no, "[{tag}] a refund answers with the packet's auth_no");
+    let auth_nos = [&packet_auth_no, &a_auth_no, &b_auth_no];
+    assert!(auth_nos.iter().enumerate().all(|(i, x)| auth_nos[i + 1..].iter().all(|y| x != y)), "[{tag}] {auth_nos:?}");
+    let operation_ids = [&pay_operation_id, &a_operation_id, &b_operation_id, &refund_operation_id];
+    assert!(
+        operation_ids.iter().enumerate().all(|(i, x)| operation_ids[i + 1..].iter().all(|y| x != y)),
+        "[{tag}] operation ids repeat: {operation_ids:?}"
+    );
+    // e. Identical replays answer the original result.
+    let replayed = expect_order_success(&results[3], "100.00", &format!("[{tag}] agreement.pay replay"));
+    assert_eq!(replayed, (packet_auth_no.clone(), pay_operation_id.clone(), pay_gmt_trans), "[{tag}] pay replay");
+    let replayed = expect_order_success(&results[4], "30.00", &format!("[{tag}] disburse A replay"));
+    assert_eq!(replayed, (a_auth_no.clone(), a_operation_id.clone(), a_gmt_trans), "[{tag}] disburse replay");
+    // f, g.
+    expect_business_error(&results[5], "UNIQUE_VIOLATION", &format!("[{tag}] agreement.pay 99.00 with used ids"));
+    expect_business_error(&results[6], "MONEY_NOT_ENOUGH", &format!("[{tag}] refund of an empty packet"));
+
+    // d. Every operation by every lookup path.
+    let operations = [
+        Operation {
+            name: "pay",
+            auth_no: packet_auth_no.clone(),
+            out_order_no: packet_no.clone(),
+            operation_id: pay_operation_id,
+            out_request_no: "pay1".into(),
+            operation_type: "PAY",
+            amount: "100.00",
+            order_title: PACKET_TITLE,
+            payee_user_id: None,
+            masked_payee_logon_of: None,
+            remark: None,
+        },
+        Operation {
+            name: "disburse A",
+            auth_no: a_auth_no,
+            out_order_no: disburse_a_no,
+            operation_id: a_operation_id,
+            out_request_no: "disburse-a-1".into(),
+            operation_type: "PAY",
+            amount: "30.00",
+            order_title: DISBURSE_TITLE,
+            payee_user_id: Some(USER_A),
+            masked_payee_logon_of: None,
+            remark: None,
+        },
+        Operation {
+            name: "disburse B",
+            auth_no: b_auth_no,
+            out_order_no: disburse_b_no,
+            operation_id: b_operation_id,
+            out_request_no: "disburse-b-1".into(),
+            operation_type: "PAY",
+            amount: "20.00",
+            order_title: DISBURSE_TITLE,
+            payee_user_id: Some(USER_B),
+            masked_payee_logon_of: Some(USER_B_LOGON),
+            remark: None,
+        },
+        Operation {
+            name: "refund",
+            auth_no: packet_auth_no,
+            out_order_no: packet_no,
+            operation_id: refund_operation_id,
+            out_request_no: "refund1".into(),
+            operation_type: "REFUND",
+            amount: "50.00",
+            order_title: PACKET_TITLE,
+            payee_user_id: None,
+            masked_payee_logon_of: None,
+            remark: Some(REFUND_REMARK),
+        },
+    ];
+    let mut calls = Vec::new();
+    let mut whats = Vec::new();
+    for operation in &operations {
+        for (path, biz) in operation.lookups() {
+            calls.push((QUERY, biz));
+            whats.push((operation, format!("[{tag}] query {} by {path}", operation.name)));
+        }
+    }
+    let results = run(&calls);
+    for (result, (operation, what)) in results.iter().zip(&whats) {
+        operation.check_query(result, what);
+    }
+    eprintln!("interop_sdks: [{tag}] ok: 23 calls verified in {:.1?}", started.elapsed());
+}
+
+/// A runner that trusts another gateway key must reject our (correctly signed) answer.
+fn wrong_key_is_rejected(combo: Combo, fixture: &Fixture, server: &Server) {
+    let tag = combo.tag();
+    let biz = json!({"out_order_no": format!("{tag}-packet"), "out_request_no": "pay1"});
+    let results = combo.run(fixture, server, &[(QUERY, biz)], "wrong_public.pem");
+    assert_eq!(
+        results[0]["ok"],
+        json!(false),
+        "[{tag}] the SDK accepted an answer under the wrong alipay public key: {}",
+        results[0]
+    );
+    let error = results[0]["error"].as_str().unwrap_or_default();
+    assert!(!error.is_empty(), "[{tag}] ok:false without an error: {}", results[0]);
+    eprintln!("interop_sdks: [{tag}] wrong alipay public key rejected: {error}");
+}
+
+/// Runs `combos` in parallel on one server, the wrong-key check, then restarts the server and
+/// checks the balances: per combination the merchant pays 100.00 and gets 50.00 back, A gets
+/// 30.00 and B 20.00.
+fn run_sdk(combos: &[Combo]) {
+    if !sdks_ready() {
+        return;
+    }
+    let started = Instant::now();
+    let fixture = Fixture::new();
+    let mut server = Server::start(&fixture);
+    eprintln!("interop_sdks: {:?} against {}", combos[0].sdk, server.url);
+    std::thread::scope(|scope| {
+        for combo in combos {
+            let (fixture, server) = (&fixture, &server);
+            scope.spawn(move || scenario(*combo, fixture, server));
+        }
+    });
+    wrong_key_is_rejected(combos[0], &fixture, &server);
+    drop(server);
+
+    server = Server::start(&fixture);
+    let balances = server.banner_balances_fen(&[MERCHANT, USER_A, USER_B]);
+    let n = combos.len() as i64;
+    assert_eq!(
+        balances,
+        vec![MERCHANT_OPENING_FEN - 5_000 * n, USER_OPENING_FEN + 3_000 * n, USER_OPENING_FEN + 2_000 * n],
+        "balances (merchant, A, B) after {n} scenarios"
+    );
+    eprintln!("interop_sdks: {:?} done in {:.1?}", combos[0].sdk, started.elapsed());
+}
+
+#[test]
+fn official_python_sdk_runs_the_red_packet_flow_in_utf8_and_gbk() {
+    let mut combos = Vec::new();
+    for charset in ["utf-8", "GBK"] {
+        for sign_type in ["RSA2", "RSA"] {
+            combos.push(Combo { sdk: Sdk::PyOfficial, charset, sign_type });
+        }
+    }
+    run_sdk(&combos);
+}
+
+#[test]
+fn python_alipay_sdk_runs_the_red_packet_flow() {
+    run_sdk(&[
+        Combo { sdk: Sdk::PyFzlee, charset: "utf-8", sign_type: "RSA2" },
+        Combo { sdk: Sdk::PyFzlee, charset: "utf-8", sign_type: "RSA" },
+    ]);
+}
+
+#[test]
+fn official_node_sdk_runs_the_red_packet_flow() {
+    run_sdk(&[
+        Combo { sdk: Sdk::Node, charset: "utf-8", sign_type: "RSA2" },
+        Combo { sdk: Sdk::Node, charset: "utf-8", sign_type: "RSA" },
+    ]);
+}
+
+#[test]
+fn scenario_checks_accept_and_refuse_what_they_should() {
+    // The helpers above decide pass or fail for every SDK answer; pin their edges.
+    assert!(is_datetime("2024-02-29 23:59:59"));
+    assert!(!is_datetime("2024-02-29T23:59:59"));
+    assert!(!is_datetime("2024-2-29 23:59:59"));
+    assert!(all_digits("2014021601002000640012345678", 28));
+    assert!(!all_digits("201402160100200064001234567x", 28));
+    assert_eq!(fen("100.00"), 10_000);
+    assert_eq!(fen_text(100_000_000 - 5_000 * 4), "999800.00");
+    let signed_error = json!({"ok": true, "response": {"code": "40004", "sub_code": "MONEY_NOT_ENOUGH", "sub_msg": "x"}});
+    expect_business_error(&signed_error, "MONEY_NOT_ENOUGH", "sample");
+}

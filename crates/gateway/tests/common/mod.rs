@@ -1,0 +1,337 @@
+//! Test support: an in-process gateway on port 0 with a fresh SQLite file, a signing client
+//! that speaks raw HTTP/1.1 (so tests control every byte), and envelope verification.
+#![allow(dead_code)]
+
+use hongbao_gateway::{App, Gateway, Limits, ManualClock};
+use hongbao_money::Fen;
+use hongbao_protocol::envelope::{find_signed_node, response_key, ERROR_RESPONSE_KEY};
+use hongbao_protocol::sign_content::sign_request;
+use hongbao_protocol::{Charset, Params, SignType};
+use hongbao_sign::{PrivateKey, PublicKey};
+use hongbao_store::{SandboxUser, SqliteStore, Store};
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+pub const APP_A: &str = "2021000000000001";
+pub const APP_B: &str = "2021000000000002";
+pub const MERCHANT_A: &str = "2088100000000001";
+pub const MERCHANT_B: &str = "2088100000000002";
+pub const ALICE: &str = "2088100000000003";
+pub const ALICE_LOGON: &str = "alice@example.com";
+pub const BOB: &str = "2088100000000004";
+pub const BOB_LOGON: &str = "13800138000";
+pub const MERCHANT_BALANCE: i64 = 100_000_000; // 1,000,000.00
+
+const VECTOR_PRIVATE: &str = include_str!("../../../sign/testdata/vector_private_pkcs1.pem");
+
+pub fn app_a_key() -> PrivateKey {
+    PrivateKey::from_text(VECTOR_PRIVATE).expect("vector key")
+}
+
+fn generated(slot: &'static OnceLock<PrivateKey>) -> PrivateKey {
+    slot.get_or_init(|| PrivateKey::generate(2048).expect("generate")).clone()
+}
+
+pub fn app_b_key() -> PrivateKey {
+    static KEY: OnceLock<PrivateKey> = OnceLock::new();
+    generated(&KEY)
+}
+
+pub fn gateway_key() -> PrivateKey {
+    static KEY: OnceLock<PrivateKey> = OnceLock::new();
+    generated(&KEY)
+}
+
+pub fn stranger_key() -> PrivateKey {
+    static KEY: OnceLock<PrivateKey> = OnceLock::new();
+    generated(&KEY)
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub store: SqliteStore,
+    pub clock: Arc<ManualClock>,
+    pub gateway: Arc<Gateway>,
+    pub dir: tempfile::TempDir,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+pub fn test_limits() -> Limits {
+    Limits {
+        header_read_timeout: std::time::Duration::from_millis(500),
+        body_read_timeout: std::time::Duration::from_millis(1000),
+        ..Limits::default()
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_in(tempfile::tempdir().expect("tempdir")).await
+}
+
+pub async fn spawn_app_in(dir: tempfile::TempDir) -> TestApp {
+    let store = SqliteStore::open(&dir.path().join("hongbao.db")).expect("store opens");
+    let now_ms = 1_795_000_000_000; // 2026-11-18
+    for (user_id, logon_id, balance) in [
+        (MERCHANT_A, "merchant-a@example.com", MERCHANT_BALANCE),
+        (MERCHANT_B, "merchant-b@example.com", MERCHANT_BALANCE),
+        (ALICE, ALICE_LOGON, 0),
+        (BOB, BOB_LOGON, 0),
+    ] {
+        store
+            .ensure_user(
+                SandboxUser {
+                    user_id: user_id.into(),
+                    logon_id: logon_id.into(),
+                    password: "111111".into(),
+                    opening_balance: Fen::from_fen(balance),
+                },
+                now_ms,
+            )
+            .await
+            .expect("user");
+    }
+    let apps = [(APP_A, MERCHANT_A, app_a_key()), (APP_B, MERCHANT_B, app_b_key())]
+        .into_iter()
+        .map(|(app_id, merchant, key)| {
+            (
+                app_id.to_owned(),
+                App {
+                    app_id: app_id.into(),
+                    name: format!("shop {app_id}"),
+                    public_key: key.public_key().expect("public"),
+                    merchant_user_id: merchant.into(),
+                },
+            )
+        })
+        .collect();
+    let clock = Arc::new(ManualClock::new(now_ms));
+    let limits = test_limits();
+    let gateway = Arc::new(Gateway {
+        apps,
+        gateway_key: gateway_key(),
+        store: Arc::new(store.clone()),
+        clock: clock.clone(),
+        limits: limits.clone(),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
+    let router = gateway.router();
+    tokio::spawn(async move {
+        let _ = hongbao_gateway::server::serve(listener, router, limits, async {
+            let _ = stop.await;
+        })
+        .await;
+    });
+    TestApp { addr, store, clock, gateway, dir, _shutdown: shutdown }
+}
+
+/// Percent-encodes like the official Python SDK (`quote_plus` in the charset).
+pub fn form_encode(params: &Params, charset: Charset) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (index, (key, value)) in params.iter().enumerate() {
+        if index > 0 {
+            out.push(b'&');
+        }
+        out.extend_from_slice(&encode_component(key.as_bytes()));
+        out.push(b'=');
+        out.extend_from_slice(&encode_component(&charset.encode(value).expect("encodable")));
+    }
+    out
+}
+
+pub fn encode_component(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for &byte in bytes {
+        match byte {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => out.push(byte),
+            b' ' => out.push(b'+'),
+            _ => out.extend_from_slice(format!("%{byte:02X}").as_bytes()),
+        }
+    }
+    out
+}
+
+/// A request under construction: common params filled in for app A, RSA2, utf-8.
+#[derive(Clone)]
+pub struct Call {
+    pub params: Params,
+    pub charset: Charset,
+    pub sign_type: SignType,
+    pub key: PrivateKey,
+}
+
+impl Call {
+    pub fn new(method: &str, biz_content: &str) -> Call {
+        let mut params = Params::new();
+        params.insert("app_id", APP_A);
+        params.insert("method", method);
+        params.insert("format", "JSON");
+        params.insert("charset", "utf-8");
+        params.insert("sign_type", "RSA2");
+        params.insert("timestamp", chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string());
+        params.insert("version", "1.0");
+        params.insert("biz_content", biz_content);
+        Call { params, charset: Charset::Utf8, sign_type: SignType::Rsa2, key: app_a_key() }
+    }
+
+    pub fn app(mut self, app_id: &str, key: PrivateKey) -> Call {
+        self.params.insert("app_id", app_id);
+        self.key = key;
+        self
+    }
+
+    pub fn charset(mut self, charset: Charset, label: &str) -> Call {
+        self.params.insert("charset", label);
+        self.charset = charset;
+        self
+    }
+
+    pub fn sign_type(mut self, sign_type: SignType) -> Call {
+        self.params.insert("sign_type", sign_type.as_str());
+        self.sign_type = sign_type;
+        self
+    }
+
+    pub fn param(mut self, key: &str, value: &str) -> Call {
+        self.params.insert(key, value);
+        self
+    }
+
+    /// The signed parameter set.
+    pub fn signed(&self) -> Params {
+        let mut params = self.params.clone();
+        let sign = sign_request(&params, self.charset, self.sign_type, &self.key).expect("signs");
+        params.insert("sign", sign);
+        params
+    }
+
+    /// The signed form body.
+    pub fn body(&self) -> Vec<u8> {
+        form_encode(&self.signed(), self.charset)
+    }
+}
+
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Sends raw bytes and reads one response (the request should say `Connection: close`).
+pub async fn raw(addr: SocketAddr, request: &[u8]) -> HttpResponse {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(request).await.expect("write");
+    let mut bytes = Vec::new();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read_to_end(&mut bytes)).await;
+    parse_response(&bytes)
+}
+
+pub fn parse_response(bytes: &[u8]) -> HttpResponse {
+    let split = bytes.windows(4).position(|w| w == b"\r\n\r\n").expect("complete head");
+    let head = String::from_utf8_lossy(&bytes[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().expect("status line");
+    let status: u16 = status_line.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status");
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    HttpResponse { status, headers, body: bytes[split + 4..].to_vec() }
+}
+
+pub fn post_request(path_and_query: &str, body: &[u8], content_type: &str) -> Vec<u8> {
+    let mut request = format!(
+        "POST {path_and_query} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(body);
+    request
+}
+
+/// A verified answer: the node as JSON, checked against the gateway public key in the response
+/// charset, the way the Java SDK extracts it.
+pub struct Answer {
+    pub http: HttpResponse,
+    pub key: String,
+    pub node: serde_json::Value,
+}
+
+impl Answer {
+    pub fn code(&self) -> &str {
+        self.node["code"].as_str().unwrap_or("")
+    }
+    pub fn sub_code(&self) -> &str {
+        self.node["sub_code"].as_str().unwrap_or("")
+    }
+    pub fn sub_msg(&self) -> &str {
+        self.node["sub_msg"].as_str().unwrap_or("")
+    }
+    pub fn field(&self, name: &str) -> &str {
+        self.node[name].as_str().unwrap_or("")
+    }
+}
+
+/// Decodes and verifies an envelope; panics when it is not a correctly signed one.
+pub fn verify_answer(http: HttpResponse, method: Option<&str>, charset: Charset, sign_type: SignType) -> Answer {
+    assert_eq!(http.status, 200, "every gateway answer is HTTP 200");
+    let content_type = http.header("content-type").unwrap_or("").to_ascii_lowercase();
+    assert!(
+        content_type.contains(&format!("charset={}", charset.as_str().to_ascii_lowercase())),
+        "Content-Type {content_type:?} does not declare {}",
+        charset.as_str()
+    );
+    let text = charset.decode(&http.body).expect("body in the declared charset");
+    let key = method.and_then(response_key).unwrap_or_else(|| ERROR_RESPONSE_KEY.to_owned());
+    let found = find_signed_node(&text, &key).unwrap_or_else(|| panic!("no {key} node in {text}"));
+    let sign = found.sign.clone().expect("every answer is signed");
+    let public: PublicKey = gateway_key().public_key().expect("public");
+    let node_bytes = charset.encode(found.node).expect("encodable");
+    assert!(public.verify(sign_type, &node_bytes, &sign), "signature does not verify over {}", found.node);
+    // Nothing between the node and "sign" (the official Python SDK's rule).
+    let after = &text[text.find(found.node).expect("node") + found.node.len()..];
+    assert!(after.starts_with(",\"sign\":\""), "sign must follow the node directly: {after}");
+    let node: serde_json::Value = serde_json::from_str(found.node).expect("node is JSON");
+    Answer { http, key, node }
+}
+
+impl TestApp {
+    /// Signs and POSTs `call` (params in the body), returns the verified answer.
+    pub async fn send(&self, call: &Call) -> Answer {
+        let request = post_request("/gateway.do", &call.body(), "application/x-www-form-urlencoded;charset=utf-8");
+        let http = raw(self.addr, &request).await;
+        let method = call.params.get("method").map(str::to_owned);
+        verify_answer(http, method.as_deref(), call.charset, call.sign_type)
+    }
+
+    pub async fn call(&self, method: &str, biz_content: &str) -> Answer {
+        self.send(&Call::new(method, biz_content)).await
+    }
+
+    pub async fn assert_invariants(&self) {
+        let snapshot = self.store.snapshot().await.expect("snapshot");
+        let violations = hongbao_ledger::check_invariants(&snapshot);
+        assert!(violations.is_empty(), "money invariants broken: {violations:?}");
+    }
+
+    pub async fn balance(&self, user_id: &str) -> i64 {
+        self.store.balance(user_id).await.expect("balance").expect("user exists").fen()
+    }
+}
+
+pub const PAY: &str = "alipay.fund.coupon.order.agreement.pay";
+pub const DISBURSE: &str = "alipay.fund.coupon.order.disburse";
+pub const REFUND: &str = "alipay.fund.coupon.order.refund";
+pub const QUERY: &str = "alipay.fund.coupon.operation.query";
+
+pub fn pay_biz(out_order_no: &str, amount: &str) -> String {
+    format!(r#"{{"out_order_no":"{out_order_no}","out_request_no":"pay1","order_title":"红包发放","amount":"{amount}","payer_user_id":"{MERCHANT_A}"}}"#)
+}
