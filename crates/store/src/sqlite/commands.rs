@@ -294,7 +294,11 @@ pub fn fund(conn: &Connection, cmd: &FundCommand) -> Result<Keep<Outcome>, Store
 }
 
 pub fn disburse(conn: &Connection, cmd: &DisburseCommand) -> Result<Keep<Outcome>, StoreError> {
-    let packet = match resolve_packet(conn, &cmd.app_id, &cmd.packet, "deduct_auth_no")? {
+    let field = match &cmd.packet {
+        OrderRef::AuthNo(_) => "deduct_auth_no",
+        OrderRef::OutOrderNo(_) => "deduct_out_order_no",
+    };
+    let packet = match resolve_packet(conn, &cmd.app_id, &cmd.packet, field)? {
         Ok(packet) => packet,
         Err(rejection) => return rejected(rejection),
     };
