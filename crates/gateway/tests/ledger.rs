@@ -2,9 +2,7 @@
 //! scenario, exactly-once replays, isolation between apps, business refusals that change nothing,
 //! and a hot packet under 64 concurrent claimers. Money invariants are checked after each test.
 
-mod common;
-
-use common::*;
+use hongbao_test_support::*;
 use hongbao_store::Store;
 use std::collections::HashSet;
 

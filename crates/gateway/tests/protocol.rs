@@ -2,9 +2,7 @@
 //! uses, signatures and their diagnostics, envelopes, the error model and hostile input. Each test
 //! talks raw HTTP to an in-process gateway and verifies every answer's signature.
 
-mod common;
-
-use common::*;
+use hongbao_test_support::*;
 use hongbao_protocol::{Charset, SignType};
 
 const UNKNOWN_QUERY: &str = r#"{"auth_no":"2014021601002000640012345678","operation_id":"20140216010020006400"}"#;

@@ -1,6 +1,5 @@
-//! Test support: an in-process gateway on port 0 with a fresh SQLite file, a signing client
+//! Dev-only test support: an in-process gateway on port 0 with a fresh SQLite file, a signing client
 //! that speaks raw HTTP/1.1 (so tests control every byte), and envelope verification.
-#![allow(dead_code)]
 
 use hongbao_gateway::{App, Gateway, Limits, ManualClock};
 use hongbao_money::Fen;
@@ -23,7 +22,7 @@ pub const BOB: &str = "2088100000000004";
 pub const BOB_LOGON: &str = "13800138000";
 pub const MERCHANT_BALANCE: i64 = 100_000_000; // 1,000,000.00
 
-const VECTOR_PRIVATE: &str = include_str!("../../../sign/testdata/vector_private_pkcs1.pem");
+const VECTOR_PRIVATE: &str = include_str!("../../sign/testdata/vector_private_pkcs1.pem");
 
 pub fn app_a_key() -> PrivateKey {
     PrivateKey::from_text(VECTOR_PRIVATE).expect("vector key")
