@@ -334,3 +334,79 @@ pub const QUERY: &str = "alipay.fund.coupon.operation.query";
 pub fn pay_biz(out_order_no: &str, amount: &str) -> String {
     format!(r#"{{"out_order_no":"{out_order_no}","out_request_no":"pay1","order_title":"红包发放","amount":"{amount}","payer_user_id":"{MERCHANT_A}"}}"#)
 }
+
+/// Writes a config folder (keys + hongbao.toml) for a `hongbao serve` process with the same
+/// apps, keys and users as `spawn_app`. Returns the config path.
+pub fn write_server_config(dir: &std::path::Path) -> std::path::PathBuf {
+    let keys = dir.join("keys");
+    std::fs::create_dir_all(&keys).expect("keys dir");
+    std::fs::write(keys.join("gateway_private.pem"), gateway_key().to_pkcs8_pem().expect("pem")).expect("write");
+    std::fs::write(keys.join("app_a_public.pem"), app_a_key().public_key().expect("pk").to_pem().expect("pem")).expect("write");
+    std::fs::write(keys.join("app_b_public.txt"), app_b_key().public_key().expect("pk").to_bare_base64().expect("b64")).expect("write");
+    let mut config = String::from(
+        "listen = \"127.0.0.1:0\"\ndatabase = \"sqlite://data/hongbao.db\"\ngateway_private_key = \"keys/gateway_private.pem\"\n",
+    );
+    config.push_str(&format!(
+        "[[app]]\napp_id = \"{APP_A}\"\napp_public_key = \"keys/app_a_public.pem\"\nmerchant_user_id = \"{MERCHANT_A}\"\n\
+         [[app]]\napp_id = \"{APP_B}\"\napp_public_key = \"keys/app_b_public.txt\"\nmerchant_user_id = \"{MERCHANT_B}\"\n"
+    ));
+    for (user_id, logon_id, balance) in [
+        (MERCHANT_A, "merchant-a@example.com", "1000000.00"),
+        (MERCHANT_B, "merchant-b@example.com", "1000000.00"),
+        (ALICE, ALICE_LOGON, "0.00"),
+        (BOB, BOB_LOGON, "0.00"),
+    ] {
+        config.push_str(&format!("[[user]]\nuser_id = \"{user_id}\"\nlogon_id = \"{logon_id}\"\nbalance = \"{balance}\"\n"));
+    }
+    let path = dir.join("hongbao.toml");
+    std::fs::write(&path, config).expect("write config");
+    path
+}
+
+/// A running `hongbao serve` process; killed when dropped.
+pub struct ServerProcess {
+    pub child: std::process::Child,
+    pub addr: SocketAddr,
+}
+
+impl ServerProcess {
+    /// Starts `binary serve --config config` and waits for its "listening on" line.
+    pub fn start(binary: &str, config: &std::path::Path) -> ServerProcess {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(binary)
+            .args(["serve", "--config"])
+            .arg(config)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("hongbao starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let first = lines.next().expect("a first line").expect("utf-8");
+        let url = first.strip_prefix("hongbao gateway listening on http://").expect("listening line");
+        let addr = url.trim_end_matches("/gateway.do").parse().expect("address");
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        ServerProcess { child, addr }
+    }
+
+    /// Stops the process with SIGTERM (graceful) and waits for it.
+    pub fn stop(mut self) {
+        let _ = std::process::Command::new("kill").arg(self.child.id().to_string()).status();
+        let _ = self.child.wait();
+    }
+
+    /// Signs and sends `call`, returning the verified answer.
+    pub async fn send(&self, call: &Call) -> Answer {
+        let request = post_request("/gateway.do", &call.body(), "application/x-www-form-urlencoded");
+        let method = call.params.get("method").map(str::to_owned);
+        verify_answer(raw(self.addr, &request).await, method.as_deref(), call.charset, call.sign_type)
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
