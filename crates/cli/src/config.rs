@@ -82,7 +82,8 @@ fn is_user_id(text: &str) -> bool {
 
 fn read_key_text(base: &Path, path: &str, what: &str) -> Result<String> {
     let full = base.join(path);
-    std::fs::read_to_string(&full).with_context(|| format!("{what}: cannot read {}", full.display()))
+    std::fs::read_to_string(&full)
+        .with_context(|| format!("{what}: cannot read {}", full.display()))
 }
 
 /// Warns when a private key file is readable by group or others.
@@ -100,15 +101,20 @@ fn warn_if_loose(path: &Path) {
 
 /// Loads and checks `path`.
 pub fn load(path: &Path) -> Result<Config> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?;
-    let file: ConfigFile = toml::from_str(&text).map_err(|err| anyhow!("config {}: {}", path.display(), err.message()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config {}", path.display()))?;
+    let file: ConfigFile = toml::from_str(&text)
+        .map_err(|err| anyhow!("config {}: {}", path.display(), err.message()))?;
     let base = path.parent().unwrap_or(Path::new(".")).to_owned();
     resolve(file, &base).with_context(|| format!("config {}", path.display()))
 }
 
 /// Checks a parsed file; relative paths are resolved against `base`.
 pub fn resolve(file: ConfigFile, base: &Path) -> Result<Config> {
-    let listen = std::env::var("HONGBAO_LISTEN").ok().or(file.listen).unwrap_or_else(|| LISTEN_DEFAULT.to_owned());
+    let listen = std::env::var("HONGBAO_LISTEN")
+        .ok()
+        .or(file.listen)
+        .unwrap_or_else(|| LISTEN_DEFAULT.to_owned());
     let database = std::env::var("HONGBAO_DATABASE")
         .ok()
         .or(file.database)
@@ -158,11 +164,20 @@ pub fn resolve(file: ConfigFile, base: &Path) -> Result<Config> {
             bail!("[[app]] app_id {} appears twice", app.app_id);
         }
         if !user_ids.contains(&app.merchant_user_id) {
-            bail!("[[app]] {} merchant_user_id {} is not a [[user]]", app.app_id, app.merchant_user_id);
+            bail!(
+                "[[app]] {} merchant_user_id {} is not a [[user]]",
+                app.app_id,
+                app.merchant_user_id
+            );
         }
-        let key_text = read_key_text(base, &app.app_public_key, &format!("[[app]] {} app_public_key", app.app_id))?;
-        let public_key = PublicKey::from_text(&key_text)
-            .map_err(|err| anyhow!("[[app]] {} app_public_key {}: {err}", app.app_id, app.app_public_key))?;
+        let key_text = read_key_text(
+            base,
+            &app.app_public_key,
+            &format!("[[app]] {} app_public_key", app.app_id),
+        )?;
+        let public_key = PublicKey::from_text(&key_text).map_err(|err| {
+            anyhow!("[[app]] {} app_public_key {}: {err}", app.app_id, app.app_public_key)
+        })?;
         apps.push(hongbao_gateway::App {
             name: app.name.unwrap_or_else(|| format!("App {}", app.app_id)),
             app_id: app.app_id,

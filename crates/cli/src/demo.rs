@@ -61,6 +61,7 @@ pub fn ensure(data_dir: &Path) -> Result<PathBuf> {
             "\n[[user]]\nuser_id = \"{user_id}\"\nlogon_id = \"{logon_id}\"\nbalance = \"{balance}\"\npassword = \"111111\"\n"
         ));
     }
-    std::fs::write(&config_path, config).with_context(|| format!("cannot write {}", config_path.display()))?;
+    std::fs::write(&config_path, config)
+        .with_context(|| format!("cannot write {}", config_path.display()))?;
     Ok(config_path)
 }

@@ -14,7 +14,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Parser)]
-#[command(name = "hongbao", version, about = "Alipay-compatible cash red packet (收发现金红包) server")]
+#[command(
+    name = "hongbao",
+    version,
+    about = "Alipay-compatible cash red packet (收发现金红包) server"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -67,7 +71,8 @@ fn serve(config_path: Option<PathBuf>, data_dir: PathBuf, listen: Option<String>
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         if let Some(parent) = config.sqlite_path.parent() {
-            std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
         }
         let store = SqliteStore::open(&config.sqlite_path)
             .with_context(|| format!("database {}", config.sqlite_path.display()))?;
@@ -83,13 +88,18 @@ fn serve(config_path: Option<PathBuf>, data_dir: PathBuf, listen: Option<String>
         print_banner(&config, &config_path, address, demo, &store).await?;
         let limits = Limits::default();
         let gateway = Arc::new(Gateway {
-            apps: config.apps.iter().map(|app| (app.app_id.clone(), app.clone())).collect::<HashMap<_, _>>(),
+            apps: config
+                .apps
+                .iter()
+                .map(|app| (app.app_id.clone(), app.clone()))
+                .collect::<HashMap<_, _>>(),
             gateway_key: config.gateway_key.clone(),
             store: Arc::new(store),
             clock,
             limits: limits.clone(),
         });
-        hongbao_gateway::server::serve(listener, gateway.router(), limits, shutdown_signal()).await?;
+        hongbao_gateway::server::serve(listener, gateway.router(), limits, shutdown_signal())
+            .await?;
         Ok(())
     })
 }
@@ -97,10 +107,11 @@ fn serve(config_path: Option<PathBuf>, data_dir: PathBuf, listen: Option<String>
 async fn shutdown_signal() {
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(_) => return std::future::pending().await,
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => return std::future::pending().await,
+            };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {},
             _ = term.recv() => {},
@@ -125,17 +136,30 @@ async fn print_banner(
     println!("  database: {}", config.sqlite_path.display());
     if demo {
         let keys = base.join("keys");
-        println!("  gateway public key (\"alipay public key\" for your SDK): {}", keys.join("gateway_public.pem").display());
+        println!(
+            "  gateway public key (\"alipay public key\" for your SDK): {}",
+            keys.join("gateway_public.pem").display()
+        );
         println!("      bare base64: {}", keys.join("gateway_public.txt").display());
-        println!("  app private key (PKCS#1, Python/Node/PHP): {}", keys.join("app_private.pem").display());
-        println!("  app private key (PKCS#8, Java/.NET):       {}", keys.join("app_private_pkcs8.pem").display());
+        println!(
+            "  app private key (PKCS#1, Python/Node/PHP): {}",
+            keys.join("app_private.pem").display()
+        );
+        println!(
+            "  app private key (PKCS#8, Java/.NET):       {}",
+            keys.join("app_private_pkcs8.pem").display()
+        );
     }
     for app in &config.apps {
-        println!("  app_id {} ({}), merchant account {}", app.app_id, app.name, app.merchant_user_id);
+        println!(
+            "  app_id {} ({}), merchant account {}",
+            app.app_id, app.name, app.merchant_user_id
+        );
     }
     println!("  sandbox users (cashier password in the config):");
     for user in &config.users {
-        let balance = store.balance(&user.user_id).await?.map(|b| b.to_string()).unwrap_or_default();
+        let balance =
+            store.balance(&user.user_id).await?.map(|b| b.to_string()).unwrap_or_default();
         println!("    {}  {:<24} balance {}", user.user_id, user.logon_id, balance);
     }
     Ok(())

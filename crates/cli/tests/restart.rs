@@ -18,7 +18,8 @@ async fn restart_on_the_same_data_answers_every_earlier_operation() {
         r#"{{"out_order_no":"KEEP-D","deduct_auth_no":"{auth_no}","out_request_no":"1","order_title":"t","amount":"12.34","payee_user_id":"{ALICE}"}}"#
     );
     assert_eq!(server.send(&Call::new(DISBURSE, &disburse)).await.code(), "10000");
-    let refund = format!(r#"{{"auth_no":"{auth_no}","out_request_no":"R","amount":"0.66","remark":"r"}}"#);
+    let refund =
+        format!(r#"{{"auth_no":"{auth_no}","out_request_no":"R","amount":"0.66","remark":"r"}}"#);
     assert_eq!(server.send(&Call::new(REFUND, &refund)).await.code(), "10000");
     let queries = [
         r#"{"out_order_no":"KEEP","out_request_no":"pay1"}"#.to_owned(),
@@ -42,7 +43,10 @@ async fn restart_on_the_same_data_answers_every_earlier_operation() {
     let replay = server.send(&Call::new(DISBURSE, &disburse)).await;
     assert_eq!(replay.node["operation_id"], before[1]["operation_id"]);
     let balance = server
-        .send(&Call::new(QUERY, &format!(r#"{{"auth_no":"{auth_no}","operation_id":"{}"}}"#, pay.field("operation_id"))))
+        .send(&Call::new(
+            QUERY,
+            &format!(r#"{{"auth_no":"{auth_no}","operation_id":"{}"}}"#, pay.field("operation_id")),
+        ))
         .await;
     assert_eq!(balance.field("total_pay_refund_amount"), "0.66");
 }
@@ -55,7 +59,11 @@ fn start_failure(config_text: &str, files: &[(&str, &str)]) -> String {
     }
     let path = dir.path().join("bad.toml");
     std::fs::write(&path, config_text).expect("write");
-    let output = std::process::Command::new(BIN).args(["serve", "--config"]).arg(&path).output().expect("runs");
+    let output = std::process::Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&path)
+        .output()
+        .expect("runs");
     assert!(!output.status.success(), "start-up must fail");
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("hongbao:")).collect();
@@ -66,18 +74,30 @@ fn start_failure(config_text: &str, files: &[(&str, &str)]) -> String {
 #[test]
 fn bad_configuration_stops_start_up_with_one_clear_line() {
     let head = "listen = \"127.0.0.1:0\"\ndatabase = \"sqlite://data/x.db\"\ngateway_private_key = \"keys/gateway_private.pem\"\n";
-    let app = |id: &str, key: &str| format!("[[app]]\napp_id = \"{id}\"\napp_public_key = \"{key}\"\nmerchant_user_id = \"{MERCHANT_A}\"\n");
-    let user = format!("[[user]]\nuser_id = \"{MERCHANT_A}\"\nlogon_id = \"m@x.com\"\nbalance = \"1.00\"\n");
+    let app = |id: &str, key: &str| {
+        format!("[[app]]\napp_id = \"{id}\"\napp_public_key = \"{key}\"\nmerchant_user_id = \"{MERCHANT_A}\"\n")
+    };
+    let user = format!(
+        "[[user]]\nuser_id = \"{MERCHANT_A}\"\nlogon_id = \"m@x.com\"\nbalance = \"1.00\"\n"
+    );
     let line = start_failure(&format!("{head}{}{user}", app("A1", "keys/missing.pem")), &[]);
     assert!(line.contains("app_public_key") && line.contains("missing.pem"), "{line}");
-    let line = start_failure(&format!("{head}{}{user}", app("A1", "garbage.pem")), &[("garbage.pem", "-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----\n")]);
+    let line = start_failure(
+        &format!("{head}{}{user}", app("A1", "garbage.pem")),
+        &[("garbage.pem", "-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----\n")],
+    );
     assert!(line.contains("app_public_key") && line.contains("not an RSA public key"), "{line}");
     let line = start_failure(
-        &format!("{head}{}{}{user}", app("A1", "keys/app_a_public.pem"), app("A1", "keys/app_a_public.pem")),
+        &format!(
+            "{head}{}{}{user}",
+            app("A1", "keys/app_a_public.pem"),
+            app("A1", "keys/app_a_public.pem")
+        ),
         &[],
     );
     assert!(line.contains("A1 appears twice"), "{line}");
     let bad_gateway = head.replace("keys/gateway_private.pem", "keys/app_a_public.pem");
-    let line = start_failure(&format!("{bad_gateway}{}{user}", app("A1", "keys/app_a_public.pem")), &[]);
+    let line =
+        start_failure(&format!("{bad_gateway}{}{user}", app("A1", "keys/app_a_public.pem")), &[]);
     assert!(line.contains("gateway_private_key"), "{line}");
 }

@@ -9,13 +9,13 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use bytes::Bytes;
-use http::{header, HeaderValue, Request, StatusCode};
-use http_body_util::{BodyExt, Limited};
 use hongbao_protocol::envelope::{render, response_key, ResponseNode, ERROR_RESPONSE_KEY};
 use hongbao_protocol::form::parse_form_lenient;
 use hongbao_protocol::params::{decode_request, peek_ascii, DecodedRequest};
 use hongbao_protocol::sign_content::verify_request;
 use hongbao_protocol::{Charset, CommonParams, RequestError, SignType};
+use http::{header, HeaderValue, Request, StatusCode};
+use http_body_util::{BodyExt, Limited};
 use std::sync::Arc;
 
 /// The router: `/gateway.do` for every HTTP method (SDKs use GET and POST).
@@ -76,7 +76,11 @@ async fn gateway_do(State(gateway): State<Arc<Gateway>>, request: Request<Body>)
         Ok(Err(_)) => {
             // Over the cap (or the connection broke mid-body): answer without reading more.
             let frame = Frame::guess(&query, None);
-            return reply(&gateway, &frame, error_node(&RequestError::BodyTooLarge { limit }.into()));
+            return reply(
+                &gateway,
+                &frame,
+                error_node(&RequestError::BodyTooLarge { limit }.into()),
+            );
         }
         Err(_) => return (StatusCode::REQUEST_TIMEOUT, "request body timed out").into_response(),
     };
@@ -118,7 +122,10 @@ async fn answer(gateway: &Gateway, query: &[u8], body: &Bytes) -> (Frame, Respon
 }
 
 /// Common parameters, method, app, signature, app_auth_token: in that order.
-fn verify(gateway: &Gateway, request: DecodedRequest) -> Result<(MethodKind, Verified<'_>), ApiError> {
+fn verify(
+    gateway: &Gateway,
+    request: DecodedRequest,
+) -> Result<(MethodKind, Verified<'_>), ApiError> {
     let common = CommonParams::parse(&request.params, wall_now_utc())?;
     let kind = MethodKind::lookup(&common.method)
         .ok_or_else(|| RequestError::InvalidMethod(common.method.clone()))?;

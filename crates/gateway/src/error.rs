@@ -87,8 +87,17 @@ pub fn to_alipay(err: &ApiError) -> AlipayCode {
         ApiError::Biz(biz) => code(BUSINESS, "ILLEGAL_ARGUMENT", biz.to_string()),
         ApiError::Rejected(rejection) => rejection_code(rejection),
         // Logged with the request's ids by the dispatcher; the text never leaves the server.
-        ApiError::Store(_) => code(UNAVAILABLE, "isp.unknow-error", "系统繁忙 (system busy: nothing was done, retry the identical request)".into()),
-        ApiError::Overloaded => code(UNAVAILABLE, "isp.unknow-error", "系统繁忙 (gateway overloaded: nothing was done, retry the identical request later)".into()),
+        ApiError::Store(_) => code(
+            UNAVAILABLE,
+            "isp.unknow-error",
+            "系统繁忙 (system busy: nothing was done, retry the identical request)".into(),
+        ),
+        ApiError::Overloaded => code(
+            UNAVAILABLE,
+            "isp.unknow-error",
+            "系统繁忙 (gateway overloaded: nothing was done, retry the identical request later)"
+                .into(),
+        ),
     }
 }
 
@@ -179,7 +188,9 @@ mod tests {
 
     #[test]
     fn store_failures_never_leak_their_text() {
-        let alipay = to_alipay(&ApiError::Store(StoreError::Unavailable("disk I/O error at /secret/path".into())));
+        let alipay = to_alipay(&ApiError::Store(StoreError::Unavailable(
+            "disk I/O error at /secret/path".into(),
+        )));
         assert_eq!((alipay.code, alipay.sub_code), ("20000", "isp.unknow-error"));
         assert!(!alipay.sub_msg.contains("/secret/path"));
     }
@@ -187,7 +198,10 @@ mod tests {
     #[test]
     fn business_rejections_are_40004_with_alipay_sub_codes() {
         let alipay = to_alipay(&ApiError::Rejected(Rejection::MoneyNotEnough));
-        assert_eq!((alipay.code, alipay.msg, alipay.sub_code), ("40004", "Business Failed", "MONEY_NOT_ENOUGH"));
+        assert_eq!(
+            (alipay.code, alipay.msg, alipay.sub_code),
+            ("40004", "Business Failed", "MONEY_NOT_ENOUGH")
+        );
         let alipay = to_alipay(&ApiError::Biz(BizError::MissingField("amount")));
         assert_eq!(alipay.sub_code, "ILLEGAL_ARGUMENT");
         assert!(alipay.sub_msg.contains("amount is required"));

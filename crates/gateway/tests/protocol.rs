@@ -2,10 +2,11 @@
 //! uses, signatures and their diagnostics, envelopes, the error model and hostile input. Each test
 //! talks raw HTTP to an in-process gateway and verifies every answer's signature.
 
-use hongbao_test_support::*;
 use hongbao_protocol::{Charset, SignType};
+use hongbao_test_support::*;
 
-const UNKNOWN_QUERY: &str = r#"{"auth_no":"2014021601002000640012345678","operation_id":"20140216010020006400"}"#;
+const UNKNOWN_QUERY: &str =
+    r#"{"auth_no":"2014021601002000640012345678","operation_id":"20140216010020006400"}"#;
 
 #[tokio::test]
 async fn well_formed_query_for_unknown_ids_is_a_signed_auth_order_not_exist() {
@@ -20,8 +21,14 @@ async fn get_with_everything_in_the_query_works_like_python_alipay_sdk() {
     let app = spawn_app().await;
     let call = Call::new(QUERY, UNKNOWN_QUERY).sign_type(SignType::Rsa);
     let query = String::from_utf8(call.body()).expect("ascii");
-    let request = format!("GET /gateway.do?{query} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    let answer = verify_answer(raw(app.addr, request.as_bytes()).await, Some(QUERY), Charset::Utf8, SignType::Rsa);
+    let request =
+        format!("GET /gateway.do?{query} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let answer = verify_answer(
+        raw(app.addr, request.as_bytes()).await,
+        Some(QUERY),
+        Charset::Utf8,
+        SignType::Rsa,
+    );
     assert_eq!(answer.sub_code(), "AUTH_ORDER_NOT_EXIST");
 }
 
@@ -35,7 +42,8 @@ async fn absolute_form_target_with_params_split_like_the_official_python_sdk() {
     let body = [b"biz_content=".as_slice(), &encode_component(biz.as_bytes())].concat();
     let target = format!("http://127.0.0.1/gateway.do?{query}");
     let request = post_request(&target, &body, "application/x-www-form-urlencoded;charset=utf-8");
-    let answer = verify_answer(raw(app.addr, &request).await, Some(QUERY), Charset::Utf8, SignType::Rsa2);
+    let answer =
+        verify_answer(raw(app.addr, &request).await, Some(QUERY), Charset::Utf8, SignType::Rsa2);
     assert_eq!(answer.sub_code(), "AUTH_ORDER_NOT_EXIST");
 }
 
@@ -45,11 +53,16 @@ async fn gbk_request_gets_a_gbk_body_signed_over_gbk_bytes() {
     // A Chinese title and a GBK charset label in a different case: charset comes from the
     // parameter, compared case-insensitively, never from the Content-Type.
     let call = Call::new(PAY, &pay_biz("gbk-1", "1.00")).charset(Charset::Gbk, "gbk");
-    let request = post_request("/gateway.do", &call.body(), "application/x-www-form-urlencoded;charset=UTF-8");
-    let answer = verify_answer(raw(app.addr, &request).await, Some(PAY), Charset::Gbk, SignType::Rsa2);
+    let request = post_request(
+        "/gateway.do",
+        &call.body(),
+        "application/x-www-form-urlencoded;charset=UTF-8",
+    );
+    let answer =
+        verify_answer(raw(app.addr, &request).await, Some(PAY), Charset::Gbk, SignType::Rsa2);
     assert_eq!(answer.code(), "10000");
-    let query = format!(r#"{{"out_order_no":"gbk-1","out_request_no":"pay1"}}"#);
-    let call = Call::new(QUERY, &query).charset(Charset::Gb2312, "GB2312");
+    let query = r#"{"out_order_no":"gbk-1","out_request_no":"pay1"}"#;
+    let call = Call::new(QUERY, query).charset(Charset::Gb2312, "GB2312");
     let request = post_request("/gateway.do", &call.body(), "application/x-www-form-urlencoded");
     let http = raw(app.addr, &request).await;
     // 红包发放 in GBK is in the body as raw bytes.
@@ -70,7 +83,11 @@ async fn wrong_key_gets_40002_with_the_exact_sign_content() {
         "sub_msg lacks the sign content: {}",
         answer.sub_msg()
     );
-    assert!(!answer.sub_msg().contains("hint"), "no hint applies to a wrong key: {}", answer.sub_msg());
+    assert!(
+        !answer.sub_msg().contains("hint"),
+        "no hint applies to a wrong key: {}",
+        answer.sub_msg()
+    );
 }
 
 #[tokio::test]
@@ -78,11 +95,21 @@ async fn gbk_request_signed_over_utf8_bytes_gets_a_charset_hint() {
     let app = spawn_app().await;
     let call = Call::new(PAY, &pay_biz("gbk-utf8", "1.00")).charset(Charset::Gbk, "GBK");
     let mut signed = call.params.clone();
-    let utf8_sign =
-        hongbao_protocol::sign_content::sign_request(&signed, Charset::Utf8, SignType::Rsa2, &app_a_key()).expect("signs");
+    let utf8_sign = hongbao_protocol::sign_content::sign_request(
+        &signed,
+        Charset::Utf8,
+        SignType::Rsa2,
+        &app_a_key(),
+    )
+    .expect("signs");
     signed.insert("sign", utf8_sign);
-    let request = post_request("/gateway.do", &form_encode(&signed, Charset::Gbk), "application/x-www-form-urlencoded");
-    let answer = verify_answer(raw(app.addr, &request).await, Some(PAY), Charset::Gbk, SignType::Rsa2);
+    let request = post_request(
+        "/gateway.do",
+        &form_encode(&signed, Charset::Gbk),
+        "application/x-www-form-urlencoded",
+    );
+    let answer =
+        verify_answer(raw(app.addr, &request).await, Some(PAY), Charset::Gbk, SignType::Rsa2);
     assert_eq!(answer.sub_code(), "isv.invalid-signature");
     assert!(answer.sub_msg().contains("UTF-8"), "{}", answer.sub_msg());
     assert!(answer.sub_msg().contains("charset=GBK"), "{}", answer.sub_msg());
@@ -93,13 +120,27 @@ async fn rsa_signature_labelled_rsa2_gets_an_algorithm_hint() {
     let app = spawn_app().await;
     let call = Call::new(QUERY, UNKNOWN_QUERY);
     let mut signed = call.params.clone();
-    let sha1 =
-        hongbao_protocol::sign_content::sign_request(&signed, Charset::Utf8, SignType::Rsa, &app_a_key()).expect("signs");
+    let sha1 = hongbao_protocol::sign_content::sign_request(
+        &signed,
+        Charset::Utf8,
+        SignType::Rsa,
+        &app_a_key(),
+    )
+    .expect("signs");
     signed.insert("sign", sha1);
-    let request = post_request("/gateway.do", &form_encode(&signed, Charset::Utf8), "application/x-www-form-urlencoded");
-    let answer = verify_answer(raw(app.addr, &request).await, Some(QUERY), Charset::Utf8, SignType::Rsa2);
+    let request = post_request(
+        "/gateway.do",
+        &form_encode(&signed, Charset::Utf8),
+        "application/x-www-form-urlencoded",
+    );
+    let answer =
+        verify_answer(raw(app.addr, &request).await, Some(QUERY), Charset::Utf8, SignType::Rsa2);
     assert_eq!(answer.sub_code(), "isv.invalid-signature");
-    assert!(answer.sub_msg().contains("verifies as RSA, but sign_type says RSA2"), "{}", answer.sub_msg());
+    assert!(
+        answer.sub_msg().contains("verifies as RSA, but sign_type says RSA2"),
+        "{}",
+        answer.sub_msg()
+    );
 }
 
 #[tokio::test]
@@ -108,8 +149,13 @@ async fn tampered_biz_content_is_refused_and_changes_nothing() {
     let call = Call::new(PAY, &pay_biz("tamper", "1.00"));
     let mut signed = call.signed();
     signed.insert("biz_content", pay_biz("tamper", "9999.00"));
-    let request = post_request("/gateway.do", &form_encode(&signed, Charset::Utf8), "application/x-www-form-urlencoded");
-    let answer = verify_answer(raw(app.addr, &request).await, Some(PAY), Charset::Utf8, SignType::Rsa2);
+    let request = post_request(
+        "/gateway.do",
+        &form_encode(&signed, Charset::Utf8),
+        "application/x-www-form-urlencoded",
+    );
+    let answer =
+        verify_answer(raw(app.addr, &request).await, Some(PAY), Charset::Utf8, SignType::Rsa2);
     assert_eq!((answer.code(), answer.sub_code()), ("40002", "isv.invalid-signature"));
     assert!(answer.sub_msg().contains("9999.00"), "the sign content shows what was received");
     assert_eq!(app.balance(MERCHANT_A).await, MERCHANT_BALANCE);
@@ -122,17 +168,21 @@ async fn blank_values_and_unknown_extra_params_are_accepted_and_signed_over() {
     let app = spawn_app().await;
     // alipay_sdk and a udf param are signed; a blank notify_url is left out of the sign content
     // on both sides (Node SDK issue #48).
-    let call = Call::new(QUERY, UNKNOWN_QUERY).param("alipay_sdk", "alipay-sdk-nodejs-4.0.0").param("terminal_type", "web");
+    let call = Call::new(QUERY, UNKNOWN_QUERY)
+        .param("alipay_sdk", "alipay-sdk-nodejs-4.0.0")
+        .param("terminal_type", "web");
     let mut body = call.body();
     body.extend_from_slice(b"&notify_url=&return_url=+");
     let request = post_request("/gateway.do", &body, "application/x-www-form-urlencoded");
-    let answer = verify_answer(raw(app.addr, &request).await, Some(QUERY), Charset::Utf8, SignType::Rsa2);
+    let answer =
+        verify_answer(raw(app.addr, &request).await, Some(QUERY), Charset::Utf8, SignType::Rsa2);
     assert_eq!(answer.sub_code(), "AUTH_ORDER_NOT_EXIST");
     // An unknown parameter that was not signed breaks the signature.
     let mut body = call.body();
     body.extend_from_slice(b"&injected=1");
     let request = post_request("/gateway.do", &body, "application/x-www-form-urlencoded");
-    let answer = verify_answer(raw(app.addr, &request).await, Some(QUERY), Charset::Utf8, SignType::Rsa2);
+    let answer =
+        verify_answer(raw(app.addr, &request).await, Some(QUERY), Charset::Utf8, SignType::Rsa2);
     assert_eq!(answer.sub_code(), "isv.invalid-signature");
 }
 
@@ -158,34 +208,102 @@ async fn error_model_rows() {
         params.insert("sign", &sign[..sign.len() / 2]);
         form_encode(&params, Charset::Utf8)
     };
-    let rows: Vec<(&str, Vec<u8>, Option<&str>, &str, &str)> = vec![
+    // (name, body, method node expected, code, sub_code)
+    type Row<'a> = (&'a str, Vec<u8>, Option<&'a str>, &'a str, &'a str);
+    let rows: Vec<Row> = vec![
         ("no method", without("method"), None, "40001", "isv.missing-method"),
-        ("unknown method", with("method", "alipay.trade.pay"), Some("alipay.trade.pay"), "40002", "isv.invalid-method"),
+        (
+            "unknown method",
+            with("method", "alipay.trade.pay"),
+            Some("alipay.trade.pay"),
+            "40002",
+            "isv.invalid-method",
+        ),
         ("no app_id", without("app_id"), Some(QUERY), "40001", "isv.missing-app-id"),
-        ("unknown app_id", resigned("app_id", "2021999999999999"), Some(QUERY), "40002", "isv.invalid-app-id"),
+        (
+            "unknown app_id",
+            resigned("app_id", "2021999999999999"),
+            Some(QUERY),
+            "40002",
+            "isv.invalid-app-id",
+        ),
         ("no sign_type", without("sign_type"), Some(QUERY), "40001", "isv.missing-signature-type"),
-        ("bad sign_type", with("sign_type", "MD5"), Some(QUERY), "40002", "isv.invalid-signature-type"),
+        (
+            "bad sign_type",
+            with("sign_type", "MD5"),
+            Some(QUERY),
+            "40002",
+            "isv.invalid-signature-type",
+        ),
         ("no sign", without("sign"), Some(QUERY), "40001", "isv.missing-signature"),
         ("truncated sign", truncated_sign, Some(QUERY), "40002", "isv.invalid-signature"),
         ("no timestamp", without("timestamp"), Some(QUERY), "40001", "isv.missing-timestamp"),
-        ("bad timestamp", resigned("timestamp", "2026/11/23 10:00:00"), Some(QUERY), "40002", "isv.invalid-timestamp"),
-        ("stale timestamp", resigned("timestamp", "2020-01-01 00:00:00"), Some(QUERY), "40002", "isv.invalid-timestamp"),
+        (
+            "bad timestamp",
+            resigned("timestamp", "2026/11/23 10:00:00"),
+            Some(QUERY),
+            "40002",
+            "isv.invalid-timestamp",
+        ),
+        (
+            "stale timestamp",
+            resigned("timestamp", "2020-01-01 00:00:00"),
+            Some(QUERY),
+            "40002",
+            "isv.invalid-timestamp",
+        ),
         ("no version", without("version"), Some(QUERY), "40001", "isv.missing-version"),
         ("bad version", resigned("version", "2.0"), Some(QUERY), "40002", "isv.invalid-parameter"),
         ("xml format", resigned("format", "xml"), Some(QUERY), "40002", "isv.invalid-format"),
         ("no charset", without("charset"), Some(QUERY), "40002", "isv.invalid-charset"),
         ("latin1 charset", with("charset", "latin1"), Some(QUERY), "40002", "isv.invalid-charset"),
-        ("app_auth_token", resigned("app_auth_token", "201509BBeff9351ad1874306903e96b91d248A36"), Some(QUERY), "20001", "aop.invalid-app-auth-token"),
-        ("non-JSON biz_content", resigned("biz_content", "{not json"), Some(QUERY), "40004", "ILLEGAL_ARGUMENT"),
+        (
+            "app_auth_token",
+            resigned("app_auth_token", "201509BBeff9351ad1874306903e96b91d248A36"),
+            Some(QUERY),
+            "20001",
+            "aop.invalid-app-auth-token",
+        ),
+        (
+            "non-JSON biz_content",
+            resigned("biz_content", "{not json"),
+            Some(QUERY),
+            "40004",
+            "ILLEGAL_ARGUMENT",
+        ),
         ("no biz_content", without("biz_content"), Some(QUERY), "40002", "isv.invalid-signature"),
-        ("pairing broken", resigned("biz_content", r#"{"auth_no":"2014021601002000640012345678"}"#), Some(QUERY), "40004", "ILLEGAL_ARGUMENT"),
-        ("pairing broken other side", resigned("biz_content", r#"{"operation_id":"1","out_request_no":"2"}"#), Some(QUERY), "40004", "ILLEGAL_ARGUMENT"),
-        ("ftp notify_url", resigned("notify_url", "ftp://x/y"), Some(QUERY), "40002", "isv.invalid-parameter"),
+        (
+            "pairing broken",
+            resigned("biz_content", r#"{"auth_no":"2014021601002000640012345678"}"#),
+            Some(QUERY),
+            "40004",
+            "ILLEGAL_ARGUMENT",
+        ),
+        (
+            "pairing broken other side",
+            resigned("biz_content", r#"{"operation_id":"1","out_request_no":"2"}"#),
+            Some(QUERY),
+            "40004",
+            "ILLEGAL_ARGUMENT",
+        ),
+        (
+            "ftp notify_url",
+            resigned("notify_url", "ftp://x/y"),
+            Some(QUERY),
+            "40002",
+            "isv.invalid-parameter",
+        ),
     ];
     for (name, body, method, code, sub_code) in rows {
         let request = post_request("/gateway.do", &body, "application/x-www-form-urlencoded");
-        let answer = verify_answer(raw(app.addr, &request).await, method, Charset::Utf8, SignType::Rsa2);
-        assert_eq!((answer.code(), answer.sub_code()), (code, sub_code), "row {name:?}: {}", answer.sub_msg());
+        let answer =
+            verify_answer(raw(app.addr, &request).await, method, Charset::Utf8, SignType::Rsa2);
+        assert_eq!(
+            (answer.code(), answer.sub_code()),
+            (code, sub_code),
+            "row {name:?}: {}",
+            answer.sub_msg()
+        );
         assert!(!answer.sub_msg().is_empty(), "row {name:?} explains itself");
     }
 }
@@ -206,8 +324,18 @@ async fn hostile_bytes_get_signed_errors_not_crashes() {
         ("duplicated parameter", duplicate, "isv.invalid-parameter"),
     ] {
         let request = post_request("/gateway.do", &body, "application/x-www-form-urlencoded");
-        let answer = verify_answer(raw(app.addr, &request).await, Some(QUERY), Charset::Utf8, SignType::Rsa2);
-        assert_eq!((answer.code(), answer.sub_code()), ("40002", sub_code), "{name}: {}", answer.sub_msg());
+        let answer = verify_answer(
+            raw(app.addr, &request).await,
+            Some(QUERY),
+            Charset::Utf8,
+            SignType::Rsa2,
+        );
+        assert_eq!(
+            (answer.code(), answer.sub_code()),
+            ("40002", sub_code),
+            "{name}: {}",
+            answer.sub_msg()
+        );
     }
 }
 
@@ -216,8 +344,10 @@ async fn body_over_the_cap_is_refused_without_buffering_it() {
     let app = spawn_app().await;
     let query = "method=alipay.fund.coupon.operation.query&charset=utf-8&sign_type=RSA";
     let body = vec![b'a'; 2 * 1024 * 1024];
-    let request = post_request(&format!("/gateway.do?{query}"), &body, "application/x-www-form-urlencoded");
-    let answer = verify_answer(raw(app.addr, &request).await, Some(QUERY), Charset::Utf8, SignType::Rsa);
+    let request =
+        post_request(&format!("/gateway.do?{query}"), &body, "application/x-www-form-urlencoded");
+    let answer =
+        verify_answer(raw(app.addr, &request).await, Some(QUERY), Charset::Utf8, SignType::Rsa);
     assert_eq!((answer.code(), answer.sub_code()), ("40002", "isv.invalid-parameter"));
     assert!(answer.sub_msg().contains("1048576"), "{}", answer.sub_msg());
 }
@@ -230,7 +360,8 @@ async fn slow_clients_are_cut_off() {
     let mut stream = tokio::net::TcpStream::connect(app.addr).await.expect("connect");
     stream.write_all(b"POST /gateway.do HTTP/1.1\r\nHost: x\r\n").await.expect("write");
     let mut buf = Vec::new();
-    let read = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read_to_end(&mut buf)).await;
+    let read =
+        tokio::time::timeout(std::time::Duration::from_secs(5), stream.read_to_end(&mut buf)).await;
     assert!(read.is_ok(), "the server must close a connection whose headers never finish");
     // A body that never arrives: 408 after the body timeout (1 s here), not a hung task.
     let mut stream = tokio::net::TcpStream::connect(app.addr).await.expect("connect");
@@ -239,9 +370,14 @@ async fn slow_clients_are_cut_off() {
         .await
         .expect("write");
     let mut buf = Vec::new();
-    let read = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read_to_end(&mut buf)).await;
+    let read =
+        tokio::time::timeout(std::time::Duration::from_secs(5), stream.read_to_end(&mut buf)).await;
     assert!(read.is_ok(), "a stalled body must not hold the connection");
-    assert!(String::from_utf8_lossy(&buf).starts_with("HTTP/1.1 408"), "{}", String::from_utf8_lossy(&buf));
+    assert!(
+        String::from_utf8_lossy(&buf).starts_with("HTTP/1.1 408"),
+        "{}",
+        String::from_utf8_lossy(&buf)
+    );
 }
 
 #[tokio::test]
@@ -258,8 +394,13 @@ async fn arbitrary_bytes_never_break_the_gateway() {
     let addr = app.addr;
     let result = tokio::task::spawn_blocking(move || {
         runner.run(&strategy, |(query_bytes, body)| {
-            let query: String = encode_component(&query_bytes).into_iter().map(char::from).collect();
-            let request = post_request(&format!("/gateway.do?{query}"), &body, "application/x-www-form-urlencoded");
+            let query: String =
+                encode_component(&query_bytes).into_iter().map(char::from).collect();
+            let request = post_request(
+                &format!("/gateway.do?{query}"),
+                &body,
+                "application/x-www-form-urlencoded",
+            );
             let http = handle.block_on(raw(addr, &request));
             prop_assert_eq!(http.status, 200);
             prop_assert!(http.body.ends_with(b"\"}"), "a signed envelope");

@@ -253,6 +253,9 @@ mod tests {
 
     #[test]
     fn fingerprints_cannot_collide_by_shifting_separators() {
-        assert_ne!(fingerprint(&[("a", "1;b=1:"), ("b", "")]), fingerprint(&[("a", "1"), ("b", "1:")]));
+        assert_ne!(
+            fingerprint(&[("a", "1;b=1:"), ("b", "")]),
+            fingerprint(&[("a", "1"), ("b", "1:")])
+        );
     }
 }

@@ -67,7 +67,10 @@ impl Entry {
         crate::invariant!(from != to);
         let debit = amount.checked_neg().ok_or_else(|| Bug("amount overflow".into()))?;
         let entry = Entry {
-            postings: vec![Posting { account: from, amount: debit }, Posting { account: to, amount }],
+            postings: vec![
+                Posting { account: from, amount: debit },
+                Posting { account: to, amount },
+            ],
         };
         crate::invariant!(entry.sum() == Some(Fen::ZERO));
         Ok(entry)
@@ -102,7 +105,9 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(entry.sum(), Some(Fen::ZERO));
-        for account in [Account::User("2088".into()), Account::Custody("A1".into()), Account::Issuance] {
+        for account in
+            [Account::User("2088".into()), Account::Custody("A1".into()), Account::Issuance]
+        {
             assert_eq!(Account::parse(&account.id()), Some(account));
         }
         assert_eq!(Account::parse("bogus"), None);

@@ -129,7 +129,13 @@ pub fn check_invariants(snapshot: &LedgerSnapshot) -> Vec<Violation> {
         }
         let from_postings = posted.get(account).copied().unwrap_or(0);
         if from_postings != i128::from(balance.fen()) {
-            flag(3, format!("{} holds {balance} but its postings sum to {from_postings} fen", account.id()));
+            flag(
+                3,
+                format!(
+                    "{} holds {balance} but its postings sum to {from_postings} fen",
+                    account.id()
+                ),
+            );
         }
     }
     for account in posted.keys() {
@@ -146,12 +152,24 @@ pub fn check_invariants(snapshot: &LedgerSnapshot) -> Vec<Violation> {
     for op in &snapshot.operations {
         let expected_entries = usize::from(op.status == OperationStatus::Success);
         if op.entries != expected_entries {
-            flag(6, format!("operation {} is {} with {} entries", op.operation_id, op.status.as_str(), op.entries));
+            flag(
+                6,
+                format!(
+                    "operation {} is {} with {} entries",
+                    op.operation_id,
+                    op.status.as_str(),
+                    op.entries
+                ),
+            );
         }
         if op.status == OperationStatus::Success {
             match op.kind {
-                OperationKind::Disburse => *disbursed.entry(&op.packet_auth_no).or_default() += op.amount.fen(),
-                OperationKind::Refund => *refunded.entry(&op.packet_auth_no).or_default() += op.amount.fen(),
+                OperationKind::Disburse => {
+                    *disbursed.entry(&op.packet_auth_no).or_default() += op.amount.fen()
+                }
+                OperationKind::Refund => {
+                    *refunded.entry(&op.packet_auth_no).or_default() += op.amount.fen()
+                }
                 OperationKind::Fund => {}
             }
         }
@@ -164,15 +182,29 @@ pub fn check_invariants(snapshot: &LedgerSnapshot) -> Vec<Violation> {
         }
         let custody = snapshot.balance(&Account::Custody(snap.auth_no.clone()));
         if custody != packet.remaining() {
-            flag(4, format!("packet {} custody {custody} != remaining {}", snap.auth_no, packet.remaining()));
+            flag(
+                4,
+                format!(
+                    "packet {} custody {custody} != remaining {}",
+                    snap.auth_no,
+                    packet.remaining()
+                ),
+            );
         }
         let ops_disbursed = disbursed.get(snap.auth_no.as_str()).copied().unwrap_or(0);
         let ops_refunded = refunded.get(snap.auth_no.as_str()).copied().unwrap_or(0);
         if ops_disbursed != packet.disbursed.fen() || ops_refunded != packet.refunded.fen() {
-            flag(7, format!(
-                "packet {} counts disbursed {} refunded {} but operations sum to {} and {}",
-                snap.auth_no, packet.disbursed, packet.refunded, Fen::from_fen(ops_disbursed), Fen::from_fen(ops_refunded)
-            ));
+            flag(
+                7,
+                format!(
+                    "packet {} counts disbursed {} refunded {} but operations sum to {} and {}",
+                    snap.auth_no,
+                    packet.disbursed,
+                    packet.refunded,
+                    Fen::from_fen(ops_disbursed),
+                    Fen::from_fen(ops_refunded)
+                ),
+            );
         }
     }
     violations
@@ -185,9 +217,21 @@ mod tests {
     use crate::packet::PacketStatus;
 
     fn healthy() -> LedgerSnapshot {
-        let issue = Entry::transfer(Account::Issuance, Account::User("u".into()), Fen::from_fen(1000)).expect("ok");
-        let fund = Entry::transfer(Account::User("u".into()), Account::Custody("p".into()), Fen::from_fen(300)).expect("ok");
-        let pay_out = Entry::transfer(Account::Custody("p".into()), Account::User("v".into()), Fen::from_fen(100)).expect("ok");
+        let issue =
+            Entry::transfer(Account::Issuance, Account::User("u".into()), Fen::from_fen(1000))
+                .expect("ok");
+        let fund = Entry::transfer(
+            Account::User("u".into()),
+            Account::Custody("p".into()),
+            Fen::from_fen(300),
+        )
+        .expect("ok");
+        let pay_out = Entry::transfer(
+            Account::Custody("p".into()),
+            Account::User("v".into()),
+            Fen::from_fen(100),
+        )
+        .expect("ok");
         LedgerSnapshot {
             balances: vec![
                 (Account::Issuance, Fen::from_fen(-1000)),
@@ -206,8 +250,22 @@ mod tests {
                 },
             }],
             operations: vec![
-                OperationSnapshot { operation_id: "o1".into(), packet_auth_no: "p".into(), kind: OperationKind::Fund, status: OperationStatus::Success, amount: Fen::from_fen(300), entries: 1 },
-                OperationSnapshot { operation_id: "o2".into(), packet_auth_no: "p".into(), kind: OperationKind::Disburse, status: OperationStatus::Success, amount: Fen::from_fen(100), entries: 1 },
+                OperationSnapshot {
+                    operation_id: "o1".into(),
+                    packet_auth_no: "p".into(),
+                    kind: OperationKind::Fund,
+                    status: OperationStatus::Success,
+                    amount: Fen::from_fen(300),
+                    entries: 1,
+                },
+                OperationSnapshot {
+                    operation_id: "o2".into(),
+                    packet_auth_no: "p".into(),
+                    kind: OperationKind::Disburse,
+                    status: OperationStatus::Success,
+                    amount: Fen::from_fen(100),
+                    entries: 1,
+                },
             ],
         }
     }
@@ -219,10 +277,15 @@ mod tests {
 
     #[test]
     fn each_kind_of_corruption_is_caught() {
-        let numbers = |s: &LedgerSnapshot| -> Vec<u8> { check_invariants(s).iter().map(|v| v.invariant).collect() };
+        let numbers = |s: &LedgerSnapshot| -> Vec<u8> {
+            check_invariants(s).iter().map(|v| v.invariant).collect()
+        };
 
         let mut unbalanced = healthy();
-        unbalanced.entries.push(Entry::from_stored(vec![Posting { account: Account::User("v".into()), amount: Fen::from_fen(1) }]));
+        unbalanced.entries.push(Entry::from_stored(vec![Posting {
+            account: Account::User("v".into()),
+            amount: Fen::from_fen(1),
+        }]));
         assert!(numbers(&unbalanced).contains(&1));
 
         let mut negative = healthy();
@@ -240,7 +303,14 @@ mod tests {
         assert_eq!(numbers(&double), vec![6]);
 
         let mut uncounted = healthy();
-        uncounted.operations.push(OperationSnapshot { operation_id: "o3".into(), packet_auth_no: "p".into(), kind: OperationKind::Refund, status: OperationStatus::Success, amount: Fen::from_fen(1), entries: 1 });
+        uncounted.operations.push(OperationSnapshot {
+            operation_id: "o3".into(),
+            packet_auth_no: "p".into(),
+            kind: OperationKind::Refund,
+            status: OperationStatus::Success,
+            amount: Fen::from_fen(1),
+            entries: 1,
+        });
         assert_eq!(numbers(&uncounted), vec![7]);
     }
 }

@@ -34,7 +34,9 @@ macro_rules! invariant {
     ($cond:expr) => {
         if !$cond {
             debug_assert!($cond, "invariant broken: {}", stringify!($cond));
-            return Err($crate::Bug(format!("{} ({}:{})", stringify!($cond), file!(), line!())).into());
+            return Err(
+                $crate::Bug(format!("{} ({}:{})", stringify!($cond), file!(), line!())).into()
+            );
         }
     };
 }

@@ -188,7 +188,10 @@ mod tests {
         assert_eq!(after.remaining(), Fen::from_fen(7000));
         let after = after.refund(Fen::from_fen(7000)).expect("no bug").expect("allowed");
         assert_eq!(after.remaining(), Fen::ZERO);
-        assert_eq!(after.disburse(Fen::from_fen(1)).expect("no bug"), Err(Rejection::MoneyNotEnough));
+        assert_eq!(
+            after.disburse(Fen::from_fen(1)).expect("no bug"),
+            Err(Rejection::MoneyNotEnough)
+        );
         assert_eq!(after.refund(Fen::from_fen(1)).expect("no bug"), Err(Rejection::MoneyNotEnough));
     }
 
@@ -196,10 +199,19 @@ mod tests {
     fn unpaid_and_closed_packets_move_nothing() {
         for status in [PacketStatus::WaitPay, PacketStatus::Closed] {
             let packet = Packet { status, ..funded(100) };
-            assert_eq!(packet.disburse(Fen::from_fen(1)).expect("no bug"), Err(Rejection::OrderStatusInvalid));
-            assert_eq!(packet.refund(Fen::from_fen(1)).expect("no bug"), Err(Rejection::OrderStatusInvalid));
+            assert_eq!(
+                packet.disburse(Fen::from_fen(1)).expect("no bug"),
+                Err(Rejection::OrderStatusInvalid)
+            );
+            assert_eq!(
+                packet.refund(Fen::from_fen(1)).expect("no bug"),
+                Err(Rejection::OrderStatusInvalid)
+            );
         }
-        assert_eq!(check_fund(Fen::from_fen(99), Fen::from_fen(100)), Err(Rejection::BalanceNotEnough));
+        assert_eq!(
+            check_fund(Fen::from_fen(99), Fen::from_fen(100)),
+            Err(Rejection::BalanceNotEnough)
+        );
         assert_eq!(check_fund(Fen::from_fen(100), Fen::from_fen(100)), Ok(()));
     }
 }

@@ -131,7 +131,10 @@ impl BizContent {
     pub fn id(&self, key: &'static str) -> Result<Option<String>, BizError> {
         let Some(value) = self.string(key)? else { return Ok(None) };
         if value.chars().count() > ID_LEN_MAX {
-            return Err(BizError::Invalid { key, reason: format!("longer than {ID_LEN_MAX} characters") });
+            return Err(BizError::Invalid {
+                key,
+                reason: format!("longer than {ID_LEN_MAX} characters"),
+            });
         }
         if !value.chars().all(is_id_char) {
             return Err(BizError::Invalid {
@@ -155,12 +158,18 @@ impl BizContent {
             return Ok(None);
         }
         if value.chars().any(char::is_control) {
-            return Err(BizError::Invalid { key, reason: "control characters are not allowed".into() });
+            return Err(BizError::Invalid {
+                key,
+                reason: "control characters are not allowed".into(),
+            });
         }
         if title_width(&value) > TITLE_WIDTH_MAX {
             return Err(BizError::Invalid {
                 key,
-                reason: format!("longer than {TITLE_WIDTH_MAX} letters or {} Chinese characters", TITLE_WIDTH_MAX / 2),
+                reason: format!(
+                    "longer than {TITLE_WIDTH_MAX} letters or {} Chinese characters",
+                    TITLE_WIDTH_MAX / 2
+                ),
             });
         }
         Ok(Some(value))
@@ -187,14 +196,21 @@ impl BizContent {
         if literal.is_empty() {
             return Err(BizError::MissingField(key));
         }
-        Fen::parse_amount(&literal).map_err(|err| BizError::Invalid { key, reason: amount_reason(&err) })
+        Fen::parse_amount(&literal)
+            .map_err(|err| BizError::Invalid { key, reason: amount_reason(&err) })
     }
 
     /// A user id: `2088` followed by 12 digits.
     pub fn user_id(&self, key: &'static str) -> Result<Option<String>, BizError> {
         let Some(value) = self.string(key)? else { return Ok(None) };
-        if value.len() != 16 || !value.starts_with("2088") || !value.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(BizError::Invalid { key, reason: "must be 2088 followed by 12 digits".into() });
+        if value.len() != 16
+            || !value.starts_with("2088")
+            || !value.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(BizError::Invalid {
+                key,
+                reason: "must be 2088 followed by 12 digits".into(),
+            });
         }
         Ok(Some(value))
     }
@@ -274,7 +290,11 @@ fn amount_reason(err: &AmountError) -> String {
 pub fn parse_pay_timeout(text: &str) -> Option<u32> {
     let unit = text.chars().last()?;
     let digits = &text[..text.len() - unit.len_utf8()];
-    if digits.is_empty() || digits.len() > 6 || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.starts_with('0') {
+    if digits.is_empty()
+        || digits.len() > 6
+        || !digits.bytes().all(|b| b.is_ascii_digit())
+        || digits.starts_with('0')
+    {
         return None;
     }
     let count: u32 = digits.parse().ok()?;
@@ -312,7 +332,19 @@ mod tests {
         assert_eq!(biz(r#"{"amount":"100.00"}"#).amount("amount"), Ok(Fen::from_fen(10000)));
         assert_eq!(biz(r#"{"amount":100.00}"#).amount("amount"), Ok(Fen::from_fen(10000)));
         assert_eq!(biz(r#"{"amount":0.29}"#).amount("amount"), Ok(Fen::from_fen(29)));
-        for bad in [r#""1e3""#, "1e3", r#""0.001""#, r#""-1""#, "-1", r#""100000000.01""#, r#""１００""#, "true", "[]", r#""""#, "null"] {
+        for bad in [
+            r#""1e3""#,
+            "1e3",
+            r#""0.001""#,
+            r#""-1""#,
+            "-1",
+            r#""100000000.01""#,
+            r#""１００""#,
+            "true",
+            "[]",
+            r#""""#,
+            "null",
+        ] {
             let content = format!(r#"{{"amount":{bad}}}"#);
             assert!(biz(&content).amount("amount").is_err(), "{bad} accepted");
         }
@@ -354,7 +386,9 @@ mod tests {
 
     #[test]
     fn pay_timeout_takes_whole_units_in_range() {
-        for (text, minutes) in [("1m", 1), ("90m", 90), ("1h", 60), ("7d", 10080), ("10080m", 10080)] {
+        for (text, minutes) in
+            [("1m", 1), ("90m", 90), ("1h", 60), ("7d", 10080), ("10080m", 10080)]
+        {
             assert_eq!(parse_pay_timeout(text), Some(minutes), "{text}");
         }
         for bad in ["0m", "1.5h", "8d", "10081m", "h", "01h", "1H", "1 h", "-1m", "1s", "１h"] {

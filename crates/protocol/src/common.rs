@@ -33,7 +33,9 @@ pub enum RequestError {
     #[error("参数重复 (parameter {0} is given more than once)")]
     DuplicateParameter(String),
     /// No `charset` parameter.
-    #[error("字符集错误 (missing charset parameter: put charset=utf-8, GBK or GB2312 in the URL query)")]
+    #[error(
+        "字符集错误 (missing charset parameter: put charset=utf-8, GBK or GB2312 in the URL query)"
+    )]
     MissingCharset,
     /// `charset` is not utf-8, GBK or GB2312.
     #[error("字符集错误 (charset {0:?} is not supported: use utf-8, GBK or GB2312)")]
@@ -80,7 +82,9 @@ pub enum RequestError {
     #[error("非法的时间戳参数 (timestamp {0:?} is not yyyy-MM-dd HH:mm:ss)")]
     InvalidTimestamp(String),
     /// `timestamp` is further from now than any time zone explains.
-    #[error("非法的时间戳参数 (timestamp {0:?} is too far from the current time in every time zone)")]
+    #[error(
+        "非法的时间戳参数 (timestamp {0:?} is too far from the current time in every time zone)"
+    )]
     TimestampOutOfWindow(String),
     /// No `version`.
     #[error("缺少版本参数 (missing version)")]
@@ -202,7 +206,8 @@ impl CommonParams {
     pub fn parse(params: &Params, now_utc: NaiveDateTime) -> Result<CommonParams, RequestError> {
         let method = params.get_nonblank("method").ok_or(RequestError::MissingMethod)?;
         let app_id = params.get_nonblank("app_id").ok_or(RequestError::MissingAppId)?;
-        let sign_type_text = params.get_nonblank("sign_type").ok_or(RequestError::MissingSignType)?;
+        let sign_type_text =
+            params.get_nonblank("sign_type").ok_or(RequestError::MissingSignType)?;
         let sign_type = SignType::parse(sign_type_text)
             .ok_or_else(|| RequestError::InvalidSignType(sign_type_text.to_owned()))?;
         let sign = params.get_nonblank("sign").ok_or(RequestError::MissingSign)?;
@@ -280,16 +285,40 @@ mod tests {
             ("sign_type", Some("MD5"), RequestError::InvalidSignType("MD5".into())),
             ("sign", None, RequestError::MissingSign),
             ("timestamp", None, RequestError::MissingTimestamp),
-            ("timestamp", Some("2026-11-23T20:00:00"), RequestError::InvalidTimestamp("2026-11-23T20:00:00".into())),
-            ("timestamp", Some("2026-1-23 20:00:00"), RequestError::InvalidTimestamp("2026-1-23 20:00:00".into())),
-            ("timestamp", Some("2026-11-31 20:00:00"), RequestError::InvalidTimestamp("2026-11-31 20:00:00".into())),
-            ("timestamp", Some("2026-11-22 23:44:59"), RequestError::TimestampOutOfWindow("2026-11-22 23:44:59".into())),
-            ("timestamp", Some("2026-11-24 02:15:01"), RequestError::TimestampOutOfWindow("2026-11-24 02:15:01".into())),
+            (
+                "timestamp",
+                Some("2026-11-23T20:00:00"),
+                RequestError::InvalidTimestamp("2026-11-23T20:00:00".into()),
+            ),
+            (
+                "timestamp",
+                Some("2026-1-23 20:00:00"),
+                RequestError::InvalidTimestamp("2026-1-23 20:00:00".into()),
+            ),
+            (
+                "timestamp",
+                Some("2026-11-31 20:00:00"),
+                RequestError::InvalidTimestamp("2026-11-31 20:00:00".into()),
+            ),
+            (
+                "timestamp",
+                Some("2026-11-22 23:44:59"),
+                RequestError::TimestampOutOfWindow("2026-11-22 23:44:59".into()),
+            ),
+            (
+                "timestamp",
+                Some("2026-11-24 02:15:01"),
+                RequestError::TimestampOutOfWindow("2026-11-24 02:15:01".into()),
+            ),
             ("version", None, RequestError::MissingVersion),
             ("version", Some("2.0"), RequestError::InvalidVersion("2.0".into())),
             ("format", Some("xml"), RequestError::InvalidFormat("xml".into())),
             ("notify_url", Some("ftp://x"), RequestError::InvalidUrl { key: "notify_url" }),
-            ("notify_url", Some("javascript:alert(1)"), RequestError::InvalidUrl { key: "notify_url" }),
+            (
+                "notify_url",
+                Some("javascript:alert(1)"),
+                RequestError::InvalidUrl { key: "notify_url" },
+            ),
             ("return_url", Some("http://"), RequestError::InvalidUrl { key: "return_url" }),
         ];
         for (key, value, expected) in cases {

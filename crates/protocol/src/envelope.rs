@@ -176,7 +176,10 @@ mod tests {
             r#"{"x_response":{"code":"10000","msg":"Success","amount":"100.00","order_title":"a}b\"c"},"sign":"SIG73"}"#
         );
         let found = find_signed_node(&text, "x_response").expect("found");
-        assert_eq!(found.node, r#"{"code":"10000","msg":"Success","amount":"100.00","order_title":"a}b\"c"}"#);
+        assert_eq!(
+            found.node,
+            r#"{"code":"10000","msg":"Success","amount":"100.00","order_title":"a}b\"c"}"#
+        );
         assert_eq!(found.sign.as_deref(), Some("SIG73"));
     }
 

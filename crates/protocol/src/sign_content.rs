@@ -224,12 +224,27 @@ mod tests {
         let gbk_sign = sign_request(&params, Charset::Gbk, SignType::Rsa2, &key).expect("signs");
         let body = form_encode(&params, Charset::Gbk);
         let decoded = decode_request(b"", &body).expect("decodes");
-        assert!(verify_request(&decoded.params, &decoded.raw, Charset::Gbk, SignType::Rsa2, &gbk_sign, &public).is_ok());
+        assert!(verify_request(
+            &decoded.params,
+            &decoded.raw,
+            Charset::Gbk,
+            SignType::Rsa2,
+            &gbk_sign,
+            &public
+        )
+        .is_ok());
 
         // Signed over UTF-8 bytes (what the Node SDK does whatever the charset says).
         let utf8_sign = sign_request(&params, Charset::Utf8, SignType::Rsa2, &key).expect("signs");
-        let err = verify_request(&decoded.params, &decoded.raw, Charset::Gbk, SignType::Rsa2, &utf8_sign, &public)
-            .expect_err("wrong bytes");
+        let err = verify_request(
+            &decoded.params,
+            &decoded.raw,
+            Charset::Gbk,
+            SignType::Rsa2,
+            &utf8_sign,
+            &public,
+        )
+        .expect_err("wrong bytes");
         assert_eq!(
             err,
             RequestError::BadSignature {
@@ -248,12 +263,22 @@ mod tests {
         let body = form_encode(&params, Charset::Utf8);
         let decoded = decode_request(b"", &body).expect("decodes");
         let sha1 = sign_request(&params, Charset::Utf8, SignType::Rsa, &key).expect("signs");
-        let err = verify_request(&decoded.params, &decoded.raw, Charset::Utf8, SignType::Rsa2, &sha1, &public)
-            .expect_err("wrong algorithm");
+        let err = verify_request(
+            &decoded.params,
+            &decoded.raw,
+            Charset::Utf8,
+            SignType::Rsa2,
+            &sha1,
+            &public,
+        )
+        .expect_err("wrong algorithm");
         assert!(matches!(
             err,
             RequestError::BadSignature {
-                hint: Some(SignatureHint::OtherAlgorithm { named: SignType::Rsa2, verifies: SignType::Rsa }),
+                hint: Some(SignatureHint::OtherAlgorithm {
+                    named: SignType::Rsa2,
+                    verifies: SignType::Rsa
+                }),
                 ..
             }
         ));
@@ -262,9 +287,22 @@ mod tests {
         tampered.insert("biz_content", r#"{"auth_no":"1","operation_id":"2"}"#);
         let body = form_encode(&tampered, Charset::Utf8);
         let decoded = decode_request(b"", &body).expect("decodes");
-        let err = verify_request(&decoded.params, &decoded.raw, Charset::Utf8, SignType::Rsa2, &good, &public)
-            .expect_err("tampered");
-        assert_eq!(err, RequestError::BadSignature { sign_content: request_sign_content(&tampered), hint: None });
+        let err = verify_request(
+            &decoded.params,
+            &decoded.raw,
+            Charset::Utf8,
+            SignType::Rsa2,
+            &good,
+            &public,
+        )
+        .expect_err("tampered");
+        assert_eq!(
+            err,
+            RequestError::BadSignature {
+                sign_content: request_sign_content(&tampered),
+                hint: None
+            }
+        );
     }
 
     #[test]
@@ -276,7 +314,15 @@ mod tests {
         let mut body = form_encode(&params, Charset::Utf8);
         body.extend_from_slice(b"&notify_url=&app_auth_token=+");
         let decoded = decode_request(b"", &body).expect("decodes");
-        assert!(verify_request(&decoded.params, &decoded.raw, Charset::Utf8, SignType::Rsa2, &sign, &public).is_ok());
+        assert!(verify_request(
+            &decoded.params,
+            &decoded.raw,
+            Charset::Utf8,
+            SignType::Rsa2,
+            &sign,
+            &public
+        )
+        .is_ok());
     }
 
     #[test]

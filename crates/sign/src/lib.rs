@@ -241,18 +241,17 @@ mod tests {
     fn every_key_form_loads_to_the_same_key() {
         let key = PrivateKey::from_text(VECTOR_PRIVATE_PKCS1).expect("pkcs1 pem");
         let pkcs8 = PrivateKey::from_text(&key.to_pkcs8_pem().expect("pem")).expect("pkcs8 pem");
-        let bare8: String = key
-            .to_pkcs8_pem()
-            .expect("pem")
-            .lines()
-            .filter(|l| !l.starts_with("-----"))
-            .collect();
+        let bare8: String =
+            key.to_pkcs8_pem().expect("pem").lines().filter(|l| !l.starts_with("-----")).collect();
         let bare = PrivateKey::from_text(&bare8).expect("bare pkcs8");
         let bare1: String =
             VECTOR_PRIVATE_PKCS1.lines().filter(|l| !l.starts_with("-----")).collect();
         let bare_pkcs1 = PrivateKey::from_text(&bare1).expect("bare pkcs1");
         for k in [&pkcs8, &bare, &bare_pkcs1] {
-            assert_eq!(k.sign(SignType::Rsa2, VECTOR_CONTENT.as_bytes()).expect("signs"), VECTOR_SIGN);
+            assert_eq!(
+                k.sign(SignType::Rsa2, VECTOR_CONTENT.as_bytes()).expect("signs"),
+                VECTOR_SIGN
+            );
         }
         let public = key.public_key().expect("public");
         let spki_pem = public.to_pem().expect("pem");
@@ -270,7 +269,8 @@ mod tests {
     fn garbage_keys_and_signatures_are_refused_without_panic() {
         assert!(PrivateKey::from_text("").is_err());
         assert!(PrivateKey::from_text("not a key").is_err());
-        assert!(PublicKey::from_text("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----").is_err());
+        assert!(PublicKey::from_text("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----")
+            .is_err());
         let public = PublicKey::from_text(VECTOR_PUBLIC_BARE).expect("loads");
         assert!(!public.verify(SignType::Rsa2, b"x", "%%%"));
         assert!(!public.verify(SignType::Rsa2, b"x", &VECTOR_SIGN[..40]));

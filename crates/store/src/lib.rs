@@ -65,7 +65,10 @@ pub trait Store: Send + Sync + 'static {
     /// Returns part of a packet's remainder to its payer.
     async fn refund(&self, cmd: RefundCommand) -> Result<Outcome, StoreError>;
     /// Looks up one operation.
-    async fn query(&self, query: OperationQuery) -> Result<Result<OperationView, Rejection>, StoreError>;
+    async fn query(
+        &self,
+        query: OperationQuery,
+    ) -> Result<Result<OperationView, Rejection>, StoreError>;
     /// Creates the user with its opening balance unless it exists; true when created.
     async fn ensure_user(&self, user: SandboxUser, now_ms: i64) -> Result<bool, StoreError>;
     /// A user's balance, `None` for unknown users.

@@ -22,22 +22,56 @@ const FAKE_AUTH_NO: &str = "2000010100000000000000000000";
 
 #[derive(Clone, Debug)]
 enum Action {
-    Fund { app: usize, order: usize, amount: i64 },
-    Disburse { app: usize, order: usize, packet: usize, by_auth_no: bool, payee: usize, amount: i64 },
-    Refund { app: usize, packet: usize, request: usize, amount: i64 },
-    Query { app: usize, packet: usize, request: usize, by_auth_no: bool },
+    Fund {
+        app: usize,
+        order: usize,
+        amount: i64,
+    },
+    Disburse {
+        app: usize,
+        order: usize,
+        packet: usize,
+        by_auth_no: bool,
+        payee: usize,
+        amount: i64,
+    },
+    Refund {
+        app: usize,
+        packet: usize,
+        request: usize,
+        amount: i64,
+    },
+    Query {
+        app: usize,
+        packet: usize,
+        request: usize,
+        by_auth_no: bool,
+    },
 }
 
 fn action() -> impl Strategy<Value = Action> {
     prop_oneof![
-        (0..2usize, 0..4usize, 1..6000i64).prop_map(|(app, order, amount)| Action::Fund { app, order, amount }),
+        (0..2usize, 0..4usize, 1..6000i64).prop_map(|(app, order, amount)| Action::Fund {
+            app,
+            order,
+            amount
+        }),
         (0..2usize, 0..6usize, 0..4usize, any::<bool>(), 0..4usize, 1..3000i64).prop_map(
-            |(app, order, packet, by_auth_no, payee, amount)| Action::Disburse { app, order, packet, by_auth_no, payee, amount }
+            |(app, order, packet, by_auth_no, payee, amount)| Action::Disburse {
+                app,
+                order,
+                packet,
+                by_auth_no,
+                payee,
+                amount
+            }
         ),
-        (0..2usize, 0..4usize, 0..4usize, 1..3000i64)
-            .prop_map(|(app, packet, request, amount)| Action::Refund { app, packet, request, amount }),
-        (0..2usize, 0..4usize, 0..4usize, any::<bool>())
-            .prop_map(|(app, packet, request, by_auth_no)| Action::Query { app, packet, request, by_auth_no }),
+        (0..2usize, 0..4usize, 0..4usize, 1..3000i64).prop_map(|(app, packet, request, amount)| {
+            Action::Refund { app, packet, request, amount }
+        }),
+        (0..2usize, 0..4usize, 0..4usize, any::<bool>()).prop_map(
+            |(app, packet, request, by_auth_no)| Action::Query { app, packet, request, by_auth_no }
+        ),
     ]
 }
 
@@ -141,7 +175,9 @@ async fn run(actions: Vec<Action>) -> Result<(), TestCaseError> {
                 let expected = match (model.packets.get(&key), model.disburses.contains_key(&key)) {
                     (Some(p), _) if p.amount == amount => "replayed".to_owned(),
                     (Some(_), _) | (None, true) => rejection(Rejection::UniqueViolation),
-                    (None, false) if model.balances[MERCHANT] < amount => rejection(Rejection::BalanceNotEnough),
+                    (None, false) if model.balances[MERCHANT] < amount => {
+                        rejection(Rejection::BalanceNotEnough)
+                    }
                     (None, false) => "applied".to_owned(),
                 };
                 let outcome = store
@@ -190,34 +226,44 @@ async fn run(actions: Vec<Action>) -> Result<(), TestCaseError> {
                             (OrderRef::AuthNo(auth_no), Err(Rejection::AccessForbidden))
                         }
                         Some((_, auth_no)) => (OrderRef::AuthNo(auth_no.clone()), Ok(auth_no)),
-                        None => (OrderRef::AuthNo(FAKE_AUTH_NO.into()), Err(Rejection::AuthOrderNotExist)),
+                        None => (
+                            OrderRef::AuthNo(FAKE_AUTH_NO.into()),
+                            Err(Rejection::AuthOrderNotExist),
+                        ),
                     }
                 } else {
                     let key = (app, packet_name(packet));
-                    let resolved = match (model.packets.get(&key), model.disburses.contains_key(&key)) {
-                        (Some(p), _) => Ok(p.auth_no.clone()),
-                        (None, true) => Err(Rejection::IllegalArgument(String::new())),
-                        (None, false) => Err(Rejection::AuthOrderNotExist),
-                    };
+                    let resolved =
+                        match (model.packets.get(&key), model.disburses.contains_key(&key)) {
+                            (Some(p), _) => Ok(p.auth_no.clone()),
+                            (None, true) => Err(Rejection::IllegalArgument(String::new())),
+                            (None, false) => Err(Rejection::AuthOrderNotExist),
+                        };
                     (OrderRef::OutOrderNo(packet_name(packet)), resolved)
                 };
                 let expected: String = match &resolved {
                     Err(r) => rejection(r.clone()),
                     Ok(_) if payee == 3 => rejection(Rejection::PayeeNotExist),
-                    Ok(auth_no) => match (model.disburses.get(&key), model.packets.contains_key(&key)) {
-                        (Some(d), _) if &d.packet_auth_no == auth_no && d.payee == payee_id && d.amount == amount => {
-                            "replayed".into()
-                        }
-                        (Some(_), _) | (None, true) => rejection(Rejection::UniqueViolation),
-                        (None, false) => {
-                            let p = model.packet_by_auth_no(auth_no).expect("packet");
-                            if p.amount - p.moved < amount {
-                                rejection(Rejection::MoneyNotEnough)
-                            } else {
-                                "applied".into()
+                    Ok(auth_no) => {
+                        match (model.disburses.get(&key), model.packets.contains_key(&key)) {
+                            (Some(d), _)
+                                if &d.packet_auth_no == auth_no
+                                    && d.payee == payee_id
+                                    && d.amount == amount =>
+                            {
+                                "replayed".into()
+                            }
+                            (Some(_), _) | (None, true) => rejection(Rejection::UniqueViolation),
+                            (None, false) => {
+                                let p = model.packet_by_auth_no(auth_no).expect("packet");
+                                if p.amount - p.moved < amount {
+                                    rejection(Rejection::MoneyNotEnough)
+                                } else {
+                                    "applied".into()
+                                }
                             }
                         }
-                    },
+                    }
                 };
                 let outcome = store
                     .disburse(DisburseCommand {
@@ -257,14 +303,18 @@ async fn run(actions: Vec<Action>) -> Result<(), TestCaseError> {
                 let request_no = request_name(request);
                 let (auth_no, expected) = match model.auth_no_of(app, packet) {
                     None => (FAKE_AUTH_NO.to_owned(), rejection(Rejection::AuthOrderNotExist)),
-                    Some((owner, auth_no)) if owner != app => (auth_no, rejection(Rejection::AccessForbidden)),
+                    Some((owner, auth_no)) if owner != app => {
+                        (auth_no, rejection(Rejection::AccessForbidden))
+                    }
                     Some((_, auth_no)) => {
                         let p = model.packet_by_auth_no(&auth_no).expect("packet");
                         let expected = match p.refunds.get(&request_no) {
                             Some((a, _)) if *a == amount => "replayed".into(),
                             Some(_) => rejection(Rejection::UniqueViolation),
                             None if request_no == "pay1" => rejection(Rejection::UniqueViolation),
-                            None if p.amount - p.moved < amount => rejection(Rejection::MoneyNotEnough),
+                            None if p.amount - p.moved < amount => {
+                                rejection(Rejection::MoneyNotEnough)
+                            }
                             None => "applied".into(),
                         };
                         (auth_no, expected)
@@ -301,7 +351,10 @@ async fn run(actions: Vec<Action>) -> Result<(), TestCaseError> {
                 let request_no = request_name(request);
                 let (order, found_order) = if by_auth_no {
                     match model.auth_no_of(app, packet) {
-                        None => (OrderRef::AuthNo(FAKE_AUTH_NO.into()), Err(Rejection::AuthOrderNotExist)),
+                        None => (
+                            OrderRef::AuthNo(FAKE_AUTH_NO.into()),
+                            Err(Rejection::AuthOrderNotExist),
+                        ),
                         Some((owner, auth_no)) if owner != app => {
                             (OrderRef::AuthNo(auth_no), Err(Rejection::AccessForbidden))
                         }
@@ -325,7 +378,10 @@ async fn run(actions: Vec<Action>) -> Result<(), TestCaseError> {
                     if request_no == "pay1" {
                         Ok(p.pay_operation_id.clone())
                     } else {
-                        p.refunds.get(&request_no).map(|(_, id)| id.clone()).ok_or(Rejection::AuthOperationNotExist)
+                        p.refunds
+                            .get(&request_no)
+                            .map(|(_, id)| id.clone())
+                            .ok_or(Rejection::AuthOperationNotExist)
                     }
                 });
                 let query = OperationQuery {
@@ -345,8 +401,12 @@ async fn run(actions: Vec<Action>) -> Result<(), TestCaseError> {
             prop_assert_eq!(stored, Some(Fen::from_fen(*balance)), "balance of {}", user);
         }
         // Conservation in total: users and custody hold exactly what was issued.
-        let held: i64 =
-            snapshot.balances.iter().filter(|(a, _)| !a.may_be_negative()).map(|(_, b)| b.fen()).sum();
+        let held: i64 = snapshot
+            .balances
+            .iter()
+            .filter(|(a, _)| !a.may_be_negative())
+            .map(|(_, b)| b.fen())
+            .sum();
         prop_assert_eq!(held, OPENING);
     }
     Ok(())

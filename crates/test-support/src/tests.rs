@@ -229,7 +229,9 @@ pub async fn raw(addr: SocketAddr, request: &[u8]) -> HttpResponse {
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
     stream.write_all(request).await.expect("write");
     let mut bytes = Vec::new();
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read_to_end(&mut bytes)).await;
+    let _ =
+        tokio::time::timeout(std::time::Duration::from_secs(10), stream.read_to_end(&mut bytes))
+            .await;
     parse_response(&bytes)
 }
 
@@ -280,7 +282,12 @@ impl Answer {
 }
 
 /// Decodes and verifies an envelope; panics when it is not a correctly signed one.
-pub fn verify_answer(http: HttpResponse, method: Option<&str>, charset: Charset, sign_type: SignType) -> Answer {
+pub fn verify_answer(
+    http: HttpResponse,
+    method: Option<&str>,
+    charset: Charset,
+    sign_type: SignType,
+) -> Answer {
     assert_eq!(http.status, 200, "every gateway answer is HTTP 200");
     let content_type = http.header("content-type").unwrap_or("").to_ascii_lowercase();
     assert!(
@@ -294,7 +301,11 @@ pub fn verify_answer(http: HttpResponse, method: Option<&str>, charset: Charset,
     let sign = found.sign.clone().expect("every answer is signed");
     let public: PublicKey = gateway_key().public_key().expect("public");
     let node_bytes = charset.encode(found.node).expect("encodable");
-    assert!(public.verify(sign_type, &node_bytes, &sign), "signature does not verify over {}", found.node);
+    assert!(
+        public.verify(sign_type, &node_bytes, &sign),
+        "signature does not verify over {}",
+        found.node
+    );
     // Nothing between the node and "sign" (the official Python SDK's rule).
     let after = &text[text.find(found.node).expect("node") + found.node.len()..];
     assert!(after.starts_with(",\"sign\":\""), "sign must follow the node directly: {after}");
@@ -305,7 +316,11 @@ pub fn verify_answer(http: HttpResponse, method: Option<&str>, charset: Charset,
 impl TestApp {
     /// Signs and POSTs `call` (params in the body), returns the verified answer.
     pub async fn send(&self, call: &Call) -> Answer {
-        let request = post_request("/gateway.do", &call.body(), "application/x-www-form-urlencoded;charset=utf-8");
+        let request = post_request(
+            "/gateway.do",
+            &call.body(),
+            "application/x-www-form-urlencoded;charset=utf-8",
+        );
         let http = raw(self.addr, &request).await;
         let method = call.params.get("method").map(str::to_owned);
         verify_answer(http, method.as_deref(), call.charset, call.sign_type)
@@ -332,7 +347,9 @@ pub const REFUND: &str = "alipay.fund.coupon.order.refund";
 pub const QUERY: &str = "alipay.fund.coupon.operation.query";
 
 pub fn pay_biz(out_order_no: &str, amount: &str) -> String {
-    format!(r#"{{"out_order_no":"{out_order_no}","out_request_no":"pay1","order_title":"红包发放","amount":"{amount}","payer_user_id":"{MERCHANT_A}"}}"#)
+    format!(
+        r#"{{"out_order_no":"{out_order_no}","out_request_no":"pay1","order_title":"红包发放","amount":"{amount}","payer_user_id":"{MERCHANT_A}"}}"#
+    )
 }
 
 /// Writes a config folder (keys + hongbao.toml) for a `hongbao serve` process with the same
@@ -340,9 +357,18 @@ pub fn pay_biz(out_order_no: &str, amount: &str) -> String {
 pub fn write_server_config(dir: &std::path::Path) -> std::path::PathBuf {
     let keys = dir.join("keys");
     std::fs::create_dir_all(&keys).expect("keys dir");
-    std::fs::write(keys.join("gateway_private.pem"), gateway_key().to_pkcs8_pem().expect("pem")).expect("write");
-    std::fs::write(keys.join("app_a_public.pem"), app_a_key().public_key().expect("pk").to_pem().expect("pem")).expect("write");
-    std::fs::write(keys.join("app_b_public.txt"), app_b_key().public_key().expect("pk").to_bare_base64().expect("b64")).expect("write");
+    std::fs::write(keys.join("gateway_private.pem"), gateway_key().to_pkcs8_pem().expect("pem"))
+        .expect("write");
+    std::fs::write(
+        keys.join("app_a_public.pem"),
+        app_a_key().public_key().expect("pk").to_pem().expect("pem"),
+    )
+    .expect("write");
+    std::fs::write(
+        keys.join("app_b_public.txt"),
+        app_b_key().public_key().expect("pk").to_bare_base64().expect("b64"),
+    )
+    .expect("write");
     let mut config = String::from(
         "listen = \"127.0.0.1:0\"\ndatabase = \"sqlite://data/hongbao.db\"\ngateway_private_key = \"keys/gateway_private.pem\"\n",
     );
@@ -383,7 +409,8 @@ impl ServerProcess {
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = std::io::BufReader::new(stdout).lines();
         let first = lines.next().expect("a first line").expect("utf-8");
-        let url = first.strip_prefix("hongbao gateway listening on http://").expect("listening line");
+        let url =
+            first.strip_prefix("hongbao gateway listening on http://").expect("listening line");
         let addr = url.trim_end_matches("/gateway.do").parse().expect("address");
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
@@ -398,9 +425,15 @@ impl ServerProcess {
 
     /// Signs and sends `call`, returning the verified answer.
     pub async fn send(&self, call: &Call) -> Answer {
-        let request = post_request("/gateway.do", &call.body(), "application/x-www-form-urlencoded");
+        let request =
+            post_request("/gateway.do", &call.body(), "application/x-www-form-urlencoded");
         let method = call.params.get("method").map(str::to_owned);
-        verify_answer(raw(self.addr, &request).await, method.as_deref(), call.charset, call.sign_type)
+        verify_answer(
+            raw(self.addr, &request).await,
+            method.as_deref(),
+            call.charset,
+            call.sign_type,
+        )
     }
 }
 

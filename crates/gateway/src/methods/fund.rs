@@ -20,7 +20,8 @@ pub async fn agreement_pay(
     let out_request_no = biz.required_id("out_request_no")?;
     let order_title = biz.required_text("order_title")?;
     let amount = biz.amount("amount")?;
-    let payer_user_id = biz.user_id("payer_user_id")?.ok_or(BizError::MissingField("payer_user_id"))?;
+    let payer_user_id =
+        biz.user_id("payer_user_id")?.ok_or(BizError::MissingField("payer_user_id"))?;
     let pay_timeout_minutes = biz.pay_timeout()?.unwrap_or(PAY_TIMEOUT_MINUTES_DEFAULT);
     let extra_param = biz.extra_param()?;
     if payer_user_id != request.app.merchant_user_id {

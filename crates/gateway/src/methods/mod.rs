@@ -41,7 +41,11 @@ impl MethodKind {
 }
 
 /// Runs a verified request.
-pub async fn run(gateway: &Gateway, kind: MethodKind, request: &Verified<'_>) -> Result<ResponseNode, ApiError> {
+pub async fn run(
+    gateway: &Gateway,
+    kind: MethodKind,
+    request: &Verified<'_>,
+) -> Result<ResponseNode, ApiError> {
     let biz = BizContent::parse(request.request.params.get("biz_content"))?;
     match kind {
         MethodKind::AgreementPay => fund::agreement_pay(gateway, request, &biz).await,

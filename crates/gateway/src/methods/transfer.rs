@@ -18,7 +18,9 @@ pub async fn disburse(
     let packet = match (biz.id("deduct_auth_no")?, biz.id("deduct_out_order_no")?) {
         (Some(auth_no), _) => OrderRef::AuthNo(auth_no),
         (None, Some(out_order_no)) => OrderRef::OutOrderNo(out_order_no),
-        (None, None) => return Err(BizError::MissingField("deduct_auth_no or deduct_out_order_no").into()),
+        (None, None) => {
+            return Err(BizError::MissingField("deduct_auth_no or deduct_out_order_no").into())
+        }
     };
     let out_request_no = biz.required_id("out_request_no")?;
     let order_title = biz.required_text("order_title")?;
@@ -27,7 +29,9 @@ pub async fn disburse(
         (Some(user_id), Some(logon_id)) => PayeeRef::Both { user_id, logon_id },
         (Some(user_id), None) => PayeeRef::UserId(user_id),
         (None, Some(logon_id)) => PayeeRef::LogonId(logon_id),
-        (None, None) => return Err(BizError::MissingField("payee_user_id or payee_logon_id").into()),
+        (None, None) => {
+            return Err(BizError::MissingField("payee_user_id or payee_logon_id").into())
+        }
     };
     // Validated like the pay methods' (the documented field list has it); a disburse is
     // synchronous, so there is nothing for it to time out.

@@ -90,7 +90,8 @@ fn order_by_out_order_no(
     app_id: &str,
     out_order_no: &str,
 ) -> Result<Option<OrderRow>, StoreError> {
-    let sql = format!("SELECT {ORDER_COLUMNS} FROM fund_order WHERE app_id = ?1 AND out_order_no = ?2");
+    let sql =
+        format!("SELECT {ORDER_COLUMNS} FROM fund_order WHERE app_id = ?1 AND out_order_no = ?2");
     decode_order(conn.query_row(&sql, [app_id, out_order_no], order_from_row).optional()?)
 }
 
@@ -126,10 +127,15 @@ fn resolve_packet(
     })
 }
 
-fn resolve_payee(conn: &Connection, payee: &PayeeRef) -> Result<Result<String, Rejection>, StoreError> {
+fn resolve_payee(
+    conn: &Connection,
+    payee: &PayeeRef,
+) -> Result<Result<String, Rejection>, StoreError> {
     let by_logon = |logon_id: &str| -> Result<Option<String>, StoreError> {
         Ok(conn
-            .query_row("SELECT user_id FROM sandbox_user WHERE logon_id = ?1", [logon_id], |r| r.get(0))
+            .query_row("SELECT user_id FROM sandbox_user WHERE logon_id = ?1", [logon_id], |r| {
+                r.get(0)
+            })
             .optional()?)
     };
     let user_exists = |user_id: &str| -> Result<bool, StoreError> {
@@ -284,8 +290,11 @@ pub fn fund(conn: &Connection, cmd: &FundCommand) -> Result<Keep<Outcome>, Store
         ],
     )?;
     if let (true, Some(payer)) = (immediate, &cmd.payer_user_id) {
-        let entry =
-            Entry::transfer(Account::User(payer.clone()), Account::Custody(auth_no.clone()), cmd.amount)?;
+        let entry = Entry::transfer(
+            Account::User(payer.clone()),
+            Account::Custody(auth_no.clone()),
+            cmd.amount,
+        )?;
         if post_entry(conn, Some(&operation_id), "fund", &entry, cmd.now_ms)?.is_err() {
             return rejected(Rejection::BalanceNotEnough);
         }
@@ -365,7 +374,11 @@ pub fn disburse(conn: &Connection, cmd: &DisburseCommand) -> Result<Keep<Outcome
             cmd.now_ms
         ],
     )?;
-    let entry = Entry::transfer(Account::Custody(packet.auth_no.clone()), Account::User(payee), cmd.amount)?;
+    let entry = Entry::transfer(
+        Account::Custody(packet.auth_no.clone()),
+        Account::User(payee),
+        cmd.amount,
+    )?;
     if post_entry(conn, Some(&operation_id), "disburse", &entry, cmd.now_ms)?.is_err() {
         return rejected(Rejection::MoneyNotEnough);
     }
@@ -374,7 +387,8 @@ pub fn disburse(conn: &Connection, cmd: &DisburseCommand) -> Result<Keep<Outcome
 
 pub fn refund(conn: &Connection, cmd: &RefundCommand) -> Result<Keep<Outcome>, StoreError> {
     let packet =
-        match resolve_packet(conn, &cmd.app_id, &OrderRef::AuthNo(cmd.auth_no.clone()), "auth_no")? {
+        match resolve_packet(conn, &cmd.app_id, &OrderRef::AuthNo(cmd.auth_no.clone()), "auth_no")?
+        {
             Ok(packet) => packet,
             Err(rejection) => return rejected(rejection),
         };
@@ -424,14 +438,21 @@ pub fn refund(conn: &Connection, cmd: &RefundCommand) -> Result<Keep<Outcome>, S
             cmd.now_ms
         ],
     )?;
-    let entry = Entry::transfer(Account::Custody(packet.auth_no.clone()), Account::User(payer), cmd.amount)?;
+    let entry = Entry::transfer(
+        Account::Custody(packet.auth_no.clone()),
+        Account::User(payer),
+        cmd.amount,
+    )?;
     if post_entry(conn, Some(&operation_id), "refund", &entry, cmd.now_ms)?.is_err() {
         return rejected(Rejection::MoneyNotEnough);
     }
     Ok(Keep::Commit(Outcome::Applied(load_view(conn, &operation_id)?)))
 }
 
-pub fn query(conn: &Connection, query: &OperationQuery) -> Result<Result<OperationView, Rejection>, StoreError> {
+pub fn query(
+    conn: &Connection,
+    query: &OperationQuery,
+) -> Result<Result<OperationView, Rejection>, StoreError> {
     let order = match resolve_order(conn, &query.app_id, &query.order)? {
         Ok(order) => order,
         Err(rejection) => return Ok(Err(rejection)),
@@ -499,8 +520,13 @@ fn load_view(conn: &Connection, operation_id: &str) -> Result<OperationView, Sto
             ))
         },
     )?;
-    let ((operation_id, out_request_no, kind, status, amount, remark), (payer, payee, created, trans), order) = row;
-    let (auth_no, out_order_no, order_title, extra_param, refunded, payer_logon, payee_logon) = order;
+    let (
+        (operation_id, out_request_no, kind, status, amount, remark),
+        (payer, payee, created, trans),
+        order,
+    ) = row;
+    let (auth_no, out_order_no, order_title, extra_param, refunded, payer_logon, payee_logon) =
+        order;
     let kind = operation_kind(&kind)?;
     Ok(OperationView {
         auth_no,
@@ -532,7 +558,11 @@ fn operation_kind(text: &str) -> Result<OperationKind, StoreError> {
     }
 }
 
-pub fn ensure_user(conn: &Connection, user: &SandboxUser, now_ms: i64) -> Result<Keep<bool>, StoreError> {
+pub fn ensure_user(
+    conn: &Connection,
+    user: &SandboxUser,
+    now_ms: i64,
+) -> Result<Keep<bool>, StoreError> {
     let inserted = conn.execute(
         "INSERT INTO sandbox_user (user_id, logon_id, password) VALUES (?1, ?2, ?3) \
          ON CONFLICT (user_id) DO NOTHING",
@@ -573,8 +603,11 @@ fn snapshot_in(conn: &Connection) -> Result<LedgerSnapshot, StoreError> {
         let account = Account::parse(&id).ok_or_else(|| corrupt("account id"))?;
         snapshot.balances.push((account, Fen::from_fen(balance)));
     }
-    let mut stmt = conn.prepare("SELECT entry_id, account_id, amount_fen FROM posting ORDER BY entry_id")?;
-    let rows = stmt.query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, i64>(2)?)))?;
+    let mut stmt =
+        conn.prepare("SELECT entry_id, account_id, amount_fen FROM posting ORDER BY entry_id")?;
+    let rows = stmt.query_map([], |row| {
+        Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, i64>(2)?))
+    })?;
     let mut current: Option<(i64, Vec<Posting>)> = None;
     for row in rows {
         let (entry_id, account_id, amount) = row?;
@@ -593,7 +626,8 @@ fn snapshot_in(conn: &Connection) -> Result<LedgerSnapshot, StoreError> {
     if let Some((_, postings)) = current {
         snapshot.entries.push(Entry::from_stored(postings));
     }
-    let mut stmt = conn.prepare(&format!("SELECT {ORDER_COLUMNS} FROM fund_order WHERE kind = 'PACKET'"))?;
+    let mut stmt =
+        conn.prepare(&format!("SELECT {ORDER_COLUMNS} FROM fund_order WHERE kind = 'PACKET'"))?;
     let rows = stmt.query_map([], order_from_row)?;
     for row in rows {
         if let Some(order) = decode_order(Some(row?))? {

@@ -100,8 +100,10 @@ pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
 /// Applies every migration above the stored version. Refuses a database from a newer build.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<usize> {
     conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
-    let current: usize = conn
-        .query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |row| row.get(0))?;
+    let current: usize =
+        conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |row| {
+            row.get(0)
+        })?;
     if current > SCHEMA_VERSION {
         return Err(rusqlite::Error::InvalidParameterName(format!(
             "database schema version {current} is newer than this build ({SCHEMA_VERSION})"
