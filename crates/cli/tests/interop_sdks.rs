@@ -64,7 +64,12 @@ fn interop_dir() -> PathBuf {
 }
 
 fn tool_runs(program: &str) -> Result<(), String> {
-    match Command::new(program).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status() {
+    match Command::new(program)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+    {
         Ok(status) if status.success() => Ok(()),
         Ok(status) => Err(format!("`{program} --version` failed ({status})")),
         Err(err) => Err(format!("`{program}` not found ({err})")),
@@ -89,7 +94,11 @@ fn setup() -> &'static Result<(), String> {
             let stderr = String::from_utf8_lossy(&output.stderr);
             let tail: Vec<&str> = stderr.lines().rev().take(15).collect();
             let tail: Vec<&str> = tail.into_iter().rev().collect();
-            return Err(format!("interop/setup.sh failed ({}):\n{}", output.status, tail.join("\n")));
+            return Err(format!(
+                "interop/setup.sh failed ({}):\n{}",
+                output.status,
+                tail.join("\n")
+            ));
         }
         eprintln!("interop_sdks: interop/setup.sh done in {:.1?}", started.elapsed());
         Ok(())
@@ -123,7 +132,8 @@ struct Fixture {
 impl Fixture {
     fn new() -> Fixture {
         let dir = tempfile::tempdir().expect("tempdir");
-        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).expect("write");
+        let write =
+            |name: &str, text: &str| std::fs::write(dir.path().join(name), text).expect("write");
         let gateway = hongbao_sign::PrivateKey::generate(2048).expect("gateway key");
         write("gateway_private.pem", &gateway.to_pkcs1_pem().unwrap());
         write("gateway_public.pem", &gateway.public_key().unwrap().to_pem().unwrap());
@@ -176,8 +186,9 @@ struct Server {
 
 impl Server {
     fn start(fixture: &Fixture) -> Server {
-        let log = fixture.path(&format!("server-{}.log", std::process::id()));
-        let log_file = std::fs::OpenOptions::new().create(true).append(true).open(&log).expect("server log");
+        let log = fixture.path("server.log");
+        let log_file =
+            std::fs::OpenOptions::new().create(true).append(true).open(&log).expect("server log");
         let mut child = Command::new(env!("CARGO_BIN_EXE_hongbao"))
             .arg("serve")
             .arg("--config")
@@ -236,7 +247,11 @@ impl Server {
                 }
             }
             banner.push(line);
-            assert!(banner.len() < 100, "banner has no balance lines for {user_ids:?}:\n{}", banner.join("\n"));
+            assert!(
+                banner.len() < 100,
+                "banner has no balance lines for {user_ids:?}:\n{}",
+                banner.join("\n")
+            );
         }
         found.into_iter().map(Option::unwrap).collect()
     }
@@ -314,15 +329,21 @@ impl Combo {
         format!("{}-{}-{}", self.sdk.short(), charset, self.sign_type.to_ascii_lowercase())
     }
 
-    /// Runs `calls` (execute ops: `(method, biz_content)`) in one runner process; returns
-    /// `results` (one per call) and the runner's stderr.
-    fn run(&self, fixture: &Fixture, server: &Server, calls: &[(&str, Value)], alipay_public: &str) -> Vec<Value> {
+    /// Runs `calls` (execute ops: `(method, biz_content)`) in one runner process against
+    /// `gateway`; returns `results`, one per call.
+    fn run(
+        &self,
+        fixture: &Fixture,
+        gateway: &str,
+        calls: &[(&str, Value)],
+        alipay_public: &str,
+    ) -> Vec<Value> {
         let calls: Vec<Value> = calls
             .iter()
             .map(|(method, biz)| json!({"op": "execute", "method": method, "biz_content": biz}))
             .collect();
         let input = json!({
-            "gateway": server.url,
+            "gateway": gateway,
             "app_id": APP_ID,
             "app_private_key_file": fixture.path("app_private.pem"),
             "alipay_public_key_file": fixture.path(alipay_public),
@@ -330,17 +351,31 @@ impl Combo {
             "sign_type": self.sign_type,
             "calls": calls,
         });
-        let (status, stdout, stderr) = run_with_timeout(self.sdk.command(), input.to_string().as_bytes());
+        let (status, stdout, stderr) =
+            run_with_timeout(self.sdk.command(), input.to_string().as_bytes());
         let stderr = String::from_utf8_lossy(&stderr).into_owned();
         if !stderr.trim().is_empty() {
             eprintln!("[{}] runner stderr:\n{}", self.tag(), stderr.trim_end());
         }
-        assert!(status == Some(0), "[{}] runner exit status {status:?}; stderr:\n{stderr}", self.tag());
+        assert!(
+            status == Some(0),
+            "[{}] runner exit status {status:?}; stderr:\n{stderr}",
+            self.tag()
+        );
         let output: Value = serde_json::from_slice(&stdout).unwrap_or_else(|err| {
-            panic!("[{}] runner stdout is not JSON ({err}): {}", self.tag(), String::from_utf8_lossy(&stdout))
+            panic!(
+                "[{}] runner stdout is not JSON ({err}): {}",
+                self.tag(),
+                String::from_utf8_lossy(&stdout)
+            )
         });
         let results = output["results"].as_array().cloned().unwrap_or_default();
-        assert_eq!(results.len(), calls.len(), "[{}] results do not answer calls: {output}", self.tag());
+        assert_eq!(
+            results.len(),
+            calls.len(),
+            "[{}] results do not answer calls: {output}",
+            self.tag()
+        );
         results
     }
 }
@@ -451,7 +486,10 @@ fn expect_business_error(result: &Value, sub_code: &str, what: &str) {
     let node = verified_node(result, what);
     assert_eq!(node["code"], json!("40004"), "{what}: {node}");
     assert_eq!(node["sub_code"], json!(sub_code), "{what}: {node}");
-    assert!(node["sub_msg"].as_str().is_some_and(|m| !m.is_empty()), "{what}: no sub_msg in {node}");
+    assert!(
+        node["sub_msg"].as_str().is_some_and(|m| !m.is_empty()),
+        "{what}: no sub_msg in {node}"
+    );
 }
 
 /// One operation as the scenario created it, for the query checks.
@@ -473,10 +511,22 @@ impl Operation {
     /// The four lookups: (auth_no | out_order_no) × (operation_id | out_request_no).
     fn lookups(&self) -> [(&'static str, Value); 4] {
         [
-            ("auth_no+operation_id", json!({"auth_no": self.auth_no, "operation_id": self.operation_id})),
-            ("out_order_no+out_request_no", json!({"out_order_no": self.out_order_no, "out_request_no": self.out_request_no})),
-            ("auth_no+out_request_no", json!({"auth_no": self.auth_no, "out_request_no": self.out_request_no})),
-            ("out_order_no+operation_id", json!({"out_order_no": self.out_order_no, "operation_id": self.operation_id})),
+            (
+                "auth_no+operation_id",
+                json!({"auth_no": self.auth_no, "operation_id": self.operation_id}),
+            ),
+            (
+                "out_order_no+out_request_no",
+                json!({"out_order_no": self.out_order_no, "out_request_no": self.out_request_no}),
+            ),
+            (
+                "auth_no+out_request_no",
+                json!({"auth_no": self.auth_no, "out_request_no": self.out_request_no}),
+            ),
+            (
+                "out_order_no+operation_id",
+                json!({"out_order_no": self.out_order_no, "operation_id": self.operation_id}),
+            ),
         ]
     }
 
@@ -503,7 +553,10 @@ impl Operation {
         }
         if let Some(logon_id) = self.masked_payee_logon_of {
             let masked = text(node, "payee_logon_id", what);
-            assert!(masked.contains('*') && masked != logon_id, "{what}: payee_logon_id {masked:?} is not masked");
+            assert!(
+                masked.contains('*') && masked != logon_id,
+                "{what}: payee_logon_id {masked:?} is not masked"
+            );
         }
         if let Some(remark) = self.remark {
             assert_eq!(node["remark"], json!(remark), "{what}: remark in {node}");
@@ -523,10 +576,10 @@ impl Operation {
 /// Fund 100.00, disburse 30.00 to A (by user id, packet by auth_no) and 20.00 to B (by logon
 /// id, packet by out_order_no), refund 50.00, replay, conflict, overdraw, then query all four
 /// operations by all four id pairs. Three runner runs: each step needs ids from the one before.
-fn scenario(combo: Combo, fixture: &Fixture, server: &Server) {
+fn scenario(combo: Combo, fixture: &Fixture, gateway: &str) {
     let started = Instant::now();
     let tag = combo.tag();
-    let run = |calls: &[(&str, Value)]| combo.run(fixture, server, calls, "gateway_public.pem");
+    let run = |calls: &[(&str, Value)]| combo.run(fixture, gateway, calls, "gateway_public.pem");
     let packet_no = format!("{tag}-packet");
     let disburse_a_no = format!("{tag}-disburse-a");
     let disburse_b_no = format!("{tag}-disburse-b");
@@ -585,25 +638,53 @@ fn scenario(combo: Combo, fixture: &Fixture, server: &Server) {
     ]);
     let (a_auth_no, a_operation_id, a_gmt_trans) =
         expect_order_success(&results[0], "30.00", &format!("[{tag}] disburse A"));
-    let (b_auth_no, b_operation_id, _) = expect_order_success(&results[1], "20.00", &format!("[{tag}] disburse B"));
+    let (b_auth_no, b_operation_id, _) =
+        expect_order_success(&results[1], "20.00", &format!("[{tag}] disburse B"));
     let (refund_auth_no, refund_operation_id, _) =
         expect_order_success(&results[2], "50.00", &format!("[{tag}] refund"));
-    assert_eq!(refund_auth_no, packet_auth_no, "[{tag}] a refund answers with the packet's auth_no");
+    assert_eq!(
+        refund_auth_no, packet_auth_no,
+        "[{tag}] a refund answers with the packet's auth_no"
+    );
     let auth_nos = [&packet_auth_no, &a_auth_no, &b_auth_no];
-    assert!(auth_nos.iter().enumerate().all(|(i, x)| auth_nos[i + 1..].iter().all(|y| x != y)), "[{tag}] {auth_nos:?}");
+    assert!(
+        auth_nos.iter().enumerate().all(|(i, x)| auth_nos[i + 1..].iter().all(|y| x != y)),
+        "[{tag}] {auth_nos:?}"
+    );
     let operation_ids = [&pay_operation_id, &a_operation_id, &b_operation_id, &refund_operation_id];
     assert!(
-        operation_ids.iter().enumerate().all(|(i, x)| operation_ids[i + 1..].iter().all(|y| x != y)),
+        operation_ids
+            .iter()
+            .enumerate()
+            .all(|(i, x)| operation_ids[i + 1..].iter().all(|y| x != y)),
         "[{tag}] operation ids repeat: {operation_ids:?}"
     );
     // e. Identical replays answer the original result.
-    let replayed = expect_order_success(&results[3], "100.00", &format!("[{tag}] agreement.pay replay"));
-    assert_eq!(replayed, (packet_auth_no.clone(), pay_operation_id.clone(), pay_gmt_trans), "[{tag}] pay replay");
-    let replayed = expect_order_success(&results[4], "30.00", &format!("[{tag}] disburse A replay"));
-    assert_eq!(replayed, (a_auth_no.clone(), a_operation_id.clone(), a_gmt_trans), "[{tag}] disburse replay");
+    let replayed =
+        expect_order_success(&results[3], "100.00", &format!("[{tag}] agreement.pay replay"));
+    assert_eq!(
+        replayed,
+        (packet_auth_no.clone(), pay_operation_id.clone(), pay_gmt_trans),
+        "[{tag}] pay replay"
+    );
+    let replayed =
+        expect_order_success(&results[4], "30.00", &format!("[{tag}] disburse A replay"));
+    assert_eq!(
+        replayed,
+        (a_auth_no.clone(), a_operation_id.clone(), a_gmt_trans),
+        "[{tag}] disburse replay"
+    );
     // f, g.
-    expect_business_error(&results[5], "UNIQUE_VIOLATION", &format!("[{tag}] agreement.pay 99.00 with used ids"));
-    expect_business_error(&results[6], "MONEY_NOT_ENOUGH", &format!("[{tag}] refund of an empty packet"));
+    expect_business_error(
+        &results[5],
+        "UNIQUE_VIOLATION",
+        &format!("[{tag}] agreement.pay 99.00 with used ids"),
+    );
+    expect_business_error(
+        &results[6],
+        "MONEY_NOT_ENOUGH",
+        &format!("[{tag}] refund of an empty packet"),
+    );
 
     // d. Every operation by every lookup path.
     let operations = [
@@ -676,10 +757,10 @@ fn scenario(combo: Combo, fixture: &Fixture, server: &Server) {
 }
 
 /// A runner that trusts another gateway key must reject our (correctly signed) answer.
-fn wrong_key_is_rejected(combo: Combo, fixture: &Fixture, server: &Server) {
+fn wrong_key_is_rejected(combo: Combo, fixture: &Fixture, gateway: &str) {
     let tag = combo.tag();
     let biz = json!({"out_order_no": format!("{tag}-packet"), "out_request_no": "pay1"});
-    let results = combo.run(fixture, server, &[(QUERY, biz)], "wrong_public.pem");
+    let results = combo.run(fixture, gateway, &[(QUERY, biz)], "wrong_public.pem");
     assert_eq!(
         results[0]["ok"],
         json!(false),
@@ -688,7 +769,8 @@ fn wrong_key_is_rejected(combo: Combo, fixture: &Fixture, server: &Server) {
     );
     let error = results[0]["error"].as_str().unwrap_or_default();
     assert!(!error.is_empty(), "[{tag}] ok:false without an error: {}", results[0]);
-    eprintln!("interop_sdks: [{tag}] wrong alipay public key rejected: {error}");
+    let short: String = error.chars().take(100).collect();
+    eprintln!("interop_sdks: [{tag}] wrong alipay public key rejected: {short}…");
 }
 
 /// Runs `combos` in parallel on one server, the wrong-key check, then restarts the server and
@@ -704,11 +786,11 @@ fn run_sdk(combos: &[Combo]) {
     eprintln!("interop_sdks: {:?} against {}", combos[0].sdk, server.url);
     std::thread::scope(|scope| {
         for combo in combos {
-            let (fixture, server) = (&fixture, &server);
-            scope.spawn(move || scenario(*combo, fixture, server));
+            let (fixture, gateway) = (&fixture, server.url.as_str());
+            scope.spawn(move || scenario(*combo, fixture, gateway));
         }
     });
-    wrong_key_is_rejected(combos[0], &fixture, &server);
+    wrong_key_is_rejected(combos[0], &fixture, &server.url);
     drop(server);
 
     server = Server::start(&fixture);
@@ -716,7 +798,11 @@ fn run_sdk(combos: &[Combo]) {
     let n = combos.len() as i64;
     assert_eq!(
         balances,
-        vec![MERCHANT_OPENING_FEN - 5_000 * n, USER_OPENING_FEN + 3_000 * n, USER_OPENING_FEN + 2_000 * n],
+        vec![
+            MERCHANT_OPENING_FEN - 5_000 * n,
+            USER_OPENING_FEN + 3_000 * n,
+            USER_OPENING_FEN + 2_000 * n
+        ],
         "balances (merchant, A, B) after {n} scenarios"
     );
     eprintln!("interop_sdks: {:?} done in {:.1?}", combos[0].sdk, started.elapsed());

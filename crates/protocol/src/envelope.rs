@@ -72,11 +72,42 @@ impl ResponseNode {
         &self.0
     }
 
-    /// Compact JSON text of the node.
+    /// Compact JSON text of the node. Braces inside string values are written as `\u007b` /
+    /// `\u007d`: python-alipay-sdk counts braces without knowing strings, so a title like
+    /// `a}b` would otherwise make it verify the wrong span.
     pub fn to_json(&self) -> String {
         // A map of strings always serializes.
-        serde_json::to_string(&self.0).unwrap_or_else(|_| "{}".to_owned())
+        let json = serde_json::to_string(&self.0).unwrap_or_else(|_| "{}".to_owned());
+        escape_braces_in_strings(&json)
     }
+}
+
+fn escape_braces_in_strings(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    for ch in json.chars() {
+        if in_string {
+            match ch {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                '{' => {
+                    out.push_str("\\u007b");
+                    continue;
+                }
+                '}' => {
+                    out.push_str("\\u007d");
+                    continue;
+                }
+                _ => {}
+            }
+        } else if ch == '"' {
+            in_string = true;
+        }
+        out.push(ch);
+    }
+    out
 }
 
 /// Renders the envelope body in `charset`, signing the node bytes with `sign`.
@@ -173,14 +204,16 @@ mod tests {
         let text = String::from_utf8(body).expect("utf-8");
         assert_eq!(
             text,
-            r#"{"x_response":{"code":"10000","msg":"Success","amount":"100.00","order_title":"a}b\"c"},"sign":"SIG73"}"#
+            r#"{"x_response":{"code":"10000","msg":"Success","amount":"100.00","order_title":"a\u007db\"c"},"sign":"SIG78"}"#
         );
         let found = find_signed_node(&text, "x_response").expect("found");
         assert_eq!(
             found.node,
-            r#"{"code":"10000","msg":"Success","amount":"100.00","order_title":"a}b\"c"}"#
+            r#"{"code":"10000","msg":"Success","amount":"100.00","order_title":"a\u007db\"c"}"#
         );
-        assert_eq!(found.sign.as_deref(), Some("SIG73"));
+        assert_eq!(found.sign.as_deref(), Some("SIG78"));
+        let value: serde_json::Value = serde_json::from_str(found.node).expect("json");
+        assert_eq!(value["order_title"], "a}b\"c");
     }
 
     #[test]
@@ -203,6 +236,79 @@ mod tests {
             node.to_json(),
             r#"{"code":"40004","msg":"Business Failed","sub_code":"MONEY_NOT_ENOUGH","sub_msg":"余额不足"}"#
         );
+    }
+
+    /// The official Python SDK: first `"x_response":{` (regex `"[a-zA-z_]+_response"\s*:\s*\{`),
+    /// last `}\s*,\s*"sign"\s*:\s*"`; signed text from that `{` to that `}` inclusive, sign up
+    /// to the next `"`.
+    fn python_official_extract(body: &str) -> Option<(&str, &str)> {
+        let begin = body.find("_response\":")? + "_response\":".len();
+        let open = begin + body[begin..].find('{')?;
+        let end = body.rfind(",\"sign\":\"")?;
+        let close = body[..end].rfind('}')?;
+        let sign_start = end + ",\"sign\":\"".len();
+        let sign_end = sign_start + body[sign_start..].find('"')?;
+        Some((&body[open..=close], &body[sign_start..sign_end]))
+    }
+
+    /// The Node SDK's `getSignStr`: text after `<key>"`, cut at `lastIndexOf('"sign"')` of the
+    /// *uncut* body, then trimmed to the outer braces.
+    fn node_extract<'a>(body: &'a str, key: &str) -> Option<&'a str> {
+        let marker = format!("{key}\"");
+        let start = body.find(&marker)? + marker.len();
+        let rest = &body[start..];
+        let last_sign = body.rfind("\"sign\"")?;
+        let cut = &rest[..last_sign.min(rest.len())];
+        let open = cut.find('{')?;
+        let close = cut.rfind('}')?;
+        Some(&cut[open..=close])
+    }
+
+    #[test]
+    fn every_sdk_extracts_exactly_the_signed_bytes() {
+        // A long signature, as RSA-2048 gives (Node's cut relies on it), and a title with braces
+        // and quotes that naive extractors could trip on.
+        let long_sign = "A".repeat(344);
+        let node = ResponseNode::success().field("order_title", "a}b{\"c").field("amount", "1.00");
+        let body = render("alipay_fund_coupon_order_refund_response", &node, Charset::Utf8, |_| {
+            Ok::<_, ()>(long_sign.clone())
+        })
+        .expect("renders");
+        let text = String::from_utf8(body).expect("utf-8");
+        let signed = node.to_json();
+        let java =
+            find_signed_node(&text, "alipay_fund_coupon_order_refund_response").expect("java");
+        assert_eq!(java.node, signed);
+        assert_eq!(python_official_extract(&text), Some((signed.as_str(), long_sign.as_str())));
+        assert_eq!(
+            node_extract(&text, "alipay_fund_coupon_order_refund_response"),
+            Some(signed.as_str())
+        );
+        assert_eq!(
+            naive_brace_extract(&text, "alipay_fund_coupon_order_refund_response"),
+            Some(signed.as_str())
+        );
+    }
+
+    /// python-alipay-sdk's `_get_string_to_be_signed`: first `{` after the key, braces counted
+    /// without regard to strings.
+    fn naive_brace_extract<'a>(body: &'a str, key: &str) -> Option<&'a str> {
+        let start = body.find(key)?;
+        let open = start + body[start..].find('{')?;
+        let mut depth = 0;
+        for (offset, ch) in body[open..].char_indices() {
+            match ch {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Some(&body[open..=open + offset]);
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
     }
 
     #[test]
