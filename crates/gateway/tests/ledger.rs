@@ -381,3 +381,30 @@ async fn identical_requests_racing_move_money_once() {
     assert_eq!(app.balance(ALICE).await, 100);
     app.assert_invariants().await;
 }
+
+#[tokio::test]
+async fn extra_param_and_pay_timeout_are_validated_stored_and_echoed() {
+    let app = spawn_app().await;
+    // Node's SDK snake-cases nested keys, so extra_param arrives as a string or as an object.
+    let as_string = format!(
+        r#"{{"out_order_no":"E1","out_request_no":"pay1","order_title":"t","amount":"1.00","payer_user_id":"{MERCHANT_A}","pay_timeout":"90m","extra_param":"{{\"orderExpiredTime\":\"10m\"}}"}}"#
+    );
+    assert_eq!(app.call(PAY, &as_string).await.code(), "10000");
+    let found = app.call(QUERY, r#"{"out_order_no":"E1","out_request_no":"pay1"}"#).await;
+    assert_eq!(found.field("extra_param"), r#"{"orderExpiredTime":"10m"}"#);
+    let as_object = format!(
+        r#"{{"out_order_no":"E2","out_request_no":"pay1","order_title":"t","amount":"1.00","payer_user_id":"{MERCHANT_A}","extra_param":{{"merchantExt":"orderExpiredTime=1m"}}}}"#
+    );
+    assert_eq!(app.call(PAY, &as_object).await.code(), "10000");
+    let found = app.call(QUERY, r#"{"out_order_no":"E2","out_request_no":"pay1"}"#).await;
+    assert_eq!(found.field("extra_param"), r#"{"merchantExt":"orderExpiredTime=1m"}"#);
+    let too_long = format!(
+        r#"{{"out_order_no":"E3","out_request_no":"pay1","order_title":"t","amount":"1.00","payer_user_id":"{MERCHANT_A}","extra_param":"{{\"k\":\"{}\"}}"}}"#,
+        "x".repeat(300)
+    );
+    assert_eq!(app.call(PAY, &too_long).await.sub_code(), "ILLEGAL_ARGUMENT");
+    // A replay with another pay_timeout is another request.
+    let other_timeout = as_string.replace("90m", "2h");
+    assert_eq!(app.call(PAY, &other_timeout).await.sub_code(), "UNIQUE_VIOLATION");
+    app.assert_invariants().await;
+}
