@@ -97,9 +97,18 @@ fn serve(config_path: Option<PathBuf>, data_dir: PathBuf, listen: Option<String>
             store: Arc::new(store),
             clock,
             limits: limits.clone(),
+            notify_wake: tokio::sync::Notify::new(),
         });
+        let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
+        let notifier = tokio::spawn(hongbao_gateway::notify::run(
+            Arc::clone(&gateway),
+            hongbao_gateway::notify::NotifyConfig::default(),
+            workers_stopped,
+        ));
         hongbao_gateway::server::serve(listener, gateway.router(), limits, shutdown_signal())
             .await?;
+        let _ = stop_workers.send(true);
+        let _ = notifier.await;
         Ok(())
     })
 }

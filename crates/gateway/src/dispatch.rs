@@ -33,6 +33,17 @@ pub struct Verified<'a> {
     pub request: DecodedRequest,
 }
 
+impl Verified<'_> {
+    /// The call's notify target: its `notify_url`, charset and sign_type, when it gave a URL.
+    pub fn notify_target(&self) -> Option<hongbao_ledger::NotifyTarget> {
+        self.common.notify_url.as_ref().map(|url| hongbao_ledger::NotifyTarget {
+            url: url.clone(),
+            charset: self.request.charset.as_str().to_owned(),
+            sign_type: self.common.sign_type.as_str().to_owned(),
+        })
+    }
+}
+
 /// How the answer is framed: node name, charset, algorithm.
 struct Frame {
     key: String,

@@ -13,6 +13,7 @@ pub mod clock;
 pub mod dispatch;
 pub mod error;
 pub mod methods;
+pub mod notify;
 pub mod server;
 
 use hongbao_sign::{PrivateKey, PublicKey};
@@ -71,6 +72,8 @@ pub struct Gateway {
     pub clock: Arc<dyn Clock>,
     /// Limits.
     pub limits: Limits,
+    /// Wakes the notify worker when a command queued a notification.
+    pub notify_wake: tokio::sync::Notify,
 }
 
 impl Gateway {

@@ -49,8 +49,8 @@ pub struct FundCommand {
     pub pay_timeout_minutes: u32,
     /// `extra_param` JSON text.
     pub extra_param: Option<String>,
-    /// `notify_url` of the call.
-    pub notify_url: Option<String>,
+    /// Where to notify the merchant of the outcome (the call's `notify_url`).
+    pub notify: Option<NotifyTarget>,
     /// How it is funded.
     pub method: FundMethod,
     /// When the command arrived.
@@ -69,6 +69,55 @@ impl FundCommand {
             ("pay_timeout", &self.pay_timeout_minutes.to_string()),
             ("extra_param", self.extra_param.as_deref().unwrap_or("")),
         ])
+    }
+}
+
+/// Where and how to notify the merchant: the call's `notify_url`, and the charset and sign_type
+/// of the call (a notify is signed and encoded the way the originating request was).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotifyTarget {
+    /// `notify_url` (http or https, at most 256 characters; checked by the gateway).
+    pub url: String,
+    /// The call's charset label (`utf-8`, `GBK`, `GB2312`).
+    pub charset: String,
+    /// The call's sign_type (`RSA2` or `RSA`).
+    pub sign_type: String,
+}
+
+/// Which state change a notification reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotifyEvent {
+    /// A packet's PAY went SUCCESS.
+    PaySuccess,
+    /// A disburse paid a user.
+    DisburseSuccess,
+    /// A refund (by the merchant or on expiry) returned money to the payer.
+    RefundSuccess,
+    /// An unpaid packet closed (pay_timeout passed).
+    PayClosed,
+}
+
+impl NotifyEvent {
+    /// Stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotifyEvent::PaySuccess => "PAY_SUCCESS",
+            NotifyEvent::DisburseSuccess => "DISBURSE_SUCCESS",
+            NotifyEvent::RefundSuccess => "REFUND_SUCCESS",
+            NotifyEvent::PayClosed => "PAY_CLOSED",
+        }
+    }
+
+    /// Parses the stored form.
+    pub fn parse(text: &str) -> Option<NotifyEvent> {
+        [
+            NotifyEvent::PaySuccess,
+            NotifyEvent::DisburseSuccess,
+            NotifyEvent::RefundSuccess,
+            NotifyEvent::PayClosed,
+        ]
+        .into_iter()
+        .find(|event| event.as_str() == text)
     }
 }
 
@@ -116,8 +165,8 @@ pub struct DisburseCommand {
     pub payee: PayeeRef,
     /// `extra_param` JSON text.
     pub extra_param: Option<String>,
-    /// `notify_url` of the call.
-    pub notify_url: Option<String>,
+    /// Where to notify the merchant of the outcome (the call's `notify_url`).
+    pub notify: Option<NotifyTarget>,
     /// When the command arrived.
     pub now_ms: i64,
 }
@@ -149,8 +198,8 @@ pub struct RefundCommand {
     pub amount: Fen,
     /// Remark.
     pub remark: String,
-    /// `notify_url` of the call.
-    pub notify_url: Option<String>,
+    /// Where to notify the merchant of the outcome (the call's `notify_url`).
+    pub notify: Option<NotifyTarget>,
     /// When the command arrived.
     pub now_ms: i64,
 }

@@ -10,6 +10,7 @@
 //! Only this crate knows SQL. It never knows HTTP or the Alipay wire format.
 
 mod ids;
+pub mod notify;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -20,6 +21,7 @@ use hongbao_ledger::{
 use hongbao_money::Fen;
 
 pub use ids::{auth_no, operation_id, route_digits};
+pub use notify::{NotifyAttempt, NotifyFilter, NotifyRecord, PendingNotify};
 pub use sqlite::SqliteStore;
 
 /// An operating error of the store. Every variant is retry-safe: nothing was committed.
@@ -75,4 +77,29 @@ pub trait Store: Send + Sync + 'static {
     async fn balance(&self, user_id: &str) -> Result<Option<Fen>, StoreError>;
     /// Everything the money invariants look at.
     async fn snapshot(&self) -> Result<LedgerSnapshot, StoreError>;
+    /// Claims up to `limit` due notifications for `lease_ms` (see `notify`).
+    async fn claim_due_notifications(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<PendingNotify>, StoreError>;
+    /// Records a delivery attempt.
+    async fn record_notify_attempt(
+        &self,
+        notify_id: &str,
+        attempt: NotifyAttempt,
+    ) -> Result<(), StoreError>;
+    /// Queues a notification again, same notify_id; `app_id` limits it to that app's.
+    async fn resend_notification(
+        &self,
+        notify_id: &str,
+        app_id: Option<&str>,
+        now_ms: i64,
+    ) -> Result<bool, StoreError>;
+    /// Lists notifications with their attempts, newest first.
+    async fn list_notifications(
+        &self,
+        filter: NotifyFilter,
+    ) -> Result<Vec<NotifyRecord>, StoreError>;
 }

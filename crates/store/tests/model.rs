@@ -190,7 +190,7 @@ async fn run(actions: Vec<Action>) -> Result<(), TestCaseError> {
                         payer_user_id: Some(MERCHANT.into()),
                         pay_timeout_minutes: 60,
                         extra_param: None,
-                        notify_url: None,
+                        notify: None,
                         method: FundMethod::Agreement,
                         now_ms,
                     })
@@ -275,7 +275,7 @@ async fn run(actions: Vec<Action>) -> Result<(), TestCaseError> {
                         amount: Fen::from_fen(amount),
                         payee: PayeeRef::UserId(payee_id.into()),
                         extra_param: None,
-                        notify_url: None,
+                        notify: None,
                         now_ms,
                     })
                     .await
@@ -327,7 +327,7 @@ async fn run(actions: Vec<Action>) -> Result<(), TestCaseError> {
                         out_request_no: request_no.clone(),
                         amount: Fen::from_fen(amount),
                         remark: "back".into(),
-                        notify_url: None,
+                        notify: None,
                         now_ms,
                     })
                     .await

@@ -64,6 +64,16 @@ pub fn test_limits() -> Limits {
     }
 }
 
+/// Fast polling and short timeouts, so notify tests run in milliseconds of real time.
+pub fn test_notify_config() -> hongbao_gateway::notify::NotifyConfig {
+    hongbao_gateway::notify::NotifyConfig {
+        attempt_timeout: std::time::Duration::from_millis(500),
+        concurrency_max: 8,
+        lease_ms: 60_000,
+        poll_interval: std::time::Duration::from_millis(20),
+    }
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_in(tempfile::tempdir().expect("tempdir")).await
 }
@@ -112,16 +122,24 @@ pub async fn spawn_app_in(dir: tempfile::TempDir) -> TestApp {
         store: Arc::new(store.clone()),
         clock: clock.clone(),
         limits: limits.clone(),
+        notify_wake: tokio::sync::Notify::new(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
     let router = gateway.router();
+    let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(hongbao_gateway::notify::run(
+        Arc::clone(&gateway),
+        test_notify_config(),
+        workers_stopped,
+    ));
     tokio::spawn(async move {
         let _ = hongbao_gateway::server::serve(listener, router, limits, async {
             let _ = stop.await;
         })
         .await;
+        let _ = stop_workers.send(true);
     });
     TestApp { addr, store, clock, gateway, dir, _shutdown: shutdown }
 }
@@ -314,6 +332,17 @@ pub fn verify_answer(
 }
 
 impl TestApp {
+    /// Stops the server and its workers, keeping the data folder for a restart.
+    pub async fn stop(self) -> tempfile::TempDir {
+        let TestApp { dir, _shutdown, gateway, store, .. } = self;
+        drop(_shutdown);
+        drop(gateway);
+        drop(store);
+        // Let the server loop and the notify worker see the signal.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        dir
+    }
+
     /// Signs and POSTs `call` (params in the body), returns the verified answer.
     pub async fn send(&self, call: &Call) -> Answer {
         let request = post_request(

@@ -38,7 +38,7 @@ pub async fn agreement_pay(
             payer_user_id: Some(payer_user_id),
             pay_timeout_minutes,
             extra_param,
-            notify_url: request.common.notify_url.clone(),
+            notify: request.notify_target(),
             method: FundMethod::Agreement,
             now_ms: gateway.clock.now_ms(),
         })

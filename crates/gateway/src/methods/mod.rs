@@ -47,12 +47,17 @@ pub async fn run(
     request: &Verified<'_>,
 ) -> Result<ResponseNode, ApiError> {
     let biz = BizContent::parse(request.request.params.get("biz_content"))?;
-    match kind {
+    let node = match kind {
         MethodKind::AgreementPay => fund::agreement_pay(gateway, request, &biz).await,
         MethodKind::Disburse => transfer::disburse(gateway, request, &biz).await,
         MethodKind::Refund => transfer::refund(gateway, request, &biz).await,
         MethodKind::OperationQuery => query::operation_query(gateway, request, &biz).await,
+    }?;
+    if kind != MethodKind::OperationQuery && request.common.notify_url.is_some() {
+        // A committed movement may have queued a notification: deliver it now, not at the next poll.
+        gateway.notify_wake.notify_one();
     }
+    Ok(node)
 }
 
 /// The seven fields every order method answers with (amount, auth_no, gmt_trans, operation_id,

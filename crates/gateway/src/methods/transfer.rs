@@ -48,7 +48,7 @@ pub async fn disburse(
             amount,
             payee,
             extra_param,
-            notify_url: request.common.notify_url.clone(),
+            notify: request.notify_target(),
             now_ms: gateway.clock.now_ms(),
         })
         .await?;
@@ -72,7 +72,7 @@ pub async fn refund(
             out_request_no,
             amount,
             remark,
-            notify_url: request.common.notify_url.clone(),
+            notify: request.notify_target(),
             now_ms: gateway.clock.now_ms(),
         })
         .await?;

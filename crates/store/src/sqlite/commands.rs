@@ -11,8 +11,8 @@ use crate::{SandboxUser, StoreError};
 use hongbao_ledger::invariants::{OperationKind, OperationSnapshot, PacketSnapshot};
 use hongbao_ledger::{
     check_fund, Account, DisburseCommand, Entry, FundCommand, FundMethod, LedgerSnapshot,
-    OperationQuery, OperationRef, OperationStatus, OperationView, OrderRef, Outcome, Packet,
-    PacketStatus, PayeeRef, Posting, RefundCommand, Rejection,
+    NotifyEvent, NotifyTarget, OperationQuery, OperationRef, OperationStatus, OperationView,
+    OrderRef, Outcome, Packet, PacketStatus, PayeeRef, Posting, RefundCommand, Rejection,
 };
 use hongbao_money::Fen;
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -215,6 +215,157 @@ fn fund_operation_id(conn: &Connection, auth_no: &str) -> Result<String, StoreEr
     )?)
 }
 
+/// A new order row (a packet, or a disburse's own order).
+struct NewOrder<'a> {
+    auth_no: &'a str,
+    app_id: &'a str,
+    out_order_no: &'a str,
+    kind: &'a str,
+    packet_auth_no: Option<&'a str>,
+    fund_method: Option<&'a str>,
+    order_title: &'a str,
+    amount: Fen,
+    status: PacketStatus,
+    payer_user_id: Option<&'a str>,
+    payee_user_id: Option<&'a str>,
+    pay_timeout_minutes: Option<u32>,
+    extra_param: Option<&'a str>,
+    notify: Option<&'a NotifyTarget>,
+    fingerprint: &'a str,
+    now_ms: i64,
+}
+
+fn insert_order(conn: &Connection, order: &NewOrder<'_>) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO fund_order (auth_no, app_id, out_order_no, kind, packet_auth_no, fund_method, \
+         order_title, amount_fen, status, payer_user_id, payee_user_id, pay_timeout_minutes, \
+         extra_param, notify_url, notify_charset, notify_sign_type, fingerprint, created_at_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+        params![
+            order.auth_no,
+            order.app_id,
+            order.out_order_no,
+            order.kind,
+            order.packet_auth_no,
+            order.fund_method,
+            order.order_title,
+            order.amount.fen(),
+            order.status.as_str(),
+            order.payer_user_id,
+            order.payee_user_id,
+            order.pay_timeout_minutes,
+            order.extra_param,
+            order.notify.map(|n| &n.url),
+            order.notify.map(|n| &n.charset),
+            order.notify.map(|n| &n.sign_type),
+            order.fingerprint,
+            order.now_ms
+        ],
+    )?;
+    Ok(())
+}
+
+/// A new operation row, with the journal entry that moves its money (when it moves now) and
+/// the notification that reports it (when the call gave a notify_url).
+struct NewOperation<'a> {
+    operation_id: &'a str,
+    auth_no: &'a str,
+    out_request_no: &'a str,
+    kind: &'a str,
+    status: OperationStatus,
+    amount: Fen,
+    payer_user_id: Option<&'a str>,
+    payee_user_id: Option<&'a str>,
+    remark: &'a str,
+    fingerprint: &'a str,
+    app_id: &'a str,
+    notify: Option<&'a NotifyTarget>,
+    /// `(from, to, notify event)` when the money moves now.
+    movement: Option<(Account, Account, NotifyEvent)>,
+    now_ms: i64,
+}
+
+/// Inserts the operation and applies its movement. `Ok(Err(()))`: a guard refused a posting
+/// (the caller rolls back with its own rejection).
+fn insert_operation(conn: &Connection, op: NewOperation<'_>) -> Result<Result<(), ()>, StoreError> {
+    let trans_at_ms = (op.status == OperationStatus::Success).then_some(op.now_ms);
+    conn.execute(
+        "INSERT INTO fund_operation (operation_id, auth_no, out_request_no, kind, status, amount_fen, \
+         payer_user_id, payee_user_id, remark, fingerprint, notify_url, created_at_ms, trans_at_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        params![
+            op.operation_id,
+            op.auth_no,
+            op.out_request_no,
+            op.kind,
+            op.status.as_str(),
+            op.amount.fen(),
+            op.payer_user_id,
+            op.payee_user_id,
+            op.remark,
+            op.fingerprint,
+            op.notify.map(|n| &n.url),
+            op.now_ms,
+            trans_at_ms
+        ],
+    )?;
+    if let Some((from, to, event)) = op.movement {
+        let entry = Entry::transfer(from, to, op.amount)?;
+        let memo = op.kind.to_ascii_lowercase();
+        if post_entry(conn, Some(op.operation_id), &memo, &entry, op.now_ms)?.is_err() {
+            return Ok(Err(()));
+        }
+        enqueue_notify(conn, op.app_id, op.operation_id, event, op.notify, op.now_ms)?;
+    }
+    Ok(Ok(()))
+}
+
+/// Writes the outbox row of a state change, in the command's own transaction: a notification
+/// exists exactly when its money movement committed.
+pub(crate) fn enqueue_notify(
+    conn: &Connection,
+    app_id: &str,
+    operation_id: &str,
+    event: NotifyEvent,
+    target: Option<&NotifyTarget>,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let Some(target) = target else { return Ok(()) };
+    let sequence = next_sequence(conn, "notify_id")?;
+    let notify_id = format!("{now_ms:016x}{sequence:016x}");
+    conn.execute(
+        "INSERT INTO notify_outbox (notify_id, app_id, operation_id, event, notify_url, charset, \
+         sign_type, status, next_attempt_at_ms, created_at_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'PENDING', ?8, ?8)",
+        params![
+            notify_id,
+            app_id,
+            operation_id,
+            event.as_str(),
+            target.url,
+            target.charset,
+            target.sign_type,
+            now_ms
+        ],
+    )?;
+    Ok(())
+}
+
+/// Adds `amount` to a funded packet's `disbursed_fen` or `refunded_fen` with a guarded update
+/// (the database's own check of what the ledger allowed). False when the guard refused.
+fn take_from_packet(
+    conn: &Connection,
+    auth_no: &str,
+    column: &str,
+    amount: Fen,
+) -> Result<bool, StoreError> {
+    let sql = format!(
+        "UPDATE fund_order SET {column} = {column} + ?1 \
+         WHERE auth_no = ?2 AND status = 'FUNDED' AND amount_fen - disbursed_fen - refunded_fen >= ?1"
+    );
+    Ok(conn.execute(&sql, params![amount.fen(), auth_no])? == 1)
+}
+
 pub fn fund(conn: &Connection, cmd: &FundCommand) -> Result<Keep<Outcome>, StoreError> {
     let fingerprint = cmd.fingerprint();
     if let Some(existing) = order_by_out_order_no(conn, &cmd.app_id, &cmd.out_order_no)? {
@@ -241,63 +392,65 @@ pub fn fund(conn: &Connection, cmd: &FundCommand) -> Result<Keep<Outcome>, Store
     let route = ids::route_digits(&cmd.app_id);
     let auth_no = ids::auth_no(cmd.now_ms, route, next_sequence(conn, "auth_no")?);
     let operation_id = ids::operation_id(cmd.now_ms, route, next_sequence(conn, "operation_id")?);
-    let (order_status, operation_status, trans_at_ms) = if immediate {
-        (PacketStatus::Funded, OperationStatus::Success, Some(cmd.now_ms))
+    let (order_status, operation_status) = if immediate {
+        (PacketStatus::Funded, OperationStatus::Success)
     } else {
-        (PacketStatus::WaitPay, OperationStatus::Init, None)
+        (PacketStatus::WaitPay, OperationStatus::Init)
     };
-    conn.execute(
-        "INSERT INTO fund_order (auth_no, app_id, out_order_no, kind, fund_method, order_title, \
-         amount_fen, status, payer_user_id, pay_timeout_minutes, extra_param, notify_url, \
-         fingerprint, created_at_ms) \
-         VALUES (?1, ?2, ?3, 'PACKET', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-        params![
-            auth_no,
-            cmd.app_id,
-            cmd.out_order_no,
-            cmd.method.as_str(),
-            cmd.order_title,
-            cmd.amount.fen(),
-            order_status.as_str(),
-            cmd.payer_user_id,
-            cmd.pay_timeout_minutes,
-            cmd.extra_param,
-            cmd.notify_url,
-            fingerprint,
-            cmd.now_ms
-        ],
+    insert_order(
+        conn,
+        &NewOrder {
+            auth_no: &auth_no,
+            app_id: &cmd.app_id,
+            out_order_no: &cmd.out_order_no,
+            kind: "PACKET",
+            packet_auth_no: None,
+            fund_method: Some(cmd.method.as_str()),
+            order_title: &cmd.order_title,
+            amount: cmd.amount,
+            status: order_status,
+            payer_user_id: cmd.payer_user_id.as_deref(),
+            payee_user_id: None,
+            pay_timeout_minutes: Some(cmd.pay_timeout_minutes),
+            extra_param: cmd.extra_param.as_deref(),
+            notify: cmd.notify.as_ref(),
+            fingerprint: &fingerprint,
+            now_ms: cmd.now_ms,
+        },
     )?;
     conn.execute(
         "INSERT INTO account (account_id, balance_fen) VALUES (?1, 0)",
         [Account::Custody(auth_no.clone()).id()],
     )?;
-    conn.execute(
-        "INSERT INTO fund_operation (operation_id, auth_no, out_request_no, kind, status, amount_fen, \
-         payer_user_id, remark, fingerprint, notify_url, created_at_ms, trans_at_ms) \
-         VALUES (?1, ?2, ?3, 'FUND', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        params![
-            operation_id,
-            auth_no,
-            cmd.out_request_no,
-            operation_status.as_str(),
-            cmd.amount.fen(),
-            cmd.payer_user_id,
-            cmd.order_title,
-            fingerprint,
-            cmd.notify_url,
-            cmd.now_ms,
-            trans_at_ms
-        ],
-    )?;
-    if let (true, Some(payer)) = (immediate, &cmd.payer_user_id) {
-        let entry = Entry::transfer(
+    let movement = match (immediate, &cmd.payer_user_id) {
+        (true, Some(payer)) => Some((
             Account::User(payer.clone()),
             Account::Custody(auth_no.clone()),
-            cmd.amount,
-        )?;
-        if post_entry(conn, Some(&operation_id), "fund", &entry, cmd.now_ms)?.is_err() {
-            return rejected(Rejection::BalanceNotEnough);
-        }
+            NotifyEvent::PaySuccess,
+        )),
+        _ => None,
+    };
+    let inserted = insert_operation(
+        conn,
+        NewOperation {
+            operation_id: &operation_id,
+            auth_no: &auth_no,
+            out_request_no: &cmd.out_request_no,
+            kind: "FUND",
+            status: operation_status,
+            amount: cmd.amount,
+            payer_user_id: cmd.payer_user_id.as_deref(),
+            payee_user_id: None,
+            remark: &cmd.order_title,
+            fingerprint: &fingerprint,
+            app_id: &cmd.app_id,
+            notify: cmd.notify.as_ref(),
+            movement,
+            now_ms: cmd.now_ms,
+        },
+    )?;
+    if inserted.is_err() {
+        return rejected(Rejection::BalanceNotEnough);
     }
     Ok(Keep::Commit(Outcome::Applied(load_view(conn, &operation_id)?)))
 }
@@ -326,76 +479,73 @@ pub fn disburse(conn: &Connection, cmd: &DisburseCommand) -> Result<Keep<Outcome
     if let Err(rejection) = packet.packet.disburse(cmd.amount)? {
         return rejected(rejection);
     }
-    let guarded = conn.execute(
-        "UPDATE fund_order SET disbursed_fen = disbursed_fen + ?1 \
-         WHERE auth_no = ?2 AND status = 'FUNDED' AND amount_fen - disbursed_fen - refunded_fen >= ?1",
-        params![cmd.amount.fen(), packet.auth_no],
-    )?;
-    if guarded != 1 {
+    if !take_from_packet(conn, &packet.auth_no, "disbursed_fen", cmd.amount)? {
         return rejected(Rejection::MoneyNotEnough);
     }
     let route = ids::route_digits(&cmd.app_id);
     let auth_no = ids::auth_no(cmd.now_ms, route, next_sequence(conn, "auth_no")?);
     let operation_id = ids::operation_id(cmd.now_ms, route, next_sequence(conn, "operation_id")?);
-    conn.execute(
-        "INSERT INTO fund_order (auth_no, app_id, out_order_no, kind, packet_auth_no, order_title, \
-         amount_fen, status, payer_user_id, payee_user_id, extra_param, notify_url, fingerprint, \
-         created_at_ms) \
-         VALUES (?1, ?2, ?3, 'DISBURSE', ?4, ?5, ?6, 'FUNDED', ?7, ?8, ?9, ?10, ?11, ?12)",
-        params![
-            auth_no,
-            cmd.app_id,
-            cmd.out_order_no,
-            packet.auth_no,
-            cmd.order_title,
-            cmd.amount.fen(),
-            packet.payer_user_id,
-            payee,
-            cmd.extra_param,
-            cmd.notify_url,
-            fingerprint,
-            cmd.now_ms
-        ],
+    insert_order(
+        conn,
+        &NewOrder {
+            auth_no: &auth_no,
+            app_id: &cmd.app_id,
+            out_order_no: &cmd.out_order_no,
+            kind: "DISBURSE",
+            packet_auth_no: Some(&packet.auth_no),
+            fund_method: None,
+            order_title: &cmd.order_title,
+            amount: cmd.amount,
+            status: PacketStatus::Funded,
+            payer_user_id: packet.payer_user_id.as_deref(),
+            payee_user_id: Some(&payee),
+            pay_timeout_minutes: None,
+            extra_param: cmd.extra_param.as_deref(),
+            notify: cmd.notify.as_ref(),
+            fingerprint: &fingerprint,
+            now_ms: cmd.now_ms,
+        },
     )?;
-    conn.execute(
-        "INSERT INTO fund_operation (operation_id, auth_no, out_request_no, kind, status, amount_fen, \
-         payer_user_id, payee_user_id, remark, fingerprint, notify_url, created_at_ms, trans_at_ms) \
-         VALUES (?1, ?2, ?3, 'DISBURSE', 'SUCCESS', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
-        params![
-            operation_id,
-            auth_no,
-            cmd.out_request_no,
-            cmd.amount.fen(),
-            packet.payer_user_id,
-            payee,
-            cmd.order_title,
-            fingerprint,
-            cmd.notify_url,
-            cmd.now_ms
-        ],
+    let inserted = insert_operation(
+        conn,
+        NewOperation {
+            operation_id: &operation_id,
+            auth_no: &auth_no,
+            out_request_no: &cmd.out_request_no,
+            kind: "DISBURSE",
+            status: OperationStatus::Success,
+            amount: cmd.amount,
+            payer_user_id: packet.payer_user_id.as_deref(),
+            payee_user_id: Some(&payee),
+            remark: &cmd.order_title,
+            fingerprint: &fingerprint,
+            app_id: &cmd.app_id,
+            notify: cmd.notify.as_ref(),
+            movement: Some((
+                Account::Custody(packet.auth_no.clone()),
+                Account::User(payee.clone()),
+                NotifyEvent::DisburseSuccess,
+            )),
+            now_ms: cmd.now_ms,
+        },
     )?;
-    let entry = Entry::transfer(
-        Account::Custody(packet.auth_no.clone()),
-        Account::User(payee),
-        cmd.amount,
-    )?;
-    if post_entry(conn, Some(&operation_id), "disburse", &entry, cmd.now_ms)?.is_err() {
+    if inserted.is_err() {
         return rejected(Rejection::MoneyNotEnough);
     }
     Ok(Keep::Commit(Outcome::Applied(load_view(conn, &operation_id)?)))
 }
 
 pub fn refund(conn: &Connection, cmd: &RefundCommand) -> Result<Keep<Outcome>, StoreError> {
-    let packet =
-        match resolve_packet(conn, &cmd.app_id, &OrderRef::AuthNo(cmd.auth_no.clone()), "auth_no")?
-        {
-            Ok(packet) => packet,
-            Err(rejection) => return rejected(rejection),
-        };
+    let packet_ref = OrderRef::AuthNo(cmd.auth_no.clone());
+    let packet = match resolve_packet(conn, &cmd.app_id, &packet_ref, "auth_no")? {
+        Ok(packet) => packet,
+        Err(rejection) => return rejected(rejection),
+    };
     let fingerprint = cmd.fingerprint();
     let existing: Option<(String, String, String)> = conn
         .query_row(
-            "SELECT operation_id, kind, fingerprint FROM fund_operation WHERE auth_no = ?1 AND out_request_no = ?2",
+            "SELECT operation_id, kind, fingerprint FROM fund_operation \
+             WHERE auth_no = ?1 AND out_request_no = ?2",
             params![packet.auth_no, cmd.out_request_no],
             |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
         )
@@ -412,38 +562,35 @@ pub fn refund(conn: &Connection, cmd: &RefundCommand) -> Result<Keep<Outcome>, S
     let Some(payer) = packet.payer_user_id.clone() else {
         return rejected(Rejection::OrderStatusInvalid);
     };
-    let guarded = conn.execute(
-        "UPDATE fund_order SET refunded_fen = refunded_fen + ?1 \
-         WHERE auth_no = ?2 AND status = 'FUNDED' AND amount_fen - disbursed_fen - refunded_fen >= ?1",
-        params![cmd.amount.fen(), packet.auth_no],
-    )?;
-    if guarded != 1 {
+    if !take_from_packet(conn, &packet.auth_no, "refunded_fen", cmd.amount)? {
         return rejected(Rejection::MoneyNotEnough);
     }
     let route = ids::route_digits(&cmd.app_id);
     let operation_id = ids::operation_id(cmd.now_ms, route, next_sequence(conn, "operation_id")?);
-    conn.execute(
-        "INSERT INTO fund_operation (operation_id, auth_no, out_request_no, kind, status, amount_fen, \
-         payer_user_id, remark, fingerprint, notify_url, created_at_ms, trans_at_ms) \
-         VALUES (?1, ?2, ?3, 'REFUND', 'SUCCESS', ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
-        params![
-            operation_id,
-            packet.auth_no,
-            cmd.out_request_no,
-            cmd.amount.fen(),
-            payer,
-            cmd.remark,
-            fingerprint,
-            cmd.notify_url,
-            cmd.now_ms
-        ],
+    let inserted = insert_operation(
+        conn,
+        NewOperation {
+            operation_id: &operation_id,
+            auth_no: &packet.auth_no,
+            out_request_no: &cmd.out_request_no,
+            kind: "REFUND",
+            status: OperationStatus::Success,
+            amount: cmd.amount,
+            payer_user_id: Some(&payer),
+            payee_user_id: None,
+            remark: &cmd.remark,
+            fingerprint: &fingerprint,
+            app_id: &cmd.app_id,
+            notify: cmd.notify.as_ref(),
+            movement: Some((
+                Account::Custody(packet.auth_no.clone()),
+                Account::User(payer.clone()),
+                NotifyEvent::RefundSuccess,
+            )),
+            now_ms: cmd.now_ms,
+        },
     )?;
-    let entry = Entry::transfer(
-        Account::Custody(packet.auth_no.clone()),
-        Account::User(payer),
-        cmd.amount,
-    )?;
-    if post_entry(conn, Some(&operation_id), "refund", &entry, cmd.now_ms)?.is_err() {
+    if inserted.is_err() {
         return rejected(Rejection::MoneyNotEnough);
     }
     Ok(Keep::Commit(Outcome::Applied(load_view(conn, &operation_id)?)))
@@ -479,7 +626,10 @@ pub fn query(
     }
 }
 
-fn load_view(conn: &Connection, operation_id: &str) -> Result<OperationView, StoreError> {
+pub(crate) fn load_view(
+    conn: &Connection,
+    operation_id: &str,
+) -> Result<OperationView, StoreError> {
     let row = conn.query_row(
         "SELECT op.operation_id, op.out_request_no, op.kind, op.status, op.amount_fen, op.remark, \
                 op.payer_user_id, op.payee_user_id, op.created_at_ms, op.trans_at_ms, \

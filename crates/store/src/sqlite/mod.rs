@@ -7,8 +7,10 @@
 //! durable. Reads use a small pool of read-only connections, which WAL lets run beside the writer.
 
 mod commands;
+mod outbox;
 pub mod schema;
 
+use crate::notify::{NotifyAttempt, NotifyFilter, NotifyRecord, PendingNotify};
 use crate::{SandboxUser, Store, StoreError};
 use async_trait::async_trait;
 use hongbao_ledger::{
@@ -241,5 +243,41 @@ impl Store for SqliteStore {
 
     async fn snapshot(&self) -> Result<LedgerSnapshot, StoreError> {
         self.read(commands::snapshot).await
+    }
+
+    async fn claim_due_notifications(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<PendingNotify>, StoreError> {
+        self.write(move |conn| outbox::claim_due(conn, now_ms, lease_ms, limit)).await
+    }
+
+    async fn record_notify_attempt(
+        &self,
+        notify_id: &str,
+        attempt: NotifyAttempt,
+    ) -> Result<(), StoreError> {
+        let notify_id = notify_id.to_owned();
+        self.write(move |conn| outbox::record_attempt(conn, &notify_id, &attempt)).await
+    }
+
+    async fn resend_notification(
+        &self,
+        notify_id: &str,
+        app_id: Option<&str>,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let notify_id = notify_id.to_owned();
+        let app_id = app_id.map(str::to_owned);
+        self.write(move |conn| outbox::resend(conn, &notify_id, app_id.as_deref(), now_ms)).await
+    }
+
+    async fn list_notifications(
+        &self,
+        filter: NotifyFilter,
+    ) -> Result<Vec<NotifyRecord>, StoreError> {
+        self.read(move |conn| outbox::list(conn, &filter)).await
     }
 }

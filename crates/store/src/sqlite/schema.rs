@@ -92,6 +92,42 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE id_sequence (name TEXT PRIMARY KEY, next_value INTEGER NOT NULL);
     INSERT INTO id_sequence (name, next_value) VALUES ('auth_no', 1), ('operation_id', 1);
     "#,
+    // 2: the notify outbox, written in the same transaction as the money movement it reports.
+    r#"
+    ALTER TABLE fund_order ADD COLUMN notify_charset TEXT;
+    ALTER TABLE fund_order ADD COLUMN notify_sign_type TEXT;
+
+    CREATE TABLE notify_outbox (
+        notify_id          TEXT PRIMARY KEY,
+        app_id             TEXT NOT NULL,
+        operation_id       TEXT NOT NULL REFERENCES fund_operation (operation_id),
+        event              TEXT NOT NULL,
+        notify_url         TEXT NOT NULL,
+        charset            TEXT NOT NULL,
+        sign_type          TEXT NOT NULL,
+        status             TEXT NOT NULL CHECK (status IN ('PENDING', 'DELIVERED', 'FAILED')),
+        attempts           INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at_ms INTEGER,
+        last_error         TEXT,
+        created_at_ms      INTEGER NOT NULL,
+        delivered_at_ms    INTEGER,
+        -- One notification per state change of an operation.
+        UNIQUE (operation_id, event)
+    );
+    CREATE INDEX notify_outbox_due ON notify_outbox (status, next_attempt_at_ms);
+    CREATE INDEX notify_outbox_app ON notify_outbox (app_id, created_at_ms);
+
+    CREATE TABLE notify_attempt (
+        notify_id   TEXT NOT NULL REFERENCES notify_outbox (notify_id),
+        attempt_no  INTEGER NOT NULL,
+        at_ms       INTEGER NOT NULL,
+        delivered   INTEGER NOT NULL,
+        http_status INTEGER,
+        error       TEXT,
+        PRIMARY KEY (notify_id, attempt_no)
+    );
+    INSERT INTO id_sequence (name, next_value) VALUES ('notify_id', 1);
+    "#,
 ];
 
 /// The schema version this build writes.
