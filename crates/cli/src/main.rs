@@ -4,6 +4,7 @@
 
 mod config;
 mod demo;
+mod notify_cmd;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -25,7 +26,42 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+enum NotifyCommand {
+    /// Lists notifications with their attempts, newest first.
+    List {
+        /// Only this app's.
+        #[arg(long)]
+        app: Option<String>,
+        /// Only PENDING, DELIVERED or FAILED.
+        #[arg(long)]
+        status: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delivers a notification again (same notify_id), starting a new round of attempts.
+    Resend {
+        /// The notify_id.
+        notify_id: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
+    /// The notify outbox of a configuration: attempts, last errors, resends.
+    Notify {
+        /// A TOML configuration file (default: the demo's).
+        #[arg(long, global = true)]
+        config: Option<PathBuf>,
+        /// The demo's data folder (ignored with --config).
+        #[arg(long, default_value = "hongbao-data", global = true)]
+        data_dir: PathBuf,
+        #[command(subcommand)]
+        command: NotifyCommand,
+    },
     /// Runs the gateway. Without --config: the demo (data folder, keys, app and users made once).
     Serve {
         /// A TOML configuration file.
@@ -51,6 +87,7 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve { config, data_dir, listen } => serve(config, data_dir, listen),
+        Command::Notify { config, data_dir, command } => notify(config, data_dir, command),
     };
     if let Err(err) = result {
         eprintln!("hongbao: {err:#}");
@@ -110,6 +147,25 @@ fn serve(config_path: Option<PathBuf>, data_dir: PathBuf, listen: Option<String>
         let _ = stop_workers.send(true);
         let _ = notifier.await;
         Ok(())
+    })
+}
+
+fn notify(config_path: Option<PathBuf>, data_dir: PathBuf, command: NotifyCommand) -> Result<()> {
+    let config_path = config_path.unwrap_or_else(|| data_dir.join("hongbao.toml"));
+    let config = config::load(&config_path)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let store = SqliteStore::open(&config.sqlite_path)
+            .with_context(|| format!("database {}", config.sqlite_path.display()))?;
+        match command {
+            NotifyCommand::List { app, status, limit, json } => {
+                notify_cmd::list(&store, app, status, limit, json).await
+            }
+            NotifyCommand::Resend { notify_id } => {
+                let now_ms = hongbao_gateway::Clock::now_ms(&SystemClock);
+                notify_cmd::resend(&store, &notify_id, now_ms).await
+            }
+        }
     })
 }
 

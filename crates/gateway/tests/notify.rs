@@ -324,3 +324,30 @@ async fn a_notify_url_over_256_characters_is_refused_on_the_call() {
     assert_eq!((answer.code(), answer.sub_code()), ("40002", "isv.invalid-parameter"));
     assert_eq!(app.balance(ALICE).await, 0, "refused calls move nothing");
 }
+
+#[tokio::test]
+async fn a_merchant_lists_its_own_notifications_and_nobody_elses() {
+    let app = spawn_app().await;
+    let (receiver, addr) = start_receiver(vec![Reply::WrongBody]).await;
+    let auth_no = app.call(PAY, &pay_biz("N7", "10.00")).await.field("auth_no").to_owned();
+    assert_eq!(
+        app.send(&disburse_with_notify(&auth_no, "N7-D", &format!("http://{addr}/notify")))
+            .await
+            .code(),
+        "10000"
+    );
+    receiver.wait_for(1).await;
+    settle().await;
+    let mine = app.call("hongbao.notify.list", r#"{"status":"PENDING","limit":"5"}"#).await;
+    assert_eq!(mine.code(), "10000");
+    let list = mine.node["notifications"].as_array().expect("array");
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["notify_type"], "fund_stdtrustee_disburse.success");
+    assert_eq!(list[0]["attempts"][0]["http_status"], "200");
+    assert!(list[0]["attempts"][0]["error"].as_str().unwrap_or("").contains("\"fail\""));
+    assert!(!list[0]["next_attempt_time"].as_str().unwrap_or("").is_empty());
+    let theirs = app.send(&Call::new("hongbao.notify.list", "{}").app(APP_B, app_b_key())).await;
+    assert_eq!(theirs.node["notifications"].as_array().map(Vec::len), Some(0));
+    let bad = app.call("hongbao.notify.list", r#"{"limit":"1000"}"#).await;
+    assert_eq!(bad.sub_code(), "ILLEGAL_ARGUMENT");
+}

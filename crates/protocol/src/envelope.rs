@@ -67,6 +67,12 @@ impl ResponseNode {
         }
     }
 
+    /// Adds a structured field (hongbao's own methods only; Alipay's nodes are flat strings).
+    pub fn field_value(mut self, key: &str, value: Value) -> ResponseNode {
+        self.0.insert(key.into(), value);
+        self
+    }
+
     /// The fields as a JSON object (for the app.pay `result` and tests).
     pub fn as_map(&self) -> &Map<String, Value> {
         &self.0

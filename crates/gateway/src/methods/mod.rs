@@ -1,6 +1,7 @@
 //! The method registry and the red packet methods: `biz_content` → ledger command → node.
 
 mod fund;
+mod notifications;
 mod query;
 mod transfer;
 
@@ -23,15 +24,19 @@ pub enum MethodKind {
     Refund,
     /// `alipay.fund.coupon.operation.query`.
     OperationQuery,
+    /// `hongbao.notify.list`: the calling app's notifications and their delivery attempts
+    /// (hongbao's own method; Alipay has none).
+    NotifyList,
 }
 
 impl MethodKind {
     /// Every served method with its wire name.
-    pub const ALL: [(MethodKind, &'static str); 4] = [
+    pub const ALL: [(MethodKind, &'static str); 5] = [
         (MethodKind::AgreementPay, "alipay.fund.coupon.order.agreement.pay"),
         (MethodKind::Disburse, "alipay.fund.coupon.order.disburse"),
         (MethodKind::Refund, "alipay.fund.coupon.order.refund"),
         (MethodKind::OperationQuery, "alipay.fund.coupon.operation.query"),
+        (MethodKind::NotifyList, "hongbao.notify.list"),
     ];
 
     /// The method a wire name names.
@@ -52,8 +57,11 @@ pub async fn run(
         MethodKind::Disburse => transfer::disburse(gateway, request, &biz).await,
         MethodKind::Refund => transfer::refund(gateway, request, &biz).await,
         MethodKind::OperationQuery => query::operation_query(gateway, request, &biz).await,
+        MethodKind::NotifyList => notifications::list(gateway, request, &biz).await,
     }?;
-    if kind != MethodKind::OperationQuery && request.common.notify_url.is_some() {
+    let moves_money =
+        matches!(kind, MethodKind::AgreementPay | MethodKind::Disburse | MethodKind::Refund);
+    if moves_money && request.common.notify_url.is_some() {
         // A committed movement may have queued a notification: deliver it now, not at the next poll.
         gateway.notify_wake.notify_one();
     }

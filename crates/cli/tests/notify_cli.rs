@@ -1,0 +1,43 @@
+//! `hongbao notify list|resend` against the store of a running server: the operator sees each
+//! notification's attempts and last error and can resend it.
+
+use hongbao_test_support::*;
+
+const BIN: &str = env!("CARGO_BIN_EXE_hongbao");
+
+fn hongbao(args: &[&str], config: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(BIN).args(args).arg("--config").arg(config).output().expect("runs")
+}
+
+#[tokio::test]
+async fn operator_lists_attempts_and_resends() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_server_config(dir.path());
+    let server = ServerProcess::start(BIN, &config);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");
+    let pay = server.send(&Call::new(PAY, &pay_biz("OPS", "10.00")).param("notify_url", &format!("http://{closed}/n"))).await;
+    assert_eq!(pay.code(), "10000");
+    let mut listed = String::new();
+    for _ in 0..100 {
+        let output = hongbao(&["notify", "list", "--json"], &config);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        listed = String::from_utf8_lossy(&output.stdout).into_owned();
+        if listed.contains("\"attempts\":1") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(listed.contains("\"event\":\"PAY_SUCCESS\""), "{listed}");
+    assert!(listed.contains("\"status\":\"PENDING\""), "{listed}");
+    assert!(listed.contains("connection failed"), "{listed}");
+    let notify_id = listed.split("\"notify_id\":\"").nth(1).and_then(|rest| rest.split('"').next()).expect("an id").to_owned();
+
+    let table = hongbao(&["notify", "list"], &config);
+    assert!(String::from_utf8_lossy(&table.stdout).contains(&notify_id));
+    let resent = hongbao(&["notify", "resend", &notify_id], &config);
+    assert!(resent.status.success(), "{}", String::from_utf8_lossy(&resent.stderr));
+    let unknown = hongbao(&["notify", "resend", "nope"], &config);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no notification nope"));
+    server.stop();
+}
