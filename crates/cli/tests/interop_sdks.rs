@@ -342,6 +342,17 @@ impl Combo {
             .iter()
             .map(|(method, biz)| json!({"op": "execute", "method": method, "biz_content": biz}))
             .collect();
+        self.run_ops(fixture, gateway, calls, alipay_public)
+    }
+
+    /// Runs any runner ops (see interop/README.md) in one runner process.
+    fn run_ops(
+        &self,
+        fixture: &Fixture,
+        gateway: &str,
+        calls: Vec<Value>,
+        alipay_public: &str,
+    ) -> Vec<Value> {
         let input = json!({
             "gateway": gateway,
             "app_id": APP_ID,
@@ -833,6 +844,156 @@ fn official_node_sdk_runs_the_red_packet_flow() {
         Combo { sdk: Sdk::Node, charset: "utf-8", sign_type: "RSA2" },
         Combo { sdk: Sdk::Node, charset: "utf-8", sign_type: "RSA" },
     ]);
+}
+
+/// A receiver that answers `success` to every POST and hands over each body with its
+/// Content-Type.
+fn notify_receiver() -> (String, std::sync::mpsc::Receiver<(String, Vec<u8>)>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/notify", listener.local_addr().expect("addr"));
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let (mut length, mut content_type) = (0usize, String::new());
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                let lower = line.to_ascii_lowercase();
+                if let Some(value) = lower.strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+                if lower.starts_with("content-type:") {
+                    content_type = line["content-type:".len()..].trim().to_owned();
+                }
+            }
+            let mut body = vec![0; length];
+            if reader.read_exact(&mut body).is_ok() {
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\nConnection: close\r\n\r\nsuccess",
+                );
+                let _ = sender.send((content_type, body));
+            }
+        }
+    });
+    (url, receiver)
+}
+
+/// Decodes a captured notification into its parameters (strings, in the declared charset).
+fn notification_params(
+    content_type: &str,
+    body: &[u8],
+) -> (String, serde_json::Map<String, Value>) {
+    let label = content_type.split("charset=").nth(1).expect("charset declared").to_owned();
+    let charset = hongbao_protocol::Charset::parse(&label).expect("known charset");
+    let mut params = serde_json::Map::new();
+    for (key, value) in hongbao_protocol::form::parse_form(body).expect("form") {
+        let key = charset.decode(&key).expect("key");
+        params.insert(key, Value::String(charset.decode(&value).expect("value")));
+    }
+    (label, params)
+}
+
+/// The official SDKs' own notify verification accepts hongbao's notifications (and refuses a
+/// tampered one): Node `checkNotifySign` and `checkNotifySignV2`, the official Python SDK's
+/// documented recipe, python-alipay-sdk's `verify`; for utf-8 and GBK, RSA2 and RSA.
+#[test]
+fn official_sdks_verify_hongbao_notifications() {
+    if !sdks_ready() {
+        return;
+    }
+    let fixture = Fixture::new();
+    let server = Server::start(&fixture);
+    let (notify_url, captured) = notify_receiver();
+    for (charset, sign_type) in [("utf-8", "RSA2"), ("GBK", "RSA2"), ("utf-8", "RSA")] {
+        let maker = Combo { sdk: Sdk::PyOfficial, charset, sign_type };
+        let tag = format!("notify-{}", maker.tag());
+        let execute = |method: &str, biz: Value| json!({"op": "execute", "method": method, "biz_content": biz, "notify_url": notify_url});
+        let pay = maker.run_ops(
+            &fixture,
+            &server.url,
+            vec![execute(
+                PAY,
+                json!({"out_order_no": format!("{tag}-p"), "out_request_no": "pay1",
+                "order_title": PACKET_TITLE, "amount": "10.00", "payer_user_id": MERCHANT}),
+            )],
+            "gateway_public.pem",
+        );
+        let auth_no = text(verified_node(&pay[0], &tag), "auth_no", &tag).to_owned();
+        let moves = maker.run_ops(
+            &fixture,
+            &server.url,
+            vec![
+                execute(
+                    DISBURSE,
+                    json!({"out_order_no": format!("{tag}-d"), "deduct_auth_no": auth_no,
+                    "out_request_no": "d1", "order_title": DISBURSE_TITLE, "amount": "1.00",
+                    "payee_logon_id": USER_A_LOGON}),
+                ),
+                execute(
+                    REFUND,
+                    json!({"auth_no": auth_no, "out_request_no": "r1", "amount": "2.00",
+                    "remark": REFUND_REMARK}),
+                ),
+            ],
+            "gateway_public.pem",
+        );
+        assert!(moves.iter().all(|r| r["ok"] == json!(true)), "[{tag}] {moves:?}");
+        let mut notifications = Vec::new();
+        for _ in 0..3 {
+            let (content_type, body) =
+                captured.recv_timeout(Duration::from_secs(20)).expect("a notification arrives");
+            notifications.push(notification_params(&content_type, &body));
+        }
+        let types: Vec<&str> =
+            notifications.iter().map(|(_, p)| p["notify_type"].as_str().unwrap_or("")).collect();
+        for expected in [
+            "fund_stdtrustee_pay.success",
+            "fund_stdtrustee_disburse.success",
+            "fund_stdtrustee_refund.success",
+        ] {
+            assert!(types.contains(&expected), "[{tag}] {types:?}");
+        }
+        for (label, params) in &notifications {
+            assert!(label.eq_ignore_ascii_case(charset), "[{tag}] notify charset {label}");
+            let mut tampered = params.clone();
+            tampered.insert("amount".into(), json!("999.00"));
+            let sdks: &[Sdk] = if charset == "GBK" {
+                &[Sdk::PyOfficial]
+            } else {
+                &[Sdk::PyOfficial, Sdk::PyFzlee, Sdk::Node]
+            };
+            for sdk in sdks {
+                let verifier = Combo { sdk: *sdk, charset, sign_type };
+                let results = verifier.run_ops(
+                    &fixture,
+                    &server.url,
+                    vec![
+                        json!({"op": "verify_notify", "params": params}),
+                        json!({"op": "verify_notify", "params": tampered}),
+                    ],
+                    "gateway_public.pem",
+                );
+                let what = format!("[{tag}] {sdk:?} on {}", params["notify_type"]);
+                assert_eq!(results[0]["verified"], json!(true), "{what}: {}", results[0]);
+                assert_eq!(
+                    results[1]["verified"],
+                    json!(false),
+                    "{what} accepted a tampered notify: {}",
+                    results[1]
+                );
+                if matches!(sdk, Sdk::Node) {
+                    assert_eq!(results[0]["verified_v1"], json!(true), "{what}: checkNotifySign");
+                    assert_eq!(results[0]["verified_v2"], json!(true), "{what}: checkNotifySignV2");
+                }
+            }
+        }
+        eprintln!("interop_sdks: [{tag}] 3 notifications verified by the official SDKs");
+    }
 }
 
 #[test]
