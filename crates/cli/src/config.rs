@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 pub struct ConfigFile {
     /// `host:port` to listen on.
     pub listen: Option<String>,
-    /// `sqlite://PATH` (PostgreSQL comes with its own issue).
+    /// `sqlite://PATH` (default `sqlite://hongbao.db`) or `postgres://user@host:port/db`.
     pub database: Option<String>,
     /// PEM (PKCS#1 or PKCS#8) or bare base64: signs every answer.
     pub gateway_private_key: String,
@@ -26,6 +26,20 @@ pub struct ConfigFile {
     /// Sandbox users.
     #[serde(default, rename = "user")]
     pub users: Vec<UserEntry>,
+    /// How long a funded packet's remainder waits before it goes back to the payer when the pay
+    /// call names no `orderExpiredTime` (`"48h"`, whole m/h/d; default 48h).
+    pub packet_expiry_default: Option<String>,
+    /// Sandbox controls (all off by default).
+    pub sandbox: Option<SandboxEntry>,
+}
+
+/// `[sandbox]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxEntry {
+    /// Enables the clock control (`/sandbox/clock/advance`, `hongbao clock advance`) for
+    /// loopback clients presenting this bearer token.
+    pub clock_token: Option<String>,
 }
 
 /// One `[[app]]`.
@@ -61,14 +75,57 @@ pub struct UserEntry {
 pub struct Config {
     /// Listen address.
     pub listen: String,
-    /// SQLite database path.
-    pub sqlite_path: PathBuf,
+    /// The database the gateway keeps its ledger in.
+    pub database: Database,
     /// The gateway key.
     pub gateway_key: PrivateKey,
     /// Apps.
     pub apps: Vec<hongbao_gateway::App>,
     /// Users.
     pub users: Vec<hongbao_store::SandboxUser>,
+    /// Default expiry of funded packets.
+    pub packet_expiry_default_ms: i64,
+    /// The sandbox clock control's token; `None` keeps it off.
+    pub sandbox_clock_token: Option<String>,
+}
+
+/// Where the ledger lives, as `database` (or `HONGBAO_DATABASE`) says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Database {
+    /// An SQLite file (relative paths resolved against the config's folder): one process.
+    Sqlite(PathBuf),
+    /// A PostgreSQL URL: any number of processes on one database.
+    Postgres(String),
+}
+
+impl Database {
+    /// The URL `hongbao_store::open` takes.
+    pub fn url(&self) -> String {
+        match self {
+            Database::Sqlite(path) => format!("sqlite://{}", path.display()),
+            Database::Postgres(url) => url.clone(),
+        }
+    }
+}
+
+/// Shows the database without its password, for banners and error messages.
+impl std::fmt::Display for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite(path) => write!(f, "{}", path.display()),
+            Database::Postgres(url) => {
+                let Some((scheme, rest)) = url.split_once("://") else { return f.write_str(url) };
+                match rest.rsplit_once('@') {
+                    Some((user_info, host)) => {
+                        let user = user_info.split(':').next().unwrap_or("");
+                        let hidden = if user_info.contains(':') { ":***" } else { "" };
+                        write!(f, "{scheme}://{user}{hidden}@{host}")
+                    }
+                    None => f.write_str(url),
+                }
+            }
+        }
+    }
 }
 
 /// Default listen address.
@@ -119,12 +176,12 @@ pub fn resolve(file: ConfigFile, base: &Path) -> Result<Config> {
         .ok()
         .or(file.database)
         .unwrap_or_else(|| "sqlite://hongbao.db".to_owned());
-    let sqlite_path = match database.strip_prefix("sqlite://") {
-        Some(rest) if !rest.is_empty() => base.join(rest),
+    let database = match database.strip_prefix("sqlite://") {
+        Some(rest) if !rest.is_empty() => Database::Sqlite(base.join(rest)),
         _ if database.starts_with("postgres://") || database.starts_with("postgresql://") => {
-            bail!("database: PostgreSQL is not supported by this build yet; use sqlite://PATH")
+            Database::Postgres(database)
         }
-        _ => bail!("database: {database:?} is not sqlite://PATH"),
+        _ => bail!("database: {database:?} is neither sqlite://PATH nor postgres://…"),
     };
     let key_text = read_key_text(base, &file.gateway_private_key, "gateway_private_key")?;
     warn_if_loose(&base.join(&file.gateway_private_key));
@@ -188,5 +245,40 @@ pub fn resolve(file: ConfigFile, base: &Path) -> Result<Config> {
     if apps.is_empty() {
         bail!("no [[app]] is configured");
     }
-    Ok(Config { listen, sqlite_path, gateway_key, apps, users })
+    let packet_expiry_default_ms = match file.packet_expiry_default.as_deref() {
+        None => 48 * 3_600_000,
+        Some(text) => {
+            let minutes = hongbao_protocol::biz::parse_duration_minutes(text, 366 * 24 * 60)
+                .ok_or_else(|| {
+                    anyhow!("packet_expiry_default {text:?} is not a whole number of m, h or d")
+                })?;
+            i64::from(minutes) * 60_000
+        }
+    };
+    let sandbox_clock_token = file.sandbox.and_then(|sandbox| sandbox.clock_token);
+    if sandbox_clock_token.as_deref().is_some_and(|token| token.len() < 16) {
+        bail!("[sandbox] clock_token must be at least 16 characters");
+    }
+    Ok(Config {
+        listen,
+        database,
+        gateway_key,
+        apps,
+        users,
+        packet_expiry_default_ms,
+        sandbox_clock_token,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Database;
+
+    #[test]
+    fn database_display_hides_the_password() {
+        let shown = Database::Postgres("postgres://hb:secret@db:5432/hongbao".into()).to_string();
+        assert_eq!(shown, "postgres://hb:***@db:5432/hongbao");
+        let shown = Database::Postgres("postgres://hb@db/hongbao".into()).to_string();
+        assert_eq!(shown, "postgres://hb@db/hongbao");
+    }
 }

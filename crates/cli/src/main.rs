@@ -1,15 +1,17 @@
-//! `hongbao`: the server (`serve`) and, later, the client commands.
+//! `hongbao`: the server (`serve`) and the client commands (`client_cmd`: pay, disburse, refund,
+//! query, page-url, app-string, verify-notify).
 //!
 //! Glue only: configuration, start-up, printing. The gateway, ledger and store crates do the work.
 
+mod client_cmd;
 mod config;
 mod demo;
 mod notify_cmd;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use hongbao_gateway::{Gateway, Limits, SystemClock};
-use hongbao_store::{SqliteStore, Store};
+use hongbao_gateway::{Gateway, SandboxClock, SystemClock};
+use hongbao_store::Store;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -74,6 +76,8 @@ enum Command {
         #[arg(long)]
         listen: Option<String>,
     },
+    #[command(flatten)]
+    Client(client_cmd::ClientCommand),
 }
 
 fn main() {
@@ -84,10 +88,18 @@ fn main() {
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
+    // Usage errors exit 1, not clap's 2: the client commands use 2 for business failures.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            std::process::exit(if err.use_stderr() { client_cmd::EXIT_USAGE } else { 0 });
+        }
+    };
     let result = match cli.command {
         Command::Serve { config, data_dir, listen } => serve(config, data_dir, listen),
         Command::Notify { config, data_dir, command } => notify(config, data_dir, command),
+        Command::Client(command) => std::process::exit(client_cmd::run(command)),
     };
     if let Err(err) = result {
         eprintln!("hongbao: {err:#}");
@@ -107,13 +119,17 @@ fn serve(config_path: Option<PathBuf>, data_dir: PathBuf, listen: Option<String>
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
-        if let Some(parent) = config.sqlite_path.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("cannot create {}", parent.display()))?;
+        if let config::Database::Sqlite(path) = &config.database {
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot create {}", parent.display()))?;
+            }
         }
-        let store = SqliteStore::open(&config.sqlite_path)
-            .with_context(|| format!("database {}", config.sqlite_path.display()))?;
-        let clock = Arc::new(SystemClock);
+        let store = hongbao_store::open(&config.database.url())
+            .await
+            .with_context(|| format!("database {}", config.database))?;
+        // The OS clock, moved forward only by the sandbox clock control (when enabled).
+        let clock = Arc::new(SandboxClock::default());
         let now_ms = hongbao_gateway::Clock::now_ms(clock.as_ref());
         for user in &config.users {
             store.ensure_user(user.clone(), now_ms).await?;
@@ -122,21 +138,23 @@ fn serve(config_path: Option<PathBuf>, data_dir: PathBuf, listen: Option<String>
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let address = listener.local_addr()?;
-        print_banner(&config, &config_path, address, demo, &store).await?;
-        let limits = Limits::default();
-        let gateway = Arc::new(Gateway {
-            apps: config
-                .apps
-                .iter()
-                .map(|app| (app.app_id.clone(), app.clone()))
-                .collect::<HashMap<_, _>>(),
-            gateway_key: config.gateway_key.clone(),
-            store: Arc::new(store),
-            clock,
-            limits: limits.clone(),
-            notify_wake: tokio::sync::Notify::new(),
-        });
+        print_banner(&config, &config_path, address, demo, store.as_ref()).await?;
+        let apps = config
+            .apps
+            .iter()
+            .map(|app| (app.app_id.clone(), app.clone()))
+            .collect::<HashMap<_, _>>();
+        let mut gateway = Gateway::new(apps, config.gateway_key.clone(), store, clock);
+        gateway.policy.packet_expiry_default_ms = config.packet_expiry_default_ms;
+        gateway.sandbox.clock_token = config.sandbox_clock_token.clone();
+        let limits = gateway.limits.clone();
+        let gateway = Arc::new(gateway);
         let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
+        let scheduler = tokio::spawn(hongbao_gateway::scheduler::run(
+            Arc::clone(&gateway),
+            std::time::Duration::from_millis(500),
+            workers_stopped.clone(),
+        ));
         let notifier = tokio::spawn(hongbao_gateway::notify::run(
             Arc::clone(&gateway),
             hongbao_gateway::notify::NotifyConfig::default(),
@@ -146,6 +164,7 @@ fn serve(config_path: Option<PathBuf>, data_dir: PathBuf, listen: Option<String>
             .await?;
         let _ = stop_workers.send(true);
         let _ = notifier.await;
+        let _ = scheduler.await;
         Ok(())
     })
 }
@@ -155,15 +174,16 @@ fn notify(config_path: Option<PathBuf>, data_dir: PathBuf, command: NotifyComman
     let config = config::load(&config_path)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
-        let store = SqliteStore::open(&config.sqlite_path)
-            .with_context(|| format!("database {}", config.sqlite_path.display()))?;
+        let store = hongbao_store::open(&config.database.url())
+            .await
+            .with_context(|| format!("database {}", config.database))?;
         match command {
             NotifyCommand::List { app, status, limit, json } => {
-                notify_cmd::list(&store, app, status, limit, json).await
+                notify_cmd::list(store.as_ref(), app, status, limit, json).await
             }
             NotifyCommand::Resend { notify_id } => {
                 let now_ms = hongbao_gateway::Clock::now_ms(&SystemClock);
-                notify_cmd::resend(&store, &notify_id, now_ms).await
+                notify_cmd::resend(store.as_ref(), &notify_id, now_ms).await
             }
         }
     })
@@ -193,12 +213,12 @@ async fn print_banner(
     config_path: &std::path::Path,
     address: std::net::SocketAddr,
     demo: bool,
-    store: &SqliteStore,
+    store: &dyn Store,
 ) -> Result<()> {
     let base = config_path.parent().unwrap_or(std::path::Path::new("."));
     println!("hongbao gateway listening on http://{address}/gateway.do");
     println!("  config:   {}", config_path.display());
-    println!("  database: {}", config.sqlite_path.display());
+    println!("  database: {}", config.database);
     if demo {
         let keys = base.join("keys");
         println!(

@@ -1,14 +1,15 @@
 //! `hongbao notify list|resend`: the operator's view of the notify outbox, read straight from the
 //! store of a configuration (the server need not be stopped: SQLite in WAL mode takes readers
-//! and a second writer, and the running server picks a resent notification up at its next poll).
+//! and a second writer, PostgreSQL any number; a running server picks a resent notification up
+//! at its next poll).
 
 use anyhow::{bail, Result};
 use hongbao_protocol::display::format_beijing;
-use hongbao_store::{NotifyFilter, SqliteStore, Store};
+use hongbao_store::{NotifyFilter, Store};
 
 /// Prints notifications as a table, or as JSON lines with `json`.
 pub async fn list(
-    store: &SqliteStore,
+    store: &dyn Store,
     app_id: Option<String>,
     status: Option<String>,
     limit: u32,
@@ -57,7 +58,7 @@ pub async fn list(
 }
 
 /// Queues a notification for an immediate new round of attempts, same notify_id.
-pub async fn resend(store: &SqliteStore, notify_id: &str, now_ms: i64) -> Result<()> {
+pub async fn resend(store: &dyn Store, notify_id: &str, now_ms: i64) -> Result<()> {
     if !store.resend_notification(notify_id, None, now_ms).await? {
         bail!("no notification {notify_id}");
     }

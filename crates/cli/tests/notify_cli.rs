@@ -14,8 +14,14 @@ async fn operator_lists_attempts_and_resends() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = write_server_config(dir.path());
     let server = ServerProcess::start(BIN, &config);
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");
-    let pay = server.send(&Call::new(PAY, &pay_biz("OPS", "10.00")).param("notify_url", &format!("http://{closed}/n"))).await;
+    let closed =
+        std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");
+    let pay = server
+        .send(
+            &Call::new(PAY, &pay_biz("OPS", "10.00"))
+                .param("notify_url", &format!("http://{closed}/n")),
+        )
+        .await;
     assert_eq!(pay.code(), "10000");
     let mut listed = String::new();
     for _ in 0..100 {
@@ -30,7 +36,12 @@ async fn operator_lists_attempts_and_resends() {
     assert!(listed.contains("\"event\":\"PAY_SUCCESS\""), "{listed}");
     assert!(listed.contains("\"status\":\"PENDING\""), "{listed}");
     assert!(listed.contains("connection failed"), "{listed}");
-    let notify_id = listed.split("\"notify_id\":\"").nth(1).and_then(|rest| rest.split('"').next()).expect("an id").to_owned();
+    let notify_id = listed
+        .split("\"notify_id\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("an id")
+        .to_owned();
 
     let table = hongbao(&["notify", "list"], &config);
     assert!(String::from_utf8_lossy(&table.stdout).contains(&notify_id));

@@ -10,6 +10,11 @@ use std::sync::atomic::{AtomicI64, Ordering};
 pub trait Clock: Send + Sync {
     /// Now, in Unix milliseconds.
     fn now_ms(&self) -> i64;
+
+    /// Moves this clock forward (the sandbox clock control); false for clocks that cannot move.
+    fn advance_ms(&self, _ms: i64) -> bool {
+        false
+    }
 }
 
 /// The OS clock.
@@ -19,6 +24,24 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now_ms(&self) -> i64 {
         chrono::Utc::now().timestamp_millis()
+    }
+}
+
+/// The OS clock plus an offset that the sandbox clock control moves forward, so a merchant's
+/// test suite can expire packets in seconds. Without the control enabled the offset stays 0.
+#[derive(Debug, Default)]
+pub struct SandboxClock {
+    offset_ms: AtomicI64,
+}
+
+impl Clock for SandboxClock {
+    fn now_ms(&self) -> i64 {
+        SystemClock.now_ms() + self.offset_ms.load(Ordering::SeqCst)
+    }
+
+    fn advance_ms(&self, ms: i64) -> bool {
+        self.offset_ms.fetch_add(ms, Ordering::SeqCst);
+        true
     }
 }
 
@@ -51,5 +74,10 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now_ms(&self) -> i64 {
         self.0.load(Ordering::SeqCst)
+    }
+
+    fn advance_ms(&self, ms: i64) -> bool {
+        ManualClock::advance_ms(self, ms);
+        true
     }
 }

@@ -95,8 +95,18 @@ async fn gateway_do(State(gateway): State<Arc<Gateway>>, request: Request<Body>)
         }
         Err(_) => return (StatusCode::REQUEST_TIMEOUT, "request body timed out").into_response(),
     };
+    if is_page_pay(&query, &body) {
+        return crate::cashier::page_pay(&gateway, &query, &body).await;
+    }
     let (frame, node) = answer(&gateway, &query, &body).await;
     reply(&gateway, &frame, node)
+}
+
+/// A page.pay request comes from the payer's browser and is answered with pages, not JSON.
+fn is_page_pay(query: &[u8], body: &[u8]) -> bool {
+    let mut raw = parse_form_lenient(query);
+    raw.extend(parse_form_lenient(body));
+    peek_ascii(&raw, "method").as_deref() == Some(crate::cashier::PAGE_PAY)
 }
 
 async fn answer(gateway: &Gateway, query: &[u8], body: &Bytes) -> (Frame, ResponseNode) {
@@ -133,7 +143,7 @@ async fn answer(gateway: &Gateway, query: &[u8], body: &Bytes) -> (Frame, Respon
 }
 
 /// Common parameters, method, app, signature, app_auth_token: in that order.
-fn verify(
+pub(crate) fn verify(
     gateway: &Gateway,
     request: DecodedRequest,
 ) -> Result<(MethodKind, Verified<'_>), ApiError> {

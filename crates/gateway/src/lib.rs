@@ -9,19 +9,24 @@
 //!
 //! It never knows SQL (the store does) nor the CLI.
 
+pub mod cashier;
 pub mod clock;
 pub mod dispatch;
 pub mod error;
+mod html;
 pub mod methods;
 pub mod notify;
+pub mod sandbox;
+pub mod scheduler;
 pub mod server;
+pub mod wallet;
 
 use hongbao_sign::{PrivateKey, PublicKey};
 use hongbao_store::Store;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, SandboxClock, SystemClock};
 
 /// A registered merchant app.
 #[derive(Clone, Debug)]
@@ -74,11 +79,61 @@ pub struct Gateway {
     pub limits: Limits,
     /// Wakes the notify worker when a command queued a notification.
     pub notify_wake: tokio::sync::Notify,
+    /// Wakes the deadline scheduler (after the sandbox clock moved).
+    pub scheduler_wake: tokio::sync::Notify,
+    /// Red packet policy.
+    pub policy: Policy,
+    /// Sandbox controls (off by default).
+    pub sandbox: Sandbox,
+}
+
+/// Red packet policy.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// How long a funded packet's remainder waits before it goes back to the payer, when the
+    /// pay call's `extra_param` names no `orderExpiredTime` (Alipay's self-service default: 48 h).
+    pub packet_expiry_default_ms: i64,
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy { packet_expiry_default_ms: 48 * 3_600_000 }
+    }
+}
+
+/// Sandbox controls: off unless a token is configured; served on loopback connections only.
+#[derive(Clone, Debug, Default)]
+pub struct Sandbox {
+    /// Bearer token of the clock control; `None` disables it.
+    pub clock_token: Option<String>,
 }
 
 impl Gateway {
-    /// The axum router serving `/gateway.do`.
+    /// A gateway with default limits, policy and sandbox (controls off).
+    pub fn new(
+        apps: HashMap<String, App>,
+        gateway_key: PrivateKey,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> Gateway {
+        Gateway {
+            apps,
+            gateway_key,
+            store,
+            clock,
+            limits: Limits::default(),
+            notify_wake: tokio::sync::Notify::new(),
+            scheduler_wake: tokio::sync::Notify::new(),
+            policy: Policy::default(),
+            sandbox: Sandbox::default(),
+        }
+    }
+
+    /// The axum router: `/gateway.do`, the cashier, the wallet and the sandbox controls.
     pub fn router(self: &Arc<Gateway>) -> axum::Router {
         dispatch::router(Arc::clone(self))
+            .merge(cashier::router(Arc::clone(self)))
+            .merge(wallet::router(Arc::clone(self)))
+            .merge(sandbox::router(Arc::clone(self)))
     }
 }

@@ -115,24 +115,7 @@ pub fn signed_body(
     let sign = sign_notify(&params, charset, sign_type, &gateway.gateway_key)
         .map_err(|err| err.to_string())?;
     params.insert("sign", sign);
-    let mut body = Vec::new();
-    for (index, (key, value)) in params.iter().enumerate() {
-        if index > 0 {
-            body.push(b'&');
-        }
-        body.extend_from_slice(key.as_bytes());
-        body.push(b'=');
-        let bytes = charset.encode(value).ok_or("a value has no representation in the charset")?;
-        for byte in bytes {
-            match byte {
-                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
-                    body.push(byte)
-                }
-                b' ' => body.push(b'+'),
-                _ => body.extend_from_slice(format!("%{byte:02X}").as_bytes()),
-            }
-        }
-    }
+    let body = params.to_form(charset).ok_or("a value has no representation in the charset")?;
     Ok((body, format!("application/x-www-form-urlencoded;charset={}", charset.as_str())))
 }
 

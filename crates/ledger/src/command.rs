@@ -53,6 +53,11 @@ pub struct FundCommand {
     pub notify: Option<NotifyTarget>,
     /// How it is funded.
     pub method: FundMethod,
+    /// How long after funding an undisbursed remainder goes back to the payer
+    /// (`orderExpiredTime` in `extra_param`, else the configured default).
+    pub expire_after_ms: i64,
+    /// `return_url` of a page.pay call: where the cashier sends the browser after paying.
+    pub return_url: Option<String>,
     /// When the command arrived.
     pub now_ms: i64,
 }
@@ -119,6 +124,34 @@ impl NotifyEvent {
         .into_iter()
         .find(|event| event.as_str() == text)
     }
+}
+
+/// The payer confirmed a page.pay / app.pay order on the cashier or in the wallet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompletePayment {
+    /// The packet.
+    pub auth_no: String,
+    /// Who pays.
+    pub payer_user_id: String,
+    /// When.
+    pub now_ms: i64,
+}
+
+/// What the deadline scheduler did to one packet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FiredDeadline {
+    /// An unpaid packet passed its pay_timeout and closed.
+    Closed {
+        /// The packet.
+        auth_no: String,
+    },
+    /// A funded packet expired; its remainder (possibly zero) went back to the payer.
+    Expired {
+        /// The packet.
+        auth_no: String,
+        /// What was refunded.
+        refunded: Fen,
+    },
 }
 
 /// Names a packet by Alipay's id or the merchant's.

@@ -14,7 +14,8 @@ pub enum PacketStatus {
     WaitPay,
     /// Paid into custody; disburse and refund allowed.
     Funded,
-    /// Closed unpaid (pay_timeout passed), or emptied by an expiry refund.
+    /// Closed unpaid (pay_timeout passed). Never held money. (An expired packet stays FUNDED:
+    /// its remainder went back to the payer and nothing is left to move.)
     Closed,
 }
 
@@ -113,9 +114,9 @@ pub struct Packet {
 }
 
 impl Packet {
-    /// What is still in custody: amount − disbursed − refunded once funded, zero before.
+    /// What is still in custody: amount − disbursed − refunded once funded, zero otherwise.
     pub fn remaining(&self) -> Fen {
-        if self.status == PacketStatus::WaitPay {
+        if self.status != PacketStatus::Funded {
             return Fen::ZERO;
         }
         Fen::from_fen(self.amount.fen() - self.disbursed.fen() - self.refunded.fen())

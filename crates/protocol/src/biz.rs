@@ -279,6 +279,40 @@ fn amount_reason(err: &AmountError) -> String {
     }
 }
 
+/// Longest `orderExpiredTime` accepted: 30 days.
+pub const ORDER_EXPIRED_MINUTES_MAX: u32 = 30 * 24 * 60;
+
+/// `orderExpiredTime` from an `extra_param` JSON text, in minutes: either
+/// `{"orderExpiredTime":"10m"}` (the query page's example) or
+/// `{"merchantExt":"orderExpiredTime=1m"}` (the agreement.pay guide's). `Ok(None)` when absent.
+///
+/// ```
+/// # use hongbao_protocol::biz::order_expired_minutes;
+/// assert_eq!(order_expired_minutes(r#"{"orderExpiredTime":"10m"}"#), Ok(Some(10)));
+/// assert_eq!(order_expired_minutes(r#"{"merchantExt":"a=b;orderExpiredTime=2h"}"#), Ok(Some(120)));
+/// assert_eq!(order_expired_minutes(r#"{"other":1}"#), Ok(None));
+/// assert!(order_expired_minutes(r#"{"orderExpiredTime":"1.5h"}"#).is_err());
+/// ```
+pub fn order_expired_minutes(extra_param: &str) -> Result<Option<u32>, BizError> {
+    let key = "extra_param";
+    let value: serde_json::Value = serde_json::from_str(extra_param)
+        .map_err(|_| BizError::Invalid { key, reason: "must be a JSON object".into() })?;
+    let direct = value.get("orderExpiredTime").and_then(|v| v.as_str()).map(str::to_owned);
+    let nested = value.get("merchantExt").and_then(|v| v.as_str()).and_then(|ext| {
+        ext.split([';', ',', '&'])
+            .find_map(|part| part.trim().strip_prefix("orderExpiredTime=").map(str::to_owned))
+    });
+    let Some(text) = direct.or(nested) else { return Ok(None) };
+    parse_duration_minutes(&text, ORDER_EXPIRED_MINUTES_MAX).map(Some).ok_or_else(|| {
+        BizError::Invalid {
+            key,
+            reason: format!(
+                "orderExpiredTime {text:?} is not a whole number of m, h or d between 1m and 30d"
+            ),
+        }
+    })
+}
+
 /// Parses a duration like `90m`, `2h`, `7d` (whole units) into minutes within 1m..=7d.
 ///
 /// ```
@@ -288,6 +322,11 @@ fn amount_reason(err: &AmountError) -> String {
 /// assert_eq!(parse_pay_timeout("8d"), None);
 /// ```
 pub fn parse_pay_timeout(text: &str) -> Option<u32> {
+    parse_duration_minutes(text, PAY_TIMEOUT_MINUTES_MAX)
+}
+
+/// Parses `<whole number><m|h|d>` into minutes within 1..=`max_minutes`.
+pub fn parse_duration_minutes(text: &str, max_minutes: u32) -> Option<u32> {
     let unit = text.chars().last()?;
     let digits = &text[..text.len() - unit.len_utf8()];
     if digits.is_empty()
@@ -304,7 +343,7 @@ pub fn parse_pay_timeout(text: &str) -> Option<u32> {
         'd' => count.checked_mul(24 * 60)?,
         _ => return None,
     };
-    (1..=PAY_TIMEOUT_MINUTES_MAX).contains(&minutes).then_some(minutes)
+    (1..=max_minutes).contains(&minutes).then_some(minutes)
 }
 
 #[cfg(test)]

@@ -45,6 +45,39 @@ impl Params {
         self.map.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
+    /// Form-encodes every pair in key order, values in `charset`, a space as `+` and every byte
+    /// but `A-Z a-z 0-9 - _ . *` percent-encoded (Python's `quote_plus`, Java's `URLEncoder`).
+    /// `None` when a value has no representation in `charset`.
+    ///
+    /// ```
+    /// # use hongbao_protocol::{Charset, Params};
+    /// let params: Params = [("t", "红 1"), ("a", "x&y")].into_iter().collect();
+    /// assert_eq!(params.to_form(Charset::Gbk).as_deref(), Some(&b"a=x%26y&t=%BA%EC+1"[..]));
+    /// ```
+    pub fn to_form(&self, charset: Charset) -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        for (index, (key, value)) in self.iter().enumerate() {
+            if index > 0 {
+                out.push(b'&');
+            }
+            for (part, text) in [(0, key), (1, value)] {
+                if part == 1 {
+                    out.push(b'=');
+                }
+                for byte in charset.encode(text)? {
+                    match byte {
+                        b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
+                            out.push(byte)
+                        }
+                        b' ' => out.push(b'+'),
+                        _ => out.extend_from_slice(format!("%{byte:02X}").as_bytes()),
+                    }
+                }
+            }
+        }
+        Some(out)
+    }
+
     /// Number of parameters.
     pub fn len(&self) -> usize {
         self.map.len()

@@ -1,4 +1,5 @@
-//! The storage port of the ledger and its SQLite implementation.
+//! The storage port of the ledger and its two implementations: SQLite (embedded, one process)
+//! and PostgreSQL (many stateless gateway processes on one database), chosen by `open`.
 //!
 //! Every command (fund, disburse, refund) runs in one database transaction that holds its
 //! idempotency row, its postings, the packet's counters and (later) its notify outbox row, so it
@@ -11,17 +12,20 @@
 
 mod ids;
 pub mod notify;
+pub mod postgres;
 pub mod sqlite;
 
 use async_trait::async_trait;
 use hongbao_ledger::{
-    Bug, DisburseCommand, FundCommand, LedgerSnapshot, OperationQuery, OperationView, Outcome,
-    RefundCommand, Rejection,
+    Bug, CompletePayment, DisburseCommand, FiredDeadline, FundCommand, LedgerSnapshot,
+    OperationQuery, OperationView, Outcome, RefundCommand, Rejection,
 };
 use hongbao_money::Fen;
+use std::sync::Arc;
 
 pub use ids::{auth_no, operation_id, route_digits};
-pub use notify::{NotifyAttempt, NotifyFilter, NotifyRecord, PendingNotify};
+pub use notify::{NotifyAttempt, NotifyFilter, NotifyRecord, PaymentOrder, PendingNotify};
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// An operating error of the store. Every variant is retry-safe: nothing was committed.
@@ -42,6 +46,25 @@ impl From<rusqlite::Error> for StoreError {
     fn from(err: rusqlite::Error) -> StoreError {
         StoreError::Unavailable(err.to_string())
     }
+}
+
+/// Opens the store a database URL names, chosen at start-up: `sqlite://PATH` (the embedded
+/// default, one process) or `postgres://…` / `postgresql://…` (any number of processes on one
+/// database). Either runs its migrations before returning.
+pub async fn open(database_url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if let Some(path) = database_url.strip_prefix("sqlite://") {
+        if path.is_empty() {
+            return Err(StoreError::Unavailable("sqlite:// needs a file path".into()));
+        }
+        return Ok(Arc::new(SqliteStore::open(std::path::Path::new(path))?));
+    }
+    if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+        return Ok(Arc::new(PostgresStore::connect(database_url).await?));
+    }
+    Err(StoreError::Unavailable(format!(
+        "database URL must start with sqlite:// or postgres://, not {:?}",
+        database_url.split("://").next().unwrap_or("")
+    )))
 }
 
 /// A sandbox user: an account with a logon id and a password for the cashier page.
@@ -102,4 +125,21 @@ pub trait Store: Send + Sync + 'static {
         &self,
         filter: NotifyFilter,
     ) -> Result<Vec<NotifyRecord>, StoreError>;
+    /// The payer confirmed a page.pay / app.pay order: money moves, the PAY goes SUCCESS.
+    async fn complete_payment(
+        &self,
+        cmd: CompletePayment,
+    ) -> Result<Result<OperationView, Rejection>, StoreError>;
+    /// Closes unpaid packets past their pay deadline and refunds expired packets (at most
+    /// `limit` of each).
+    async fn fire_deadlines(
+        &self,
+        now_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<FiredDeadline>, StoreError>;
+    /// An order as the cashier and wallet show it; `None` for unknown ids and disburse orders.
+    async fn payment_order(&self, auth_no: &str) -> Result<Option<PaymentOrder>, StoreError>;
+    /// The user a login (user id or logon id) and sandbox password name.
+    async fn authenticate(&self, login: &str, password: &str)
+        -> Result<Option<String>, StoreError>;
 }

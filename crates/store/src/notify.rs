@@ -1,7 +1,7 @@
 //! The notify outbox as the store sees it: rows to deliver, attempts to record, lists to show.
 //! When and how to deliver is the gateway's business (`gateway::notify`).
 
-use hongbao_ledger::{NotifyEvent, NotifyTarget, OperationView};
+use hongbao_ledger::{NotifyEvent, NotifyTarget, OperationView, PacketStatus};
 
 /// A notification due for delivery, claimed for a lease.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,4 +75,21 @@ pub struct NotifyFilter {
     pub status: Option<String>,
     /// At most this many, newest first.
     pub limit: u32,
+}
+
+/// An order as the cashier page and the wallet show it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaymentOrder {
+    /// The app that created it.
+    pub app_id: String,
+    /// `page`, `app` or `agreement`.
+    pub fund_method: String,
+    /// Lifecycle state.
+    pub status: PacketStatus,
+    /// When an unpaid order closes.
+    pub pay_deadline_ms: Option<i64>,
+    /// page.pay's return_url.
+    pub return_url: Option<String>,
+    /// Its PAY operation.
+    pub view: OperationView,
 }

@@ -1,6 +1,7 @@
 //! Model-based property test of the store: random sequences of fund / disburse / refund /
-//! replay / query, valid and invalid, run against a real SQLite file and against a small
-//! in-memory model. After every step: the outcome (applied, replayed or which rejection) matches
+//! replay / query, valid and invalid, run against a real store and against a small in-memory
+//! model; the same test runs on a fresh SQLite file and on a fresh PostgreSQL database
+//! (`backends`). After every step: the outcome (applied, replayed or which rejection) matches
 //! the model, balances match, replays return the original operation, and all money invariants
 //! hold. proptest prints a failing case's minimal sequence and persists its seed.
 
@@ -9,9 +10,12 @@ use hongbao_ledger::{
     OrderRef, Outcome, PayeeRef, RefundCommand, Rejection,
 };
 use hongbao_money::Fen;
-use hongbao_store::{SandboxUser, SqliteStore, Store};
+use hongbao_store::SandboxUser;
 use proptest::prelude::*;
 use std::collections::HashMap;
+
+mod backends;
+use backends::Backend;
 
 const MERCHANT: &str = "2088000000000001";
 const PAYEES: [&str; 3] = ["2088000000000002", "2088000000000003", "2088000000000004"];
@@ -150,9 +154,9 @@ fn rejection(r: Rejection) -> String {
     }
 }
 
-async fn run(actions: Vec<Action>) -> Result<(), TestCaseError> {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = SqliteStore::open(&dir.path().join("model.db")).expect("open");
+async fn run(backend: Backend, actions: Vec<Action>) -> Result<(), TestCaseError> {
+    let Some(test_store) = backends::fresh(backend).await else { return Ok(()) };
+    let store = test_store.store.as_ref();
     let mut model = Model::default();
     let start_ms = 1_795_000_000_000;
     for user in std::iter::once(MERCHANT).chain(PAYEES) {
@@ -192,6 +196,8 @@ async fn run(actions: Vec<Action>) -> Result<(), TestCaseError> {
                         extra_param: None,
                         notify: None,
                         method: FundMethod::Agreement,
+                        expire_after_ms: 48 * 3_600_000,
+                        return_url: None,
                         now_ms,
                     })
                     .await
@@ -412,12 +418,26 @@ async fn run(actions: Vec<Action>) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+fn check(backend: Backend, actions: Vec<Action>) -> Result<(), TestCaseError> {
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    runtime.block_on(run(backend, actions))
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
     #[test]
-    fn store_matches_the_model_and_keeps_every_invariant(actions in proptest::collection::vec(action(), 1..40)) {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-        runtime.block_on(run(actions))?;
+    fn sqlite_store_matches_the_model_and_keeps_every_invariant(
+        actions in proptest::collection::vec(action(), 1..40)
+    ) {
+        check(Backend::Sqlite, actions)?;
+    }
+
+    #[test]
+    fn postgres_store_matches_the_model_and_keeps_every_invariant(
+        actions in proptest::collection::vec(action(), 1..40)
+    ) {
+        check(Backend::Postgres, actions)?;
     }
 }

@@ -21,6 +21,8 @@ pub const ALICE_LOGON: &str = "alice@example.com";
 pub const BOB: &str = "2088100000000004";
 pub const BOB_LOGON: &str = "13800138000";
 pub const MERCHANT_BALANCE: i64 = 100_000_000; // 1,000,000.00
+/// The sandbox clock control's token in `spawn_app`.
+pub const SANDBOX_TOKEN: &str = "test-sandbox-token";
 
 const VECTOR_PRIVATE: &str = include_str!("../../sign/testdata/vector_private_pkcs1.pem");
 
@@ -116,19 +118,20 @@ pub async fn spawn_app_in(dir: tempfile::TempDir) -> TestApp {
         .collect();
     let clock = Arc::new(ManualClock::new(now_ms));
     let limits = test_limits();
-    let gateway = Arc::new(Gateway {
-        apps,
-        gateway_key: gateway_key(),
-        store: Arc::new(store.clone()),
-        clock: clock.clone(),
-        limits: limits.clone(),
-        notify_wake: tokio::sync::Notify::new(),
-    });
+    let mut gateway = Gateway::new(apps, gateway_key(), Arc::new(store.clone()), clock.clone());
+    gateway.limits = limits.clone();
+    gateway.sandbox.clock_token = Some(SANDBOX_TOKEN.to_owned());
+    let gateway = Arc::new(gateway);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
     let router = gateway.router();
     let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(hongbao_gateway::scheduler::run(
+        Arc::clone(&gateway),
+        std::time::Duration::from_millis(20),
+        workers_stopped.clone(),
+    ));
     tokio::spawn(hongbao_gateway::notify::run(
         Arc::clone(&gateway),
         test_notify_config(),
@@ -146,16 +149,7 @@ pub async fn spawn_app_in(dir: tempfile::TempDir) -> TestApp {
 
 /// Percent-encodes like the official Python SDK (`quote_plus` in the charset).
 pub fn form_encode(params: &Params, charset: Charset) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (index, (key, value)) in params.iter().enumerate() {
-        if index > 0 {
-            out.push(b'&');
-        }
-        out.extend_from_slice(&encode_component(key.as_bytes()));
-        out.push(b'=');
-        out.extend_from_slice(&encode_component(&charset.encode(value).expect("encodable")));
-    }
-    out
+    params.to_form(charset).expect("encodable")
 }
 
 pub fn encode_component(bytes: &[u8]) -> Vec<u8> {

@@ -1,6 +1,6 @@
 //! The method registry and the red packet methods: `biz_content` → ledger command → node.
 
-mod fund;
+pub(crate) mod fund;
 mod notifications;
 mod query;
 mod transfer;
@@ -9,7 +9,7 @@ use crate::dispatch::Verified;
 use crate::error::ApiError;
 use crate::Gateway;
 use hongbao_ledger::{OperationStatus, OperationView, Outcome};
-use hongbao_protocol::biz::BizContent;
+use hongbao_protocol::biz::{BizContent, BizError};
 use hongbao_protocol::display::format_beijing;
 use hongbao_protocol::envelope::ResponseNode;
 
@@ -24,6 +24,10 @@ pub enum MethodKind {
     Refund,
     /// `alipay.fund.coupon.operation.query`.
     OperationQuery,
+    /// `alipay.fund.coupon.order.page.pay`: answered by the cashier (HTML), never as JSON.
+    PagePay,
+    /// `alipay.fund.coupon.order.app.pay`: its order string is paid in the wallet page.
+    AppPay,
     /// `hongbao.notify.list`: the calling app's notifications and their delivery attempts
     /// (hongbao's own method; Alipay has none).
     NotifyList,
@@ -31,7 +35,9 @@ pub enum MethodKind {
 
 impl MethodKind {
     /// Every served method with its wire name.
-    pub const ALL: [(MethodKind, &'static str); 5] = [
+    pub const ALL: [(MethodKind, &'static str); 7] = [
+        (MethodKind::PagePay, "alipay.fund.coupon.order.page.pay"),
+        (MethodKind::AppPay, "alipay.fund.coupon.order.app.pay"),
         (MethodKind::AgreementPay, "alipay.fund.coupon.order.agreement.pay"),
         (MethodKind::Disburse, "alipay.fund.coupon.order.disburse"),
         (MethodKind::Refund, "alipay.fund.coupon.order.refund"),
@@ -58,6 +64,13 @@ pub async fn run(
         MethodKind::Refund => transfer::refund(gateway, request, &biz).await,
         MethodKind::OperationQuery => query::operation_query(gateway, request, &biz).await,
         MethodKind::NotifyList => notifications::list(gateway, request, &biz).await,
+        MethodKind::PagePay | MethodKind::AppPay => Err(BizError::Invalid {
+            key: "method",
+            reason: "page.pay and app.pay are paid by the payer: open the pageExecute form in a browser, \
+                     or the sdkExecute order string in the wallet page (/wallet?order_string=…)"
+                .into(),
+        }
+        .into()),
     }?;
     let moves_money =
         matches!(kind, MethodKind::AgreementPay | MethodKind::Disburse | MethodKind::Refund);

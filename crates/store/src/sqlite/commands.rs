@@ -25,7 +25,7 @@ pub enum Keep<T> {
     Rollback(T),
 }
 
-fn rejected(rejection: Rejection) -> Result<Keep<Outcome>, StoreError> {
+pub(crate) fn rejected(rejection: Rejection) -> Result<Keep<Outcome>, StoreError> {
     Ok(Keep::Rollback(Outcome::Rejected(rejection)))
 }
 
@@ -33,7 +33,7 @@ fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(what.to_owned())
 }
 
-fn next_sequence(conn: &Connection, name: &str) -> Result<i64, StoreError> {
+pub(crate) fn next_sequence(conn: &Connection, name: &str) -> Result<i64, StoreError> {
     Ok(conn.query_row(
         "UPDATE id_sequence SET next_value = next_value + 1 WHERE name = ?1 RETURNING next_value - 1",
         [name],
@@ -42,13 +42,13 @@ fn next_sequence(conn: &Connection, name: &str) -> Result<i64, StoreError> {
 }
 
 /// A stored order, as far as commands need it.
-struct OrderRow {
-    auth_no: String,
-    app_id: String,
-    kind: String,
-    packet: Packet,
-    payer_user_id: Option<String>,
-    fingerprint: String,
+pub(crate) struct OrderRow {
+    pub(crate) auth_no: String,
+    pub(crate) app_id: String,
+    pub(crate) kind: String,
+    pub(crate) packet: Packet,
+    pub(crate) payer_user_id: Option<String>,
+    pub(crate) fingerprint: String,
 }
 
 const ORDER_COLUMNS: &str = "auth_no, app_id, kind, amount_fen, disbursed_fen, refunded_fen, \
@@ -80,7 +80,10 @@ fn decode_order(found: Option<(OrderRow, String)>) -> Result<Option<OrderRow>, S
     Ok(Some(order))
 }
 
-fn order_by_auth_no(conn: &Connection, auth_no: &str) -> Result<Option<OrderRow>, StoreError> {
+pub(crate) fn order_by_auth_no(
+    conn: &Connection,
+    auth_no: &str,
+) -> Result<Option<OrderRow>, StoreError> {
     let sql = format!("SELECT {ORDER_COLUMNS} FROM fund_order WHERE auth_no = ?1");
     decode_order(conn.query_row(&sql, [auth_no], order_from_row).optional()?)
 }
@@ -113,7 +116,7 @@ fn resolve_order(
 }
 
 /// Like `resolve_order`, and the order must be a packet (not a disburse's own order).
-fn resolve_packet(
+pub(crate) fn resolve_packet(
     conn: &Connection,
     app_id: &str,
     order: &OrderRef,
@@ -163,7 +166,7 @@ fn resolve_payee(
     })
 }
 
-fn user_balance_in(conn: &Connection, user_id: &str) -> Result<Option<Fen>, StoreError> {
+pub(crate) fn user_balance_in(conn: &Connection, user_id: &str) -> Result<Option<Fen>, StoreError> {
     Ok(conn
         .query_row(
             "SELECT balance_fen FROM account WHERE account_id = ?1",
@@ -176,7 +179,7 @@ fn user_balance_in(conn: &Connection, user_id: &str) -> Result<Option<Fen>, Stor
 
 /// Records `entry` for `operation_id` and applies its postings with guarded updates.
 /// `Err(())` inside means a guard refused a posting (an account would go negative).
-fn post_entry(
+pub(crate) fn post_entry(
     conn: &Connection,
     operation_id: Option<&str>,
     memo: &str,
@@ -206,7 +209,7 @@ fn post_entry(
     Ok(Ok(()))
 }
 
-fn fund_operation_id(conn: &Connection, auth_no: &str) -> Result<String, StoreError> {
+pub(crate) fn fund_operation_id(conn: &Connection, auth_no: &str) -> Result<String, StoreError> {
     Ok(conn.query_row(
         "SELECT operation_id FROM fund_operation WHERE auth_no = ?1 AND kind IN ('FUND', 'DISBURSE') \
          ORDER BY created_at_ms LIMIT 1",
@@ -233,14 +236,20 @@ struct NewOrder<'a> {
     notify: Option<&'a NotifyTarget>,
     fingerprint: &'a str,
     now_ms: i64,
+    pay_deadline_ms: Option<i64>,
+    expire_after_ms: Option<i64>,
+    expire_at_ms: Option<i64>,
+    return_url: Option<&'a str>,
 }
 
 fn insert_order(conn: &Connection, order: &NewOrder<'_>) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO fund_order (auth_no, app_id, out_order_no, kind, packet_auth_no, fund_method, \
          order_title, amount_fen, status, payer_user_id, payee_user_id, pay_timeout_minutes, \
-         extra_param, notify_url, notify_charset, notify_sign_type, fingerprint, created_at_ms) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+         extra_param, notify_url, notify_charset, notify_sign_type, fingerprint, created_at_ms, \
+         pay_deadline_ms, expire_after_ms, expire_at_ms, return_url) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
+         ?19, ?20, ?21, ?22)",
         params![
             order.auth_no,
             order.app_id,
@@ -259,7 +268,11 @@ fn insert_order(conn: &Connection, order: &NewOrder<'_>) -> Result<(), StoreErro
             order.notify.map(|n| &n.charset),
             order.notify.map(|n| &n.sign_type),
             order.fingerprint,
-            order.now_ms
+            order.now_ms,
+            order.pay_deadline_ms,
+            order.expire_after_ms,
+            order.expire_at_ms,
+            order.return_url
         ],
     )?;
     Ok(())
@@ -267,27 +280,30 @@ fn insert_order(conn: &Connection, order: &NewOrder<'_>) -> Result<(), StoreErro
 
 /// A new operation row, with the journal entry that moves its money (when it moves now) and
 /// the notification that reports it (when the call gave a notify_url).
-struct NewOperation<'a> {
-    operation_id: &'a str,
-    auth_no: &'a str,
-    out_request_no: &'a str,
-    kind: &'a str,
-    status: OperationStatus,
-    amount: Fen,
-    payer_user_id: Option<&'a str>,
-    payee_user_id: Option<&'a str>,
-    remark: &'a str,
-    fingerprint: &'a str,
-    app_id: &'a str,
-    notify: Option<&'a NotifyTarget>,
+pub(crate) struct NewOperation<'a> {
+    pub(crate) operation_id: &'a str,
+    pub(crate) auth_no: &'a str,
+    pub(crate) out_request_no: &'a str,
+    pub(crate) kind: &'a str,
+    pub(crate) status: OperationStatus,
+    pub(crate) amount: Fen,
+    pub(crate) payer_user_id: Option<&'a str>,
+    pub(crate) payee_user_id: Option<&'a str>,
+    pub(crate) remark: &'a str,
+    pub(crate) fingerprint: &'a str,
+    pub(crate) app_id: &'a str,
+    pub(crate) notify: Option<&'a NotifyTarget>,
     /// `(from, to, notify event)` when the money moves now.
-    movement: Option<(Account, Account, NotifyEvent)>,
-    now_ms: i64,
+    pub(crate) movement: Option<(Account, Account, NotifyEvent)>,
+    pub(crate) now_ms: i64,
 }
 
 /// Inserts the operation and applies its movement. `Ok(Err(()))`: a guard refused a posting
 /// (the caller rolls back with its own rejection).
-fn insert_operation(conn: &Connection, op: NewOperation<'_>) -> Result<Result<(), ()>, StoreError> {
+pub(crate) fn insert_operation(
+    conn: &Connection,
+    op: NewOperation<'_>,
+) -> Result<Result<(), ()>, StoreError> {
     let trans_at_ms = (op.status == OperationStatus::Success).then_some(op.now_ms);
     conn.execute(
         "INSERT INTO fund_operation (operation_id, auth_no, out_request_no, kind, status, amount_fen, \
@@ -353,7 +369,7 @@ pub(crate) fn enqueue_notify(
 
 /// Adds `amount` to a funded packet's `disbursed_fen` or `refunded_fen` with a guarded update
 /// (the database's own check of what the ledger allowed). False when the guard refused.
-fn take_from_packet(
+pub(crate) fn take_from_packet(
     conn: &Connection,
     auth_no: &str,
     column: &str,
@@ -416,6 +432,11 @@ pub fn fund(conn: &Connection, cmd: &FundCommand) -> Result<Keep<Outcome>, Store
             notify: cmd.notify.as_ref(),
             fingerprint: &fingerprint,
             now_ms: cmd.now_ms,
+            pay_deadline_ms: (!immediate)
+                .then(|| cmd.now_ms + i64::from(cmd.pay_timeout_minutes) * 60_000),
+            expire_after_ms: Some(cmd.expire_after_ms),
+            expire_at_ms: immediate.then(|| cmd.now_ms + cmd.expire_after_ms),
+            return_url: cmd.return_url.as_deref(),
         },
     )?;
     conn.execute(
@@ -504,6 +525,10 @@ pub fn disburse(conn: &Connection, cmd: &DisburseCommand) -> Result<Keep<Outcome
             notify: cmd.notify.as_ref(),
             fingerprint: &fingerprint,
             now_ms: cmd.now_ms,
+            pay_deadline_ms: None,
+            expire_after_ms: None,
+            expire_at_ms: None,
+            return_url: None,
         },
     )?;
     let inserted = insert_operation(

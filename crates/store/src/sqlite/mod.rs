@@ -8,14 +8,15 @@
 
 mod commands;
 mod outbox;
+mod payment;
 pub mod schema;
 
-use crate::notify::{NotifyAttempt, NotifyFilter, NotifyRecord, PendingNotify};
+use crate::notify::{NotifyAttempt, NotifyFilter, NotifyRecord, PaymentOrder, PendingNotify};
 use crate::{SandboxUser, Store, StoreError};
 use async_trait::async_trait;
 use hongbao_ledger::{
-    DisburseCommand, FundCommand, LedgerSnapshot, OperationQuery, OperationView, Outcome,
-    RefundCommand, Rejection,
+    CompletePayment, DisburseCommand, FiredDeadline, FundCommand, LedgerSnapshot, OperationQuery,
+    OperationView, Outcome, RefundCommand, Rejection,
 };
 use hongbao_money::Fen;
 use rusqlite::{Connection, OpenFlags};
@@ -279,5 +280,34 @@ impl Store for SqliteStore {
         filter: NotifyFilter,
     ) -> Result<Vec<NotifyRecord>, StoreError> {
         self.read(move |conn| outbox::list(conn, &filter)).await
+    }
+
+    async fn complete_payment(
+        &self,
+        cmd: CompletePayment,
+    ) -> Result<Result<OperationView, Rejection>, StoreError> {
+        self.write(move |conn| payment::complete_payment(conn, &cmd)).await
+    }
+
+    async fn fire_deadlines(
+        &self,
+        now_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<FiredDeadline>, StoreError> {
+        self.write(move |conn| payment::fire_deadlines(conn, now_ms, limit)).await
+    }
+
+    async fn payment_order(&self, auth_no: &str) -> Result<Option<PaymentOrder>, StoreError> {
+        let auth_no = auth_no.to_owned();
+        self.read(move |conn| payment::payment_order(conn, &auth_no)).await
+    }
+
+    async fn authenticate(
+        &self,
+        login: &str,
+        password: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let (login, password) = (login.to_owned(), password.to_owned());
+        self.read(move |conn| payment::authenticate(conn, &login, &password)).await
     }
 }

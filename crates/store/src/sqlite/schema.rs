@@ -128,6 +128,17 @@ const MIGRATIONS: &[&str] = &[
     );
     INSERT INTO id_sequence (name, next_value) VALUES ('notify_id', 1);
     "#,
+    // 3: persisted deadlines (pay_timeout, expiry) and page.pay's return_url.
+    r#"
+    ALTER TABLE fund_order ADD COLUMN pay_deadline_ms INTEGER;
+    ALTER TABLE fund_order ADD COLUMN expire_after_ms INTEGER;
+    ALTER TABLE fund_order ADD COLUMN expire_at_ms INTEGER;
+    ALTER TABLE fund_order ADD COLUMN expired_at_ms INTEGER;
+    ALTER TABLE fund_order ADD COLUMN return_url TEXT;
+    CREATE INDEX fund_order_pay_deadline ON fund_order (pay_deadline_ms) WHERE status = 'WAIT_PAY';
+    CREATE INDEX fund_order_expiry ON fund_order (expire_at_ms)
+        WHERE status = 'FUNDED' AND expired_at_ms IS NULL AND kind = 'PACKET';
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -1,0 +1,308 @@
+//! The SDK's one error type: `Error { kind }` with a `#[non_exhaustive]` [`ErrorKind`].
+//!
+//! Four things can go wrong and callers must tell them apart, because they call for different
+//! actions: the request could not be built (fix the code or the configuration), the transport
+//! failed (the outcome is unknown: retry the identical request or query), the answer could not
+//! be verified (the outcome is unknown *and* the data is untrusted), or the gateway answered,
+//! verifiably, with an error (a business outcome: read `sub_code`).
+
+use std::fmt;
+
+/// Any failure of a client call. `kind()` says which; `outcome_unknown()` says whether the
+/// request may have taken effect anyway.
+///
+/// ```
+/// use hongbao_client::{Error, ErrorKind};
+///
+/// fn describe(err: &Error) -> &'static str {
+///     match err.kind() {
+///         ErrorKind::Gateway(gateway) if gateway.sub_code() == Some("MONEY_NOT_ENOUGH") => {
+///             "not enough money"
+///         }
+///         ErrorKind::Gateway(_) => "refused by the gateway",
+///         ErrorKind::Transport { .. } | ErrorKind::Signature(_) => "unknown: query before resending",
+///         _ => "bug or configuration",
+///     }
+/// }
+/// # let _ = describe;
+/// ```
+#[derive(Debug)]
+pub struct Error {
+    // Boxed so a `Result<_, Error>` stays one pointer wide on the success path.
+    inner: Box<ErrorInner>,
+}
+
+#[derive(Debug)]
+struct ErrorInner {
+    kind: ErrorKind,
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+/// What went wrong. New kinds may be added, so a `match` needs a `_` arm.
+///
+/// ```
+/// use hongbao_client::{ErrorKind, SignatureFailure};
+/// let kind = ErrorKind::Signature(SignatureFailure::Unsigned);
+/// assert_eq!(kind.to_string(), "response rejected: it carries no signature");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The request could not be built or the client configured: a key or URL that does not
+    /// load, a value the charset cannot hold. Nothing was sent.
+    #[error("invalid request or configuration: {detail}")]
+    Invalid {
+        /// What is wrong.
+        detail: String,
+    },
+    /// No verified answer arrived: connection failure, timeout, a status other than HTTP 200
+    /// (Alipay answers every call, errors included, with 200), or an oversized body. The
+    /// request may or may not have taken effect.
+    #[error("transport failure: {detail}")]
+    Transport {
+        /// What failed.
+        detail: String,
+        /// True when a timeout expired (the gateway may still be processing the request).
+        timed_out: bool,
+        /// The HTTP status, when one other than 200 arrived.
+        http_status: Option<u16>,
+    },
+    /// An answer arrived but its signature did not verify with the Alipay public key, so
+    /// nothing in it is trusted or returned. The request may or may not have taken effect.
+    #[error("response rejected: {0}")]
+    Signature(SignatureFailure),
+    /// The gateway answered, with a valid signature, that the call failed (`code` other than
+    /// 10000, or a `sub_code`).
+    #[error("{0}")]
+    Gateway(GatewayError),
+    /// The gateway answered success with a valid signature, but a documented field is missing
+    /// or unreadable (for example an amount that is not a decimal). The verified node is kept.
+    #[error("verified response has a bad field {field}: {detail}")]
+    Malformed {
+        /// The field.
+        field: String,
+        /// What is wrong with it.
+        detail: String,
+        /// The exact verified node text, for diagnosis.
+        node: String,
+    },
+}
+
+/// Why a response was refused before any of it was parsed.
+///
+/// ```
+/// use hongbao_client::SignatureFailure;
+/// assert_eq!(SignatureFailure::Mismatch.to_string(),
+///            "its signature does not verify with the Alipay public key");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignatureFailure {
+    /// The body is not valid text in the request charset.
+    #[error("the body is not valid {charset}")]
+    Undecodable {
+        /// The charset expected.
+        charset: &'static str,
+    },
+    /// The body has neither a `<method>_response` nor an `error_response` object.
+    #[error("no response node (neither {expected} nor error_response) in the body")]
+    NoResponseNode {
+        /// The node name looked for.
+        expected: String,
+    },
+    /// No `sign`, or an empty one. Alipay leaves a few gateway errors unsigned (for example
+    /// `isv.invalid-app-id`); this SDK refuses them all, since an unsigned answer can come
+    /// from anyone.
+    #[error("it carries no signature")]
+    Unsigned,
+    /// The signature does not verify over the node bytes as received.
+    #[error("its signature does not verify with the Alipay public key")]
+    Mismatch,
+}
+
+/// A verified error answer: Alipay's `code`, `msg`, `sub_code` and `sub_msg`, plus the node.
+///
+/// ```
+/// use hongbao_client::GatewayError;
+/// let err = GatewayError::new("40004", "Business Failed", Some("MONEY_NOT_ENOUGH"), Some("余额不足"));
+/// assert_eq!(err.code(), "40004");
+/// assert!(!err.outcome_unknown());
+/// assert_eq!(err.to_string(), "gateway error 40004 Business Failed: MONEY_NOT_ENOUGH 余额不足");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GatewayError {
+    code: String,
+    msg: String,
+    sub_code: Option<String>,
+    sub_msg: Option<String>,
+    node: String,
+}
+
+/// Codes and sub_codes after which the request may have taken effect, and which Alipay says to
+/// retry with the identical request (spec §2.8: 10003 processing, 20000 unknown; the query API
+/// documents `SYSTEM_ERROR` as "retry").
+const UNKNOWN_OUTCOME_CODES: &[&str] = &["10003", "20000"];
+const UNKNOWN_OUTCOME_SUB_CODES: &[&str] =
+    &["SYSTEM_ERROR", "ACQ.SYSTEM_ERROR", "isp.unknow-error", "aop.unknow-error"];
+
+impl GatewayError {
+    /// An error answer with an empty node text (for tests and adapters).
+    pub fn new(code: &str, msg: &str, sub_code: Option<&str>, sub_msg: Option<&str>) -> Self {
+        GatewayError {
+            code: code.to_owned(),
+            msg: msg.to_owned(),
+            sub_code: sub_code.map(str::to_owned),
+            sub_msg: sub_msg.map(str::to_owned),
+            node: String::new(),
+        }
+    }
+
+    pub(crate) fn with_node(mut self, node: &str) -> Self {
+        self.node = node.to_owned();
+        self
+    }
+
+    /// `code`, e.g. `"40004"`.
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+
+    /// `msg`, e.g. `"Business Failed"`.
+    pub fn msg(&self) -> &str {
+        &self.msg
+    }
+
+    /// `sub_code`, e.g. `"MONEY_NOT_ENOUGH"`.
+    pub fn sub_code(&self) -> Option<&str> {
+        self.sub_code.as_deref()
+    }
+
+    /// `sub_msg`, the human explanation (often Chinese).
+    pub fn sub_msg(&self) -> Option<&str> {
+        self.sub_msg.as_deref()
+    }
+
+    /// The exact verified node text (empty when built with `new`).
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// True for 10003, 20000 and the "system error" sub_codes: the request may have taken
+    /// effect; resend it unchanged (same ids) or query it.
+    pub fn outcome_unknown(&self) -> bool {
+        UNKNOWN_OUTCOME_CODES.contains(&self.code.as_str())
+            || self.sub_code.as_deref().is_some_and(|sub| UNKNOWN_OUTCOME_SUB_CODES.contains(&sub))
+    }
+}
+
+impl fmt::Display for GatewayError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "gateway error {} {}", self.code, self.msg)?;
+        if let Some(sub_code) = &self.sub_code {
+            write!(f, ": {sub_code}")?;
+        }
+        if let Some(sub_msg) = &self.sub_msg {
+            write!(f, " {sub_msg}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind) -> Error {
+        Error { inner: Box::new(ErrorInner { kind, source: None }) }
+    }
+
+    pub(crate) fn invalid(detail: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Invalid { detail: detail.into() })
+    }
+
+    pub(crate) fn signature(failure: SignatureFailure) -> Error {
+        Error::new(ErrorKind::Signature(failure))
+    }
+
+    pub(crate) fn with_source(
+        mut self,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Error {
+        self.inner.source = Some(Box::new(source));
+        self
+    }
+
+    /// What went wrong.
+    ///
+    /// ```
+    /// # use hongbao_client::{Client, ErrorKind, PrivateKey};
+    /// let app_key = PrivateKey::from_text(include_str!("../../sign/testdata/vector_private_pkcs1.pem"))?;
+    /// let alipay_key = app_key.public_key()?;
+    /// let err = Client::builder("not a url", "2021000000000001", app_key, alipay_key)
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert!(matches!(err.kind(), ErrorKind::Invalid { .. }));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn kind(&self) -> &ErrorKind {
+        &self.inner.kind
+    }
+
+    /// The kind, by value.
+    pub fn into_kind(self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// The verified gateway error, if this is one.
+    pub fn gateway(&self) -> Option<&GatewayError> {
+        match &self.inner.kind {
+            ErrorKind::Gateway(gateway) => Some(gateway),
+            _ => None,
+        }
+    }
+
+    /// True when the request may have taken effect although no success was seen: transport and
+    /// signature failures, and the gateway's "unknown"/"processing" answers. The safe next step
+    /// is to resend the *identical* request (same `out_order_no`/`out_request_no`) or to query
+    /// it; never to send it again under new ids.
+    ///
+    /// ```
+    /// # use hongbao_client::{GatewayError, ErrorKind};
+    /// let busy = GatewayError::new("20000", "Service Currently Unavailable",
+    ///                              Some("isp.unknow-error"), None);
+    /// assert!(busy.outcome_unknown());
+    /// ```
+    pub fn outcome_unknown(&self) -> bool {
+        match &self.inner.kind {
+            ErrorKind::Transport { .. } | ErrorKind::Signature(_) => true,
+            ErrorKind::Gateway(gateway) => gateway.outcome_unknown(),
+            ErrorKind::Invalid { .. } | ErrorKind::Malformed { .. } => false,
+        }
+    }
+
+    /// True when the client's own retry loop resends the request: transport failures and the
+    /// gateway's unknown-outcome answers. Signature failures are not retried: an answer that
+    /// does not verify points at a wrong key or a tampering proxy, which resending won't fix.
+    pub fn is_retryable(&self) -> bool {
+        match &self.inner.kind {
+            ErrorKind::Transport { .. } => true,
+            ErrorKind::Gateway(gateway) => gateway.outcome_unknown(),
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.inner.kind, f)
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner.source.as_deref().map(|source| source as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl From<ErrorKind> for Error {
+    fn from(kind: ErrorKind) -> Error {
+        Error::new(kind)
+    }
+}

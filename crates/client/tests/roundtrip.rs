@@ -1,0 +1,197 @@
+//! Round trips against a running hongbao: every served method through the typed calls, under
+//! utf-8/RSA2 and GBK/RSA, with business errors as typed gateway errors and replays answered
+//! with the first outcome.
+//!
+//! Method: `hongbao_test_support::spawn_app()` starts an in-process gateway on port 0 with a
+//! fresh SQLite file; the client is configured like a merchant's (app A's private key, the
+//! gateway's public key) and checks every answer's signature itself.
+
+use hongbao_client::{
+    AgreementPayRequest, Charset, Client, DisburseRequest, ErrorKind, Fen, OperationQueryRequest,
+    OperationRef, OperationStatus, OperationType, OrderRef, Payee, RefundRequest, RetryPolicy,
+    SignType,
+};
+use hongbao_test_support::{
+    app_a_key, gateway_key, spawn_app, TestApp, ALICE, APP_A, BOB, BOB_LOGON, MERCHANT_A,
+    MERCHANT_BALANCE,
+};
+
+fn client_for(app: &TestApp, charset: Charset, sign_type: SignType) -> Client {
+    Client::builder(
+        format!("http://{}/gateway.do", app.addr),
+        APP_A,
+        app_a_key(),
+        gateway_key().public_key().expect("public"),
+    )
+    .charset(charset)
+    .sign_type(sign_type)
+    .retry(RetryPolicy::none())
+    .build()
+    .expect("client builds")
+}
+
+fn fen(text: &str) -> Fen {
+    Fen::parse_amount(text).expect("amount")
+}
+
+/// The whole packet life through the typed calls; `tag` keeps ids apart between runs.
+async fn packet_life(client: &Client, tag: &str) {
+    let packet_no = format!("{tag}-packet");
+    let title = "红包发放";
+    let pay = AgreementPayRequest::new(&packet_no, "pay-1", title, fen("10.00"), MERCHANT_A)
+        .pay_timeout("30m");
+    let paid = client.agreement_pay(&pay).await.expect("pay succeeds");
+    assert_eq!(paid.status, OperationStatus::Success);
+    assert_eq!(paid.amount, fen("10.00"));
+    assert_eq!(paid.out_order_no.as_deref(), Some(packet_no.as_str()));
+    assert_eq!(paid.out_request_no, "pay-1");
+    assert!(paid.gmt_trans.is_some(), "a successful pay has a gmt_trans");
+
+    // A replay of the identical request answers the first outcome; nothing moves twice.
+    let replay = client.agreement_pay(&pay).await.expect("replay succeeds");
+    assert_eq!(replay, paid);
+
+    let to_alice = DisburseRequest::new(
+        format!("{tag}-claim-a"),
+        OrderRef::AuthNo(paid.auth_no.clone()),
+        "claim-a",
+        "红包领取",
+        fen("3.00"),
+        Payee::UserId(ALICE.into()),
+    );
+    let claimed = client.disburse(&to_alice).await.expect("disburse to Alice");
+    assert_eq!(claimed.status, OperationStatus::Success);
+    assert_eq!(claimed.amount, fen("3.00"));
+
+    let to_bob = DisburseRequest::new(
+        format!("{tag}-claim-b"),
+        OrderRef::OutOrderNo(packet_no.clone()),
+        "claim-b",
+        "红包领取",
+        fen("2.50"),
+        Payee::LogonId(BOB_LOGON.into()),
+    );
+    client.disburse(&to_bob).await.expect("disburse to Bob by logon id");
+
+    // 4.50 is left: refunding 5.00 is a verified business error, not a success.
+    let too_much = RefundRequest::new(&paid.auth_no, "refund-x", fen("5.00"), "退回");
+    let err = client.refund(&too_much).await.expect_err("over the remainder");
+    let gateway = err.gateway().expect("a gateway error");
+    assert_eq!(gateway.code(), "40004");
+    assert_eq!(gateway.sub_code(), Some("MONEY_NOT_ENOUGH"));
+    assert!(gateway.sub_msg().is_some_and(|m| !m.is_empty()));
+    assert!(!err.outcome_unknown(), "a business refusal is a known outcome");
+
+    let refund = RefundRequest::new(&paid.auth_no, "refund-1", fen("4.50"), "退回");
+    let refunded = client.refund(&refund).await.expect("refund the rest");
+    assert_eq!(refunded.amount, fen("4.50"));
+    assert_eq!(refunded.status, OperationStatus::Success);
+
+    // Every operation, by merchant ids and by Alipay ids.
+    let by_merchant = client
+        .operation_query(&OperationQueryRequest::new(
+            OrderRef::OutOrderNo(packet_no.clone()),
+            OperationRef::OutRequestNo("pay-1".into()),
+        ))
+        .await
+        .expect("query the pay");
+    assert_eq!(by_merchant.operation_type, OperationType::Pay);
+    assert_eq!(by_merchant.operation_id, paid.operation_id);
+    assert_eq!(by_merchant.amount, fen("10.00"));
+    assert_eq!(by_merchant.order_title.as_deref(), Some(title));
+    assert_eq!(by_merchant.payer_user_id.as_deref(), Some(MERCHANT_A));
+    assert!(by_merchant.gmt_create.is_some());
+    assert_eq!(by_merchant.total_pay_refund_amount, Some(fen("4.50")));
+
+    let disburse = client
+        .operation_query(&OperationQueryRequest::new(
+            OrderRef::AuthNo(claimed.auth_no.clone()),
+            OperationRef::OperationId(claimed.operation_id.clone()),
+        ))
+        .await
+        .expect("query the disburse");
+    assert_eq!(disburse.operation_type, OperationType::Pay);
+    assert_eq!(disburse.payee_user_id.as_deref(), Some(ALICE));
+    assert_eq!(disburse.amount, fen("3.00"));
+
+    let refund_detail = client
+        .operation_query(&OperationQueryRequest::new(
+            OrderRef::AuthNo(paid.auth_no.clone()),
+            OperationRef::OutRequestNo("refund-1".into()),
+        ))
+        .await
+        .expect("query the refund");
+    assert_eq!(refund_detail.operation_type, OperationType::Refund);
+    assert_eq!(refund_detail.status, OperationStatus::Success);
+    assert_eq!(refund_detail.amount, fen("4.50"));
+    assert_eq!(refund_detail.remark.as_deref(), Some("退回"));
+
+    let missing = client
+        .operation_query(&OperationQueryRequest::new(
+            OrderRef::OutOrderNo(format!("{tag}-nope")),
+            OperationRef::OutRequestNo("nope".into()),
+        ))
+        .await
+        .expect_err("unknown order");
+    assert_eq!(missing.gateway().and_then(|g| g.sub_code()), Some("AUTH_ORDER_NOT_EXIST"));
+}
+
+#[tokio::test]
+async fn every_method_round_trips_in_utf8_rsa2_and_gbk_rsa() {
+    let app = spawn_app().await;
+    let utf8 = client_for(&app, Charset::Utf8, SignType::Rsa2);
+    let gbk = client_for(&app, Charset::Gbk, SignType::Rsa);
+    packet_life(&utf8, "u8").await;
+    packet_life(&gbk, "gbk").await;
+    app.assert_invariants().await;
+    // Two packets of 10.00: 5.50 each went to users, 4.50 each came back.
+    assert_eq!(app.balance(MERCHANT_A).await, MERCHANT_BALANCE - 2 * 550);
+    assert_eq!(app.balance(ALICE).await, 2 * 300);
+    assert_eq!(app.balance(BOB).await, 2 * 250);
+}
+
+#[tokio::test]
+async fn execute_returns_the_verified_node_and_gateway_errors_are_typed() {
+    let app = spawn_app().await;
+    let client = client_for(&app, Charset::Utf8, SignType::Rsa2);
+    let biz = format!(
+        r#"{{"out_order_no":"raw-1","out_request_no":"pay-1","order_title":"t","amount":"1.00","payer_user_id":"{MERCHANT_A}"}}"#
+    );
+    let node = client.execute(hongbao_client::AGREEMENT_PAY, &biz).await.expect("pays");
+    assert_eq!(node.code(), "10000");
+    assert_eq!(node.get("amount"), Some("1.00"));
+    assert!(node.node().starts_with("{\"code\":\"10000\""));
+
+    let err = client.execute("alipay.no.such.method", "{}").await.expect_err("unknown method");
+    match err.kind() {
+        ErrorKind::Gateway(gateway) => {
+            assert_eq!(gateway.code(), "40002");
+            assert_eq!(gateway.sub_code(), Some("isv.invalid-method"));
+        }
+        other => panic!("expected a verified gateway error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_client_with_the_wrong_gateway_key_rejects_real_answers() {
+    let app = spawn_app().await;
+    let client = Client::builder(
+        format!("http://{}/gateway.do", app.addr),
+        APP_A,
+        app_a_key(),
+        hongbao_test_support::stranger_key().public_key().expect("public"),
+    )
+    .retry(RetryPolicy::none())
+    .build()
+    .expect("builds");
+    let err = client
+        .agreement_pay(&AgreementPayRequest::new("k-1", "pay-1", "t", fen("1.00"), MERCHANT_A))
+        .await
+        .expect_err("unverifiable");
+    assert_eq!(
+        err.kind(),
+        &ErrorKind::Signature(hongbao_client::SignatureFailure::Mismatch),
+        "{err}"
+    );
+    assert!(err.outcome_unknown(), "the pay did happen, but the client cannot know it");
+}

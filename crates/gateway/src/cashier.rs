@@ -1,0 +1,280 @@
+//! `alipay.fund.coupon.order.page.pay`: what the official SDKs' `pageExecute` produces (an
+//! auto-submitting form or a GET URL) lands here through `/gateway.do`, is verified like any
+//! request, creates the packet (PAY operation INIT) and redirects to the cashier page:
+//! merchant, title, amount, a sandbox login and Pay / Cancel. Pay moves the money and sends the
+//! browser back to `return_url` with Alipay's signed return parameters.
+//!
+//! Errors are readable HTML pages here, never JSON: a person is looking at them.
+
+use crate::dispatch::verify;
+use crate::error::{to_alipay, ApiError};
+use crate::html::{error_page, escape, field, form_fields, page, Lang};
+use crate::methods::fund::payer_side_order;
+use crate::Gateway;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use hongbao_ledger::{CompletePayment, FundMethod, OperationView, PacketStatus, Rejection};
+use hongbao_protocol::display::format_beijing;
+use hongbao_protocol::params::decode_request;
+use hongbao_protocol::sign_content::sign_notify;
+use hongbao_protocol::{Charset, Params, SignType};
+use http::StatusCode;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The page.pay method name.
+pub const PAGE_PAY: &str = "alipay.fund.coupon.order.page.pay";
+
+/// `/cashier/{auth_no}`: show (GET) and act (POST).
+pub fn router(gateway: Arc<Gateway>) -> axum::Router {
+    axum::Router::new().route("/cashier/{auth_no}", get(show).post(act)).with_state(gateway)
+}
+
+/// The error page of a failed request (shared with the wallet).
+pub(crate) fn api_error_page(lang: Lang, err: &ApiError) -> Response {
+    let alipay = to_alipay(err);
+    error_page(lang, alipay.code, alipay.sub_code, &alipay.sub_msg)
+}
+
+/// The `lang` of a submitted form.
+pub(crate) fn lang_field(fields: &[(String, String)]) -> Lang {
+    Lang::parse(field(fields, "lang"))
+}
+
+/// A page.pay request arriving at `/gateway.do` from the payer's browser.
+pub async fn page_pay(gateway: &Gateway, query: &[u8], body: &[u8]) -> Response {
+    let lang = Lang::Zh;
+    let request = match decode_request(query, body) {
+        Ok(request) => request,
+        Err(err) => return api_error_page(lang, &err.into()),
+    };
+    let (_, verified) = match verify(gateway, request) {
+        Ok(verified) => verified,
+        Err(err) => return api_error_page(lang, &err),
+    };
+    match payer_side_order(gateway, &verified, FundMethod::Page).await {
+        Ok(view) => {
+            let target = format!(
+                "/cashier/{}?charset={}&sign_type={}",
+                view.auth_no,
+                verified.request.charset.as_str(),
+                verified.common.sign_type.as_str()
+            );
+            Redirect::to(&target).into_response()
+        }
+        Err(err) => api_error_page(lang, &err),
+    }
+}
+
+struct Context {
+    lang: Lang,
+    charset: Charset,
+    sign_type: SignType,
+}
+
+impl Context {
+    fn from(lang: Option<&str>, charset: Option<&str>, sign_type: Option<&str>) -> Context {
+        Context {
+            lang: Lang::parse(lang),
+            charset: charset.and_then(Charset::parse).unwrap_or(Charset::Utf8),
+            sign_type: sign_type.and_then(SignType::parse).unwrap_or(SignType::Rsa2),
+        }
+    }
+}
+
+async fn show(
+    State(gateway): State<Arc<Gateway>>,
+    Path(auth_no): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let context = Context::from(
+        query.get("lang").map(String::as_str),
+        query.get("charset").map(String::as_str),
+        query.get("sign_type").map(String::as_str),
+    );
+    render(&gateway, &auth_no, &context, None).await
+}
+
+async fn render(
+    gateway: &Gateway,
+    auth_no: &str,
+    context: &Context,
+    error: Option<&str>,
+) -> Response {
+    let lang = context.lang;
+    let order = match gateway.store.payment_order(auth_no).await {
+        Ok(Some(order)) => order,
+        Ok(None) => {
+            return error_page(
+                lang,
+                "40004",
+                "AUTH_ORDER_NOT_EXIST",
+                lang.t("订单不存在", "No such order"),
+            )
+        }
+        Err(err) => return api_error_page(lang, &err.into()),
+    };
+    let merchant = gateway.apps.get(&order.app_id).map(|a| a.name.clone()).unwrap_or_default();
+    let view = &order.view;
+    let summary = format!(
+        "<div class=\"card\"><div class=\"merchant\">{m_label} {merchant}</div><div class=\"title\" id=\"order-title\">{title}</div><div class=\"amount\" id=\"amount\"><small>¥</small>{amount}</div><div class=\"meta\">{no_label} {out_order_no}</div>",
+        m_label = lang.t("收款方", "Merchant"),
+        merchant = escape(&merchant),
+        title = escape(&view.order_title),
+        amount = view.amount,
+        no_label = lang.t("订单号", "Order no."),
+        out_order_no = escape(&view.out_order_no),
+    );
+    let closed_by_time = order.pay_deadline_ms.is_some_and(|d| gateway.clock.now_ms() >= d);
+    let body = match order.status {
+        PacketStatus::Funded => format!(
+            "{summary}<p class=\"ok\" id=\"status\">{paid}</p>{back}</div>",
+            paid = lang.t("已支付", "Paid"),
+            back = back_link(lang, order.return_url.as_deref()),
+        ),
+        PacketStatus::Closed => closed_card(&summary, lang),
+        PacketStatus::WaitPay if closed_by_time => closed_card(&summary, lang),
+        PacketStatus::WaitPay => {
+            let deadline = order.pay_deadline_ms.map(format_beijing).unwrap_or_default();
+            let error = error
+                .map(|e| format!("<div class=\"error\" id=\"error\">{}</div>", escape(e)))
+                .unwrap_or_default();
+            format!(
+                "{summary}<div class=\"meta\">{pay_before} {deadline}</div></div>\
+                 <div class=\"card\">{error}<form method=\"post\" action=\"/cashier/{auth_no}\" accept-charset=\"utf-8\">\
+                 <input type=\"hidden\" name=\"lang\" value=\"{lang_code}\"><input type=\"hidden\" name=\"charset\" value=\"{charset}\"><input type=\"hidden\" name=\"sign_type\" value=\"{sign_type}\">\
+                 <label for=\"login\">{login_label}</label><input type=\"text\" id=\"login\" name=\"login\" autocomplete=\"username\" placeholder=\"2088… / name@example.com\">\
+                 <label for=\"password\">{password_label}</label><input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\">\
+                 <div class=\"actions\"><button class=\"primary\" id=\"pay\" name=\"action\" value=\"pay\" type=\"submit\">{pay}</button><button class=\"secondary\" id=\"cancel\" name=\"action\" value=\"cancel\" type=\"submit\">{cancel}</button></div></form>\
+                 <p class=\"hint\">{hint}</p></div>",
+                pay_before = lang.t("请在此时间前完成支付：", "Pay before:"),
+                auth_no = escape(&view.auth_no),
+                lang_code = lang.code(),
+                charset = context.charset.as_str(),
+                sign_type = context.sign_type.as_str(),
+                login_label = lang.t("沙箱账号（用户号或登录名）", "Sandbox account (user id or logon id)"),
+                password_label = lang.t("支付密码", "Payment password"),
+                pay = lang.t("确认付款", "Pay"),
+                cancel = lang.t("取消", "Cancel"),
+                hint = lang.t("沙箱账号与密码见 hongbao 配置文件中的 [[user]]。", "Sandbox accounts and passwords are the [[user]] entries of the hongbao configuration."),
+            )
+        }
+    };
+    page(lang, lang.t("hongbao 收银台", "hongbao cashier"), &body, StatusCode::OK)
+}
+
+fn closed_card(summary: &str, lang: Lang) -> String {
+    format!(
+        "{summary}<p class=\"closed\" id=\"status\">{}</p></div>",
+        lang.t("订单已关闭（超时未支付）", "Closed: not paid in time")
+    )
+}
+
+fn back_link(lang: Lang, return_url: Option<&str>) -> String {
+    match return_url {
+        Some(url) => format!(
+            "<p><a id=\"back\" href=\"{}\">{}</a></p>",
+            escape(url),
+            lang.t("返回商户", "Back to the merchant")
+        ),
+        None => String::new(),
+    }
+}
+
+async fn act(
+    State(gateway): State<Arc<Gateway>>,
+    Path(auth_no): Path<String>,
+    body: Bytes,
+) -> Response {
+    let fields = form_fields(&body);
+    let context = Context::from(
+        field(&fields, "lang"),
+        field(&fields, "charset"),
+        field(&fields, "sign_type"),
+    );
+    let lang = context.lang;
+    if field(&fields, "action") == Some("cancel") {
+        let order = gateway.store.payment_order(&auth_no).await.ok().flatten();
+        let body = format!(
+            "<div class=\"card\"><p class=\"closed\" id=\"status\">{}</p><p class=\"meta\">{}</p>{}</div>",
+            lang.t("已取消支付", "Payment cancelled"),
+            lang.t("订单未支付，超时后自动关闭。", "The order stays unpaid and closes when its pay_timeout passes."),
+            back_link(lang, order.and_then(|o| o.return_url).as_deref()),
+        );
+        return page(lang, lang.t("已取消", "Cancelled"), &body, StatusCode::OK);
+    }
+    let (login, password) =
+        (field(&fields, "login").unwrap_or("").trim(), field(&fields, "password").unwrap_or(""));
+    let payer = match gateway.store.authenticate(login, password).await {
+        Ok(Some(payer)) => payer,
+        Ok(None) => {
+            let message = lang.t("账号或密码错误", "Wrong account or password");
+            return render(&gateway, &auth_no, &context, Some(message)).await;
+        }
+        Err(err) => return api_error_page(lang, &err.into()),
+    };
+    let now_ms = gateway.clock.now_ms();
+    let paid = gateway
+        .store
+        .complete_payment(CompletePayment {
+            auth_no: auth_no.clone(),
+            payer_user_id: payer,
+            now_ms,
+        })
+        .await;
+    let view = match paid {
+        Ok(Ok(view)) => view,
+        Ok(Err(Rejection::BalanceNotEnough)) => {
+            let message = lang.t("余额不足", "Balance not enough");
+            return render(&gateway, &auth_no, &context, Some(message)).await;
+        }
+        Ok(Err(_)) => return render(&gateway, &auth_no, &context, None).await,
+        Err(err) => return api_error_page(lang, &err.into()),
+    };
+    gateway.notify_wake.notify_one();
+    let order = gateway.store.payment_order(&auth_no).await.ok().flatten();
+    let app_id = order.as_ref().map(|o| o.app_id.clone()).unwrap_or_default();
+    match order.and_then(|o| o.return_url) {
+        Some(return_url) => match return_params(&gateway, &app_id, &view, &context) {
+            Some(query) => {
+                let separator = if return_url.contains('?') { '&' } else { '?' };
+                Redirect::to(&format!("{return_url}{separator}{query}")).into_response()
+            }
+            None => render(&gateway, &auth_no, &context, None).await,
+        },
+        None => render(&gateway, &auth_no, &context, None).await,
+    }
+}
+
+/// Alipay's signed return parameters (`method = …page.pay.return`), signed like a notify
+/// (`rsaCheckV1`), URL-encoded in UTF-8 with the call's charset named.
+fn return_params(
+    gateway: &Gateway,
+    app_id: &str,
+    view: &OperationView,
+    context: &Context,
+) -> Option<String> {
+    let mut params = Params::new();
+    params.insert("method", format!("{PAGE_PAY}.return"));
+    params.insert("app_id", app_id);
+    params.insert("auth_app_id", app_id);
+    params.insert("charset", context.charset.as_str());
+    params.insert("version", "1.0");
+    params.insert("sign_type", context.sign_type.as_str());
+    params.insert("timestamp", format_beijing(gateway.clock.now_ms()));
+    params.insert("out_order_no", &view.out_order_no);
+    params.insert("out_request_no", &view.out_request_no);
+    params.insert("auth_no", &view.auth_no);
+    params.insert("operation_id", &view.operation_id);
+    params.insert("amount", view.amount.to_string());
+    params.insert("status", view.status.as_str());
+    if let Some(trans) = view.gmt_trans_ms {
+        params.insert("gmt_trans", format_beijing(trans));
+    }
+    let sign =
+        sign_notify(&params, context.charset, context.sign_type, &gateway.gateway_key).ok()?;
+    params.insert("sign", sign);
+    String::from_utf8(params.to_form(context.charset)?).ok()
+}

@@ -1,0 +1,133 @@
+//! Server-rendered HTML for the cashier and the wallet: one stylesheet, escaping, two languages.
+//! Plain HTML forms, no JavaScript needed.
+
+use axum::response::{Html, IntoResponse, Response};
+use http::StatusCode;
+
+/// Page language: Chinese by default, English with `lang=en`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    /// 中文.
+    Zh,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// From a `lang` parameter.
+    pub fn parse(value: Option<&str>) -> Lang {
+        match value {
+            Some(v) if v.eq_ignore_ascii_case("en") => Lang::En,
+            _ => Lang::Zh,
+        }
+    }
+
+    /// The parameter value.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+
+    /// Picks the text for this language.
+    pub fn t(self, zh: &'static str, en: &'static str) -> &'static str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
+const STYLE: &str = r#"
+*{box-sizing:border-box}body{margin:0;font-family:-apple-system,"PingFang SC","Microsoft YaHei","Noto Sans CJK SC",Helvetica,Arial,sans-serif;background:#f2f4f7;color:#1f2329}
+header{background:#1677ff;color:#fff;padding:14px 24px;display:flex;justify-content:space-between;align-items:center}
+header .brand{font-size:18px;font-weight:600;letter-spacing:.5px}header .brand small{font-weight:400;opacity:.85;margin-left:8px}
+header a{color:#fff;opacity:.9;text-decoration:none;font-size:13px;margin-left:12px}
+main{max-width:560px;margin:32px auto;padding:0 16px}
+.card{background:#fff;border-radius:10px;box-shadow:0 1px 3px rgba(0,0,0,.08);padding:28px 32px;margin-bottom:16px}
+.merchant{color:#646a73;font-size:14px}.title{font-size:16px;margin:6px 0 18px}
+.amount{font-size:40px;font-weight:600;color:#1f2329}.amount small{font-size:18px;margin-right:4px}
+.meta{color:#8f959e;font-size:13px;margin-top:8px}
+label{display:block;font-size:14px;color:#4e5969;margin:14px 0 6px}
+input[type=text],input[type=password],textarea{width:100%;padding:10px 12px;border:1px solid #d0d3d6;border-radius:6px;font-size:15px}
+textarea{min-height:120px;font-family:Menlo,Consolas,monospace;font-size:12px}
+.actions{display:flex;gap:12px;margin-top:22px}
+button{flex:1;padding:11px 0;border-radius:6px;font-size:16px;cursor:pointer;border:1px solid #1677ff}
+button.primary{background:#1677ff;color:#fff}button.secondary{background:#fff;color:#1677ff}
+.error{background:#fff2f0;border:1px solid #ffccc7;color:#cf1322;padding:10px 12px;border-radius:6px;font-size:14px;margin-bottom:12px}
+.ok{color:#389e0d;font-size:22px;font-weight:600}.closed{color:#8f959e;font-size:22px;font-weight:600}
+pre{background:#f7f8fa;border-radius:6px;padding:12px;white-space:pre-wrap;word-break:break-all;font-size:12px}
+.hint{color:#8f959e;font-size:12px;margin-top:14px;line-height:1.6}
+footer{text-align:center;color:#a0a5ad;font-size:12px;margin:24px 0}
+"#;
+
+/// A complete page around `body`.
+pub fn page(lang: Lang, title: &str, body: &str, status: StatusCode) -> Response {
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"{code}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{title}</title><style>{STYLE}</style></head><body><header><span class=\"brand\">hongbao<small>{sub}</small></span><span><a href=\"?lang=zh\">中文</a><a href=\"?lang=en\">English</a></span></header><main>{body}</main><footer>{footer}</footer></body></html>",
+        code = lang.code(),
+        title = escape(title),
+        sub = lang.t("红包收银台 · 沙箱", "Red packet cashier · sandbox"),
+        footer = lang.t("这是 hongbao 沙箱：不涉及真实资金。", "This is the hongbao sandbox: no real money moves."),
+    );
+    (status, Html(html)).into_response()
+}
+
+/// A page saying what went wrong, with Alipay's code, sub_code and sub_msg.
+pub fn error_page(lang: Lang, code: &str, sub_code: &str, sub_msg: &str) -> Response {
+    let body = format!(
+        "<div class=\"card\"><div class=\"closed\">{heading}</div><p class=\"meta\">code {code} · {sub_code}</p><pre id=\"error\">{msg}</pre><p class=\"hint\">{hint}</p></div>",
+        heading = lang.t("无法完成支付请求", "This payment request cannot be processed"),
+        code = escape(code),
+        sub_code = escape(sub_code),
+        msg = escape(sub_msg),
+        hint = lang.t(
+            "请检查商户的签名、参数与字符集设置后重新发起。",
+            "Check the merchant's signature, parameters and charset, then start again."
+        ),
+    );
+    page(lang, lang.t("支付请求错误", "Payment request error"), &body, StatusCode::BAD_REQUEST)
+}
+
+/// Decodes a browser form (UTF-8, as our pages declare) into pairs; undecodable parts are dropped.
+pub fn form_fields(body: &[u8]) -> Vec<(String, String)> {
+    hongbao_protocol::form::parse_form_lenient(body)
+        .into_iter()
+        .filter_map(|(k, v)| Some((String::from_utf8(k).ok()?, String::from_utf8(v).ok()?)))
+        .collect()
+}
+
+/// The value of `key` in decoded form fields.
+pub fn field<'a>(fields: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    fields.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_neutralises_markup() {
+        assert_eq!(
+            escape("<script>\"a\"&'b'</script>"),
+            "&lt;script&gt;&quot;a&quot;&amp;&#39;b&#39;&lt;/script&gt;"
+        );
+    }
+}

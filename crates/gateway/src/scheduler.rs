@@ -1,0 +1,50 @@
+//! The deadline scheduler: one loop that fires persisted deadlines (unpaid packets close at
+//! pay_timeout, funded packets refund their remainder at expiry) by the injected clock.
+//! Deadlines live in the store, so a restart loses none; a deadline passed while the server was
+//! down fires at the next tick.
+
+use crate::Gateway;
+use hongbao_ledger::FiredDeadline;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Most deadlines of each kind fired per tick (bounded transactions).
+pub const FIRE_BATCH_MAX: u32 = 200;
+
+/// Runs until `shutdown` fires; wake early with `gateway.scheduler_wake`.
+pub async fn run(
+    gateway: Arc<Gateway>,
+    poll_interval: Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        match gateway.store.fire_deadlines(gateway.clock.now_ms(), FIRE_BATCH_MAX).await {
+            Ok(fired) if !fired.is_empty() => {
+                for deadline in &fired {
+                    match deadline {
+                        FiredDeadline::Closed { auth_no } => {
+                            tracing::info!(%auth_no, "unpaid red packet closed")
+                        }
+                        FiredDeadline::Expired { auth_no, refunded } => {
+                            tracing::info!(%auth_no, %refunded, "red packet expired; remainder refunded")
+                        }
+                    }
+                }
+                gateway.notify_wake.notify_one();
+                if fired.len() as u32 >= FIRE_BATCH_MAX {
+                    continue;
+                }
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = %err, "firing deadlines failed; will retry"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(poll_interval) => {}
+            _ = gateway.scheduler_wake.notified() => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}

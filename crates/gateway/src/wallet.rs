@@ -1,0 +1,219 @@
+//! The wallet page: the stand-in for the Alipay app in `alipay.fund.coupon.order.app.pay`.
+//!
+//! A merchant app's order string (what the official SDKs' `sdkExecute` / `sdk_execute` build)
+//! opens `/wallet?order_string=<the string, URL-encoded>` (or is pasted into `/wallet`); the page
+//! verifies it like a gateway request, shows the payment and a sandbox login, and on confirm
+//! answers what the wallet SDK returns to the app: `resultStatus` 9000 with the signed
+//! `alipay_fund_coupon_order_app_pay_response` as `result` (the merchant verifies it on its
+//! server), or 6001 when the payer cancels. `Accept: application/json` gets that object as JSON.
+
+use crate::cashier::{api_error_page, lang_field};
+use crate::dispatch::verify;
+use crate::html::{error_page, escape, field, form_fields, page, Lang};
+use crate::methods::fund::payer_side_order;
+use crate::methods::order_node;
+use crate::Gateway;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use hongbao_ledger::{CompletePayment, FundMethod};
+use hongbao_protocol::envelope::{render, response_key};
+use hongbao_protocol::params::{decode_request, peek_ascii};
+use hongbao_protocol::{Charset, SignType};
+use http::{HeaderMap, StatusCode, Uri};
+use std::sync::Arc;
+
+/// The app.pay method name.
+pub const APP_PAY: &str = "alipay.fund.coupon.order.app.pay";
+
+/// `/wallet` (open or paste an order string) and `/wallet/pay` (confirm or cancel).
+pub fn router(gateway: Arc<Gateway>) -> axum::Router {
+    axum::Router::new()
+        .route("/wallet", get(open))
+        .route("/wallet/pay", post(pay))
+        .with_state(gateway)
+}
+
+async fn open(State(gateway): State<Arc<Gateway>>, uri: Uri) -> Response {
+    let raw = hongbao_protocol::form::parse_form_lenient(uri.query().unwrap_or("").as_bytes());
+    let lang = Lang::parse(peek_ascii(&raw, "lang").as_deref());
+    let order_string =
+        raw.iter().find(|(k, _)| k.as_slice() == b"order_string").map(|(_, v)| v.clone());
+    let Some(order_string) = order_string.filter(|s| !s.is_empty()) else {
+        return paste_form(lang);
+    };
+    let request = match decode_request(&order_string, b"") {
+        Ok(request) => request,
+        Err(err) => return api_error_page(lang, &err.into()),
+    };
+    let method = request.params.get("method").unwrap_or("").to_owned();
+    if method != APP_PAY {
+        let message = format!("method {method:?} is not {APP_PAY}");
+        return error_page(lang, "40002", "isv.invalid-method", &message);
+    }
+    let (_, verified) = match verify(&gateway, request) {
+        Ok(verified) => verified,
+        Err(err) => return api_error_page(lang, &err),
+    };
+    let view = match payer_side_order(&gateway, &verified, FundMethod::App).await {
+        Ok(view) => view,
+        Err(err) => return api_error_page(lang, &err),
+    };
+    confirm_page(
+        &gateway,
+        lang,
+        &view.auth_no,
+        verified.request.charset,
+        verified.common.sign_type,
+        None,
+    )
+    .await
+}
+
+fn paste_form(lang: Lang) -> Response {
+    let body = format!(
+        "<div class=\"card\"><div class=\"title\">{heading}</div><form method=\"get\" action=\"/wallet\" accept-charset=\"utf-8\">\
+         <input type=\"hidden\" name=\"lang\" value=\"{code}\"><label for=\"order_string\">{label}</label>\
+         <textarea id=\"order_string\" name=\"order_string\" placeholder=\"app_id=…&amp;biz_content=…&amp;method=alipay.fund.coupon.order.app.pay&amp;…&amp;sign=…\"></textarea>\
+         <div class=\"actions\"><button class=\"primary\" id=\"open\" type=\"submit\">{open}</button></div></form>\
+         <p class=\"hint\">{hint}</p></div>",
+        heading = lang.t("hongbao 钱包（支付宝 App 的沙箱替身）", "hongbao wallet (a sandbox stand-in for the Alipay app)"),
+        code = lang.code(),
+        label = lang.t("订单串（sdkExecute 的结果）", "Order string (what sdkExecute returned)"),
+        open = lang.t("打开", "Open"),
+        hint = lang.t(
+            "测试版 App 可直接打开 /wallet?order_string=<URL 编码后的订单串>，并读取结果页中的 JSON（或以 Accept: application/json 请求）。",
+            "A test build of the app can open /wallet?order_string=<the URL-encoded order string> and read the JSON on the result page (or ask with Accept: application/json)."
+        ),
+    );
+    page(lang, lang.t("hongbao 钱包", "hongbao wallet"), &body, StatusCode::OK)
+}
+
+async fn confirm_page(
+    gateway: &Gateway,
+    lang: Lang,
+    auth_no: &str,
+    charset: Charset,
+    sign_type: SignType,
+    error: Option<&str>,
+) -> Response {
+    let order = match gateway.store.payment_order(auth_no).await {
+        Ok(Some(order)) => order,
+        Ok(None) => {
+            return error_page(
+                lang,
+                "40004",
+                "AUTH_ORDER_NOT_EXIST",
+                lang.t("订单不存在", "No such order"),
+            )
+        }
+        Err(err) => return api_error_page(lang, &err.into()),
+    };
+    let merchant = gateway.apps.get(&order.app_id).map(|a| a.name.clone()).unwrap_or_default();
+    let error = error
+        .map(|e| format!("<div class=\"error\" id=\"error\">{}</div>", escape(e)))
+        .unwrap_or_default();
+    let body = format!(
+        "<div class=\"card\"><div class=\"merchant\">{m_label} {merchant}</div><div class=\"title\" id=\"order-title\">{title}</div>\
+         <div class=\"amount\" id=\"amount\"><small>¥</small>{amount}</div></div>\
+         <div class=\"card\">{error}<form method=\"post\" action=\"/wallet/pay\" accept-charset=\"utf-8\">\
+         <input type=\"hidden\" name=\"auth_no\" value=\"{auth_no}\"><input type=\"hidden\" name=\"lang\" value=\"{code}\">\
+         <input type=\"hidden\" name=\"charset\" value=\"{charset}\"><input type=\"hidden\" name=\"sign_type\" value=\"{sign_type}\">\
+         <label for=\"login\">{login_label}</label><input type=\"text\" id=\"login\" name=\"login\">\
+         <label for=\"password\">{password_label}</label><input type=\"password\" id=\"password\" name=\"password\">\
+         <div class=\"actions\"><button class=\"primary\" id=\"pay\" name=\"action\" value=\"pay\" type=\"submit\">{pay}</button>\
+         <button class=\"secondary\" id=\"cancel\" name=\"action\" value=\"cancel\" type=\"submit\">{cancel}</button></div></form></div>",
+        m_label = lang.t("收款方", "Merchant"),
+        merchant = escape(&merchant),
+        title = escape(&order.view.order_title),
+        amount = order.view.amount,
+        auth_no = escape(auth_no),
+        code = lang.code(),
+        charset = charset.as_str(),
+        sign_type = sign_type.as_str(),
+        login_label = lang.t("沙箱账号（用户号或登录名）", "Sandbox account (user id or logon id)"),
+        password_label = lang.t("支付密码", "Payment password"),
+        pay = lang.t("确认付款", "Pay"),
+        cancel = lang.t("取消", "Cancel"),
+    );
+    page(lang, lang.t("hongbao 钱包", "hongbao wallet"), &body, StatusCode::OK)
+}
+
+/// What the wallet SDK hands back to the merchant app.
+fn wallet_result(result_status: &str, result: &str, memo: &str) -> String {
+    serde_json::json!({ "resultStatus": result_status, "result": result, "memo": memo }).to_string()
+}
+
+fn result_response(lang: Lang, headers: &HeaderMap, json: String) -> Response {
+    let wants_json = headers
+        .get(http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/json"));
+    if wants_json {
+        return ([(http::header::CONTENT_TYPE, "application/json;charset=utf-8")], json)
+            .into_response();
+    }
+    let body = format!(
+        "<div class=\"card\"><div class=\"title\">{heading}</div><pre id=\"result\">{json}</pre><p class=\"hint\">{hint}</p></div>",
+        heading = lang.t("钱包返回给 App 的结果", "What the wallet returns to the app"),
+        json = escape(&json),
+        hint = lang.t("请在商户服务端验证 result 的签名。", "Verify the signature of result on the merchant's server."),
+    );
+    page(lang, lang.t("支付结果", "Payment result"), &body, StatusCode::OK)
+}
+
+async fn pay(State(gateway): State<Arc<Gateway>>, headers: HeaderMap, body: Bytes) -> Response {
+    let fields = form_fields(&body);
+    let lang = lang_field(&fields);
+    let auth_no = field(&fields, "auth_no").unwrap_or("").to_owned();
+    let charset = field(&fields, "charset").and_then(Charset::parse).unwrap_or(Charset::Utf8);
+    let sign_type = field(&fields, "sign_type").and_then(SignType::parse).unwrap_or(SignType::Rsa2);
+    if field(&fields, "action") == Some("cancel") {
+        return result_response(lang, &headers, wallet_result("6001", "", "用户中途取消"));
+    }
+    let login = field(&fields, "login").unwrap_or("").trim();
+    let password = field(&fields, "password").unwrap_or("");
+    let payer = match gateway.store.authenticate(login, password).await {
+        Ok(Some(payer)) => payer,
+        Ok(None) => {
+            let message = lang.t("账号或密码错误", "Wrong account or password");
+            return confirm_page(&gateway, lang, &auth_no, charset, sign_type, Some(message)).await;
+        }
+        Err(err) => return api_error_page(lang, &err.into()),
+    };
+    let now_ms = gateway.clock.now_ms();
+    let view = match gateway
+        .store
+        .complete_payment(CompletePayment {
+            auth_no: auth_no.clone(),
+            payer_user_id: payer,
+            now_ms,
+        })
+        .await
+    {
+        Ok(Ok(view)) => view,
+        Ok(Err(rejection)) => {
+            let alipay = crate::error::to_alipay(&crate::error::ApiError::Rejected(rejection));
+            return confirm_page(
+                &gateway,
+                lang,
+                &auth_no,
+                charset,
+                sign_type,
+                Some(&alipay.sub_msg),
+            )
+            .await;
+        }
+        Err(err) => return api_error_page(lang, &err.into()),
+    };
+    gateway.notify_wake.notify_one();
+    let key = response_key(APP_PAY).unwrap_or_default();
+    let signed = render(&key, &order_node(&view), charset, |bytes| {
+        gateway.gateway_key.sign(sign_type, bytes)
+    });
+    match signed.ok().and_then(|bytes| charset.decode(&bytes)) {
+        Some(result) => result_response(lang, &headers, wallet_result("9000", &result, "")),
+        None => error_page(lang, "20000", "isp.unknow-error", "signing the result failed"),
+    }
+}

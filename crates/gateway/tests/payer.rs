@@ -1,0 +1,379 @@
+//! The payer's side (issue: page.pay, app.pay, timeouts and automatic refunds): the cashier
+//! flow over raw HTTP as a browser would drive it, the wallet for app.pay order strings,
+//! pay_timeout closing unpaid packets and expiry refunding remainders on the injected clock, and
+//! the sandbox clock control.
+
+use hongbao_protocol::envelope::find_signed_node;
+use hongbao_protocol::form::parse_form;
+use hongbao_protocol::sign_content::verify_notify;
+use hongbao_protocol::{Charset, Params, SignType};
+use hongbao_test_support::*;
+
+const PAGE_PAY: &str = "alipay.fund.coupon.order.page.pay";
+const APP_PAY: &str = "alipay.fund.coupon.order.app.pay";
+const RETURN_URL: &str = "http://merchant.example/return";
+const PAYER_LOGON: &str = "merchant-b@example.com";
+
+fn page_biz(out_order_no: &str, amount: &str, extra: &str) -> String {
+    format!(
+        r#"{{"out_order_no":"{out_order_no}","out_request_no":"pay1","order_title":"年会红包","amount":"{amount}"{extra}}}"#
+    )
+}
+
+fn get(path: &str) -> Vec<u8> {
+    format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").into_bytes()
+}
+
+fn text(http: &HttpResponse) -> String {
+    String::from_utf8_lossy(&http.body).into_owned()
+}
+
+/// POSTs a signed page.pay as the SDK's auto-submitting form would; returns the cashier path.
+async fn start_page_pay(app: &TestApp, biz: &str) -> String {
+    let call = Call::new(PAGE_PAY, biz).param("return_url", RETURN_URL);
+    let http = raw(
+        app.addr,
+        &post_request("/gateway.do", &call.body(), "application/x-www-form-urlencoded"),
+    )
+    .await;
+    assert_eq!(http.status, 303, "page.pay redirects to the cashier: {}", text(&http));
+    http.header("location").expect("location").to_owned()
+}
+
+fn cashier_form(login: &str, password: &str, action: &str) -> Vec<u8> {
+    let params: Params = [
+        ("login", login),
+        ("password", password),
+        ("action", action),
+        ("lang", "zh"),
+        ("charset", "utf-8"),
+        ("sign_type", "RSA2"),
+    ]
+    .into_iter()
+    .collect();
+    params.to_form(Charset::Utf8).expect("form")
+}
+
+async fn query_status(app: &TestApp, out_order_no: &str, out_request_no: &str) -> Answer {
+    app.call(
+        QUERY,
+        &format!(r#"{{"out_order_no":"{out_order_no}","out_request_no":"{out_request_no}"}}"#),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn page_pay_cashier_login_pay_and_signed_return() {
+    let app = spawn_app().await;
+    let cashier = start_page_pay(&app, &page_biz("WEB1", "88.88", "")).await;
+    assert!(cashier.starts_with("/cashier/"), "{cashier}");
+    assert_eq!(
+        query_status(&app, "WEB1", "pay1").await.field("status"),
+        "INIT",
+        "INIT until the payer pays"
+    );
+
+    let page = raw(app.addr, &get(&cashier)).await;
+    assert_eq!(page.status, 200);
+    let html = text(&page);
+    for expected in
+        ["年会红包", "88.88", "shop 2021000000000001", "确认付款", "取消", "name=\"password\""]
+    {
+        assert!(html.contains(expected), "cashier page lacks {expected}");
+    }
+    let english = text(&raw(app.addr, &get(&format!("{cashier}&lang=en"))).await);
+    assert!(english.contains(">Pay<") && english.contains("Merchant"), "English cashier");
+
+    let path = cashier.split('?').next().expect("path").to_owned();
+    let wrong = raw(
+        app.addr,
+        &post_request(
+            &path,
+            &cashier_form(PAYER_LOGON, "nope", "pay"),
+            "application/x-www-form-urlencoded",
+        ),
+    )
+    .await;
+    assert!(text(&wrong).contains("账号或密码错误"));
+    let cancel = raw(
+        app.addr,
+        &post_request(
+            &path,
+            &cashier_form(PAYER_LOGON, "", "cancel"),
+            "application/x-www-form-urlencoded",
+        ),
+    )
+    .await;
+    assert!(text(&cancel).contains("已取消支付"));
+    assert_eq!(query_status(&app, "WEB1", "pay1").await.field("status"), "INIT");
+    assert_eq!(app.balance(MERCHANT_B).await, MERCHANT_BALANCE);
+
+    let paid = raw(
+        app.addr,
+        &post_request(
+            &path,
+            &cashier_form(PAYER_LOGON, "111111", "pay"),
+            "application/x-www-form-urlencoded",
+        ),
+    )
+    .await;
+    assert_eq!(paid.status, 303);
+    let location = paid.header("location").expect("return redirect").to_owned();
+    let query = location.strip_prefix(&format!("{RETURN_URL}?")).expect("back to return_url");
+    let params: Params = parse_form(query.as_bytes())
+        .expect("query")
+        .into_iter()
+        .map(|(k, v)| (String::from_utf8(k).expect("k"), String::from_utf8(v).expect("v")))
+        .collect();
+    let public = gateway_key().public_key().expect("public");
+    assert!(
+        verify_notify(&params, Charset::Utf8, &public),
+        "return parameters are signed: {params:?}"
+    );
+    assert_eq!(params.get("method"), Some("alipay.fund.coupon.order.page.pay.return"));
+    assert_eq!(params.get("out_order_no"), Some("WEB1"));
+    assert_eq!(params.get("amount"), Some("88.88"));
+    assert_eq!(params.get("status"), Some("SUCCESS"));
+
+    let found = query_status(&app, "WEB1", "pay1").await;
+    assert_eq!(found.field("status"), "SUCCESS");
+    assert_eq!(found.field("payer_user_id"), MERCHANT_B);
+    assert!(!found.field("gmt_trans").is_empty());
+    assert_eq!(app.balance(MERCHANT_B).await, MERCHANT_BALANCE - 8888);
+    // The paid packet can be disbursed like any other.
+    let disburse = format!(
+        r#"{{"out_order_no":"WEB1-D","deduct_out_order_no":"WEB1","out_request_no":"1","order_title":"t","amount":"8.88","payee_user_id":"{ALICE}"}}"#
+    );
+    assert_eq!(app.call(DISBURSE, &disburse).await.code(), "10000");
+    // Paying twice does not pay twice.
+    let again = raw(
+        app.addr,
+        &post_request(
+            &path,
+            &cashier_form(PAYER_LOGON, "111111", "pay"),
+            "application/x-www-form-urlencoded",
+        ),
+    )
+    .await;
+    assert_eq!(again.status, 303);
+    assert_eq!(app.balance(MERCHANT_B).await, MERCHANT_BALANCE - 8888);
+    app.assert_invariants().await;
+}
+
+#[tokio::test]
+async fn a_tampered_page_pay_form_shows_a_readable_error_page() {
+    let app = spawn_app().await;
+    let call = Call::new(PAGE_PAY, &page_biz("WEB2", "1.00", "")).param("return_url", RETURN_URL);
+    let mut signed = call.signed();
+    signed.insert("biz_content", page_biz("WEB2", "0.01", ""));
+    let http = raw(
+        app.addr,
+        &post_request(
+            "/gateway.do",
+            &form_encode(&signed, Charset::Utf8),
+            "application/x-www-form-urlencoded",
+        ),
+    )
+    .await;
+    assert_eq!(http.status, 400);
+    assert!(http.header("content-type").unwrap_or("").starts_with("text/html"));
+    let html = text(&http);
+    assert!(html.contains("isv.invalid-signature") && html.contains("验签出错"), "{html}");
+    assert!(!html.trim_start().starts_with('{'), "not JSON");
+    assert_eq!(query_status(&app, "WEB2", "pay1").await.sub_code(), "AUTH_ORDER_NOT_EXIST");
+}
+
+#[tokio::test]
+async fn an_unpaid_packet_closes_when_its_pay_timeout_passes() {
+    let app = spawn_app().await;
+    let cashier = start_page_pay(&app, &page_biz("WEB3", "5.00", r#","pay_timeout":"1m""#)).await;
+    app.clock.advance_ms(59_000);
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    assert_eq!(query_status(&app, "WEB3", "pay1").await.field("status"), "INIT");
+    app.clock.advance_ms(1_000);
+    let mut status = String::new();
+    for _ in 0..50 {
+        status = query_status(&app, "WEB3", "pay1").await.field("status").to_owned();
+        if status == "CLOSED" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(status, "CLOSED");
+    let path = cashier.split('?').next().expect("path").to_owned();
+    let late = raw(
+        app.addr,
+        &post_request(
+            &path,
+            &cashier_form(PAYER_LOGON, "111111", "pay"),
+            "application/x-www-form-urlencoded",
+        ),
+    )
+    .await;
+    assert!(text(&late).contains("订单已关闭"), "{}", text(&late));
+    assert_eq!(app.balance(MERCHANT_B).await, MERCHANT_BALANCE);
+    app.assert_invariants().await;
+}
+
+async fn wait_for_status(app: &TestApp, query: &str, expected: &str) -> Answer {
+    for _ in 0..100 {
+        let answer = app.call(QUERY, query).await;
+        if answer.field("status") == expected {
+            return answer;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("{query} never reached {expected}");
+}
+
+#[tokio::test]
+async fn an_expired_packet_refunds_its_remainder_automatically() {
+    let app = spawn_app().await;
+    let biz = format!(
+        r#"{{"out_order_no":"EXP1","out_request_no":"pay1","order_title":"t","amount":"100.00","payer_user_id":"{MERCHANT_A}","extra_param":"{{\"orderExpiredTime\":\"10m\"}}"}}"#
+    );
+    let auth_no = app.call(PAY, &biz).await.field("auth_no").to_owned();
+    let default_expiry = app.call(PAY, &pay_biz("EXP2", "10.00")).await.field("auth_no").to_owned();
+    let disburse = format!(
+        r#"{{"out_order_no":"EXP1-D","deduct_auth_no":"{auth_no}","out_request_no":"1","order_title":"t","amount":"30.00","payee_user_id":"{ALICE}"}}"#
+    );
+    assert_eq!(app.call(DISBURSE, &disburse).await.code(), "10000");
+    app.clock.advance_ms(10 * 60_000);
+    let refund = wait_for_status(
+        &app,
+        &format!(r#"{{"auth_no":"{auth_no}","out_request_no":"EXPIRE_REFUND"}}"#),
+        "SUCCESS",
+    )
+    .await;
+    assert_eq!(refund.field("operation_type"), "REFUND");
+    assert_eq!(refund.field("amount"), "70.00");
+    assert_eq!(refund.field("total_pay_refund_amount"), "70.00");
+    assert_eq!(app.balance(MERCHANT_A).await, MERCHANT_BALANCE - 10000 - 1000 + 7000);
+    // Nothing left to move.
+    let late = disburse.replace("EXP1-D", "EXP1-D2");
+    assert_eq!(app.call(DISBURSE, &late).await.sub_code(), "MONEY_NOT_ENOUGH");
+    // The other packet expires on the default 48 h.
+    let other = format!(r#"{{"auth_no":"{default_expiry}","out_request_no":"EXPIRE_REFUND"}}"#);
+    assert_eq!(app.call(QUERY, &other).await.sub_code(), "AUTH_OPERATION_NOT_EXIST");
+    app.clock.advance_ms(48 * 3_600_000);
+    assert_eq!(wait_for_status(&app, &other, "SUCCESS").await.field("amount"), "10.00");
+    app.assert_invariants().await;
+}
+
+fn order_string(biz: &str, sign_type: SignType) -> String {
+    let call = Call::new(APP_PAY, biz).sign_type(sign_type);
+    String::from_utf8(call.body()).expect("ascii")
+}
+
+async fn wallet_pay(
+    app: &TestApp,
+    order_string: &str,
+    action: &str,
+    password: &str,
+) -> serde_json::Value {
+    let encoded: String =
+        encode_component(order_string.as_bytes()).into_iter().map(char::from).collect();
+    let page = raw(app.addr, &get(&format!("/wallet?order_string={encoded}"))).await;
+    assert_eq!(page.status, 200, "{}", text(&page));
+    let html = text(&page);
+    let auth_no = html
+        .split("name=\"auth_no\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("auth_no")
+        .to_owned();
+    let sign_type = html
+        .split("name=\"sign_type\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("sign_type")
+        .to_owned();
+    let form: Params = [
+        ("auth_no", auth_no.as_str()),
+        ("login", PAYER_LOGON),
+        ("password", password),
+        ("action", action),
+        ("charset", "utf-8"),
+        ("sign_type", sign_type.as_str()),
+    ]
+    .into_iter()
+    .collect();
+    let body = form.to_form(Charset::Utf8).expect("form");
+    let mut request = post_request("/wallet/pay", &body, "application/x-www-form-urlencoded");
+    let at = request.windows(4).position(|w| w == b"\r\n\r\n").expect("head");
+    request.splice(at..at, b"\r\nAccept: application/json".iter().copied());
+    let http = raw(app.addr, &request).await;
+    serde_json::from_slice(&http.body)
+        .unwrap_or_else(|_| serde_json::json!({ "html": text(&http) }))
+}
+
+#[tokio::test]
+async fn app_pay_order_string_is_paid_in_the_wallet_with_a_signed_result() {
+    let app = spawn_app().await;
+    for (out_order_no, sign_type) in [("APP1", SignType::Rsa2), ("APP2", SignType::Rsa)] {
+        let order = order_string(&page_biz(out_order_no, "6.66", ""), sign_type);
+        let result = wallet_pay(&app, &order, "pay", "111111").await;
+        assert_eq!(result["resultStatus"], "9000", "{result}");
+        let signed = result["result"].as_str().expect("result string");
+        let found =
+            find_signed_node(signed, "alipay_fund_coupon_order_app_pay_response").expect("node");
+        let public = gateway_key().public_key().expect("public");
+        assert!(
+            public.verify(sign_type, found.node.as_bytes(), &found.sign.clone().expect("sign")),
+            "result verifies"
+        );
+        let node: serde_json::Value = serde_json::from_str(found.node).expect("json");
+        assert_eq!(
+            (node["code"].as_str(), node["status"].as_str(), node["amount"].as_str()),
+            (Some("10000"), Some("SUCCESS"), Some("6.66"))
+        );
+        assert_eq!(query_status(&app, out_order_no, "pay1").await.field("status"), "SUCCESS");
+    }
+    let cancelled = wallet_pay(
+        &app,
+        &order_string(&page_biz("APP3", "1.00", ""), SignType::Rsa2),
+        "cancel",
+        "",
+    )
+    .await;
+    assert_eq!(cancelled["resultStatus"], "6001");
+    assert_eq!(query_status(&app, "APP3", "pay1").await.field("status"), "INIT");
+    let wrong = wallet_pay(
+        &app,
+        &order_string(&page_biz("APP4", "1.00", ""), SignType::Rsa2),
+        "pay",
+        "bad",
+    )
+    .await;
+    assert!(wrong["html"].as_str().unwrap_or("").contains("账号或密码错误"));
+    // A tampered order string is refused before anything is created.
+    let tampered =
+        order_string(&page_biz("APP5", "1.00", ""), SignType::Rsa2).replace("1.00", "0.01");
+    let encoded: String =
+        encode_component(tampered.as_bytes()).into_iter().map(char::from).collect();
+    let refused = raw(app.addr, &get(&format!("/wallet?order_string={encoded}"))).await;
+    assert_eq!(refused.status, 400);
+    assert!(text(&refused).contains("isv.invalid-signature"));
+    assert_eq!(app.balance(MERCHANT_B).await, MERCHANT_BALANCE - 2 * 666);
+    app.assert_invariants().await;
+}
+
+#[tokio::test]
+async fn the_sandbox_clock_control_needs_its_token_and_moves_time() {
+    let app = spawn_app().await;
+    let advance = |token: &str, by: &str| {
+        let body = format!("by={by}");
+        format!(
+            "POST /sandbox/clock/advance HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    };
+    assert_eq!(raw(app.addr, &advance("wrong", "2h")).await.status, 401);
+    assert_eq!(raw(app.addr, &advance(SANDBOX_TOKEN, "1.5h")).await.status, 400);
+    let before = app.clock.now_ms_for_tests();
+    let moved = raw(app.addr, &advance(SANDBOX_TOKEN, "2h")).await;
+    assert_eq!(moved.status, 200, "{}", text(&moved));
+    assert_eq!(app.clock.now_ms_for_tests() - before, 2 * 3_600_000);
+    assert!(text(&moved).contains("\"now_ms\""));
+}

@@ -1,0 +1,336 @@
+//! PostgreSQL, the store for many stateless gateway processes on one database.
+//!
+//! Every command is one `READ COMMITTED` transaction on a pooled connection, in the order the
+//! SQLite store uses: resolve, compare with an earlier identical request (replay or
+//! `UniqueViolation`), ask the ledger, then write with guarded statements. Isolation is not
+//! what keeps money right; the schema and the writes are:
+//!
+//! - `SELECT … FOR UPDATE` on the packet row before anything moves out of it, so commands on one
+//!   packet run one after the other and decide on its latest committed counters;
+//! - guarded updates (`… WHERE amount_fen - disbursed_fen - refunded_fen >= $1`, `… WHERE
+//!   balance_fen + $2 >= 0`), which PostgreSQL re-evaluates on the newest row version after
+//!   waiting for a lock, and `CHECK` constraints behind them;
+//! - account rows updated in ascending `account_id` order, after the packet row, so two
+//!   commands never wait on each other in a cycle;
+//! - UNIQUE keys on the idempotency ids: of two identical requests racing, one inserts and the
+//!   other gets a unique violation, retries the whole transaction and then replays the
+//!   committed outcome.
+//!
+//! Serialization failures, deadlocks and those unique races are retried here a bounded number
+//! of times (`ATTEMPTS_MAX`), so a client never sees them. Everything else becomes
+//! `StoreError::Unavailable`: nothing was committed, and an identical retry is safe.
+
+mod commands;
+mod outbox;
+mod payment;
+pub mod schema;
+pub mod scratch;
+
+use crate::notify::{NotifyAttempt, NotifyFilter, NotifyRecord, PaymentOrder, PendingNotify};
+use crate::sqlite::Keep;
+use crate::{SandboxUser, Store, StoreError};
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
+use hongbao_ledger::{
+    Bug, CompletePayment, DisburseCommand, FiredDeadline, FundCommand, LedgerSnapshot,
+    OperationQuery, OperationView, Outcome, RefundCommand, Rejection,
+};
+use hongbao_money::Fen;
+use std::future::Future;
+use std::pin::Pin;
+use std::str::FromStr;
+use std::time::Duration;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{IsolationLevel, NoTls};
+
+/// Most connections one process keeps open. Several processes share one server's
+/// `max_connections` (100 by default), so each stays modest.
+pub const POOL_MAX: usize = 8;
+/// How often one command is tried when it meets a serialization failure, a deadlock or a unique
+/// race. A unique race needs one retry (the next attempt sees the committed row).
+pub const ATTEMPTS_MAX: u32 = 8;
+/// How long a command waits for a free pooled connection.
+pub const POOL_WAIT: Duration = Duration::from_secs(10);
+/// How long opening a connection may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why one attempt at a command failed.
+pub(crate) enum Failure {
+    /// The database refused or failed; maybe retryable (`is_retryable`).
+    Db(tokio_postgres::Error),
+    /// Anything else: decoding, a broken invariant.
+    Store(StoreError),
+}
+
+impl From<tokio_postgres::Error> for Failure {
+    fn from(err: tokio_postgres::Error) -> Failure {
+        Failure::Db(err)
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(err: StoreError) -> Failure {
+        Failure::Store(err)
+    }
+}
+
+impl From<Bug> for Failure {
+    fn from(err: Bug) -> Failure {
+        Failure::Store(StoreError::Bug(err))
+    }
+}
+
+impl Failure {
+    /// Serialization failures and deadlocks are the database asking for a retry; a unique
+    /// violation is a concurrent identical request that committed first, which the retry replays.
+    fn is_retryable(&self) -> bool {
+        let Failure::Db(err) = self else { return false };
+        matches!(
+            err.code(),
+            Some(code) if *code == SqlState::T_R_SERIALIZATION_FAILURE
+                || *code == SqlState::T_R_DEADLOCK_DETECTED
+                || *code == SqlState::UNIQUE_VIOLATION
+        )
+    }
+
+    fn into_store_error(self) -> StoreError {
+        match self {
+            Failure::Db(err) => unavailable(err),
+            Failure::Store(err) => err,
+        }
+    }
+}
+
+/// A database error as the store reports it, with the server's own message when it sent one.
+pub(crate) fn unavailable(err: tokio_postgres::Error) -> StoreError {
+    match err.as_db_error() {
+        Some(db) => StoreError::Unavailable(format!("postgres {}: {}", db.code().code(), db)),
+        None => match std::error::Error::source(&err) {
+            Some(source) => StoreError::Unavailable(format!("postgres: {err}: {source}")),
+            None => StoreError::Unavailable(format!("postgres: {err}")),
+        },
+    }
+}
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+/// One attempt of a command inside its transaction.
+pub(crate) type Attempt<'a, T> = BoxFuture<'a, Result<Keep<T>, Failure>>;
+
+/// The PostgreSQL store. Cheap to clone; every clone shares one pool.
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: Pool,
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user:password@host:port/database`), runs the migrations
+    /// (under an advisory lock, so processes starting together migrate once) and returns the store.
+    pub async fn connect(url: &str) -> Result<PostgresStore, StoreError> {
+        let mut config = tokio_postgres::Config::from_str(url)
+            .map_err(|err| StoreError::Unavailable(format!("bad PostgreSQL URL: {err}")))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        config.application_name("hongbao");
+        if config.get_options().is_none() {
+            // Quiet the NOTICEs of harmless `IF NOT EXISTS` statements in the migrations.
+            config.options("-c client_min_messages=warning");
+        }
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig { recycling_method: RecyclingMethod::Fast },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_MAX)
+            .wait_timeout(Some(POOL_WAIT))
+            .create_timeout(Some(CONNECT_TIMEOUT))
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .build()
+            .map_err(|err| StoreError::Unavailable(format!("postgres pool: {err}")))?;
+        let store = PostgresStore { pool };
+        let mut client = store.client().await?;
+        schema::migrate(&mut client).await?;
+        Ok(store)
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        self.pool.get().await.map_err(|err| match err {
+            deadpool_postgres::PoolError::Backend(err) => unavailable(err),
+            other => StoreError::Unavailable(format!("postgres pool: {other}")),
+        })
+    }
+
+    /// Runs `command` in a READ COMMITTED transaction, commits or rolls back as it says, and
+    /// retries the whole transaction on serialization failures, deadlocks and unique races.
+    async fn write<T>(
+        &self,
+        command: impl for<'a> Fn(&'a Transaction<'a>) -> Attempt<'a, T> + Send + Sync,
+    ) -> Result<T, StoreError>
+    where
+        T: Send,
+    {
+        let mut attempt = 1;
+        loop {
+            let mut client = self.client().await?;
+            let result: Result<T, Failure> = async {
+                let tx = client
+                    .build_transaction()
+                    .isolation_level(IsolationLevel::ReadCommitted)
+                    .start()
+                    .await?;
+                match command(&tx).await? {
+                    Keep::Commit(value) => {
+                        tx.commit().await?;
+                        Ok(value)
+                    }
+                    Keep::Rollback(value) => {
+                        tx.rollback().await?;
+                        Ok(value)
+                    }
+                }
+            }
+            .await;
+            match result {
+                Ok(value) => return Ok(value),
+                Err(failure) if failure.is_retryable() && attempt < ATTEMPTS_MAX => {
+                    if let Failure::Db(err) = &failure {
+                        tracing::debug!(attempt, error = %err, "postgres command retried");
+                    }
+                    // Deadlocks and serialization failures back off a little (1, 2, 4 … ms);
+                    // a unique race is settled already and retries at once.
+                    let backoff_ms = if attempt == 1 { 0 } else { 1u64 << (attempt - 2).min(6) };
+                    tokio::time::sleep(Duration::from_millis(backoff_ms)).await;
+                    attempt += 1;
+                }
+                Err(failure) => return Err(failure.into_store_error()),
+            }
+        }
+    }
+
+    /// Runs `query` in a read-only REPEATABLE READ transaction: one consistent snapshot.
+    async fn read<T>(
+        &self,
+        query: impl for<'a> FnOnce(&'a Transaction<'a>) -> BoxFuture<'a, Result<T, Failure>> + Send,
+    ) -> Result<T, StoreError>
+    where
+        T: Send,
+    {
+        let mut client = self.client().await?;
+        let result: Result<T, Failure> = async {
+            let tx = client
+                .build_transaction()
+                .isolation_level(IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .await?;
+            let value = query(&tx).await?;
+            tx.commit().await?;
+            Ok(value)
+        }
+        .await;
+        result.map_err(Failure::into_store_error)
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn fund(&self, cmd: FundCommand) -> Result<Outcome, StoreError> {
+        self.write(|tx| Box::pin(commands::fund(tx, cmd.clone()))).await
+    }
+
+    async fn disburse(&self, cmd: DisburseCommand) -> Result<Outcome, StoreError> {
+        self.write(|tx| Box::pin(commands::disburse(tx, cmd.clone()))).await
+    }
+
+    async fn refund(&self, cmd: RefundCommand) -> Result<Outcome, StoreError> {
+        self.write(|tx| Box::pin(commands::refund(tx, cmd.clone()))).await
+    }
+
+    async fn query(
+        &self,
+        query: OperationQuery,
+    ) -> Result<Result<OperationView, Rejection>, StoreError> {
+        self.read(|tx| Box::pin(commands::query(tx, query))).await
+    }
+
+    async fn ensure_user(&self, user: SandboxUser, now_ms: i64) -> Result<bool, StoreError> {
+        self.write(|tx| Box::pin(commands::ensure_user(tx, user.clone(), now_ms))).await
+    }
+
+    async fn balance(&self, user_id: &str) -> Result<Option<Fen>, StoreError> {
+        let user_id = user_id.to_owned();
+        self.read(|tx| Box::pin(commands::user_balance(tx, user_id))).await
+    }
+
+    async fn snapshot(&self) -> Result<LedgerSnapshot, StoreError> {
+        self.read(|tx| Box::pin(commands::snapshot(tx))).await
+    }
+
+    async fn claim_due_notifications(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<PendingNotify>, StoreError> {
+        self.write(|tx| Box::pin(outbox::claim_due(tx, now_ms, lease_ms, limit))).await
+    }
+
+    async fn record_notify_attempt(
+        &self,
+        notify_id: &str,
+        attempt: NotifyAttempt,
+    ) -> Result<(), StoreError> {
+        let notify_id = notify_id.to_owned();
+        self.write(|tx| Box::pin(outbox::record_attempt(tx, notify_id.clone(), attempt.clone())))
+            .await
+    }
+
+    async fn resend_notification(
+        &self,
+        notify_id: &str,
+        app_id: Option<&str>,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let notify_id = notify_id.to_owned();
+        let app_id = app_id.map(str::to_owned);
+        self.write(|tx| Box::pin(outbox::resend(tx, notify_id.clone(), app_id.clone(), now_ms)))
+            .await
+    }
+
+    async fn list_notifications(
+        &self,
+        filter: NotifyFilter,
+    ) -> Result<Vec<NotifyRecord>, StoreError> {
+        self.read(|tx| Box::pin(outbox::list(tx, filter))).await
+    }
+
+    async fn complete_payment(
+        &self,
+        cmd: CompletePayment,
+    ) -> Result<Result<OperationView, Rejection>, StoreError> {
+        self.write(|tx| Box::pin(payment::complete_payment(tx, cmd.clone()))).await
+    }
+
+    async fn fire_deadlines(
+        &self,
+        now_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<FiredDeadline>, StoreError> {
+        self.write(|tx| Box::pin(payment::fire_deadlines(tx, now_ms, limit))).await
+    }
+
+    async fn payment_order(&self, auth_no: &str) -> Result<Option<PaymentOrder>, StoreError> {
+        let auth_no = auth_no.to_owned();
+        self.read(|tx| Box::pin(payment::payment_order(tx, auth_no))).await
+    }
+
+    async fn authenticate(
+        &self,
+        login: &str,
+        password: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let (login, password) = (login.to_owned(), password.to_owned());
+        self.read(|tx| Box::pin(payment::authenticate(tx, login, password))).await
+    }
+}

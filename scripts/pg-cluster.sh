@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# A private, throw-away PostgreSQL cluster for tests and try-outs: initdb in a temporary folder,
+# trust authentication, listening on 127.0.0.1 and a free port only.
+#
+#   scripts/pg-cluster.sh start [DIR]   creates and starts a cluster (DIR: a new temporary folder),
+#                                       prints its URL on stdout (also written to DIR/url)
+#   scripts/pg-cluster.sh stop DIR      stops the cluster and deletes DIR
+#   scripts/pg-cluster.sh url DIR       prints the URL of a started cluster
+#
+# Run as root, the cluster belongs to the `postgres` OS user (initdb refuses root). With
+# PG_CLUSTER_FAST=1 it trades durability for speed (fsync off): for tests only.
+set -euo pipefail
+
+find_bin() {
+  if command -v "$1" >/dev/null 2>&1; then
+    command -v "$1"
+    return
+  fi
+  local found
+  found=$(ls -d /usr/lib/postgresql/*/bin/"$1" 2>/dev/null | sort -V | tail -n 1 || true)
+  if [ -z "$found" ]; then
+    echo "pg-cluster: $1 not found (apt-get install postgresql)" >&2
+    exit 1
+  fi
+  echo "$found"
+}
+
+# Runs a command as the cluster's owner: `postgres` when we are root, else ourselves.
+as_owner() {
+  if [ "$(id -u)" -eq 0 ]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+port_is_free() {
+  ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+start() {
+  local dir=${1:-}
+  if [ -z "$dir" ]; then
+    dir=$(mktemp -d "${TMPDIR:-/tmp}/hongbao-pg.XXXXXX")
+  fi
+  mkdir -p "$dir"
+  local initdb pg_ctl
+  initdb=$(find_bin initdb)
+  pg_ctl=$(find_bin pg_ctl)
+  if [ "$(id -u)" -eq 0 ]; then
+    chown postgres: "$dir"
+  fi
+  chmod 700 "$dir"
+  as_owner "$initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 \
+    >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
+  local options="-c listen_addresses=127.0.0.1 -c unix_socket_directories=$dir -c max_connections=200"
+  if [ "${PG_CLUSTER_FAST:-0}" = 1 ]; then
+    options="$options -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  fi
+  local attempt port
+  for attempt in 1 2 3 4 5 6 7 8; do
+    port=$((20000 + RANDOM % 30000))
+    port_is_free "$port" || continue
+    if as_owner "$pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
+      -o "$options -p $port" start >/dev/null 2>&1; then
+      local url="postgres://postgres@127.0.0.1:$port/postgres"
+      echo "$url" >"$dir/url"
+      echo "pg-cluster: started in $dir (stop: $0 stop $dir)" >&2
+      echo "$url"
+      return
+    fi
+  done
+  echo "pg-cluster: could not start PostgreSQL; log:" >&2
+  cat "$dir/server.log" >&2 || true
+  exit 1
+}
+
+stop() {
+  local dir=${1:?usage: $0 stop DIR}
+  local pg_ctl
+  pg_ctl=$(find_bin pg_ctl)
+  if [ -d "$dir/data" ]; then
+    as_owner "$pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+  fi
+  rm -rf "$dir"
+}
+
+case "${1:-}" in
+  start) start "${2:-}" ;;
+  stop) stop "${2:-}" ;;
+  url) cat "${2:?usage: $0 url DIR}/url" ;;
+  *)
+    echo "usage: $0 start [DIR] | stop DIR | url DIR" >&2
+    exit 2
+    ;;
+esac
