@@ -4,6 +4,7 @@
 //! Glue only: configuration, start-up, printing. The gateway, ledger and store crates do the work.
 
 mod client_cmd;
+mod clock_cmd;
 mod config;
 mod demo;
 mod notify_cmd;
@@ -52,7 +53,29 @@ enum NotifyCommand {
 }
 
 #[derive(Subcommand)]
+enum ClockCommand {
+    /// Prints the server's business time.
+    Now,
+    /// Moves the server's business time forward: whole minutes, hours or days (90m, 2h, 3d).
+    Advance {
+        /// How far.
+        by: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
+    /// The sandbox clock of a running server (needs `[sandbox] clock_token` in its config).
+    Clock {
+        /// The server (its /gateway.do URL or base URL).
+        #[arg(long, default_value = "http://127.0.0.1:9999", global = true)]
+        url: String,
+        /// The server's `[sandbox] clock_token`.
+        #[arg(long, env = "HONGBAO_SANDBOX_TOKEN", global = true, hide_env_values = true)]
+        token: Option<String>,
+        #[command(subcommand)]
+        command: ClockCommand,
+    },
     /// The notify outbox of a configuration: attempts, last errors, resends.
     Notify {
         /// A TOML configuration file (default: the demo's).
@@ -100,6 +123,15 @@ fn main() {
         Command::Serve { config, data_dir, listen } => serve(config, data_dir, listen),
         Command::Notify { config, data_dir, command } => notify(config, data_dir, command),
         Command::Client(command) => std::process::exit(client_cmd::run(command)),
+        Command::Clock { url, token, command } => match token {
+            None => Err(anyhow::anyhow!(
+                "give the server's [sandbox] clock_token with --token or HONGBAO_SANDBOX_TOKEN"
+            )),
+            Some(token) => match command {
+                ClockCommand::Now => clock_cmd::run(&url, &token, None),
+                ClockCommand::Advance { by } => clock_cmd::run(&url, &token, Some(&by)),
+            },
+        },
     };
     if let Err(err) = result {
         eprintln!("hongbao: {err:#}");

@@ -1,0 +1,58 @@
+//! Timeouts through the sandbox clock control against a running server: `hongbao clock advance`
+//! expires a packet and its remainder comes back as a REFUND operation, in seconds.
+
+use hongbao_test_support::*;
+use std::io::Write;
+
+const BIN: &str = env!("CARGO_BIN_EXE_hongbao");
+const TOKEN: &str = "sandbox-token-for-tests-0123456789";
+
+#[tokio::test]
+async fn clock_advance_expires_a_packet_on_a_running_server() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_server_config(dir.path());
+    let mut file = std::fs::OpenOptions::new().append(true).open(&config).expect("config");
+    writeln!(file, "\n[sandbox]\nclock_token = \"{TOKEN}\"").expect("append");
+    let server = ServerProcess::start(BIN, &config);
+    let biz = format!(
+        r#"{{"out_order_no":"CLK","out_request_no":"pay1","order_title":"t","amount":"10.00","payer_user_id":"{MERCHANT_A}","extra_param":"{{\"orderExpiredTime\":\"30m\"}}"}}"#
+    );
+    let auth_no = server.send(&Call::new(PAY, &biz)).await.field("auth_no").to_owned();
+    let url = format!("http://{}/gateway.do", server.addr);
+    let clock = |args: &[&str], token: &str| {
+        std::process::Command::new(BIN)
+            .arg("clock")
+            .args(args)
+            .args(["--url", &url, "--token", token])
+            .output()
+            .expect("runs")
+    };
+    let refused = clock(&["advance", "30m"], "wrong-token-wrong-token");
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("401"));
+    let now = clock(&["now"], TOKEN);
+    assert!(
+        String::from_utf8_lossy(&now.stdout).contains("now_ms"),
+        "{}",
+        String::from_utf8_lossy(&now.stderr)
+    );
+    let moved = clock(&["advance", "30m"], TOKEN);
+    assert!(moved.status.success(), "{}", String::from_utf8_lossy(&moved.stderr));
+    let query = format!(r#"{{"auth_no":"{auth_no}","out_request_no":"EXPIRE_REFUND"}}"#);
+    let mut last = String::new();
+    for _ in 0..50 {
+        let answer = server.send(&Call::new(QUERY, &query)).await;
+        if answer.field("status") == "SUCCESS" {
+            assert_eq!(
+                (answer.field("operation_type"), answer.field("amount")),
+                ("REFUND", "10.00")
+            );
+            assert_eq!(answer.field("total_pay_refund_amount"), "10.00");
+            server.stop();
+            return;
+        }
+        last = answer.sub_code().to_owned();
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the expiry refund never appeared ({last})");
+}
