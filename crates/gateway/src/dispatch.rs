@@ -95,11 +95,28 @@ async fn gateway_do(State(gateway): State<Arc<Gateway>>, request: Request<Body>)
         }
         Err(_) => return (StatusCode::REQUEST_TIMEOUT, "request body timed out").into_response(),
     };
+    // Admission after the body is in (reading it is bounded by its own timeout and size), so
+    // slow clients never hold a place in the work queue.
+    let Ok(_admitted) = Arc::clone(&gateway.inflight).try_acquire_owned() else {
+        return shed(&gateway, &query, &body);
+    };
     if is_page_pay(&query, &body) {
         return crate::cashier::page_pay(&gateway, &query, &body).await;
     }
     let (frame, node) = answer(&gateway, &query, &body).await;
     reply(&gateway, &frame, node)
+}
+
+/// Over capacity: a signed 20000 in the request's own node when it names a method, else a plain
+/// HTTP 503 (there is no node to answer in). Nothing was done; the identical request may be
+/// retried.
+fn shed(gateway: &Gateway, query: &[u8], body: &[u8]) -> Response {
+    let frame = Frame::guess(query, Some(body));
+    if frame.key == ERROR_RESPONSE_KEY {
+        return (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "1")], "overloaded")
+            .into_response();
+    }
+    reply(gateway, &frame, error_node(&ApiError::Overloaded))
 }
 
 /// A page.pay request comes from the payer's browser and is answered with pages, not JSON.

@@ -52,6 +52,10 @@ pub struct Limits {
     pub header_read_timeout: std::time::Duration,
     /// Most connections open at once; more wait in the kernel backlog.
     pub connections_max: usize,
+    /// Most requests being worked on at once (verify, store, sign). Beyond it a request is
+    /// shed at once with a signed 20000 (HTTP 503 when it names no method) instead of queueing
+    /// without bound.
+    pub inflight_max: usize,
 }
 
 impl Default for Limits {
@@ -61,6 +65,7 @@ impl Default for Limits {
             body_read_timeout: std::time::Duration::from_secs(15),
             header_read_timeout: std::time::Duration::from_secs(10),
             connections_max: 10_000,
+            inflight_max: 512,
         }
     }
 }
@@ -77,6 +82,8 @@ pub struct Gateway {
     pub clock: Arc<dyn Clock>,
     /// Limits.
     pub limits: Limits,
+    /// Admission to the request work, sized by `limits.inflight_max` (see `set_limits`).
+    pub inflight: Arc<tokio::sync::Semaphore>,
     /// Wakes the notify worker when a command queued a notification.
     pub notify_wake: tokio::sync::Notify,
     /// Wakes the deadline scheduler (after the sandbox clock moved).
@@ -121,12 +128,19 @@ impl Gateway {
             gateway_key,
             store,
             clock,
+            inflight: Arc::new(tokio::sync::Semaphore::new(Limits::default().inflight_max)),
             limits: Limits::default(),
             notify_wake: tokio::sync::Notify::new(),
             scheduler_wake: tokio::sync::Notify::new(),
             policy: Policy::default(),
             sandbox: Sandbox::default(),
         }
+    }
+
+    /// Replaces the limits (and resizes the in-flight admission with them).
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.inflight = Arc::new(tokio::sync::Semaphore::new(limits.inflight_max));
+        self.limits = limits;
     }
 
     /// The axum router: `/gateway.do`, the cashier, the wallet and the sandbox controls.

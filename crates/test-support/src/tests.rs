@@ -80,7 +80,16 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_in(tempfile::tempdir().expect("tempdir")).await
 }
 
+/// `spawn_app` with other limits.
+pub async fn spawn_app_with(limits: Limits) -> TestApp {
+    spawn_app_limited(tempfile::tempdir().expect("tempdir"), limits).await
+}
+
 pub async fn spawn_app_in(dir: tempfile::TempDir) -> TestApp {
+    spawn_app_limited(dir, test_limits()).await
+}
+
+async fn spawn_app_limited(dir: tempfile::TempDir, limits: Limits) -> TestApp {
     let store = SqliteStore::open(&dir.path().join("hongbao.db")).expect("store opens");
     let now_ms = 1_795_000_000_000; // 2026-11-18
     for (user_id, logon_id, balance) in [
@@ -117,9 +126,8 @@ pub async fn spawn_app_in(dir: tempfile::TempDir) -> TestApp {
         })
         .collect();
     let clock = Arc::new(ManualClock::new(now_ms));
-    let limits = test_limits();
     let mut gateway = Gateway::new(apps, gateway_key(), Arc::new(store.clone()), clock.clone());
-    gateway.limits = limits.clone();
+    gateway.set_limits(limits.clone());
     gateway.sandbox.clock_token = Some(SANDBOX_TOKEN.to_owned());
     let gateway = Arc::new(gateway);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
