@@ -52,7 +52,9 @@ impl Default for NotifyConfig {
         NotifyConfig {
             attempt_timeout: Duration::from_secs(5),
             concurrency_max: 32,
-            lease_ms: 60_000,
+            // Three attempt timeouts: long enough that a live delivery records first, short
+            // enough that a crash delays the retry by seconds, not minutes.
+            lease_ms: 15_000,
             poll_interval: Duration::from_millis(200),
         }
     }

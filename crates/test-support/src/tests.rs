@@ -255,6 +255,22 @@ pub async fn raw(addr: SocketAddr, request: &[u8]) -> HttpResponse {
     parse_response(&bytes)
 }
 
+/// Like `raw`, but `None` when the server is unreachable or the answer is cut off (a server
+/// killed mid-request): the caller retries the identical bytes.
+pub async fn try_raw(addr: SocketAddr, request: &[u8]) -> Option<HttpResponse> {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+    stream.write_all(request).await.ok()?;
+    let mut bytes = Vec::new();
+    tokio::time::timeout(std::time::Duration::from_secs(10), stream.read_to_end(&mut bytes))
+        .await
+        .ok()?
+        .ok()?;
+    let split = bytes.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let response = parse_response(&bytes);
+    let declared: Option<usize> = response.header("content-length").and_then(|v| v.parse().ok());
+    (declared == Some(bytes.len() - split - 4)).then_some(response)
+}
+
 pub fn parse_response(bytes: &[u8]) -> HttpResponse {
     let split = bytes.windows(4).position(|w| w == b"\r\n\r\n").expect("complete head");
     let head = String::from_utf8_lossy(&bytes[..split]).into_owned();
@@ -446,6 +462,12 @@ impl ServerProcess {
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         ServerProcess { child, addr }
+    }
+
+    /// Kills the process with SIGKILL (a crash) and waits for it.
+    pub fn crash(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// Stops the process with SIGTERM (graceful) and waits for it.
