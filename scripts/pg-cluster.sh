@@ -6,6 +6,8 @@
 #                                       prints its URL on stdout (also written to DIR/url)
 #   scripts/pg-cluster.sh stop DIR      stops the cluster and deletes DIR
 #   scripts/pg-cluster.sh url DIR       prints the URL of a started cluster
+#   scripts/pg-cluster.sh pause DIR     stops the server, keeping its data (a lost database)
+#   scripts/pg-cluster.sh resume DIR    starts it again on the same port
 #
 # Run as root, the cluster belongs to the `postgres` OS user (initdb refuses root). With
 # PG_CLUSTER_FAST=1 it trades durability for speed (fsync off): for tests only.
@@ -65,6 +67,7 @@ start() {
       -o "$options -p $port" start >/dev/null 2>&1; then
       local url="postgres://postgres@127.0.0.1:$port/postgres"
       echo "$url" >"$dir/url"
+      echo "$options -p $port" >"$dir/options"
       echo "pg-cluster: started in $dir (stop: $0 stop $dir)" >&2
       echo "$url"
       return
@@ -85,12 +88,25 @@ stop() {
   rm -rf "$dir"
 }
 
+pause() {
+  local dir=${1:?usage: $0 pause DIR}
+  as_owner "$(find_bin pg_ctl)" -D "$dir/data" -m fast -w stop >/dev/null
+}
+
+resume() {
+  local dir=${1:?usage: $0 resume DIR}
+  as_owner "$(find_bin pg_ctl)" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
+    -o "$(cat "$dir/options")" start >/dev/null
+}
+
 case "${1:-}" in
   start) start "${2:-}" ;;
   stop) stop "${2:-}" ;;
+  pause) pause "${2:-}" ;;
+  resume) resume "${2:-}" ;;
   url) cat "${2:?usage: $0 url DIR}/url" ;;
   *)
-    echo "usage: $0 start [DIR] | stop DIR | url DIR" >&2
+    echo "usage: $0 start [DIR] | stop DIR | url DIR | pause DIR | resume DIR" >&2
     exit 2
     ;;
 esac
