@@ -101,3 +101,41 @@ fn bad_configuration_stops_start_up_with_one_clear_line() {
         start_failure(&format!("{bad_gateway}{}{user}", app("A1", "keys/app_a_public.pem")), &[]);
     assert!(line.contains("gateway_private_key"), "{line}");
 }
+
+#[test]
+fn loose_private_key_permissions_get_a_warning_and_keys_never_reach_the_output() {
+    use std::io::BufRead;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_server_config(dir.path());
+    let key_path = dir.path().join("keys/gateway_private.pem");
+    std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let key_text = std::fs::read_to_string(&key_path).expect("key");
+    let secret_line = key_text.lines().nth(1).expect("a base64 line").to_owned();
+    let mut child = std::process::Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&config)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut warned = false;
+    let mut seen = String::new();
+    for line in std::io::BufReader::new(stderr).lines().take(20) {
+        let line = line.expect("utf-8");
+        seen.push_str(&line);
+        if line.contains("readable by group or others") {
+            warned = true;
+            break;
+        }
+    }
+    let _ = child.kill();
+    let output = child.wait_with_output().expect("output");
+    assert!(warned, "no warning for a 0644 private key: {seen}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        !stdout.contains(&secret_line) && !seen.contains(&secret_line),
+        "key material in the output"
+    );
+}

@@ -117,3 +117,62 @@ async fn advance(
     gateway.notify_wake.notify_one();
     json(StatusCode::OK, clock_json(&gateway))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn gateway(token: Option<&str>) -> (Gateway, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = hongbao_store::SqliteStore::open(&dir.path().join("db")).expect("store");
+        let key = hongbao_sign::PrivateKey::generate(1024).expect("key");
+        let mut gateway = Gateway::new(
+            HashMap::new(),
+            key,
+            Arc::new(store),
+            Arc::new(crate::ManualClock::new(0)),
+        );
+        gateway.sandbox.clock_token = token.map(str::to_owned);
+        (gateway, dir)
+    }
+
+    fn bearer(token: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            http::header::AUTHORIZATION,
+            format!("Bearer {token}").parse().expect("header"),
+        );
+        headers
+    }
+
+    #[tokio::test]
+    async fn off_by_default_loopback_only_and_token_bound() {
+        let loopback = Some(PeerAddr("127.0.0.1:5000".parse().expect("addr")));
+        let remote = Some(PeerAddr("192.0.2.7:5000".parse().expect("addr")));
+        let (off, _dir) = gateway(None);
+        let status = |refusal: Option<Response>| refusal.map(|r| r.status());
+        assert_eq!(
+            status(refusal(&off, loopback, &bearer("anything"))),
+            Some(StatusCode::NOT_FOUND)
+        );
+        let (on, _dir) = gateway(Some("0123456789abcdef"));
+        assert_eq!(
+            status(refusal(&on, remote, &bearer("0123456789abcdef"))),
+            Some(StatusCode::FORBIDDEN)
+        );
+        assert_eq!(
+            status(refusal(&on, None, &bearer("0123456789abcdef"))),
+            Some(StatusCode::FORBIDDEN)
+        );
+        assert_eq!(
+            status(refusal(&on, loopback, &bearer("0123456789abcdeF"))),
+            Some(StatusCode::UNAUTHORIZED)
+        );
+        assert_eq!(
+            status(refusal(&on, loopback, &HeaderMap::new())),
+            Some(StatusCode::UNAUTHORIZED)
+        );
+        assert_eq!(status(refusal(&on, loopback, &bearer("0123456789abcdef"))), None);
+    }
+}
