@@ -3,10 +3,12 @@
 //! restarted on the same data. Every request is retried with identical bytes until it gets an
 //! answer. Afterwards: every 10000 answer exists exactly once, every retried request resolved
 //! to one effect, the money invariants hold (conservation per packet and in total), and every
-//! notification is delivered. The driver prints its figures.
+//! notification is delivered. The driver prints its figures. It runs on SQLite (one process)
+//! and on PostgreSQL (three processes, one killed at a time, clients spreading over all).
 
 use hongbao_ledger::check_invariants;
-use hongbao_store::{NotifyFilter, SqliteStore, Store};
+use hongbao_store::postgres::scratch::{ScratchDatabase, TEST_SERVER_VAR};
+use hongbao_store::{NotifyFilter, Store};
 use hongbao_test_support::*;
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -54,14 +56,14 @@ fn notify_receiver() -> (String, Arc<Mutex<HashSet<String>>>) {
     (url, seen)
 }
 
-/// Sends `call` until some server incarnation answers; returns the verified answer and how many
-/// sends it took.
-async fn until_answered(addr: &RwLock<SocketAddr>, call: &Call) -> (Answer, usize) {
+/// Sends `call` until some server incarnation answers, moving to the next process after each
+/// failed send; returns the verified answer and how many sends it took.
+async fn until_answered(addrs: &[RwLock<SocketAddr>], call: &Call) -> (Answer, usize) {
     let body = call.body();
     let request = post_request("/gateway.do", &body, "application/x-www-form-urlencoded");
     let method = call.params.get("method").map(str::to_owned);
     for attempt in 1.. {
-        let target = *addr.read().expect("addr");
+        let target = *addrs[attempt % addrs.len()].read().expect("addr");
         if let Some(http) = try_raw(target, &request).await {
             return (verify_answer(http, method.as_deref(), call.charset, call.sign_type), attempt);
         }
@@ -77,12 +79,47 @@ struct Figures {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
+async fn kill_9_at_random_moments_loses_and_duplicates_nothing_on_sqlite() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = write_server_config(dir.path());
+    let database = format!("sqlite://{}", dir.path().join("data/hongbao.db").display());
+    crash_run(&config, &database, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_at_random_moments_loses_and_duplicates_nothing_on_postgres_with_three_processes() {
+    let server_url = match std::env::var(TEST_SERVER_VAR) {
+        Ok(url) if !url.is_empty() => url,
+        _ => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true needs {TEST_SERVER_VAR}"
+            );
+            let line = format!("SKIP crash on PostgreSQL: {TEST_SERVER_VAR} is not set\n");
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
+            return;
+        }
+    };
+    let database = ScratchDatabase::create(&server_url).await.expect("test database");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_server_config(dir.path());
+    let text = std::fs::read_to_string(&config).expect("config");
+    let text = text.replace(
+        "database = \"sqlite://data/hongbao.db\"",
+        &format!("database = \"{}\"", database.url()),
+    );
+    std::fs::write(&config, text).expect("config");
+    crash_run(&config, database.url(), 3).await;
+    let _ = database.drop_now().await;
+}
+
+async fn crash_run(config: &std::path::Path, database: &str, processes: usize) {
+    let config = config.to_owned();
     let (notify_url, notified) = notify_receiver();
-    let server = ServerProcess::start(BIN, &config);
-    let addr = Arc::new(RwLock::new(server.addr));
+    let mut servers: Vec<ServerProcess> =
+        (0..processes).map(|_| ServerProcess::start(BIN, &config)).collect();
+    let addrs: Arc<Vec<RwLock<SocketAddr>>> =
+        Arc::new(servers.iter().map(|s| RwLock::new(s.addr)).collect());
     let stop = Arc::new(AtomicBool::new(false));
     let figures = Arc::new(Figures::default());
     // (ids, operation_id) of every 10000 answer.
@@ -90,8 +127,8 @@ async fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
 
     let mut workers = Vec::new();
     for worker in 0..WORKERS {
-        let (addr, stop, figures, answered, notify_url) = (
-            Arc::clone(&addr),
+        let (addrs, stop, figures, answered, notify_url) = (
+            Arc::clone(&addrs),
             Arc::clone(&stop),
             Arc::clone(&figures),
             Arc::clone(&answered),
@@ -113,7 +150,7 @@ async fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
                 }
                 let mut auth_no = String::new();
                 for (ids, call) in calls {
-                    let (answer, sends) = until_answered(&addr, &call).await;
+                    let (answer, sends) = until_answered(&addrs, &call).await;
                     assert_eq!(answer.code(), "10000", "{ids}: {}", answer.sub_msg());
                     if ids == packet {
                         auth_no = answer.field("auth_no").to_owned();
@@ -125,7 +162,7 @@ async fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
                 // The remainder (2.50) goes back to the payer.
                 let biz = format!(r#"{{"auth_no":"{auth_no}","out_request_no":"back","amount":"2.50","remark":"r"}}"#);
                 let call = Call::new(REFUND, &biz).param("notify_url", &notify_url);
-                let (answer, sends) = until_answered(&addr, &call).await;
+                let (answer, sends) = until_answered(&addrs, &call).await;
                 assert_eq!(answer.code(), "10000", "refund of {packet}: {}", answer.sub_msg());
                 figures.answered.fetch_add(1, Ordering::SeqCst);
                 figures.resent.fetch_add(sends - 1, Ordering::SeqCst);
@@ -134,16 +171,16 @@ async fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
         }));
     }
 
-    let mut server = server;
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     for _ in 0..CRASHES {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
         tokio::time::sleep(Duration::from_millis(80 + seed % 250)).await;
-        server.crash();
-        server = ServerProcess::start(BIN, &config);
-        *addr.write().expect("addr") = server.addr;
+        let victim = (seed % processes as u64) as usize;
+        let replacement = ServerProcess::start(BIN, &config);
+        *addrs[victim].write().expect("addr") = replacement.addr;
+        std::mem::replace(&mut servers[victim], replacement).crash();
     }
     stop.store(true, Ordering::SeqCst);
     for worker in workers {
@@ -152,7 +189,7 @@ async fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
 
     // Every answered operation is queryable with the same operation_id: exactly one effect.
     let answered = answered.lock().expect("lock").clone();
-    let snapshot_store = SqliteStore::open(&dir.path().join("data/hongbao.db")).expect("open");
+    let snapshot_store = hongbao_store::open(database).await.expect("open the store");
     let snapshot = snapshot_store.snapshot().await.expect("snapshot");
     let violations = check_invariants(&snapshot);
     assert!(violations.is_empty(), "money invariants after {CRASHES} crashes: {violations:?}");
@@ -191,9 +228,11 @@ async fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(pending, 0, "notifications still pending after the crashes");
-    server.stop();
+    for server in servers {
+        server.stop();
+    }
     eprintln!(
-        "crash test: {CRASHES} kill -9, {} operations answered, {} identical resends, {} notifications delivered, anomalies {anomalies}",
+        "crash test ({processes} process(es), {database}): {CRASHES} kill -9, {} operations answered, {} identical resends, {} notifications delivered, anomalies {anomalies}",
         figures.answered.load(Ordering::SeqCst),
         figures.resent.load(Ordering::SeqCst),
         notified.lock().expect("lock").len(),
