@@ -8,7 +8,7 @@
 
 use hongbao_ledger::check_invariants;
 use hongbao_store::postgres::scratch::{ScratchDatabase, TEST_SERVER_VAR};
-use hongbao_store::{NotifyFilter, Store};
+use hongbao_store::NotifyFilter;
 use hongbao_test_support::*;
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};
