@@ -8,7 +8,7 @@
 
 use crate::dispatch::verify;
 use crate::error::{to_alipay, ApiError};
-use crate::html::{error_page, escape, field, form_fields, page, Lang};
+use crate::html::{error_page, escape, field, form_fields, order_summary, page, pay_form, Lang};
 use crate::methods::fund::payer_side_order;
 use crate::Gateway;
 use axum::body::Bytes;
@@ -20,6 +20,7 @@ use hongbao_protocol::display::format_beijing;
 use hongbao_protocol::params::decode_request;
 use hongbao_protocol::sign_content::sign_notify;
 use hongbao_protocol::{Charset, Params, SignType};
+use hongbao_store::PaymentOrder;
 use http::StatusCode;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -97,6 +98,28 @@ async fn show(
     render(&gateway, &auth_no, &context, None).await
 }
 
+/// The order behind a cashier or wallet page, or the page saying why there is none.
+pub(crate) async fn load_order(
+    gateway: &Gateway,
+    auth_no: &str,
+    lang: Lang,
+) -> Result<(PaymentOrder, String), Response> {
+    match gateway.store.payment_order(auth_no).await {
+        Ok(Some(order)) => {
+            let merchant =
+                gateway.apps.get(&order.app_id).map(|a| a.name.clone()).unwrap_or_default();
+            Ok((order, merchant))
+        }
+        Ok(None) => Err(error_page(
+            lang,
+            "40004",
+            "AUTH_ORDER_NOT_EXIST",
+            lang.t("订单不存在", "No such order"),
+        )),
+        Err(err) => Err(api_error_page(lang, &err.into())),
+    }
+}
+
 async fn render(
     gateway: &Gateway,
     auth_no: &str,
@@ -104,29 +127,11 @@ async fn render(
     error: Option<&str>,
 ) -> Response {
     let lang = context.lang;
-    let order = match gateway.store.payment_order(auth_no).await {
-        Ok(Some(order)) => order,
-        Ok(None) => {
-            return error_page(
-                lang,
-                "40004",
-                "AUTH_ORDER_NOT_EXIST",
-                lang.t("订单不存在", "No such order"),
-            )
-        }
-        Err(err) => return api_error_page(lang, &err.into()),
+    let (order, merchant) = match load_order(gateway, auth_no, lang).await {
+        Ok(found) => found,
+        Err(page) => return page,
     };
-    let merchant = gateway.apps.get(&order.app_id).map(|a| a.name.clone()).unwrap_or_default();
-    let view = &order.view;
-    let summary = format!(
-        "<div class=\"card\"><div class=\"merchant\">{m_label} {merchant}</div><div class=\"title\" id=\"order-title\">{title}</div><div class=\"amount\" id=\"amount\"><small>¥</small>{amount}</div><div class=\"meta\">{no_label} {out_order_no}</div>",
-        m_label = lang.t("收款方", "Merchant"),
-        merchant = escape(&merchant),
-        title = escape(&view.order_title),
-        amount = view.amount,
-        no_label = lang.t("订单号", "Order no."),
-        out_order_no = escape(&view.out_order_no),
-    );
+    let summary = order_summary(lang, &merchant, &order.view);
     let closed_by_time = order.pay_deadline_ms.is_some_and(|d| gateway.clock.now_ms() >= d);
     let body = match order.status {
         PacketStatus::Funded => format!(
@@ -138,27 +143,19 @@ async fn render(
         PacketStatus::WaitPay if closed_by_time => closed_card(&summary, lang),
         PacketStatus::WaitPay => {
             let deadline = order.pay_deadline_ms.map(format_beijing).unwrap_or_default();
-            let error = error
-                .map(|e| format!("<div class=\"error\" id=\"error\">{}</div>", escape(e)))
-                .unwrap_or_default();
+            let form = pay_form(
+                lang,
+                &format!("/cashier/{}", order.view.auth_no),
+                &[
+                    ("lang", lang.code()),
+                    ("charset", context.charset.as_str()),
+                    ("sign_type", context.sign_type.as_str()),
+                ],
+                error,
+            );
             format!(
-                "{summary}<div class=\"meta\">{pay_before} {deadline}</div></div>\
-                 <div class=\"card\">{error}<form method=\"post\" action=\"/cashier/{auth_no}\" accept-charset=\"utf-8\">\
-                 <input type=\"hidden\" name=\"lang\" value=\"{lang_code}\"><input type=\"hidden\" name=\"charset\" value=\"{charset}\"><input type=\"hidden\" name=\"sign_type\" value=\"{sign_type}\">\
-                 <label for=\"login\">{login_label}</label><input type=\"text\" id=\"login\" name=\"login\" autocomplete=\"username\" placeholder=\"2088… / name@example.com\">\
-                 <label for=\"password\">{password_label}</label><input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\">\
-                 <div class=\"actions\"><button class=\"primary\" id=\"pay\" name=\"action\" value=\"pay\" type=\"submit\">{pay}</button><button class=\"secondary\" id=\"cancel\" name=\"action\" value=\"cancel\" type=\"submit\">{cancel}</button></div></form>\
-                 <p class=\"hint\">{hint}</p></div>",
+                "{summary}<div class=\"meta\">{pay_before} {deadline}</div></div>{form}",
                 pay_before = lang.t("请在此时间前完成支付：", "Pay before:"),
-                auth_no = escape(&view.auth_no),
-                lang_code = lang.code(),
-                charset = context.charset.as_str(),
-                sign_type = context.sign_type.as_str(),
-                login_label = lang.t("沙箱账号（用户号或登录名）", "Sandbox account (user id or logon id)"),
-                password_label = lang.t("支付密码", "Payment password"),
-                pay = lang.t("确认付款", "Pay"),
-                cancel = lang.t("取消", "Cancel"),
-                hint = lang.t("沙箱账号与密码见 hongbao 配置文件中的 [[user]]。", "Sandbox accounts and passwords are the [[user]] entries of the hongbao configuration."),
             )
         }
     };

@@ -106,6 +106,49 @@ pub fn error_page(lang: Lang, code: &str, sub_code: &str, sub_msg: &str) -> Resp
     page(lang, lang.t("支付请求错误", "Payment request error"), &body, StatusCode::BAD_REQUEST)
 }
 
+/// The order card's opening: merchant, title, amount, order number. The caller closes the card.
+pub fn order_summary(lang: Lang, merchant: &str, view: &hongbao_ledger::OperationView) -> String {
+    format!(
+        "<div class=\"card\"><div class=\"merchant\">{m_label} {merchant}</div><div class=\"title\" id=\"order-title\">{title}</div><div class=\"amount\" id=\"amount\"><small>¥</small>{amount}</div><div class=\"meta\">{no_label} {out_order_no}</div>",
+        m_label = lang.t("收款方", "Merchant"),
+        merchant = escape(merchant),
+        title = escape(&view.order_title),
+        amount = view.amount,
+        no_label = lang.t("订单号", "Order no."),
+        out_order_no = escape(&view.out_order_no),
+    )
+}
+
+/// The payer's card: an error line, a sandbox login, Pay and Cancel (`name=action`), posted to
+/// `action` with `hidden` fields.
+pub fn pay_form(lang: Lang, action: &str, hidden: &[(&str, &str)], error: Option<&str>) -> String {
+    let error = error
+        .map(|e| format!("<div class=\"error\" id=\"error\">{}</div>", escape(e)))
+        .unwrap_or_default();
+    let hidden: String = hidden
+        .iter()
+        .map(|(name, value)| {
+            format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", escape(name), escape(value))
+        })
+        .collect();
+    format!(
+        "<div class=\"card\">{error}<form method=\"post\" action=\"{action}\" accept-charset=\"utf-8\">{hidden}\
+         <label for=\"login\">{login_label}</label><input type=\"text\" id=\"login\" name=\"login\" autocomplete=\"username\" placeholder=\"2088… / name@example.com\">\
+         <label for=\"password\">{password_label}</label><input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\">\
+         <div class=\"actions\"><button class=\"primary\" id=\"pay\" name=\"action\" value=\"pay\" type=\"submit\">{pay}</button><button class=\"secondary\" id=\"cancel\" name=\"action\" value=\"cancel\" type=\"submit\">{cancel}</button></div></form>\
+         <p class=\"hint\">{hint}</p></div>",
+        action = escape(action),
+        login_label = lang.t("沙箱账号（用户号或登录名）", "Sandbox account (user id or logon id)"),
+        password_label = lang.t("支付密码", "Payment password"),
+        pay = lang.t("确认付款", "Pay"),
+        cancel = lang.t("取消", "Cancel"),
+        hint = lang.t(
+            "沙箱账号与密码见 hongbao 配置文件中的 [[user]]。",
+            "Sandbox accounts and passwords are the [[user]] entries of the hongbao configuration."
+        ),
+    )
+}
+
 /// Decodes a browser form (UTF-8, as our pages declare) into pairs; undecodable parts are dropped.
 pub fn form_fields(body: &[u8]) -> Vec<(String, String)> {
     hongbao_protocol::form::parse_form_lenient(body)

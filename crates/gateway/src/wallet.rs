@@ -7,9 +7,9 @@
 //! `alipay_fund_coupon_order_app_pay_response` as `result` (the merchant verifies it on its
 //! server), or 6001 when the payer cancels. `Accept: application/json` gets that object as JSON.
 
-use crate::cashier::{api_error_page, lang_field};
+use crate::cashier::{api_error_page, lang_field, load_order};
 use crate::dispatch::verify;
-use crate::html::{error_page, escape, field, form_fields, page, Lang};
+use crate::html::{error_page, escape, field, form_fields, order_summary, page, pay_form, Lang};
 use crate::methods::fund::payer_side_order;
 use crate::methods::order_node;
 use crate::Gateway;
@@ -98,45 +98,22 @@ async fn confirm_page(
     sign_type: SignType,
     error: Option<&str>,
 ) -> Response {
-    let order = match gateway.store.payment_order(auth_no).await {
-        Ok(Some(order)) => order,
-        Ok(None) => {
-            return error_page(
-                lang,
-                "40004",
-                "AUTH_ORDER_NOT_EXIST",
-                lang.t("订单不存在", "No such order"),
-            )
-        }
-        Err(err) => return api_error_page(lang, &err.into()),
+    let (order, merchant) = match load_order(gateway, auth_no, lang).await {
+        Ok(found) => found,
+        Err(page) => return page,
     };
-    let merchant = gateway.apps.get(&order.app_id).map(|a| a.name.clone()).unwrap_or_default();
-    let error = error
-        .map(|e| format!("<div class=\"error\" id=\"error\">{}</div>", escape(e)))
-        .unwrap_or_default();
-    let body = format!(
-        "<div class=\"card\"><div class=\"merchant\">{m_label} {merchant}</div><div class=\"title\" id=\"order-title\">{title}</div>\
-         <div class=\"amount\" id=\"amount\"><small>¥</small>{amount}</div></div>\
-         <div class=\"card\">{error}<form method=\"post\" action=\"/wallet/pay\" accept-charset=\"utf-8\">\
-         <input type=\"hidden\" name=\"auth_no\" value=\"{auth_no}\"><input type=\"hidden\" name=\"lang\" value=\"{code}\">\
-         <input type=\"hidden\" name=\"charset\" value=\"{charset}\"><input type=\"hidden\" name=\"sign_type\" value=\"{sign_type}\">\
-         <label for=\"login\">{login_label}</label><input type=\"text\" id=\"login\" name=\"login\">\
-         <label for=\"password\">{password_label}</label><input type=\"password\" id=\"password\" name=\"password\">\
-         <div class=\"actions\"><button class=\"primary\" id=\"pay\" name=\"action\" value=\"pay\" type=\"submit\">{pay}</button>\
-         <button class=\"secondary\" id=\"cancel\" name=\"action\" value=\"cancel\" type=\"submit\">{cancel}</button></div></form></div>",
-        m_label = lang.t("收款方", "Merchant"),
-        merchant = escape(&merchant),
-        title = escape(&order.view.order_title),
-        amount = order.view.amount,
-        auth_no = escape(auth_no),
-        code = lang.code(),
-        charset = charset.as_str(),
-        sign_type = sign_type.as_str(),
-        login_label = lang.t("沙箱账号（用户号或登录名）", "Sandbox account (user id or logon id)"),
-        password_label = lang.t("支付密码", "Payment password"),
-        pay = lang.t("确认付款", "Pay"),
-        cancel = lang.t("取消", "Cancel"),
+    let form = pay_form(
+        lang,
+        "/wallet/pay",
+        &[
+            ("auth_no", auth_no),
+            ("lang", lang.code()),
+            ("charset", charset.as_str()),
+            ("sign_type", sign_type.as_str()),
+        ],
+        error,
     );
+    let body = format!("{}</div>{form}", order_summary(lang, &merchant, &order.view));
     page(lang, lang.t("hongbao 钱包", "hongbao wallet"), &body, StatusCode::OK)
 }
 
