@@ -103,12 +103,7 @@ async fn kill_9_at_random_moments_loses_and_duplicates_nothing_on_postgres_with_
     let database = ScratchDatabase::create(&server_url).await.expect("test database");
     let dir = tempfile::tempdir().expect("tempdir");
     let config = write_server_config(dir.path());
-    let text = std::fs::read_to_string(&config).expect("config");
-    let text = text.replace(
-        "database = \"sqlite://data/hongbao.db\"",
-        &format!("database = \"{}\"", database.url()),
-    );
-    std::fs::write(&config, text).expect("config");
+    use_database(&config, database.url());
     crash_run(&config, database.url(), 3).await;
     let _ = database.drop_now().await;
 }

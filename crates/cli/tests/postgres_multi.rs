@@ -59,13 +59,7 @@ async fn four_processes_on_one_database_never_pay_twice() {
     let database = ScratchDatabase::create(&server_url).await.expect("test database");
     let dir = tempfile::tempdir().expect("tempdir");
     let config = write_server_config(dir.path());
-    let text = std::fs::read_to_string(&config).expect("config");
-    let text = text.replace(
-        "database = \"sqlite://data/hongbao.db\"",
-        &format!("database = \"{}\"", database.url()),
-    );
-    assert!(text.contains(database.url()), "the config names the PostgreSQL database");
-    std::fs::write(&config, text).expect("config");
+    use_database(&config, database.url());
 
     // Started together: migrations and sandbox users race, and must come out once.
     let starting: Vec<_> = (0..PROCESSES)

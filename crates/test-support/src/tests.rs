@@ -436,6 +436,17 @@ pub fn write_server_config(dir: &std::path::Path) -> std::path::PathBuf {
     path
 }
 
+/// Points a `write_server_config` file at another database (e.g. a PostgreSQL test database).
+pub fn use_database(config: &std::path::Path, database_url: &str) {
+    let text = std::fs::read_to_string(config).expect("config");
+    let replaced = text.replace(
+        "database = \"sqlite://data/hongbao.db\"",
+        &format!("database = \"{database_url}\""),
+    );
+    assert!(replaced.contains(database_url), "the config names the database");
+    std::fs::write(config, replaced).expect("config");
+}
+
 /// A running `hongbao serve` process; killed when dropped.
 pub struct ServerProcess {
     pub child: std::process::Child,
