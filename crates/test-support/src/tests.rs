@@ -406,6 +406,11 @@ pub fn write_server_config(dir: &std::path::Path) -> std::path::PathBuf {
     std::fs::create_dir_all(&keys).expect("keys dir");
     std::fs::write(keys.join("gateway_private.pem"), gateway_key().to_pkcs8_pem().expect("pem"))
         .expect("write");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let private = keys.join("gateway_private.pem");
+        std::fs::set_permissions(private, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    }
     std::fs::write(
         keys.join("app_a_public.pem"),
         app_a_key().public_key().expect("pk").to_pem().expect("pem"),
