@@ -8,7 +8,9 @@
 
 use crate::dispatch::verify;
 use crate::error::{to_alipay, ApiError};
-use crate::html::{error_page, escape, field, form_fields, order_summary, page, pay_form, Lang};
+use crate::html::{
+    error_page, escape, field, form_fields, order_summary, page, page_keeping, pay_form, Lang,
+};
 use crate::methods::fund::payer_side_order;
 use crate::Gateway;
 use axum::body::Bytes;
@@ -159,7 +161,9 @@ async fn render(
             )
         }
     };
-    page(lang, lang.t("hongbao 收银台", "hongbao cashier"), &body, StatusCode::OK)
+    let keep =
+        format!("&charset={}&sign_type={}", context.charset.as_str(), context.sign_type.as_str());
+    page_keeping(lang, lang.t("hongbao 收银台", "hongbao cashier"), &body, StatusCode::OK, &keep)
 }
 
 fn closed_card(summary: &str, lang: Lang) -> String {

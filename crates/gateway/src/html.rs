@@ -80,9 +80,22 @@ footer{text-align:center;color:#a0a5ad;font-size:12px;margin:24px 0}
 
 /// A complete page around `body`.
 pub fn page(lang: Lang, title: &str, body: &str, status: StatusCode) -> Response {
+    page_keeping(lang, title, body, status, "")
+}
+
+/// `page`, whose language links keep `query` (`&k=v…`, already encoded) so switching language
+/// loses no state.
+pub fn page_keeping(
+    lang: Lang,
+    title: &str,
+    body: &str,
+    status: StatusCode,
+    query: &str,
+) -> Response {
     let html = format!(
-        "<!DOCTYPE html><html lang=\"{code}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{title}</title><style>{STYLE}</style></head><body><header><span class=\"brand\">hongbao<small>{sub}</small></span><span><a href=\"?lang=zh\">中文</a><a href=\"?lang=en\">English</a></span></header><main>{body}</main><footer>{footer}</footer></body></html>",
+        "<!DOCTYPE html><html lang=\"{code}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{title}</title><style>{STYLE}</style></head><body><header><span class=\"brand\">hongbao<small>{sub}</small></span><span><a id=\"lang-zh\" href=\"?lang=zh{keep}\">中文</a><a id=\"lang-en\" href=\"?lang=en{keep}\">English</a></span></header><main>{body}</main><footer>{footer}</footer></body></html>",
         code = lang.code(),
+        keep = escape(query),
         title = escape(title),
         sub = lang.t("红包收银台 · 沙箱", "Red packet cashier · sandbox"),
         footer = lang.t("这是 hongbao 沙箱：不涉及真实资金。", "This is the hongbao sandbox: no real money moves."),

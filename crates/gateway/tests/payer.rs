@@ -83,6 +83,10 @@ async fn page_pay_cashier_login_pay_and_signed_return() {
     }
     let english = text(&raw(app.addr, &get(&format!("{cashier}&lang=en"))).await);
     assert!(english.contains(">Pay<") && english.contains("Merchant"), "English cashier");
+    assert!(
+        english.contains("href=\"?lang=zh&amp;charset=utf-8&amp;sign_type=RSA2\""),
+        "switching language keeps the call's charset"
+    );
 
     let path = cashier.split('?').next().expect("path").to_owned();
     let wrong = raw(
