@@ -56,7 +56,7 @@ pub fn escape(text: &str) -> String {
 }
 
 const STYLE: &str = r#"
-*{box-sizing:border-box}body{margin:0;font-family:-apple-system,"PingFang SC","Microsoft YaHei","Noto Sans CJK SC",Helvetica,Arial,sans-serif;background:#f2f4f7;color:#1f2329}
+*{box-sizing:border-box}button,input,textarea{font-family:inherit}a{color:#1677ff}body{margin:0;font-family:-apple-system,"PingFang SC","Microsoft YaHei","Noto Sans CJK SC",Helvetica,Arial,sans-serif;background:#f2f4f7;color:#1f2329}
 header{background:#1677ff;color:#fff;padding:14px 24px;display:flex;justify-content:space-between;align-items:center}
 header .brand{font-size:18px;font-weight:600;letter-spacing:.5px}header .brand small{font-weight:400;opacity:.85;margin-left:8px}
 header a{color:#fff;opacity:.9;text-decoration:none;font-size:13px;margin-left:12px}
