@@ -23,11 +23,25 @@ use std::time::Duration;
 
 /// Largest response body read: red packet answers are well under 4 KiB; a bigger body is a
 /// misconfigured URL, not an answer.
+///
+/// ```
+/// assert_eq!(hongbao_client::RESPONSE_BYTES_MAX, 1024 * 1024); // 1 MiB
+/// ```
 pub const RESPONSE_BYTES_MAX: usize = 1024 * 1024;
 
 /// Default total timeout of one HTTP attempt (the official Python SDK's 15 s).
+///
+/// ```
+/// assert_eq!(hongbao_client::TIMEOUT_DEFAULT, std::time::Duration::from_secs(15));
+/// ```
 pub const TIMEOUT_DEFAULT: Duration = Duration::from_secs(15);
 /// Default connect timeout (the official Java SDK's 3 s).
+///
+/// ```
+/// use hongbao_client::{CONNECT_TIMEOUT_DEFAULT, TIMEOUT_DEFAULT};
+/// assert!(CONNECT_TIMEOUT_DEFAULT < TIMEOUT_DEFAULT);
+/// assert_eq!(CONNECT_TIMEOUT_DEFAULT.as_secs(), 3);
+/// ```
 pub const CONNECT_TIMEOUT_DEFAULT: Duration = Duration::from_secs(3);
 
 const USER_AGENT: &str = concat!("hongbao-client/", env!("CARGO_PKG_VERSION"));
@@ -54,23 +68,53 @@ pub struct CallOptions {
 
 impl CallOptions {
     /// No options.
+    ///
+    /// ```
+    /// use hongbao_client::CallOptions;
+    /// let options = CallOptions::new();
+    /// assert_eq!(options.notify_url, None);
+    /// assert_eq!(options, CallOptions::default());
+    /// ```
     pub fn new() -> Self {
         CallOptions::default()
     }
 
     /// Sets `notify_url`.
+    ///
+    /// ```
+    /// # use hongbao_client::{Client, PrivateKey};
+    /// # let key = PrivateKey::generate(1024)?;
+    /// # let client = Client::builder("https://gw.example/gateway.do", "2021", key.clone(), key.public_key()?).build()?;
+    /// use hongbao_client::CallOptions;
+    /// let options = CallOptions::new().notify_url("https://shop.example/notify");
+    /// let params = client.signed_params("alipay.fund.coupon.order.refund", "{}", &options)?;
+    /// assert_eq!(params.get("notify_url"), Some("https://shop.example/notify"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn notify_url(mut self, url: impl Into<String>) -> Self {
         self.notify_url = Some(url.into());
         self
     }
 
     /// Sets `return_url`.
+    ///
+    /// ```
+    /// use hongbao_client::CallOptions;
+    /// let options = CallOptions::new().return_url("https://shop.example/paid");
+    /// assert_eq!(options.return_url.as_deref(), Some("https://shop.example/paid"));
+    /// ```
     pub fn return_url(mut self, url: impl Into<String>) -> Self {
         self.return_url = Some(url.into());
         self
     }
 
     /// Sets `app_auth_token`.
+    ///
+    /// ```
+    /// use hongbao_client::CallOptions;
+    /// let options = CallOptions::new().app_auth_token("202401BBa1c2d3");
+    /// assert_eq!(options.app_auth_token.as_deref(), Some("202401BBa1c2d3"));
+    /// ```
     pub fn app_auth_token(mut self, token: impl Into<String>) -> Self {
         self.app_auth_token = Some(token.into());
         self
@@ -82,7 +126,7 @@ impl CallOptions {
 ///
 /// ```
 /// use hongbao_client::{Client, Charset, SignType, RetryPolicy, PrivateKey, HONGBAO_LOCAL_GATEWAY};
-/// let app_key = PrivateKey::from_text(include_str!("../../sign/testdata/vector_private_pkcs1.pem"))?;
+/// let app_key = PrivateKey::generate(1024)?;
 /// let alipay_key = app_key.public_key()?; // normally the gateway's public key, from a file
 /// let client = Client::builder(HONGBAO_LOCAL_GATEWAY, "2021000000000001", app_key, alipay_key)
 ///     .charset(Charset::Gbk)
@@ -109,30 +153,103 @@ pub struct ClientBuilder {
 
 impl ClientBuilder {
     /// The request (and response) charset.
+    ///
+    /// ```
+    /// # use hongbao_client::{Client, Charset, CallOptions, PrivateKey};
+    /// # let key = PrivateKey::generate(1024)?;
+    /// let client = Client::builder("https://gw.example/gateway.do", "2021", key.clone(), key.public_key()?)
+    ///     .charset(Charset::Gbk)
+    ///     .build()?;
+    /// let params = client.signed_params("alipay.fund.coupon.order.refund", "{}", &CallOptions::new())?;
+    /// assert_eq!(params.get("charset"), Some("GBK"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn charset(mut self, charset: Charset) -> Self {
         self.charset = charset;
         self
     }
 
     /// RSA2 (SHA256withRSA, recommended) or RSA (SHA1withRSA).
+    ///
+    /// ```
+    /// # use hongbao_client::{Client, SignType, CallOptions, PrivateKey};
+    /// # let key = PrivateKey::generate(1024)?;
+    /// let client = Client::builder("https://gw.example/gateway.do", "2021", key.clone(), key.public_key()?)
+    ///     .sign_type(SignType::Rsa)
+    ///     .build()?;
+    /// let params = client.signed_params("alipay.fund.coupon.order.refund", "{}", &CallOptions::new())?;
+    /// assert_eq!(params.get("sign_type"), Some("RSA"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn sign_type(mut self, sign_type: SignType) -> Self {
         self.sign_type = sign_type;
         self
     }
 
     /// Total time for one attempt (connect, send, read the answer).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await?; // accepts, never answers
+    /// # let gateway = format!("http://{}/gateway.do", silent.local_addr()?);
+    /// # let key = hongbao_client::PrivateKey::generate(1024)?;
+    /// use hongbao_client::{Client, ErrorKind, RetryPolicy};
+    /// use std::time::Duration;
+    /// let client = Client::builder(gateway, "2021", key.clone(), key.public_key()?)
+    ///     .timeout(Duration::from_millis(200))
+    ///     .retry(RetryPolicy::none())
+    ///     .build()?;
+    /// let err = client.execute("alipay.fund.coupon.operation.query", "{}").await.unwrap_err();
+    /// assert!(matches!(err.kind(), ErrorKind::Transport { timed_out: true, .. }));
+    /// assert!(err.outcome_unknown()); // the gateway may still be processing it
+    /// # Ok(()) }
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
     /// Time to open a connection.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await?.local_addr()?; // nobody listens
+    /// # let gateway = format!("http://{closed}/gateway.do");
+    /// # let key = hongbao_client::PrivateKey::generate(1024)?;
+    /// use hongbao_client::{Client, ErrorKind, RetryPolicy};
+    /// use std::time::Duration;
+    /// let client = Client::builder(gateway, "2021", key.clone(), key.public_key()?)
+    ///     .connect_timeout(Duration::from_secs(1))
+    ///     .retry(RetryPolicy::none())
+    ///     .build()?;
+    /// let err = client.execute("alipay.fund.coupon.operation.query", "{}").await.unwrap_err();
+    /// // Refused at once: a transport failure, but not a timeout.
+    /// assert!(matches!(err.kind(), ErrorKind::Transport { timed_out: false, http_status: None, .. }));
+    /// # Ok(()) }
+    /// ```
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
     /// The retry policy for ambiguous outcomes (see [`RetryPolicy`]).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await?.local_addr()?; // nobody listens
+    /// # let gateway = format!("http://{closed}/gateway.do");
+    /// # let key = hongbao_client::PrivateKey::generate(1024)?;
+    /// use hongbao_client::{Client, RetryPolicy};
+    /// use std::time::{Duration, Instant};
+    /// let client = Client::builder(gateway, "2021", key.clone(), key.public_key()?)
+    ///     .retry(RetryPolicy::new(3, Duration::from_millis(20), Duration::from_millis(20)))
+    ///     .build()?;
+    /// let started = Instant::now();
+    /// let err = client.execute("alipay.fund.coupon.operation.query", "{}").await.unwrap_err();
+    /// assert!(err.is_retryable());
+    /// assert!(started.elapsed() >= Duration::from_millis(40)); // 3 attempts, 2 pauses
+    /// # Ok(()) }
+    /// ```
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
@@ -140,6 +257,23 @@ impl ClientBuilder {
 
     /// Uses this HTTP client (proxies, TLS roots, pools of your own). `timeout` and
     /// `connect_timeout` then are the given client's.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await?; // accepts, never answers
+    /// # let gateway = format!("http://{}/gateway.do", silent.local_addr()?);
+    /// # let key = hongbao_client::PrivateKey::generate(1024)?;
+    /// use hongbao_client::{Client, ErrorKind, RetryPolicy};
+    /// use std::time::Duration;
+    /// let http = reqwest::Client::builder().timeout(Duration::from_millis(200)).build()?;
+    /// let client = Client::builder(gateway, "2021", key.clone(), key.public_key()?)
+    ///     .http_client(http)
+    ///     .retry(RetryPolicy::none())
+    ///     .build()?;
+    /// let err = client.execute("alipay.fund.coupon.operation.query", "{}").await.unwrap_err();
+    /// assert!(matches!(err.kind(), ErrorKind::Transport { timed_out: true, .. }));
+    /// # Ok(()) }
+    /// ```
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
         self
@@ -150,7 +284,7 @@ impl ClientBuilder {
     ///
     /// ```
     /// # use hongbao_client::{Client, PrivateKey, CashierPayRequest, Fen};
-    /// # let key = PrivateKey::from_text(include_str!("../../sign/testdata/vector_private_pkcs1.pem"))?;
+    /// # let key = PrivateKey::generate(1024)?;
     /// let fixed = chrono::NaiveDate::from_ymd_opt(2024, 1, 2).unwrap().and_hms_opt(3, 4, 5).unwrap();
     /// let client = Client::builder("https://gw.example/gateway.do", "2021", key.clone(), key.public_key()?)
     ///     .clock(move || fixed)
@@ -165,6 +299,19 @@ impl ClientBuilder {
     }
 
     /// Checks the configuration and builds the client (and its connection pool).
+    ///
+    /// ```
+    /// use hongbao_client::{Client, ErrorKind, PrivateKey};
+    /// let key = PrivateKey::generate(1024)?;
+    /// let build = |gateway: &str, app_id: &str| {
+    ///     Client::builder(gateway, app_id, key.clone(), key.public_key().unwrap()).build()
+    /// };
+    /// assert!(build("https://gw.example/gateway.do", "2021").is_ok());
+    /// let err = build("https://gw.example/gateway.do?charset=utf-8", "2021").unwrap_err();
+    /// assert!(matches!(err.kind(), ErrorKind::Invalid { .. })); // a query would go unsigned
+    /// assert!(build("https://gw.example/gateway.do", " ").is_err()); // no app_id
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn build(self) -> Result<Client, Error> {
         let url = reqwest::Url::parse(&self.gateway).map_err(|err| {
             Error::invalid(format!("gateway {:?} is not a URL", self.gateway)).with_source(err)
@@ -220,17 +367,23 @@ impl ClientBuilder {
 /// A client for one app on one gateway. Cheap to clone (shared connection pool); use one per
 /// app for the life of the program.
 ///
-/// ```no_run
-/// use hongbao_client::{Client, PrivateKey, PublicKey, AgreementPayRequest, Fen, HONGBAO_LOCAL_GATEWAY};
-/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// let app_key = PrivateKey::from_text(&std::fs::read_to_string("hongbao-data/keys/app_private.pem")?)?;
-/// let alipay_key = PublicKey::from_text(&std::fs::read_to_string("hongbao-data/keys/gateway_public.pem")?)?;
-/// let client = Client::builder(HONGBAO_LOCAL_GATEWAY, "2021000000000001", app_key, alipay_key).build()?;
+/// ```
+/// use hongbao_client::{Client, PrivateKey, PublicKey, AgreementPayRequest, Fen, OperationStatus};
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # use hongbao_test_support::{app_a_key, gateway_key, spawn_app};
+/// # let hongbao = spawn_app().await; // an in-process hongbao gateway on a free local port
+/// # let gateway = format!("http://{}/gateway.do", hongbao.addr);
+/// # let app_private_pem = app_a_key().to_pkcs8_pem()?;
+/// # let gateway_public_pem = gateway_key().public_key()?.to_pem()?;
+/// // The texts of keys/app_private.pem and keys/gateway_public.pem:
+/// let app_key = PrivateKey::from_text(&app_private_pem)?;
+/// let alipay_key = PublicKey::from_text(&gateway_public_pem)?;
+/// let client = Client::builder(gateway, "2021000000000001", app_key, alipay_key).build()?;
 /// let paid = client
 ///     .agreement_pay(&AgreementPayRequest::new("packet-1", "pay-1", "红包", Fen::from_fen(1000),
-///                                              "2088102000000001"))
+///                                              "2088100000000001"))
 ///     .await?;
-/// println!("{} {}", paid.auth_no, paid.status.as_str());
+/// assert_eq!(paid.status, OperationStatus::Success);
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -266,6 +419,16 @@ impl std::fmt::Debug for Client {
 impl Client {
     /// Starts a builder: the gateway URL (see [`ALIPAY_GATEWAY`](crate::ALIPAY_GATEWAY) and
     /// friends), the app id, the app's private key and the gateway's ("Alipay") public key.
+    ///
+    /// ```
+    /// use hongbao_client::{Client, PrivateKey, SignType, ALIPAY_SANDBOX_GATEWAY};
+    /// let app_key = PrivateKey::generate(1024)?; // yours; Alipay holds its public key
+    /// let alipay_key = PrivateKey::generate(1024)?.public_key()?; // Alipay's, from its console
+    /// let client = Client::builder(ALIPAY_SANDBOX_GATEWAY, "9021000000000001", app_key, alipay_key)
+    ///     .build()?;
+    /// assert_eq!(client.sign_type(), SignType::Rsa2); // the default
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn builder(
         gateway: impl Into<String>,
         app_id: impl Into<String>,
@@ -288,21 +451,56 @@ impl Client {
     }
 
     /// The gateway URL.
+    ///
+    /// ```
+    /// # use hongbao_client::{Client, PrivateKey, ALIPAY_GATEWAY};
+    /// # let key = PrivateKey::generate(1024)?;
+    /// let client = Client::builder(ALIPAY_GATEWAY, "2021", key.clone(), key.public_key()?).build()?;
+    /// assert_eq!(client.gateway(), "https://openapi.alipay.com/gateway.do");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn gateway(&self) -> &str {
         &self.inner.gateway
     }
 
     /// The app id.
+    ///
+    /// ```
+    /// # use hongbao_client::{Client, PrivateKey};
+    /// # let key = PrivateKey::generate(1024)?;
+    /// # let client = Client::builder("https://gw.example/gateway.do", "2021", key.clone(), key.public_key()?).build()?;
+    /// assert_eq!(client.app_id(), "2021");
+    /// assert_eq!(client.clone().app_id(), "2021"); // clones share the configuration
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn app_id(&self) -> &str {
         &self.inner.app_id
     }
 
     /// The request charset.
+    ///
+    /// ```
+    /// # use hongbao_client::{Client, PrivateKey};
+    /// # let key = PrivateKey::generate(1024)?;
+    /// # let client = Client::builder("https://gw.example/gateway.do", "2021", key.clone(), key.public_key()?).build()?;
+    /// use hongbao_client::Charset;
+    /// assert_eq!(client.charset(), Charset::Utf8); // the default
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn charset(&self) -> Charset {
         self.inner.charset
     }
 
     /// The signature algorithm.
+    ///
+    /// ```
+    /// # use hongbao_client::{Client, PrivateKey};
+    /// # let key = PrivateKey::generate(1024)?;
+    /// # let client = Client::builder("https://gw.example/gateway.do", "2021", key.clone(), key.public_key()?).build()?;
+    /// use hongbao_client::SignType;
+    /// assert_eq!(client.sign_type(), SignType::Rsa2); // the default
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn sign_type(&self) -> SignType {
         self.inner.sign_type
     }
@@ -335,7 +533,7 @@ impl Client {
     ///
     /// ```
     /// # use hongbao_client::{Client, PrivateKey, CallOptions};
-    /// # let key = PrivateKey::from_text(include_str!("../../sign/testdata/vector_private_pkcs1.pem"))?;
+    /// # let key = PrivateKey::generate(1024)?;
     /// # let client = Client::builder("https://gw.example/gateway.do", "2021", key.clone(), key.public_key()?).build()?;
     /// let params = client.signed_params("alipay.fund.coupon.operation.query",
     ///                                   r#"{"auth_no":"1","operation_id":"2"}"#, &CallOptions::new())?;
@@ -356,13 +554,20 @@ impl Client {
     /// and returns the verified node on success. An error answer that verifies is
     /// [`ErrorKind::Gateway`]; ambiguous outcomes are retried (see [`RetryPolicy`]).
     ///
-    /// ```no_run
-    /// # async fn run(client: hongbao_client::Client) -> Result<(), hongbao_client::Error> {
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use hongbao_test_support::{app_a_key, gateway_key, spawn_app, APP_A, MERCHANT_A};
+    /// # let hongbao = spawn_app().await; // an in-process hongbao gateway on a free local port
+    /// # let client = hongbao_client::Client::builder(format!("http://{}/gateway.do", hongbao.addr), APP_A,
+    /// #     app_a_key(), gateway_key().public_key()?).build()?;
+    /// # client.agreement_pay(&hongbao_client::AgreementPayRequest::new(
+    /// #     "packet-1", "pay-1", "红包", hongbao_client::Fen::from_fen(1000), MERCHANT_A)).await?;
     /// let node = client
     ///     .execute("alipay.fund.coupon.operation.query",
     ///              r#"{"out_order_no":"packet-1","out_request_no":"pay-1"}"#)
     ///     .await?;
-    /// println!("{} is {}", node.get("operation_id").unwrap_or(""), node.get("status").unwrap_or(""));
+    /// assert_eq!(node.get("status"), Some("SUCCESS"));
+    /// assert_eq!(node.get("amount"), Some("10.00"));
     /// # Ok(()) }
     /// ```
     pub async fn execute(&self, method: &str, biz_content: &str) -> Result<Response, Error> {
@@ -371,14 +576,22 @@ impl Client {
 
     /// [`Client::execute`] with common parameters such as `notify_url`.
     ///
-    /// ```no_run
-    /// # async fn run(client: hongbao_client::Client) -> Result<(), hongbao_client::Error> {
-    /// use hongbao_client::CallOptions;
-    /// let options = CallOptions::new().notify_url("https://shop.example/notify");
-    /// let node = client.execute_with("alipay.fund.coupon.order.refund",
-    ///     r#"{"auth_no":"2026111810002001","out_request_no":"refund-1","amount":"1.00","remark":"退回"}"#,
-    ///     &options).await?;
-    /// println!("{}", node.node());
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use hongbao_test_support::{app_a_key, gateway_key, spawn_app, APP_A, MERCHANT_A};
+    /// # let hongbao = spawn_app().await; // an in-process hongbao gateway on a free local port
+    /// # let client = hongbao_client::Client::builder(format!("http://{}/gateway.do", hongbao.addr), APP_A,
+    /// #     app_a_key(), gateway_key().public_key()?).build()?;
+    /// # let funded = client.agreement_pay(&hongbao_client::AgreementPayRequest::new(
+    /// #     "packet-1", "pay-1", "红包", hongbao_client::Fen::from_fen(1000), MERCHANT_A)).await?;
+    /// use hongbao_client::{CallOptions, ErrorKind};
+    /// // hongbao serves merchants only: an ISV's app_auth_token is refused (verifiably).
+    /// let options = CallOptions::new().app_auth_token("202401BBa1c2d3");
+    /// let biz = format!(r#"{{"auth_no":"{}","out_request_no":"refund-1","amount":"1.00","remark":"退回"}}"#, funded.auth_no);
+    /// let err = client.execute_with("alipay.fund.coupon.order.refund", &biz, &options).await
+    ///     .unwrap_err();
+    /// assert!(matches!(err.kind(), ErrorKind::Gateway(_)));
+    /// assert!(!err.outcome_unknown());
     /// # Ok(()) }
     /// ```
     pub async fn execute_with(
@@ -469,13 +682,19 @@ impl Client {
 
     /// `alipay.fund.coupon.order.agreement.pay`: funds a packet from the merchant's account.
     ///
-    /// ```no_run
-    /// # async fn run(client: hongbao_client::Client) -> Result<(), hongbao_client::Error> {
-    /// use hongbao_client::{AgreementPayRequest, Fen};
-    /// let request = AgreementPayRequest::new("packet-1", "pay-1", "红包", Fen::from_fen(1000), "2088102000000001")
-    ///     .notify_url("https://shop.example/notify");
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use hongbao_test_support::{app_a_key, gateway_key, spawn_app, APP_A};
+    /// # let hongbao = spawn_app().await; // an in-process hongbao gateway on a free local port
+    /// # let client = hongbao_client::Client::builder(format!("http://{}/gateway.do", hongbao.addr), APP_A,
+    /// #     app_a_key(), gateway_key().public_key()?).build()?;
+    /// use hongbao_client::{AgreementPayRequest, Fen, OperationStatus};
+    /// let request =
+    ///     AgreementPayRequest::new("packet-1", "pay-1", "红包", Fen::from_fen(1000), "2088100000000001");
     /// let paid = client.agreement_pay(&request).await?;
-    /// println!("auth_no {}", paid.auth_no);
+    /// assert_eq!(paid.status, OperationStatus::Success);
+    /// assert_eq!(paid.amount, Fen::from_fen(1000));
+    /// assert_eq!(client.agreement_pay(&request).await?, paid); // a replay answers the first outcome
     /// # Ok(()) }
     /// ```
     pub async fn agreement_pay(
@@ -489,13 +708,21 @@ impl Client {
 
     /// `alipay.fund.coupon.order.disburse`: pays part of a packet to a user.
     ///
-    /// ```no_run
-    /// # async fn run(client: hongbao_client::Client) -> Result<(), hongbao_client::Error> {
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use hongbao_test_support::{app_a_key, gateway_key, spawn_app, APP_A, MERCHANT_A};
+    /// # let hongbao = spawn_app().await; // an in-process hongbao gateway on a free local port
+    /// # let client = hongbao_client::Client::builder(format!("http://{}/gateway.do", hongbao.addr), APP_A,
+    /// #     app_a_key(), gateway_key().public_key()?).build()?;
+    /// # client.agreement_pay(&hongbao_client::AgreementPayRequest::new(
+    /// #     "packet-1", "pay-1", "红包", hongbao_client::Fen::from_fen(1000), MERCHANT_A)).await?;
     /// use hongbao_client::{DisburseRequest, Fen, OrderRef, Payee};
+    /// let payee = Payee::UserId("2088100000000003".into());
     /// let claim = DisburseRequest::new("claim-1", OrderRef::OutOrderNo("packet-1".into()), "claim-1",
-    ///                                  "红包领取", Fen::from_fen(300), Payee::UserId("2088102000000002".into()));
+    ///                                  "红包领取", Fen::from_fen(300), payee);
     /// let paid = client.disburse(&claim).await?;
-    /// println!("{} paid at {:?}", paid.amount, paid.gmt_trans);
+    /// assert_eq!(paid.amount, Fen::from_fen(300));
+    /// assert!(paid.gmt_trans.is_some());
     /// # Ok(()) }
     /// ```
     pub async fn disburse(&self, request: &DisburseRequest) -> Result<OperationResponse, Error> {
@@ -506,15 +733,21 @@ impl Client {
 
     /// `alipay.fund.coupon.order.refund`: returns unclaimed money to the payer.
     ///
-    /// ```no_run
-    /// # async fn run(client: hongbao_client::Client) -> Result<(), hongbao_client::Error> {
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use hongbao_test_support::{app_a_key, gateway_key, spawn_app, APP_A, MERCHANT_A};
+    /// # let hongbao = spawn_app().await; // an in-process hongbao gateway on a free local port
+    /// # let client = hongbao_client::Client::builder(format!("http://{}/gateway.do", hongbao.addr), APP_A,
+    /// #     app_a_key(), gateway_key().public_key()?).build()?;
+    /// # let funded = client.agreement_pay(&hongbao_client::AgreementPayRequest::new(
+    /// #     "packet-1", "pay-1", "红包", hongbao_client::Fen::from_fen(1000), MERCHANT_A)).await?;
     /// use hongbao_client::{RefundRequest, Fen};
-    /// let back = client.refund(&RefundRequest::new("2026111810002001", "refund-1", Fen::from_fen(700), "退回")).await;
-    /// match back {
-    ///     Ok(refund) => println!("returned {}", refund.amount),
-    ///     Err(err) if err.gateway().and_then(|g| g.sub_code()) == Some("MONEY_NOT_ENOUGH") => {}
-    ///     Err(err) => return Err(err),
-    /// }
+    /// let too_much = RefundRequest::new(&funded.auth_no, "refund-1", Fen::from_fen(1001), "退回");
+    /// let err = client.refund(&too_much).await.unwrap_err();
+    /// assert_eq!(err.gateway().map(|g| g.code()), Some("40004"));
+    /// let rest = RefundRequest::new(&funded.auth_no, "refund-2", Fen::from_fen(700), "退回");
+    /// let back = client.refund(&rest).await?;
+    /// assert_eq!(back.amount, Fen::from_fen(700));
     /// # Ok(()) }
     /// ```
     pub async fn refund(&self, request: &RefundRequest) -> Result<OperationResponse, Error> {
@@ -525,14 +758,20 @@ impl Client {
 
     /// `alipay.fund.coupon.operation.query`: one operation's details.
     ///
-    /// ```no_run
-    /// # async fn run(client: hongbao_client::Client) -> Result<(), hongbao_client::Error> {
-    /// use hongbao_client::{OperationQueryRequest, OrderRef, OperationRef};
-    /// let refund = client
-    ///     .operation_query(&OperationQueryRequest::new(OrderRef::AuthNo("2026111810002001".into()),
-    ///                                                  OperationRef::OutRequestNo("refund-1".into())))
-    ///     .await?;
-    /// println!("{} {}", refund.operation_type.as_str(), refund.status.as_str());
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use hongbao_test_support::{app_a_key, gateway_key, spawn_app, APP_A, MERCHANT_A};
+    /// # let hongbao = spawn_app().await; // an in-process hongbao gateway on a free local port
+    /// # let client = hongbao_client::Client::builder(format!("http://{}/gateway.do", hongbao.addr), APP_A,
+    /// #     app_a_key(), gateway_key().public_key()?).build()?;
+    /// # let funded = client.agreement_pay(&hongbao_client::AgreementPayRequest::new(
+    /// #     "packet-1", "pay-1", "红包", hongbao_client::Fen::from_fen(1000), MERCHANT_A)).await?;
+    /// use hongbao_client::{OperationQueryRequest, OperationRef, OperationType, OrderRef};
+    /// let query = OperationQueryRequest::new(OrderRef::AuthNo(funded.auth_no.clone()),
+    ///                                        OperationRef::OutRequestNo("pay-1".into()));
+    /// let detail = client.operation_query(&query).await?;
+    /// assert_eq!(detail.operation_type, OperationType::Pay);
+    /// assert_eq!(detail.operation_id, funded.operation_id);
     /// # Ok(()) }
     /// ```
     pub async fn operation_query(
@@ -556,7 +795,7 @@ impl Client {
     ///
     /// ```
     /// # use hongbao_client::{Client, PrivateKey, PagePayRequest, Fen};
-    /// # let key = PrivateKey::from_text(include_str!("../../sign/testdata/vector_private_pkcs1.pem"))?;
+    /// # let key = PrivateKey::generate(1024)?;
     /// # let client = Client::builder("https://gw.example/gateway.do", "2021", key.clone(), key.public_key()?).build()?;
     /// let url = client.page_pay_url(&PagePayRequest::new("packet-1", "pay-1", "红包", Fen::from_fen(100)))?;
     /// assert!(url.contains("&method=alipay.fund.coupon.order.page.pay&"));
@@ -573,7 +812,7 @@ impl Client {
     ///
     /// ```
     /// # use hongbao_client::{Client, PrivateKey, PagePayRequest, Fen};
-    /// # let key = PrivateKey::from_text(include_str!("../../sign/testdata/vector_private_pkcs1.pem"))?;
+    /// # let key = PrivateKey::generate(1024)?;
     /// # let client = Client::builder("https://gw.example/gateway.do", "2021", key.clone(), key.public_key()?).build()?;
     /// let html = client.page_pay_form(&PagePayRequest::new("packet-1", "pay-1", "红包", Fen::from_fen(100)))?;
     /// assert!(html.starts_with("<form name=\"punchout_form\" method=\"post\" action=\"https://gw.example/gateway.do?timestamp="));
@@ -589,7 +828,7 @@ impl Client {
     ///
     /// ```
     /// # use hongbao_client::{Client, PrivateKey, AppPayRequest, Fen};
-    /// # let key = PrivateKey::from_text(include_str!("../../sign/testdata/vector_private_pkcs1.pem"))?;
+    /// # let key = PrivateKey::generate(1024)?;
     /// # let client = Client::builder("https://gw.example/gateway.do", "2021", key.clone(), key.public_key()?).build()?;
     /// let order = client.app_pay_order_string(&AppPayRequest::new("packet-1", "pay-1", "红包", Fen::from_fen(100)))?;
     /// assert!(order.starts_with("timestamp="));
@@ -607,7 +846,7 @@ impl Client {
     ///
     /// ```
     /// # use hongbao_client::{Client, PrivateKey, SignType, OperationStatus};
-    /// # let key = PrivateKey::from_text(include_str!("../../sign/testdata/vector_private_pkcs1.pem"))?;
+    /// # let key = PrivateKey::generate(1024)?;
     /// # let client = Client::builder("https://gw.example/gateway.do", "2021", key.clone(), key.public_key()?).build()?;
     /// let node = r#"{"code":"10000","msg":"Success","auth_no":"A1","out_order_no":"packet-1","operation_id":"O1","out_request_no":"pay-1","amount":"1.00","status":"SUCCESS","gmt_trans":"2024-01-02 03:04:05"}"#;
     /// let sign = key.sign(SignType::Rsa2, node.as_bytes())?; // done by Alipay
@@ -633,7 +872,7 @@ impl Client {
     ///
     /// ```
     /// # use hongbao_client::{Client, PrivateKey, Params, ErrorKind, SignatureFailure};
-    /// # let key = PrivateKey::from_text(include_str!("../../sign/testdata/vector_private_pkcs1.pem"))?;
+    /// # let key = PrivateKey::generate(1024)?;
     /// # let client = Client::builder("https://gw.example/gateway.do", "2021", key.clone(), key.public_key()?).build()?;
     /// let forged: Params = [("notify_id", "n1"), ("amount", "1.00"), ("sign", "AAAA")].into_iter().collect();
     /// let err = client.verify_notify(&forged).unwrap_err();
@@ -648,7 +887,7 @@ impl Client {
     ///
     /// ```
     /// # use hongbao_client::{Client, PrivateKey, SignType, Charset, Params};
-    /// # let key = PrivateKey::from_text(include_str!("../../sign/testdata/vector_private_pkcs1.pem"))?;
+    /// # let key = PrivateKey::generate(1024)?;
     /// # let client = Client::builder("https://gw.example/gateway.do", "2021", key.clone(), key.public_key()?).build()?;
     /// let params: Params = [("notify_id", "n1"), ("amount", "1.00"), ("sign_type", "RSA2")].into_iter().collect();
     /// let sign = hongbao_protocol::sign_content::sign_notify(&params, Charset::Utf8, SignType::Rsa2, &key)?;

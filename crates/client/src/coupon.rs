@@ -13,16 +13,40 @@ use serde_json::{Map, Value};
 
 /// `alipay.fund.coupon.order.page.pay`: fund a packet through the PC cashier (a page the
 /// payer's browser opens).
+///
+/// ```
+/// assert_eq!(hongbao_client::PAGE_PAY, "alipay.fund.coupon.order.page.pay");
+/// ```
 pub const PAGE_PAY: &str = "alipay.fund.coupon.order.page.pay";
 /// `alipay.fund.coupon.order.app.pay`: fund a packet through the Alipay app (an order string).
+///
+/// ```
+/// assert!(hongbao_client::APP_PAY.ends_with(".app.pay"));
+/// ```
 pub const APP_PAY: &str = "alipay.fund.coupon.order.app.pay";
 /// `alipay.fund.coupon.order.agreement.pay`: fund a packet from the merchant's own account.
+///
+/// ```
+/// assert_eq!(hongbao_client::AGREEMENT_PAY, "alipay.fund.coupon.order.agreement.pay");
+/// ```
 pub const AGREEMENT_PAY: &str = "alipay.fund.coupon.order.agreement.pay";
 /// `alipay.fund.coupon.order.disburse`: pay part of a packet to a user.
+///
+/// ```
+/// assert_eq!(hongbao_client::DISBURSE, "alipay.fund.coupon.order.disburse");
+/// ```
 pub const DISBURSE: &str = "alipay.fund.coupon.order.disburse";
 /// `alipay.fund.coupon.order.refund`: return unclaimed money to the payer.
+///
+/// ```
+/// assert_eq!(hongbao_client::REFUND, "alipay.fund.coupon.order.refund");
+/// ```
 pub const REFUND: &str = "alipay.fund.coupon.order.refund";
 /// `alipay.fund.coupon.operation.query`: one operation's details.
+///
+/// ```
+/// assert_eq!(hongbao_client::OPERATION_QUERY, "alipay.fund.coupon.operation.query");
+/// ```
 pub const OPERATION_QUERY: &str = "alipay.fund.coupon.operation.query";
 
 /// A compact JSON object written in insertion order (the workspace's `serde_json` keeps it).
@@ -75,7 +99,7 @@ pub enum OrderRef {
 /// ```
 /// use hongbao_client::OperationRef;
 /// let op = OperationRef::OutRequestNo("pay-1".into());
-/// # let _ = op;
+/// assert_ne!(op, OperationRef::OperationId("pay-1".into()));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OperationRef {
@@ -88,9 +112,11 @@ pub enum OperationRef {
 /// Who receives a disburse.
 ///
 /// ```
-/// use hongbao_client::Payee;
-/// let payee = Payee::UserId("2088102000000002".into());
-/// # let _ = payee;
+/// use hongbao_client::{DisburseRequest, Fen, OrderRef, Payee};
+/// let payee = Payee::LogonId("13800138000".into());
+/// let request = DisburseRequest::new("claim-1", OrderRef::AuthNo("2024".into()), "claim-1", "红包",
+///                                    Fen::from_fen(100), payee);
+/// assert!(request.biz_content().ends_with(r#""payee_logon_id":"13800138000"}"#));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Payee {
@@ -135,6 +161,13 @@ pub struct CashierPayRequest {
 
 impl CashierPayRequest {
     /// A request with the required fields.
+    ///
+    /// ```
+    /// use hongbao_client::{CashierPayRequest, Fen};
+    /// let request = CashierPayRequest::new("packet-1", "pay-1", "红包", Fen::from_fen(1000));
+    /// assert_eq!(request.amount.to_string(), "10.00");
+    /// assert_eq!(request.pay_timeout, None);
+    /// ```
     pub fn new(
         out_order_no: impl Into<String>,
         out_request_no: impl Into<String>,
@@ -154,30 +187,65 @@ impl CashierPayRequest {
     }
 
     /// Sets `pay_timeout`.
+    ///
+    /// ```
+    /// use hongbao_client::{CashierPayRequest, Fen};
+    /// let request = CashierPayRequest::new("packet-1", "pay-1", "红包", Fen::from_fen(1)).pay_timeout("2h");
+    /// assert!(request.biz_content().ends_with(r#","pay_timeout":"2h"}"#));
+    /// ```
     pub fn pay_timeout(mut self, pay_timeout: impl Into<String>) -> Self {
         self.pay_timeout = Some(pay_timeout.into());
         self
     }
 
     /// Sets `extra_param` (a JSON text).
+    ///
+    /// ```
+    /// use hongbao_client::{CashierPayRequest, Fen};
+    /// let request = CashierPayRequest::new("packet-1", "pay-1", "红包", Fen::from_fen(1))
+    ///     .extra_param(r#"{"campaign":"spring"}"#);
+    /// assert!(request.biz_content().ends_with(r#","extra_param":"{\"campaign\":\"spring\"}"}"#));
+    /// ```
     pub fn extra_param(mut self, extra_param: impl Into<String>) -> Self {
         self.extra_param = Some(extra_param.into());
         self
     }
 
     /// Sets `notify_url`.
+    ///
+    /// ```
+    /// use hongbao_client::{CashierPayRequest, Fen};
+    /// let request = CashierPayRequest::new("packet-1", "pay-1", "红包", Fen::from_fen(1))
+    ///     .notify_url("https://shop.example/notify");
+    /// assert_eq!(request.notify_url.as_deref(), Some("https://shop.example/notify"));
+    /// assert!(!request.biz_content().contains("notify_url")); // a common parameter, not biz_content
+    /// ```
     pub fn notify_url(mut self, notify_url: impl Into<String>) -> Self {
         self.notify_url = Some(notify_url.into());
         self
     }
 
     /// Sets `return_url`.
+    ///
+    /// ```
+    /// use hongbao_client::{CashierPayRequest, Fen};
+    /// let request = CashierPayRequest::new("packet-1", "pay-1", "红包", Fen::from_fen(1))
+    ///     .return_url("https://shop.example/paid");
+    /// assert_eq!(request.return_url.as_deref(), Some("https://shop.example/paid"));
+    /// ```
     pub fn return_url(mut self, return_url: impl Into<String>) -> Self {
         self.return_url = Some(return_url.into());
         self
     }
 
     /// The compact `biz_content` JSON.
+    ///
+    /// ```
+    /// use hongbao_client::{CashierPayRequest, Fen};
+    /// let request = CashierPayRequest::new("packet-1", "pay-1", "红包", Fen::from_fen(1050));
+    /// assert_eq!(request.biz_content(),
+    ///            r#"{"out_order_no":"packet-1","out_request_no":"pay-1","order_title":"红包","amount":"10.50"}"#);
+    /// ```
     pub fn biz_content(&self) -> String {
         BizWriter::new()
             .text("out_order_no", &self.out_order_no)
@@ -191,8 +259,21 @@ impl CashierPayRequest {
 }
 
 /// The request of `alipay.fund.coupon.order.page.pay` (see [`CashierPayRequest`]).
+///
+/// ```
+/// use hongbao_client::{PagePayRequest, Fen};
+/// let request = PagePayRequest::new("packet-1", "pay-1", "红包", Fen::from_fen(100))
+///     .return_url("https://shop.example/paid");
+/// assert_eq!(request.return_url.as_deref(), Some("https://shop.example/paid"));
+/// ```
 pub type PagePayRequest = CashierPayRequest;
 /// The request of `alipay.fund.coupon.order.app.pay` (see [`CashierPayRequest`]).
+///
+/// ```
+/// use hongbao_client::{AppPayRequest, Fen};
+/// let request = AppPayRequest::new("packet-1", "pay-1", "红包", Fen::from_fen(100)).pay_timeout("15m");
+/// assert!(request.biz_content().contains(r#""amount":"1.00","pay_timeout":"15m""#));
+/// ```
 pub type AppPayRequest = CashierPayRequest;
 
 /// `alipay.fund.coupon.order.agreement.pay`: the merchant's own account funds the packet.
@@ -230,6 +311,14 @@ pub struct AgreementPayRequest {
 
 impl AgreementPayRequest {
     /// A request with the required fields.
+    ///
+    /// ```
+    /// use hongbao_client::{AgreementPayRequest, Fen};
+    /// let request =
+    ///     AgreementPayRequest::new("packet-1", "pay-1", "红包", Fen::from_fen(1000), "2088102000000001");
+    /// assert_eq!(request.payer_user_id, "2088102000000001");
+    /// assert_eq!(request.amount, Fen::from_fen(1000));
+    /// ```
     pub fn new(
         out_order_no: impl Into<String>,
         out_request_no: impl Into<String>,
@@ -250,24 +339,57 @@ impl AgreementPayRequest {
     }
 
     /// Sets `pay_timeout`.
+    ///
+    /// ```
+    /// use hongbao_client::{AgreementPayRequest, Fen};
+    /// let request =
+    ///     AgreementPayRequest::new("packet-1", "pay-1", "红包", Fen::from_fen(1000), "2088102000000001")
+    ///         .pay_timeout("30m");
+    /// assert_eq!(request.pay_timeout.as_deref(), Some("30m"));
+    /// assert!(request.biz_content().contains(r#""pay_timeout":"30m""#));
+    /// ```
     pub fn pay_timeout(mut self, pay_timeout: impl Into<String>) -> Self {
         self.pay_timeout = Some(pay_timeout.into());
         self
     }
 
     /// Sets `extra_param` (a JSON text).
+    ///
+    /// ```
+    /// use hongbao_client::{AgreementPayRequest, Fen};
+    /// let request =
+    ///     AgreementPayRequest::new("packet-1", "pay-1", "红包", Fen::from_fen(1000), "2088102000000001")
+    ///         .extra_param(r#"{"merchantExt":"orderExpiredTime=1m"}"#);
+    /// assert!(request.biz_content().contains(r#""extra_param":"{\"merchantExt\":"#));
+    /// ```
     pub fn extra_param(mut self, extra_param: impl Into<String>) -> Self {
         self.extra_param = Some(extra_param.into());
         self
     }
 
     /// Sets `notify_url`.
+    ///
+    /// ```
+    /// use hongbao_client::{AgreementPayRequest, Fen};
+    /// let request =
+    ///     AgreementPayRequest::new("packet-1", "pay-1", "红包", Fen::from_fen(1000), "2088102000000001")
+    ///         .notify_url("https://shop.example/notify");
+    /// assert_eq!(request.notify_url.as_deref(), Some("https://shop.example/notify"));
+    /// ```
     pub fn notify_url(mut self, notify_url: impl Into<String>) -> Self {
         self.notify_url = Some(notify_url.into());
         self
     }
 
     /// The compact `biz_content` JSON.
+    ///
+    /// ```
+    /// use hongbao_client::{AgreementPayRequest, Fen};
+    /// let request =
+    ///     AgreementPayRequest::new("packet-1", "pay-1", "红包", Fen::from_fen(1000), "2088102000000001");
+    /// assert_eq!(request.biz_content(),
+    ///            r#"{"out_order_no":"packet-1","out_request_no":"pay-1","order_title":"红包","amount":"10.00","payer_user_id":"2088102000000001"}"#);
+    /// ```
     pub fn biz_content(&self) -> String {
         BizWriter::new()
             .text("out_order_no", &self.out_order_no)
@@ -319,6 +441,15 @@ pub struct DisburseRequest {
 
 impl DisburseRequest {
     /// A request with the required fields.
+    ///
+    /// ```
+    /// use hongbao_client::{DisburseRequest, Fen, OrderRef, Payee};
+    /// let payee = Payee::UserId("2088102000000002".into());
+    /// let request = DisburseRequest::new("claim-1", OrderRef::OutOrderNo("packet-1".into()), "claim-1",
+    ///                                    "红包领取", Fen::from_fen(300), payee);
+    /// assert_eq!(request.packet, OrderRef::OutOrderNo("packet-1".into()));
+    /// assert_eq!(request.amount.to_string(), "3.00");
+    /// ```
     pub fn new(
         out_order_no: impl Into<String>,
         packet: OrderRef,
@@ -341,24 +472,60 @@ impl DisburseRequest {
     }
 
     /// Sets `pay_timeout`.
+    ///
+    /// ```
+    /// use hongbao_client::{DisburseRequest, Fen, OrderRef, Payee};
+    /// let payee = Payee::UserId("2088102000000002".into());
+    /// let request = DisburseRequest::new("claim-1", OrderRef::OutOrderNo("packet-1".into()), "claim-1",
+    ///                                    "红包领取", Fen::from_fen(300), payee)
+    ///     .pay_timeout("1d");
+    /// assert!(request.biz_content().ends_with(r#","pay_timeout":"1d"}"#));
+    /// ```
     pub fn pay_timeout(mut self, pay_timeout: impl Into<String>) -> Self {
         self.pay_timeout = Some(pay_timeout.into());
         self
     }
 
     /// Sets `extra_param` (a JSON text).
+    ///
+    /// ```
+    /// use hongbao_client::{DisburseRequest, Fen, OrderRef, Payee};
+    /// let payee = Payee::UserId("2088102000000002".into());
+    /// let request = DisburseRequest::new("claim-1", OrderRef::OutOrderNo("packet-1".into()), "claim-1",
+    ///                                    "红包领取", Fen::from_fen(300), payee)
+    ///     .extra_param(r#"{"note":"lucky"}"#);
+    /// assert_eq!(request.extra_param.as_deref(), Some(r#"{"note":"lucky"}"#));
+    /// ```
     pub fn extra_param(mut self, extra_param: impl Into<String>) -> Self {
         self.extra_param = Some(extra_param.into());
         self
     }
 
     /// Sets `notify_url`.
+    ///
+    /// ```
+    /// use hongbao_client::{DisburseRequest, Fen, OrderRef, Payee};
+    /// let payee = Payee::UserId("2088102000000002".into());
+    /// let request = DisburseRequest::new("claim-1", OrderRef::OutOrderNo("packet-1".into()), "claim-1",
+    ///                                    "红包领取", Fen::from_fen(300), payee)
+    ///     .notify_url("https://shop.example/notify");
+    /// assert_eq!(request.notify_url.as_deref(), Some("https://shop.example/notify"));
+    /// ```
     pub fn notify_url(mut self, notify_url: impl Into<String>) -> Self {
         self.notify_url = Some(notify_url.into());
         self
     }
 
     /// The compact `biz_content` JSON.
+    ///
+    /// ```
+    /// use hongbao_client::{DisburseRequest, Fen, OrderRef, Payee};
+    /// let payee = Payee::UserId("2088102000000002".into());
+    /// let request = DisburseRequest::new("claim-1", OrderRef::OutOrderNo("packet-1".into()), "claim-1",
+    ///                                    "红包领取", Fen::from_fen(300), payee);
+    /// assert_eq!(request.biz_content(),
+    ///            r#"{"out_order_no":"claim-1","deduct_out_order_no":"packet-1","out_request_no":"claim-1","order_title":"红包领取","amount":"3.00","payee_user_id":"2088102000000002"}"#);
+    /// ```
     pub fn biz_content(&self) -> String {
         let writer = BizWriter::new().text("out_order_no", &self.out_order_no);
         let writer = match &self.packet {
@@ -407,6 +574,13 @@ pub struct RefundRequest {
 
 impl RefundRequest {
     /// A request with the required fields.
+    ///
+    /// ```
+    /// use hongbao_client::{RefundRequest, Fen};
+    /// let request = RefundRequest::new("2024010210002001", "refund-1", Fen::from_fen(700), "退回");
+    /// assert_eq!(request.auth_no, "2024010210002001");
+    /// assert_eq!(request.remark, "退回");
+    /// ```
     pub fn new(
         auth_no: impl Into<String>,
         out_request_no: impl Into<String>,
@@ -423,12 +597,26 @@ impl RefundRequest {
     }
 
     /// Sets `notify_url`.
+    ///
+    /// ```
+    /// use hongbao_client::{RefundRequest, Fen};
+    /// let request = RefundRequest::new("2024010210002001", "refund-1", Fen::from_fen(700), "退回")
+    ///     .notify_url("https://shop.example/notify");
+    /// assert_eq!(request.notify_url.as_deref(), Some("https://shop.example/notify"));
+    /// ```
     pub fn notify_url(mut self, notify_url: impl Into<String>) -> Self {
         self.notify_url = Some(notify_url.into());
         self
     }
 
     /// The compact `biz_content` JSON.
+    ///
+    /// ```
+    /// use hongbao_client::{RefundRequest, Fen};
+    /// let request = RefundRequest::new("2024010210002001", "refund-1", Fen::from_fen(700), "退回");
+    /// assert_eq!(request.biz_content(),
+    ///            r#"{"auth_no":"2024010210002001","out_request_no":"refund-1","amount":"7.00","remark":"退回"}"#);
+    /// ```
     pub fn biz_content(&self) -> String {
         BizWriter::new()
             .text("auth_no", &self.auth_no)
@@ -460,11 +648,25 @@ pub struct OperationQueryRequest {
 
 impl OperationQueryRequest {
     /// A query for `operation` on `order`.
+    ///
+    /// ```
+    /// use hongbao_client::{OperationQueryRequest, OrderRef, OperationRef};
+    /// let request = OperationQueryRequest::new(OrderRef::AuthNo("2024010210002001".into()),
+    ///                                          OperationRef::OperationId("20240102000001".into()));
+    /// assert_eq!(request.operation, OperationRef::OperationId("20240102000001".into()));
+    /// ```
     pub fn new(order: OrderRef, operation: OperationRef) -> Self {
         OperationQueryRequest { order, operation }
     }
 
     /// The compact `biz_content` JSON.
+    ///
+    /// ```
+    /// use hongbao_client::{OperationQueryRequest, OrderRef, OperationRef};
+    /// let request = OperationQueryRequest::new(OrderRef::AuthNo("2024010210002001".into()),
+    ///                                          OperationRef::OperationId("20240102000001".into()));
+    /// assert_eq!(request.biz_content(), r#"{"auth_no":"2024010210002001","operation_id":"20240102000001"}"#);
+    /// ```
     pub fn biz_content(&self) -> String {
         let writer = match &self.order {
             OrderRef::AuthNo(auth_no) => BizWriter::new().text("auth_no", auth_no),
@@ -502,6 +704,13 @@ pub enum OperationStatus {
 
 impl OperationStatus {
     /// Reads the wire value.
+    ///
+    /// ```
+    /// use hongbao_client::OperationStatus;
+    /// assert_eq!(OperationStatus::parse("INIT"), OperationStatus::Init);
+    /// assert_eq!(OperationStatus::parse("CLOSED"), OperationStatus::Closed);
+    /// assert_eq!(OperationStatus::parse("FROZEN"), OperationStatus::Other("FROZEN".into()));
+    /// ```
     pub fn parse(text: &str) -> OperationStatus {
         match text {
             "INIT" => OperationStatus::Init,
@@ -512,6 +721,12 @@ impl OperationStatus {
     }
 
     /// The wire value.
+    ///
+    /// ```
+    /// use hongbao_client::OperationStatus;
+    /// assert_eq!(OperationStatus::Success.as_str(), "SUCCESS");
+    /// assert_eq!(OperationStatus::Other("FROZEN".into()).as_str(), "FROZEN");
+    /// ```
     pub fn as_str(&self) -> &str {
         match self {
             OperationStatus::Init => "INIT",
@@ -541,6 +756,12 @@ pub enum OperationType {
 
 impl OperationType {
     /// Reads the wire value.
+    ///
+    /// ```
+    /// use hongbao_client::OperationType;
+    /// assert_eq!(OperationType::parse("PAY"), OperationType::Pay);
+    /// assert_eq!(OperationType::parse("FREEZE"), OperationType::Other("FREEZE".into()));
+    /// ```
     pub fn parse(text: &str) -> OperationType {
         match text {
             "PAY" => OperationType::Pay,
@@ -550,6 +771,12 @@ impl OperationType {
     }
 
     /// The wire value.
+    ///
+    /// ```
+    /// use hongbao_client::OperationType;
+    /// assert_eq!(OperationType::Refund.as_str(), "REFUND");
+    /// assert_eq!(OperationType::parse("PAY").as_str(), "PAY");
+    /// ```
     pub fn as_str(&self) -> &str {
         match self {
             OperationType::Pay => "PAY",
@@ -562,16 +789,18 @@ impl OperationType {
 /// The answer of agreement.pay, disburse and refund (and the `result` of an app.pay): the
 /// order and the operation, with the amount and status.
 ///
-/// ```no_run
-/// # async fn example(client: hongbao_client::Client) -> Result<(), hongbao_client::Error> {
-/// use hongbao_client::{AgreementPayRequest, Fen, OperationStatus};
-/// let paid = client
-///     .agreement_pay(&AgreementPayRequest::new("packet-1", "pay-1", "红包", Fen::from_fen(1000),
-///                                              "2088102000000001"))
-///     .await?;
-/// assert_eq!(paid.status, OperationStatus::Success);
-/// println!("packet {} holds {}", paid.auth_no, paid.amount);
-/// # Ok(()) }
+/// ```
+/// # use hongbao_client::{Client, PrivateKey, SignType};
+/// # let key = PrivateKey::generate(1024)?;
+/// # let client = Client::builder("https://gw.example/gateway.do", "2021", key.clone(), key.public_key()?).build()?;
+/// use hongbao_client::{Fen, OperationStatus};
+/// let node = r#"{"code":"10000","msg":"Success","auth_no":"A1","out_order_no":"packet-1","operation_id":"O1","out_request_no":"pay-1","amount":"10.00","status":"SUCCESS","gmt_trans":"2024-01-02 03:04:05"}"#;
+/// # let sign = key.sign(SignType::Rsa2, node.as_bytes())?;
+/// # let app_pay_result = format!(r#"{{"alipay_fund_coupon_order_app_pay_response":{node},"sign":"{sign}"}}"#);
+/// let paid = client.verify_app_pay_result(&app_pay_result)?;
+/// assert_eq!((paid.amount, paid.status), (Fen::from_fen(1000), OperationStatus::Success));
+/// assert_eq!(paid.gmt_trans.map(|t| t.to_rfc3339()).as_deref(), Some("2024-01-02T03:04:05+08:00"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -608,14 +837,22 @@ impl OperationResponse {
 
 /// The answer of `alipay.fund.coupon.operation.query`.
 ///
-/// ```no_run
-/// # async fn example(client: hongbao_client::Client) -> Result<(), hongbao_client::Error> {
-/// use hongbao_client::{OperationQueryRequest, OrderRef, OperationRef, OperationType};
+/// ```
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # use hongbao_test_support::{app_a_key, gateway_key, spawn_app, APP_A, MERCHANT_A};
+/// # let hongbao = spawn_app().await; // an in-process hongbao gateway on a free local port
+/// # let client = hongbao_client::Client::builder(format!("http://{}/gateway.do", hongbao.addr), APP_A,
+/// #     app_a_key(), gateway_key().public_key()?).build()?;
+/// # client.agreement_pay(&hongbao_client::AgreementPayRequest::new(
+/// #     "packet-1", "pay-1", "红包", hongbao_client::Fen::from_fen(1000), MERCHANT_A)).await?;
+/// use hongbao_client::{OperationQueryRequest, OrderRef, OperationRef, OperationType, Fen};
 /// let detail = client
 ///     .operation_query(&OperationQueryRequest::new(OrderRef::OutOrderNo("packet-1".into()),
 ///                                                  OperationRef::OutRequestNo("pay-1".into())))
 ///     .await?;
 /// assert_eq!(detail.operation_type, OperationType::Pay);
+/// assert_eq!(detail.amount, Fen::from_fen(1000));
+/// assert_eq!(detail.payer_user_id.as_deref(), Some("2088100000000001"));
 /// # Ok(()) }
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -24,7 +24,10 @@ use std::fmt;
 ///         _ => "bug or configuration",
 ///     }
 /// }
-/// # let _ = describe;
+/// let err: Error =
+///     ErrorKind::Transport { detail: "timed out".into(), timed_out: true, http_status: None }.into();
+/// assert_eq!(describe(&err), "unknown: query before resending");
+/// assert!(err.outcome_unknown());
 /// ```
 #[derive(Debug)]
 pub struct Error {
@@ -147,6 +150,13 @@ const UNKNOWN_OUTCOME_SUB_CODES: &[&str] =
 
 impl GatewayError {
     /// An error answer with an empty node text (for tests and adapters).
+    ///
+    /// ```
+    /// use hongbao_client::GatewayError;
+    /// let err = GatewayError::new("40004", "Business Failed", Some("ILLEGAL_ARGUMENT"), None);
+    /// assert_eq!(err.to_string(), "gateway error 40004 Business Failed: ILLEGAL_ARGUMENT");
+    /// assert_eq!(err.node(), "");
+    /// ```
     pub fn new(code: &str, msg: &str, sub_code: Option<&str>, sub_msg: Option<&str>) -> Self {
         GatewayError {
             code: code.to_owned(),
@@ -163,32 +173,78 @@ impl GatewayError {
     }
 
     /// `code`, e.g. `"40004"`.
+    ///
+    /// ```
+    /// use hongbao_client::GatewayError;
+    /// let err = GatewayError::new("40002", "Invalid Arguments", Some("isv.invalid-signature"), None);
+    /// assert_eq!(err.code(), "40002");
+    /// ```
     pub fn code(&self) -> &str {
         &self.code
     }
 
     /// `msg`, e.g. `"Business Failed"`.
+    ///
+    /// ```
+    /// use hongbao_client::GatewayError;
+    /// let err = GatewayError::new("40004", "Business Failed", Some("MONEY_NOT_ENOUGH"), None);
+    /// assert_eq!(err.msg(), "Business Failed");
+    /// ```
     pub fn msg(&self) -> &str {
         &self.msg
     }
 
     /// `sub_code`, e.g. `"MONEY_NOT_ENOUGH"`.
+    ///
+    /// ```
+    /// use hongbao_client::GatewayError;
+    /// let err = GatewayError::new("40004", "Business Failed", Some("MONEY_NOT_ENOUGH"), None);
+    /// assert_eq!(err.sub_code(), Some("MONEY_NOT_ENOUGH"));
+    /// assert_eq!(GatewayError::new("10003", "Processing", None, None).sub_code(), None);
+    /// ```
     pub fn sub_code(&self) -> Option<&str> {
         self.sub_code.as_deref()
     }
 
     /// `sub_msg`, the human explanation (often Chinese).
+    ///
+    /// ```
+    /// use hongbao_client::GatewayError;
+    /// let err = GatewayError::new("40004", "Business Failed", Some("MONEY_NOT_ENOUGH"), Some("余额不足"));
+    /// assert_eq!(err.sub_msg(), Some("余额不足"));
+    /// ```
     pub fn sub_msg(&self) -> Option<&str> {
         self.sub_msg.as_deref()
     }
 
     /// The exact verified node text (empty when built with `new`).
+    ///
+    /// ```
+    /// use hongbao_client::{PrivateKey, Response, Charset, SignType};
+    /// let gateway_key = PrivateKey::generate(1024)?;
+    /// let node = r#"{"code":"40004","msg":"Business Failed","sub_code":"ORDER_NOT_EXIST"}"#;
+    /// let sign = gateway_key.sign(SignType::Rsa2, node.as_bytes())?;
+    /// let body = format!(r#"{{"a_b_response":{node},"sign":"{sign}"}}"#);
+    /// let public = gateway_key.public_key()?;
+    /// let response = Response::verify(body.as_bytes(), "a.b", Charset::Utf8, SignType::Rsa2, &public)?;
+    /// let err = response.into_result().unwrap_err();
+    /// assert_eq!(err.gateway().map(|g| g.node()), Some(node));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn node(&self) -> &str {
         &self.node
     }
 
     /// True for 10003, 20000 and the "system error" sub_codes: the request may have taken
     /// effect; resend it unchanged (same ids) or query it.
+    ///
+    /// ```
+    /// use hongbao_client::GatewayError;
+    /// assert!(GatewayError::new("10003", "Processing", None, None).outcome_unknown());
+    /// let failed = |sub_code| GatewayError::new("40004", "Business Failed", Some(sub_code), None);
+    /// assert!(failed("SYSTEM_ERROR").outcome_unknown());
+    /// assert!(!failed("MONEY_NOT_ENOUGH").outcome_unknown());
+    /// ```
     pub fn outcome_unknown(&self) -> bool {
         UNKNOWN_OUTCOME_CODES.contains(&self.code.as_str())
             || self.sub_code.as_deref().is_some_and(|sub| UNKNOWN_OUTCOME_SUB_CODES.contains(&sub))
@@ -233,7 +289,7 @@ impl Error {
     ///
     /// ```
     /// # use hongbao_client::{Client, ErrorKind, PrivateKey};
-    /// let app_key = PrivateKey::from_text(include_str!("../../sign/testdata/vector_private_pkcs1.pem"))?;
+    /// let app_key = PrivateKey::generate(1024)?;
     /// let alipay_key = app_key.public_key()?;
     /// let err = Client::builder("not a url", "2021000000000001", app_key, alipay_key)
     ///     .build()
@@ -246,11 +302,25 @@ impl Error {
     }
 
     /// The kind, by value.
+    ///
+    /// ```
+    /// use hongbao_client::{Error, ErrorKind, SignatureFailure};
+    /// let err = Error::from(ErrorKind::Signature(SignatureFailure::Unsigned));
+    /// assert_eq!(err.into_kind(), ErrorKind::Signature(SignatureFailure::Unsigned));
+    /// ```
     pub fn into_kind(self) -> ErrorKind {
         self.inner.kind
     }
 
     /// The verified gateway error, if this is one.
+    ///
+    /// ```
+    /// use hongbao_client::{Error, ErrorKind, GatewayError, SignatureFailure};
+    /// let refused = Error::from(ErrorKind::Gateway(GatewayError::new("40004", "Business Failed",
+    ///                                                                Some("MONEY_NOT_ENOUGH"), None)));
+    /// assert_eq!(refused.gateway().and_then(|g| g.sub_code()), Some("MONEY_NOT_ENOUGH"));
+    /// assert!(Error::from(ErrorKind::Signature(SignatureFailure::Mismatch)).gateway().is_none());
+    /// ```
     pub fn gateway(&self) -> Option<&GatewayError> {
         match &self.inner.kind {
             ErrorKind::Gateway(gateway) => Some(gateway),
@@ -264,10 +334,12 @@ impl Error {
     /// it; never to send it again under new ids.
     ///
     /// ```
-    /// # use hongbao_client::{GatewayError, ErrorKind};
+    /// use hongbao_client::{Error, ErrorKind, GatewayError, SignatureFailure};
     /// let busy = GatewayError::new("20000", "Service Currently Unavailable",
     ///                              Some("isp.unknow-error"), None);
-    /// assert!(busy.outcome_unknown());
+    /// assert!(Error::from(ErrorKind::Gateway(busy)).outcome_unknown());
+    /// assert!(Error::from(ErrorKind::Signature(SignatureFailure::Mismatch)).outcome_unknown());
+    /// assert!(!Error::from(ErrorKind::Invalid { detail: "bad key".into() }).outcome_unknown());
     /// ```
     pub fn outcome_unknown(&self) -> bool {
         match &self.inner.kind {
@@ -280,6 +352,15 @@ impl Error {
     /// True when the client's own retry loop resends the request: transport failures and the
     /// gateway's unknown-outcome answers. Signature failures are not retried: an answer that
     /// does not verify points at a wrong key or a tampering proxy, which resending won't fix.
+    ///
+    /// ```
+    /// use hongbao_client::{Error, ErrorKind, SignatureFailure};
+    /// let timeout = Error::from(ErrorKind::Transport { detail: "timed out".into(), timed_out: true,
+    ///                                                  http_status: None });
+    /// assert!(timeout.is_retryable());
+    /// let forged = Error::from(ErrorKind::Signature(SignatureFailure::Mismatch));
+    /// assert!(forged.outcome_unknown() && !forged.is_retryable());
+    /// ```
     pub fn is_retryable(&self) -> bool {
         match &self.inner.kind {
             ErrorKind::Transport { .. } => true,

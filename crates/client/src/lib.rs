@@ -12,24 +12,31 @@
 //! tree; it shares only the wire model (`hongbao-protocol`), signatures (`hongbao-sign`) and
 //! money (`hongbao-money`), whose key types it re-exports.
 //!
-//! ```no_run
+//! ```
 //! use hongbao_client::*;
 //!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let hongbao = hongbao_test_support::spawn_app().await; // an in-process hongbao, free port
+//! # std::env::set_current_dir(hongbao.dir.path())?;
+//! # std::fs::create_dir("keys")?;
+//! # std::fs::write("keys/app_private.pem", hongbao_test_support::app_a_key().to_pkcs8_pem()?)?;
+//! # std::fs::write("keys/gateway_public.pem", hongbao_test_support::gateway_key().public_key()?.to_pem()?)?;
 //! let app_key = PrivateKey::from_text(&std::fs::read_to_string("keys/app_private.pem")?)?;
 //! let alipay_key = PublicKey::from_text(&std::fs::read_to_string("keys/gateway_public.pem")?)?;
-//! let client = Client::builder(HONGBAO_LOCAL_GATEWAY, "2021000000000001", app_key, alipay_key)
-//!     .build()?;
+//! let gateway = HONGBAO_LOCAL_GATEWAY; // or ALIPAY_SANDBOX_GATEWAY, ALIPAY_GATEWAY
+//! # let gateway = gateway.replace("127.0.0.1:9999", &hongbao.addr.to_string()); // test port
+//! let client = Client::builder(gateway, "2021000000000001", app_key, alipay_key).build()?;
 //!
 //! let packet = client
 //!     .agreement_pay(&AgreementPayRequest::new(
-//!         "packet-1", "pay-1", "红包发放", Fen::parse_amount("10.00")?, "2088102000000001"))
+//!         "packet-1", "pay-1", "红包发放", Fen::parse_amount("10.00")?, "2088100000000001"))
 //!     .await?;
 //! let claim = client
 //!     .disburse(&DisburseRequest::new(
 //!         "claim-1", OrderRef::AuthNo(packet.auth_no.clone()), "claim-1", "红包领取",
-//!         Fen::parse_amount("3.00")?, Payee::UserId("2088102000000002".into())))
+//!         Fen::parse_amount("3.00")?, Payee::UserId("2088100000000003".into())))
 //!     .await?;
+//! assert_eq!(claim.status, OperationStatus::Success);
 //! match client
 //!     .refund(&RefundRequest::new(&packet.auth_no, "refund-1", Fen::parse_amount("7.00")?, "退回"))
 //!     .await
@@ -38,7 +45,6 @@
 //!     Err(err) if err.outcome_unknown() => println!("unknown, query refund-1 later: {err}"),
 //!     Err(err) => println!("refused: {err}"),
 //! }
-//! # let _ = claim;
 //! # Ok(()) }
 //! ```
 #![deny(missing_docs)]
@@ -73,8 +79,32 @@ pub use hongbao_protocol::{Charset, Params};
 pub use hongbao_sign::{PrivateKey, PublicKey, SignType};
 
 /// Alipay's production gateway.
+///
+/// ```
+/// use hongbao_client::{Client, PrivateKey, ALIPAY_GATEWAY};
+/// let key = PrivateKey::generate(1024)?; // production: your app key and Alipay's public key
+/// let client = Client::builder(ALIPAY_GATEWAY, "2021000000000001", key.clone(), key.public_key()?)
+///     .build()?;
+/// assert!(client.gateway().starts_with("https://openapi.alipay.com/"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const ALIPAY_GATEWAY: &str = "https://openapi.alipay.com/gateway.do";
 /// Alipay's sandbox gateway (since 2023; the old `openapi.alipaydev.com` is retired).
+///
+/// ```
+/// use hongbao_client::{ALIPAY_GATEWAY, ALIPAY_SANDBOX_GATEWAY};
+/// assert_ne!(ALIPAY_SANDBOX_GATEWAY, ALIPAY_GATEWAY);
+/// assert!(ALIPAY_SANDBOX_GATEWAY.starts_with("https://openapi-sandbox."));
+/// ```
 pub const ALIPAY_SANDBOX_GATEWAY: &str = "https://openapi-sandbox.dl.alipaydev.com/gateway.do";
 /// A hongbao started with `hongbao serve` (the demo's default listen address).
+///
+/// ```
+/// use hongbao_client::{Client, PrivateKey, HONGBAO_LOCAL_GATEWAY};
+/// let key = PrivateKey::generate(1024)?;
+/// let client = Client::builder(HONGBAO_LOCAL_GATEWAY, "2021000000000001", key.clone(), key.public_key()?)
+///     .build()?;
+/// assert_eq!(client.gateway(), "http://127.0.0.1:9999/gateway.do"); // plain http: local only
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const HONGBAO_LOCAL_GATEWAY: &str = "http://127.0.0.1:9999/gateway.do";

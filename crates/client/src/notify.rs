@@ -21,7 +21,7 @@ use hongbao_sign::PublicKey;
 /// ```
 /// use hongbao_client::{Notify, Params, PrivateKey, Charset, SignType, OperationStatus, Fen};
 /// use hongbao_protocol::sign_content::sign_notify; // what Alipay (or hongbao) does
-/// let alipay_key = PrivateKey::from_text(include_str!("../../sign/testdata/vector_private_pkcs1.pem"))?;
+/// let alipay_key = PrivateKey::generate(1024)?;
 /// let mut params: Params = [("notify_id", "n1"), ("auth_no", "2024"), ("amount", "1.00"),
 ///                           ("status", "SUCCESS"), ("charset", "utf-8"), ("sign_type", "RSA2")]
 ///     .into_iter().collect();
@@ -76,6 +76,19 @@ impl Notify {
     /// Verifies decoded notify parameters. `charset` is used when the notify names none;
     /// `sign_type` defaults to RSA2 likewise. A missing or empty `sign` is
     /// [`SignatureFailure::Unsigned`], a wrong one [`SignatureFailure::Mismatch`].
+    ///
+    /// ```
+    /// use hongbao_client::{Notify, Params, PrivateKey, Charset, ErrorKind, SignatureFailure};
+    /// let alipay_key = PrivateKey::generate(1024)?.public_key()?;
+    /// let unsigned: Params = [("notify_id", "n1"), ("status", "SUCCESS")].into_iter().collect();
+    /// let err = Notify::verify(&unsigned, Charset::Utf8, &alipay_key).unwrap_err();
+    /// assert_eq!(err.kind(), &ErrorKind::Signature(SignatureFailure::Unsigned));
+    /// let mut forged = unsigned.clone();
+    /// forged.insert("sign", "AAAA");
+    /// let err = Notify::verify(&forged, Charset::Utf8, &alipay_key).unwrap_err();
+    /// assert_eq!(err.kind(), &ErrorKind::Signature(SignatureFailure::Mismatch));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn verify(
         params: &Params,
         charset: Charset,
@@ -125,7 +138,7 @@ impl Notify {
     ///
     /// ```
     /// # use hongbao_client::{Notify, Charset, PrivateKey, ErrorKind, SignatureFailure};
-    /// # let key = PrivateKey::from_text(include_str!("../../sign/testdata/vector_private_pkcs1.pem"))?;
+    /// # let key = PrivateKey::generate(1024)?;
     /// let err = Notify::verify_form(b"notify_id=n1&amount=1.00", Charset::Utf8, &key.public_key()?)
     ///     .unwrap_err();
     /// assert_eq!(err.kind(), &ErrorKind::Signature(SignatureFailure::Unsigned));

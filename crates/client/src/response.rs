@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 ///
 /// ```
 /// use hongbao_client::{Response, PrivateKey, Charset, SignType};
-/// let gateway_key = PrivateKey::from_text(include_str!("../../sign/testdata/vector_private_pkcs1.pem"))?;
+/// let gateway_key = PrivateKey::generate(1024)?;
 /// let node = r#"{"code":"10000","msg":"Success","amount":12.50}"#;
 /// let sign = gateway_key.sign(SignType::Rsa2, node.as_bytes())?;
 /// let body = format!(r#"{{"x_y_response":{node},"sign":"{sign}"}}"#);
@@ -52,6 +52,22 @@ impl Response {
     /// Verifies a raw response body for `method` and returns the node, *whatever its code*
     /// (use [`Response::into_result`] to turn error answers into [`Error`]s). Fails with
     /// [`ErrorKind::Signature`] when anything about the signature is wrong.
+    ///
+    /// ```
+    /// use hongbao_client::{Response, PrivateKey, Charset, SignType, ErrorKind, SignatureFailure};
+    /// let gateway_key = PrivateKey::generate(1024)?; // Alipay's; you hold only its public key
+    /// let node = r#"{"code":"10000","msg":"Success","operation_id":"O1"}"#;
+    /// let sign = gateway_key.sign(SignType::Rsa2, node.as_bytes())?;
+    /// let body = format!(r#"{{"x_y_response":{node},"sign":"{sign}"}}"#);
+    /// let public = gateway_key.public_key()?;
+    /// let response = Response::verify(body.as_bytes(), "x.y", Charset::Utf8, SignType::Rsa2, &public)?;
+    /// assert_eq!(response.get("operation_id"), Some("O1"));
+    /// let tampered = body.replace("O1", "O2");
+    /// let err = Response::verify(tampered.as_bytes(), "x.y", Charset::Utf8, SignType::Rsa2, &public)
+    ///     .unwrap_err();
+    /// assert_eq!(err.kind(), &ErrorKind::Signature(SignatureFailure::Mismatch));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn verify(
         body: &[u8],
         method: &str,
@@ -124,7 +140,7 @@ impl Response {
     ///
     /// ```
     /// # use hongbao_client::{Response, PrivateKey, Charset, SignType};
-    /// # let key = PrivateKey::from_text(include_str!("../../sign/testdata/vector_private_pkcs1.pem"))?;
+    /// # let key = PrivateKey::generate(1024)?;
     /// let node = r#"{"code":"40004","msg":"Business Failed","sub_code":"MONEY_NOT_ENOUGH","sub_msg":"余额不足"}"#;
     /// # let sign = key.sign(SignType::Rsa2, node.as_bytes())?;
     /// # let body = format!(r#"{{"a_b_response":{node},"sign":"{sign}"}}"#);
@@ -149,26 +165,83 @@ impl Response {
     }
 
     /// The method this answers.
+    ///
+    /// ```
+    /// let node = r#"{"code":"10000","msg":"Success","auth_no":"2024010210002001","amount":"7.00","status":"SUCCESS"}"#;
+    /// # use hongbao_client::{Response, PrivateKey, Charset, SignType};
+    /// # let key = PrivateKey::generate(1024)?;
+    /// # let sign = key.sign(SignType::Rsa2, node.as_bytes())?;
+    /// # let body = format!(r#"{{"alipay_fund_coupon_order_refund_response":{node},"sign":"{sign}"}}"#);
+    /// # let response = Response::verify(body.as_bytes(), "alipay.fund.coupon.order.refund", Charset::Utf8, SignType::Rsa2, &key.public_key()?)?;
+    /// assert_eq!(response.method(), "alipay.fund.coupon.order.refund");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn method(&self) -> &str {
         &self.method
     }
 
     /// The exact node text that was verified.
+    ///
+    /// ```
+    /// let node = r#"{"code":"10000","msg":"Success","auth_no":"2024010210002001","amount":"7.00","status":"SUCCESS"}"#;
+    /// # use hongbao_client::{Response, PrivateKey, Charset, SignType};
+    /// # let key = PrivateKey::generate(1024)?;
+    /// # let sign = key.sign(SignType::Rsa2, node.as_bytes())?;
+    /// # let body = format!(r#"{{"alipay_fund_coupon_order_refund_response":{node},"sign":"{sign}"}}"#);
+    /// # let response = Response::verify(body.as_bytes(), "alipay.fund.coupon.order.refund", Charset::Utf8, SignType::Rsa2, &key.public_key()?)?;
+    /// assert_eq!(response.node(), node);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn node(&self) -> &str {
         &self.node
     }
 
     /// `code` (empty when absent).
+    ///
+    /// ```
+    /// let node = r#"{"code":"10000","msg":"Success","auth_no":"2024010210002001","amount":"7.00","status":"SUCCESS"}"#;
+    /// # use hongbao_client::{Response, PrivateKey, Charset, SignType};
+    /// # let key = PrivateKey::generate(1024)?;
+    /// # let sign = key.sign(SignType::Rsa2, node.as_bytes())?;
+    /// # let body = format!(r#"{{"alipay_fund_coupon_order_refund_response":{node},"sign":"{sign}"}}"#);
+    /// # let response = Response::verify(body.as_bytes(), "alipay.fund.coupon.order.refund", Charset::Utf8, SignType::Rsa2, &key.public_key()?)?;
+    /// assert_eq!(response.code(), "10000");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn code(&self) -> &str {
         self.get("code").unwrap_or("")
     }
 
     /// `msg` (empty when absent).
+    ///
+    /// ```
+    /// let node = r#"{"code":"10000","msg":"Success","auth_no":"2024010210002001","amount":"7.00","status":"SUCCESS"}"#;
+    /// # use hongbao_client::{Response, PrivateKey, Charset, SignType};
+    /// # let key = PrivateKey::generate(1024)?;
+    /// # let sign = key.sign(SignType::Rsa2, node.as_bytes())?;
+    /// # let body = format!(r#"{{"alipay_fund_coupon_order_refund_response":{node},"sign":"{sign}"}}"#);
+    /// # let response = Response::verify(body.as_bytes(), "alipay.fund.coupon.order.refund", Charset::Utf8, SignType::Rsa2, &key.public_key()?)?;
+    /// assert_eq!(response.msg(), "Success");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn msg(&self) -> &str {
         self.get("msg").unwrap_or("")
     }
 
     /// A scalar field as text; `None` when absent, `null`, an object or an array.
+    ///
+    /// ```
+    /// let node = r#"{"code":"10000","msg":"Success","amount":7.00,"extra":{"a":1}}"#;
+    /// # use hongbao_client::{Response, PrivateKey, Charset, SignType};
+    /// # let key = PrivateKey::generate(1024)?;
+    /// # let sign = key.sign(SignType::Rsa2, node.as_bytes())?;
+    /// # let body = format!(r#"{{"alipay_fund_coupon_order_refund_response":{node},"sign":"{sign}"}}"#);
+    /// # let response = Response::verify(body.as_bytes(), "alipay.fund.coupon.order.refund", Charset::Utf8, SignType::Rsa2, &key.public_key()?)?;
+    /// assert_eq!(response.get("amount"), Some("7.00")); // the number as written
+    /// assert_eq!(response.get("extra"), None); // an object
+    /// assert_eq!(response.get("remark"), None); // absent
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get(&self, name: &str) -> Option<&str> {
         match self.fields.get(name)? {
             Field::Text(text) => Some(text),
@@ -177,6 +250,18 @@ impl Response {
     }
 
     /// The whole node as a JSON value (numbers become `f64`: read amounts with `get`).
+    ///
+    /// ```
+    /// let node = r#"{"code":"10000","msg":"Success","extra":{"ids":["a","b"]}}"#;
+    /// # use hongbao_client::{Response, PrivateKey, Charset, SignType};
+    /// # let key = PrivateKey::generate(1024)?;
+    /// # let sign = key.sign(SignType::Rsa2, node.as_bytes())?;
+    /// # let body = format!(r#"{{"alipay_fund_coupon_order_refund_response":{node},"sign":"{sign}"}}"#);
+    /// # let response = Response::verify(body.as_bytes(), "alipay.fund.coupon.order.refund", Charset::Utf8, SignType::Rsa2, &key.public_key()?)?;
+    /// let json = response.to_json();
+    /// assert_eq!(json["extra"]["ids"][1], "b");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn to_json(&self) -> Value {
         serde_json::from_str(&self.node).unwrap_or(Value::Null)
     }
