@@ -97,7 +97,17 @@ async fn gateway_do(State(gateway): State<Arc<Gateway>>, request: Request<Body>)
     };
     // Admission after the body is in (reading it is bounded by its own timeout and size), so
     // slow clients never hold a place in the work queue.
-    let Ok(_admitted) = Arc::clone(&gateway.inflight).try_acquire_owned() else {
+    let admitted = match Arc::clone(&gateway.inflight).try_acquire_owned() {
+        Ok(permit) => Some(permit),
+        Err(_) => tokio::time::timeout(
+            gateway.limits.admission_wait,
+            Arc::clone(&gateway.inflight).acquire_owned(),
+        )
+        .await
+        .ok()
+        .and_then(Result::ok),
+    };
+    let Some(_admitted) = admitted else {
         return shed(&gateway, &query, &body);
     };
     if is_page_pay(&query, &body) {

@@ -56,6 +56,9 @@ pub struct Limits {
     /// shed at once with a signed 20000 (HTTP 503 when it names no method) instead of queueing
     /// without bound.
     pub inflight_max: usize,
+    /// How long a request may wait for one of those places before it is shed: a short, bounded
+    /// queue that absorbs bursts (1,000 claimers on one packet) without growing without bound.
+    pub admission_wait: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -66,6 +69,7 @@ impl Default for Limits {
             header_read_timeout: std::time::Duration::from_secs(10),
             connections_max: 10_000,
             inflight_max: 512,
+            admission_wait: std::time::Duration::from_millis(250),
         }
     }
 }

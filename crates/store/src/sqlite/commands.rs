@@ -17,6 +17,26 @@ use hongbao_ledger::{
 use hongbao_money::Fen;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
+/// `Connection::execute` through the connection's prepared-statement cache: the writer runs the
+/// same few statements thousands of times, and parsing SQL each time was its largest cost.
+pub(crate) fn exec<P: rusqlite::Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
+}
+
+/// `Connection::query_row` through the prepared-statement cache.
+pub(crate) fn row<T, P: rusqlite::Params, F: FnOnce(&Row<'_>) -> rusqlite::Result<T>>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+    f: F,
+) -> rusqlite::Result<T> {
+    conn.prepare_cached(sql)?.query_row(params, f)
+}
+
 /// Whether the writer keeps a command's changes.
 pub enum Keep<T> {
     /// Release the savepoint: the changes commit with the batch.
@@ -34,7 +54,7 @@ fn corrupt(what: &str) -> StoreError {
 }
 
 pub(crate) fn next_sequence(conn: &Connection, name: &str) -> Result<i64, StoreError> {
-    Ok(conn.query_row(
+    Ok(row(conn,
         "UPDATE id_sequence SET next_value = next_value + 1 WHERE name = ?1 RETURNING next_value - 1",
         [name],
         |row| row.get(0),
@@ -85,7 +105,7 @@ pub(crate) fn order_by_auth_no(
     auth_no: &str,
 ) -> Result<Option<OrderRow>, StoreError> {
     let sql = format!("SELECT {ORDER_COLUMNS} FROM fund_order WHERE auth_no = ?1");
-    decode_order(conn.query_row(&sql, [auth_no], order_from_row).optional()?)
+    decode_order(row(conn, &sql, [auth_no], order_from_row).optional()?)
 }
 
 fn order_by_out_order_no(
@@ -95,7 +115,7 @@ fn order_by_out_order_no(
 ) -> Result<Option<OrderRow>, StoreError> {
     let sql =
         format!("SELECT {ORDER_COLUMNS} FROM fund_order WHERE app_id = ?1 AND out_order_no = ?2");
-    decode_order(conn.query_row(&sql, [app_id, out_order_no], order_from_row).optional()?)
+    decode_order(row(conn, &sql, [app_id, out_order_no], order_from_row).optional()?)
 }
 
 /// Finds the order an `OrderRef` names for `app_id`: Alipay's id first, then the merchant's.
@@ -135,15 +155,13 @@ fn resolve_payee(
     payee: &PayeeRef,
 ) -> Result<Result<String, Rejection>, StoreError> {
     let by_logon = |logon_id: &str| -> Result<Option<String>, StoreError> {
-        Ok(conn
-            .query_row("SELECT user_id FROM sandbox_user WHERE logon_id = ?1", [logon_id], |r| {
-                r.get(0)
-            })
-            .optional()?)
+        Ok(row(conn, "SELECT user_id FROM sandbox_user WHERE logon_id = ?1", [logon_id], |r| {
+            r.get(0)
+        })
+        .optional()?)
     };
     let user_exists = |user_id: &str| -> Result<bool, StoreError> {
-        Ok(conn
-            .query_row("SELECT 1 FROM sandbox_user WHERE user_id = ?1", [user_id], |_| Ok(()))
+        Ok(row(conn, "SELECT 1 FROM sandbox_user WHERE user_id = ?1", [user_id], |_| Ok(()))
             .optional()?
             .is_some())
     };
@@ -167,14 +185,14 @@ fn resolve_payee(
 }
 
 pub(crate) fn user_balance_in(conn: &Connection, user_id: &str) -> Result<Option<Fen>, StoreError> {
-    Ok(conn
-        .query_row(
-            "SELECT balance_fen FROM account WHERE account_id = ?1",
-            [Account::User(user_id.to_owned()).id()],
-            |row| row.get::<_, i64>(0),
-        )
-        .optional()?
-        .map(Fen::from_fen))
+    Ok(row(
+        conn,
+        "SELECT balance_fen FROM account WHERE account_id = ?1",
+        [Account::User(user_id.to_owned()).id()],
+        |row| row.get::<_, i64>(0),
+    )
+    .optional()?
+    .map(Fen::from_fen))
 }
 
 /// Records `entry` for `operation_id` and applies its postings with guarded updates.
@@ -186,18 +204,20 @@ pub(crate) fn post_entry(
     entry: &Entry,
     now_ms: i64,
 ) -> Result<Result<(), ()>, StoreError> {
-    let entry_id: i64 = conn.query_row(
+    let entry_id: i64 = row(conn,
         "INSERT INTO journal_entry (operation_id, memo, created_at_ms) VALUES (?1, ?2, ?3) RETURNING entry_id",
         params![operation_id, memo, now_ms],
         |row| row.get(0),
     )?;
     for posting in entry.postings() {
         let account_id = posting.account.id();
-        conn.execute(
+        exec(
+            conn,
             "INSERT INTO posting (entry_id, account_id, amount_fen) VALUES (?1, ?2, ?3)",
             params![entry_id, account_id, posting.amount.fen()],
         )?;
-        let changed = conn.execute(
+        let changed = exec(
+            conn,
             "UPDATE account SET balance_fen = balance_fen + ?2 \
              WHERE account_id = ?1 AND (account_id = 'issuance' OR balance_fen + ?2 >= 0)",
             params![account_id, posting.amount.fen()],
@@ -210,7 +230,7 @@ pub(crate) fn post_entry(
 }
 
 pub(crate) fn fund_operation_id(conn: &Connection, auth_no: &str) -> Result<String, StoreError> {
-    Ok(conn.query_row(
+    Ok(row(conn,
         "SELECT operation_id FROM fund_operation WHERE auth_no = ?1 AND kind IN ('FUND', 'DISBURSE') \
          ORDER BY created_at_ms LIMIT 1",
         [auth_no],
@@ -243,7 +263,7 @@ struct NewOrder<'a> {
 }
 
 fn insert_order(conn: &Connection, order: &NewOrder<'_>) -> Result<(), StoreError> {
-    conn.execute(
+    exec(conn,
         "INSERT INTO fund_order (auth_no, app_id, out_order_no, kind, packet_auth_no, fund_method, \
          order_title, amount_fen, status, payer_user_id, payee_user_id, pay_timeout_minutes, \
          extra_param, notify_url, notify_charset, notify_sign_type, fingerprint, created_at_ms, \
@@ -305,7 +325,7 @@ pub(crate) fn insert_operation(
     op: NewOperation<'_>,
 ) -> Result<Result<(), ()>, StoreError> {
     let trans_at_ms = (op.status == OperationStatus::Success).then_some(op.now_ms);
-    conn.execute(
+    exec(conn,
         "INSERT INTO fund_operation (operation_id, auth_no, out_request_no, kind, status, amount_fen, \
          payer_user_id, payee_user_id, remark, fingerprint, notify_url, created_at_ms, trans_at_ms) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
@@ -349,7 +369,8 @@ pub(crate) fn enqueue_notify(
     let Some(target) = target else { return Ok(()) };
     let sequence = next_sequence(conn, "notify_id")?;
     let notify_id = format!("{now_ms:016x}{sequence:016x}");
-    conn.execute(
+    exec(
+        conn,
         "INSERT INTO notify_outbox (notify_id, app_id, operation_id, event, notify_url, charset, \
          sign_type, status, next_attempt_at_ms, created_at_ms) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'PENDING', ?8, ?8)",
@@ -379,7 +400,7 @@ pub(crate) fn take_from_packet(
         "UPDATE fund_order SET {column} = {column} + ?1 \
          WHERE auth_no = ?2 AND status = 'FUNDED' AND amount_fen - disbursed_fen - refunded_fen >= ?1"
     );
-    Ok(conn.execute(&sql, params![amount.fen(), auth_no])? == 1)
+    Ok(exec(conn, &sql, params![amount.fen(), auth_no])? == 1)
 }
 
 pub fn fund(conn: &Connection, cmd: &FundCommand) -> Result<Keep<Outcome>, StoreError> {
@@ -439,7 +460,8 @@ pub fn fund(conn: &Connection, cmd: &FundCommand) -> Result<Keep<Outcome>, Store
             return_url: cmd.return_url.as_deref(),
         },
     )?;
-    conn.execute(
+    exec(
+        conn,
         "INSERT INTO account (account_id, balance_fen) VALUES (?1, 0)",
         [Account::Custody(auth_no.clone()).id()],
     )?;
@@ -567,14 +589,14 @@ pub fn refund(conn: &Connection, cmd: &RefundCommand) -> Result<Keep<Outcome>, S
         Err(rejection) => return rejected(rejection),
     };
     let fingerprint = cmd.fingerprint();
-    let existing: Option<(String, String, String)> = conn
-        .query_row(
-            "SELECT operation_id, kind, fingerprint FROM fund_operation \
+    let existing: Option<(String, String, String)> = row(
+        conn,
+        "SELECT operation_id, kind, fingerprint FROM fund_operation \
              WHERE auth_no = ?1 AND out_request_no = ?2",
-            params![packet.auth_no, cmd.out_request_no],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-        )
-        .optional()?;
+        params![packet.auth_no, cmd.out_request_no],
+        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+    )
+    .optional()?;
     if let Some((operation_id, kind, stored)) = existing {
         if kind == "REFUND" && stored == fingerprint {
             return Ok(Keep::Rollback(Outcome::Replayed(load_view(conn, &operation_id)?)));
@@ -630,20 +652,20 @@ pub fn query(
         Err(rejection) => return Ok(Err(rejection)),
     };
     let operation_id: Option<String> = match &query.operation {
-        OperationRef::OperationId(operation_id) => conn
-            .query_row(
-                "SELECT operation_id FROM fund_operation WHERE operation_id = ?1 AND auth_no = ?2",
-                params![operation_id, order.auth_no],
-                |row| row.get(0),
-            )
-            .optional()?,
-        OperationRef::OutRequestNo(out_request_no) => conn
-            .query_row(
-                "SELECT operation_id FROM fund_operation WHERE auth_no = ?1 AND out_request_no = ?2",
-                params![order.auth_no, out_request_no],
-                |row| row.get(0),
-            )
-            .optional()?,
+        OperationRef::OperationId(operation_id) => row(
+            conn,
+            "SELECT operation_id FROM fund_operation WHERE operation_id = ?1 AND auth_no = ?2",
+            params![operation_id, order.auth_no],
+            |row| row.get(0),
+        )
+        .optional()?,
+        OperationRef::OutRequestNo(out_request_no) => row(
+            conn,
+            "SELECT operation_id FROM fund_operation WHERE auth_no = ?1 AND out_request_no = ?2",
+            params![order.auth_no, out_request_no],
+            |row| row.get(0),
+        )
+        .optional()?,
     };
     match operation_id {
         None => Ok(Err(Rejection::AuthOperationNotExist)),
@@ -655,7 +677,8 @@ pub(crate) fn load_view(
     conn: &Connection,
     operation_id: &str,
 ) -> Result<OperationView, StoreError> {
-    let row = conn.query_row(
+    let row = row(
+        conn,
         "SELECT op.operation_id, op.out_request_no, op.kind, op.status, op.amount_fen, op.remark, \
                 op.payer_user_id, op.payee_user_id, op.created_at_ms, op.trans_at_ms, \
                 o.auth_no, o.out_order_no, o.order_title, o.extra_param, \
@@ -738,7 +761,8 @@ pub fn ensure_user(
     user: &SandboxUser,
     now_ms: i64,
 ) -> Result<Keep<bool>, StoreError> {
-    let inserted = conn.execute(
+    let inserted = exec(
+        conn,
         "INSERT INTO sandbox_user (user_id, logon_id, password) VALUES (?1, ?2, ?3) \
          ON CONFLICT (user_id) DO NOTHING",
         params![user.user_id, user.logon_id, user.password],
@@ -747,7 +771,7 @@ pub fn ensure_user(
         return Ok(Keep::Rollback(false));
     }
     let account = Account::User(user.user_id.clone());
-    conn.execute("INSERT INTO account (account_id, balance_fen) VALUES (?1, 0)", [account.id()])?;
+    exec(conn, "INSERT INTO account (account_id, balance_fen) VALUES (?1, 0)", [account.id()])?;
     if user.opening_balance.is_positive() {
         let entry = Entry::transfer(Account::Issuance, account, user.opening_balance)?;
         if post_entry(conn, None, "issuance", &entry, now_ms)?.is_err() {

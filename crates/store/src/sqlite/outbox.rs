@@ -1,6 +1,6 @@
 //! The notify outbox in SQL: claiming due rows under a lease, recording attempts, listing.
 
-use super::commands::{load_view, Keep};
+use super::commands::{exec, load_view, Keep};
 use crate::notify::{NotifyAttempt, NotifyFilter, NotifyRecord, PendingNotify};
 use crate::StoreError;
 use hongbao_ledger::{NotifyEvent, NotifyTarget};
@@ -34,7 +34,8 @@ pub fn claim_due(
         .collect::<Result<Vec<_>, _>>()?;
     let mut claimed = Vec::with_capacity(rows.len());
     for (notify_id, app_id, operation_id, event, target, created_at_ms, attempts) in rows {
-        conn.execute(
+        exec(
+            conn,
             "UPDATE notify_outbox SET next_attempt_at_ms = ?2 WHERE notify_id = ?1",
             params![notify_id, now_ms + lease_ms],
         )?;
@@ -64,7 +65,8 @@ pub fn record_attempt(
         (false, Some(_)) => "PENDING",
         (false, None) => "FAILED",
     };
-    let changed = conn.execute(
+    let changed = exec(
+        conn,
         "UPDATE notify_outbox SET attempts = attempts + 1, status = ?2, next_attempt_at_ms = ?3, \
          last_error = COALESCE(?4, last_error), delivered_at_ms = ?5 \
          WHERE notify_id = ?1 AND status = 'PENDING'",
@@ -77,7 +79,7 @@ pub fn record_attempt(
         ],
     )?;
     if changed == 1 {
-        conn.execute(
+        exec(conn,
             "INSERT INTO notify_attempt (notify_id, attempt_no, at_ms, delivered, http_status, error) \
              VALUES (?1, (SELECT COUNT(*) + 1 FROM notify_attempt WHERE notify_id = ?1), ?2, ?3, ?4, ?5)",
             params![notify_id, attempt.at_ms, attempt.delivered, attempt.http_status, attempt.error],
@@ -94,7 +96,7 @@ pub fn resend(
     app_id: Option<&str>,
     now_ms: i64,
 ) -> Result<Keep<bool>, StoreError> {
-    let changed = conn.execute(
+    let changed = exec(conn,
         "UPDATE notify_outbox SET status = 'PENDING', attempts = 0, next_attempt_at_ms = ?2, delivered_at_ms = NULL \
          WHERE notify_id = ?1 AND (?3 IS NULL OR app_id = ?3)",
         params![notify_id, now_ms, app_id],

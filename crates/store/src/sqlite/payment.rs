@@ -2,8 +2,8 @@
 //! close unpaid orders and refund expired packets.
 
 use super::commands::{
-    enqueue_notify, fund_operation_id, insert_operation, load_view, order_by_auth_no,
-    resolve_packet, take_from_packet, user_balance_in, Keep, NewOperation, OrderRow,
+    enqueue_notify, exec, fund_operation_id, insert_operation, load_view, order_by_auth_no,
+    resolve_packet, row, take_from_packet, user_balance_in, Keep, NewOperation, OrderRow,
 };
 use crate::notify::PaymentOrder;
 use crate::StoreError;
@@ -19,13 +19,13 @@ fn order_notify_target(
     conn: &Connection,
     auth_no: &str,
 ) -> Result<Option<NotifyTarget>, StoreError> {
-    let row: Option<(Option<String>, Option<String>, Option<String>)> = conn
-        .query_row(
-            "SELECT notify_url, notify_charset, notify_sign_type FROM fund_order WHERE auth_no = ?1",
-            [auth_no],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-        )
-        .optional()?;
+    let row: Option<(Option<String>, Option<String>, Option<String>)> = row(
+        conn,
+        "SELECT notify_url, notify_charset, notify_sign_type FROM fund_order WHERE auth_no = ?1",
+        [auth_no],
+        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+    )
+    .optional()?;
     Ok(match row {
         Some((Some(url), charset, sign_type)) => Some(NotifyTarget {
             url,
@@ -37,9 +37,7 @@ fn order_notify_target(
 }
 
 fn app_of(conn: &Connection, auth_no: &str) -> Result<String, StoreError> {
-    Ok(conn.query_row("SELECT app_id FROM fund_order WHERE auth_no = ?1", [auth_no], |row| {
-        row.get(0)
-    })?)
+    Ok(row(conn, "SELECT app_id FROM fund_order WHERE auth_no = ?1", [auth_no], |row| row.get(0))?)
 }
 
 /// The payer confirms: money moves payer → custody, the PAY goes INIT → SUCCESS. Confirming an
@@ -67,7 +65,8 @@ pub fn complete_payment(
         }
         PacketStatus::WaitPay => {}
     }
-    let deadline: Option<i64> = conn.query_row(
+    let deadline: Option<i64> = row(
+        conn,
         "SELECT pay_deadline_ms FROM fund_order WHERE auth_no = ?1",
         [&order.auth_no],
         |r| r.get(0),
@@ -81,12 +80,13 @@ pub fn complete_payment(
     if let Err(rejection) = check_fund(balance, order.packet.amount) {
         return refuse(rejection);
     }
-    let funded = conn.execute(
+    let funded = exec(conn,
         "UPDATE fund_order SET status = 'FUNDED', payer_user_id = ?2, expire_at_ms = ?3 + COALESCE(expire_after_ms, 0) \
          WHERE auth_no = ?1 AND status = 'WAIT_PAY'",
         params![order.auth_no, cmd.payer_user_id, cmd.now_ms],
     )?;
-    let succeeded = conn.execute(
+    let succeeded = exec(
+        conn,
         "UPDATE fund_operation SET status = 'SUCCESS', payer_user_id = ?2, trans_at_ms = ?3 \
          WHERE operation_id = ?1 AND status = 'INIT'",
         params![operation_id, cmd.payer_user_id, cmd.now_ms],
@@ -131,7 +131,8 @@ pub fn fire_deadlines(
         .query_map(params![now_ms, limit], |row| row.get(0))?
         .collect::<Result<_, _>>()?;
     for auth_no in unpaid {
-        let closed = conn.execute(
+        let closed = exec(
+            conn,
             "UPDATE fund_order SET status = 'CLOSED' WHERE auth_no = ?1 AND status = 'WAIT_PAY'",
             [&auth_no],
         )?;
@@ -139,7 +140,7 @@ pub fn fire_deadlines(
             continue;
         }
         let operation_id = fund_operation_id(conn, &auth_no)?;
-        conn.execute(
+        exec(conn,
             "UPDATE fund_operation SET status = 'CLOSED' WHERE operation_id = ?1 AND status = 'INIT'",
             [&operation_id],
         )?;
@@ -163,7 +164,8 @@ pub fn fire_deadlines(
         .query_map(params![now_ms, limit], |row| row.get(0))?
         .collect::<Result<_, _>>()?;
     for auth_no in expired {
-        conn.execute(
+        exec(
+            conn,
             "UPDATE fund_order SET expired_at_ms = ?2 WHERE auth_no = ?1",
             params![auth_no, now_ms],
         )?;
@@ -200,14 +202,14 @@ fn expire_refund(
     if !take_from_packet(conn, &packet.auth_no, "refunded_fen", remaining)? {
         return Err(StoreError::Bug(hongbao_ledger::Bug("expiry refund guard refused".into())));
     }
-    let taken: bool = conn
-        .query_row(
-            "SELECT 1 FROM fund_operation WHERE auth_no = ?1 AND out_request_no = 'EXPIRE_REFUND'",
-            [&packet.auth_no],
-            |_| Ok(()),
-        )
-        .optional()?
-        .is_some();
+    let taken: bool = row(
+        conn,
+        "SELECT 1 FROM fund_operation WHERE auth_no = ?1 AND out_request_no = 'EXPIRE_REFUND'",
+        [&packet.auth_no],
+        |_| Ok(()),
+    )
+    .optional()?
+    .is_some();
     let route = crate::ids::route_digits(app_id);
     let sequence = super::commands::next_sequence(conn, "operation_id")?;
     let operation_id = crate::ids::operation_id(now_ms, route, sequence);
@@ -247,8 +249,7 @@ fn expire_refund(
 pub fn payment_order(conn: &Connection, auth_no: &str) -> Result<Option<PaymentOrder>, StoreError> {
     // app_id, fund_method, status, pay_deadline_ms, return_url, kind
     type Row = (String, Option<String>, String, Option<i64>, Option<String>, String);
-    let row: Option<Row> = conn
-        .query_row(
+    let row: Option<Row> = row(conn,
             "SELECT app_id, fund_method, status, pay_deadline_ms, return_url, kind FROM fund_order WHERE auth_no = ?1",
             [auth_no],
             |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?)),
@@ -279,13 +280,13 @@ pub fn authenticate(
     login: &str,
     password: &str,
 ) -> Result<Option<String>, StoreError> {
-    let found: Option<(String, String)> = conn
-        .query_row(
-            "SELECT user_id, password FROM sandbox_user WHERE user_id = ?1 OR logon_id = ?1",
-            [login],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .optional()?;
+    let found: Option<(String, String)> = row(
+        conn,
+        "SELECT user_id, password FROM sandbox_user WHERE user_id = ?1 OR logon_id = ?1",
+        [login],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )
+    .optional()?;
     Ok(found
         .filter(|(_, stored)| constant_time_eq(stored.as_bytes(), password.as_bytes()))
         .map(|(user_id, _)| user_id))
