@@ -157,7 +157,8 @@ async fn render(
             );
             format!(
                 "{summary}<div class=\"meta\">{pay_before} {deadline}</div></div>{form}",
-                pay_before = lang.t("请在此时间前完成支付（北京时间）：", "Pay before (Beijing time):"),
+                pay_before =
+                    lang.t("请在此时间前完成支付（北京时间）：", "Pay before (Beijing time):"),
             )
         }
     };

@@ -10,10 +10,11 @@ use std::sync::Arc;
 async fn beyond_capacity_requests_get_a_signed_20000_and_nothing_happens() {
     let app = Arc::new(
         spawn_app_with(hongbao_gateway::Limits {
-        inflight_max: 1,
-        admission_wait: std::time::Duration::ZERO,
-        ..test_limits()
-    }).await,
+            inflight_max: 1,
+            admission_wait: std::time::Duration::ZERO,
+            ..test_limits()
+        })
+        .await,
     );
     let auth_no = app.call(PAY, &pay_biz("HOT", "100.00")).await.field("auth_no").to_owned();
     let mut tasks = Vec::new();
