@@ -25,8 +25,8 @@ use hongbao_protocol::form::parse_form;
 use hongbao_protocol::sign_content::verify_notify;
 use hongbao_protocol::{Charset, Params};
 use hongbao_test_support::{
-    app_a_key, gateway_key, write_server_config, Answer, Call, ServerProcess, APP_A, MERCHANT_B,
-    QUERY,
+    app_a_key, gateway_key, repo_root, run_with_timeout, write_server_config, Answer, Call,
+    ServerProcess, APP_A, MERCHANT_B, QUERY,
 };
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -49,10 +49,6 @@ const DRIVER_START_TIMEOUT: Duration = Duration::from_secs(15);
 // ---------------------------------------------------------------------------------------------
 // Prerequisites and the skip rule
 // ---------------------------------------------------------------------------------------------
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
-}
 
 fn interop_dir() -> PathBuf {
     match std::env::var_os("INTEROP_DIR") {
@@ -374,7 +370,8 @@ impl Fixture {
             .arg(repo_root().join("interop/py_official.py"))
             .env("INTEROP_DIR", interop_dir())
             .env("PYTHONIOENCODING", "utf-8");
-        let (status, stdout, stderr) = run_with_timeout(command, input.to_string().as_bytes());
+        let (status, stdout, stderr) =
+            run_with_timeout(command, input.to_string().as_bytes(), RUNNER_TIMEOUT);
         let stderr = String::from_utf8_lossy(&stderr);
         assert_eq!(status, Some(0), "py_official runner failed; stderr:\n{stderr}");
         let output: Value = serde_json::from_slice(&stdout).unwrap_or_else(|err| {
@@ -496,48 +493,6 @@ impl Fixture {
         self.step("done");
         let _ = self.client.clone().close().await;
     }
-}
-
-/// Runs `command` with `input` on stdin; `None` status means it timed out and was killed.
-fn run_with_timeout(mut command: Command, input: &[u8]) -> (Option<i32>, Vec<u8>, Vec<u8>) {
-    let mut child = command
-        .current_dir(repo_root())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|err| panic!("cannot start {command:?}: {err}"));
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = stdout.read_to_end(&mut buf);
-        buf
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = stderr.read_to_end(&mut buf);
-        buf
-    });
-    let deadline = Instant::now() + RUNNER_TIMEOUT;
-    let status = loop {
-        match child.try_wait().expect("try_wait") {
-            Some(status) => break status.code(),
-            None if Instant::now() > deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-            None => std::thread::sleep(Duration::from_millis(10)),
-        }
-    };
-    let _ = writer.join();
-    (status, out_reader.join().unwrap(), err_reader.join().unwrap())
 }
 
 fn query_params(query: &str) -> Params {

@@ -18,9 +18,10 @@
 //! Without `node` / `python3`, or when setup fails, the tests print `SKIP interop_sdks: …` and
 //! pass; under `CI=true` they fail instead.
 
+use hongbao_test_support::{repo_root, run_with_timeout};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::OnceLock;
@@ -51,10 +52,6 @@ const SERVER_START_TIMEOUT: Duration = Duration::from_secs(30);
 // ---------------------------------------------------------------------------------------------
 // Setup and the skip rule
 // ---------------------------------------------------------------------------------------------
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
-}
 
 fn interop_dir() -> PathBuf {
     match std::env::var_os("INTEROP_DIR") {
@@ -363,7 +360,7 @@ impl Combo {
             "calls": calls,
         });
         let (status, stdout, stderr) =
-            run_with_timeout(self.sdk.command(), input.to_string().as_bytes());
+            run_with_timeout(self.sdk.command(), input.to_string().as_bytes(), RUNNER_TIMEOUT);
         let stderr = String::from_utf8_lossy(&stderr).into_owned();
         if !stderr.trim().is_empty() {
             eprintln!("[{}] runner stderr:\n{}", self.tag(), stderr.trim_end());
@@ -389,48 +386,6 @@ impl Combo {
         );
         results
     }
-}
-
-/// Runs `command` with `input` on stdin; `None` status means it timed out and was killed.
-fn run_with_timeout(mut command: Command, input: &[u8]) -> (Option<i32>, Vec<u8>, Vec<u8>) {
-    let mut child = command
-        .current_dir(repo_root())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|err| panic!("cannot start {command:?}: {err}"));
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = stdout.read_to_end(&mut buf);
-        buf
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = stderr.read_to_end(&mut buf);
-        buf
-    });
-    let deadline = Instant::now() + RUNNER_TIMEOUT;
-    let status = loop {
-        match child.try_wait().expect("try_wait") {
-            Some(status) => break status.code(),
-            None if Instant::now() > deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-            None => std::thread::sleep(Duration::from_millis(10)),
-        }
-    };
-    let _ = writer.join();
-    (status, out_reader.join().unwrap(), err_reader.join().unwrap())
 }
 
 // ---------------------------------------------------------------------------------------------
