@@ -1,6 +1,6 @@
-// The fuzz targets' bodies, shared by `cargo fuzz` (fuzz/fuzz_targets/*.rs) and by the test that
-// replays the corpus in CI (crates/protocol/tests/fuzz_corpus.rs), so both check the same
-// properties. Each must never panic except on a broken property.
+//! The fuzz targets' bodies, shared by `cargo fuzz` (fuzz/fuzz_targets/*.rs) and by the test that
+//! replays the corpus in CI (crates/protocol/tests/fuzz_corpus.rs), so both check the same
+//! properties. Each must never panic except on a broken property.
 
 use hongbao_money::{Fen, AMOUNT_MAX, AMOUNT_MIN};
 use hongbao_protocol::biz::BizContent;

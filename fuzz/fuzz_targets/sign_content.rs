@@ -1,3 +1,4 @@
+//! cargo fuzz target `sign_content`: its body and property are in fuzz/targets.rs.
 #![no_main]
 
 #[allow(dead_code)]
