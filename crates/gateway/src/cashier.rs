@@ -19,8 +19,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use hongbao_ledger::{CompletePayment, FundMethod, OperationView, PacketStatus, Rejection};
 use hongbao_protocol::display::format_beijing;
-use hongbao_protocol::params::decode_request;
+use hongbao_protocol::params::DecodedRequest;
 use hongbao_protocol::sign_content::sign_notify;
+use hongbao_protocol::RequestError;
 use hongbao_protocol::{Charset, Params, SignType};
 use hongbao_store::PaymentOrder;
 use http::StatusCode;
@@ -47,9 +48,12 @@ pub(crate) fn lang_field(fields: &[(String, String)]) -> Lang {
 }
 
 /// A page.pay request arriving at `/gateway.do` from the payer's browser.
-pub async fn page_pay(gateway: &Gateway, query: &[u8], body: &[u8]) -> Response {
+pub async fn page_pay(
+    gateway: &Gateway,
+    decoded: Result<DecodedRequest, RequestError>,
+) -> Response {
     let lang = Lang::Zh;
-    let request = match decode_request(query, body) {
+    let request = match decoded {
         Ok(request) => request,
         Err(err) => return api_error_page(lang, &err.into()),
     };

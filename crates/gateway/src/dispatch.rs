@@ -110,10 +110,11 @@ async fn gateway_do(State(gateway): State<Arc<Gateway>>, request: Request<Body>)
     let Some(_admitted) = admitted else {
         return shed(&gateway, &query, &body);
     };
-    if is_page_pay(&query, &body) {
-        return crate::cashier::page_pay(&gateway, &query, &body).await;
+    let decoded = decode_request(&query, &body);
+    if is_page_pay(&decoded, &query, &body) {
+        return crate::cashier::page_pay(&gateway, decoded).await;
     }
-    let (frame, node) = answer(&gateway, &query, &body).await;
+    let (frame, node) = answer(&gateway, &query, &body, decoded).await;
     reply(&gateway, &frame, node)
 }
 
@@ -130,14 +131,25 @@ fn shed(gateway: &Gateway, query: &[u8], body: &[u8]) -> Response {
 }
 
 /// A page.pay request comes from the payer's browser and is answered with pages, not JSON.
-fn is_page_pay(query: &[u8], body: &[u8]) -> bool {
-    let mut raw = parse_form_lenient(query);
-    raw.extend(parse_form_lenient(body));
-    peek_ascii(&raw, "method").as_deref() == Some(crate::cashier::PAGE_PAY)
+/// Only a request that failed to decode is parsed again (leniently), to tell which way to answer.
+fn is_page_pay(decoded: &Result<DecodedRequest, RequestError>, query: &[u8], body: &[u8]) -> bool {
+    match decoded {
+        Ok(request) => request.params.get("method") == Some(crate::cashier::PAGE_PAY),
+        Err(_) => {
+            let mut raw = parse_form_lenient(query);
+            raw.extend(parse_form_lenient(body));
+            peek_ascii(&raw, "method").as_deref() == Some(crate::cashier::PAGE_PAY)
+        }
+    }
 }
 
-async fn answer(gateway: &Gateway, query: &[u8], body: &Bytes) -> (Frame, ResponseNode) {
-    let request = match decode_request(query, body) {
+async fn answer(
+    gateway: &Gateway,
+    query: &[u8],
+    body: &Bytes,
+    decoded: Result<DecodedRequest, RequestError>,
+) -> (Frame, ResponseNode) {
+    let request = match decoded {
         Ok(request) => request,
         Err(err) => return (Frame::guess(query, Some(body)), error_node(&err.into())),
     };
