@@ -26,7 +26,7 @@ use hongbao_ledger::{
 };
 use hongbao_money::Fen;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::Row;
+use tokio_postgres::{Row, Statement};
 
 type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
 
@@ -81,6 +81,23 @@ pub(crate) async fn next_sequence(tx: &Transaction<'_>, name: &str) -> Result<i6
     Ok(query_one(tx, &sql, &[]).await?.get(0))
 }
 
+/// The next `auth_no` and `operation_id` numbers in one round trip (a refused command skips
+/// the numbers it took).
+async fn next_ids(tx: &Transaction<'_>) -> Result<(i64, i64), Failure> {
+    let row =
+        query_one(tx, "SELECT nextval('auth_no_seq'), nextval('operation_id_seq')", &[]).await?;
+    Ok((row.try_get(0)?, row.try_get(1)?))
+}
+
+/// A database call as a `Failure` future, for `try_join!` beside the command's own helpers.
+/// The statement is sent when the future is first polled (tokio-postgres pipelines requests in
+/// the order they are sent, one round trip for all of them).
+async fn db<T>(
+    call: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,
+) -> Result<T, Failure> {
+    Ok(call.await?)
+}
+
 /// A stored order, as far as commands need it.
 pub(crate) struct OrderRow {
     pub(crate) auth_no: String,
@@ -93,6 +110,11 @@ pub(crate) struct OrderRow {
 
 const ORDER_COLUMNS: &str = "auth_no, app_id, kind, amount_fen, disbursed_fen, refunded_fen, \
                              status, payer_user_id, fingerprint";
+const LOCK_PACKET: &str = "SELECT auth_no, app_id, kind, amount_fen, disbursed_fen, refunded_fen, \
+     status, payer_user_id, fingerprint FROM fund_order WHERE auth_no = $1 FOR UPDATE";
+const ORDER_BY_OUT_ORDER_NO: &str = "SELECT auth_no, app_id, kind, amount_fen, disbursed_fen, \
+     refunded_fen, status, payer_user_id, fingerprint FROM fund_order \
+     WHERE app_id = $1 AND out_order_no = $2";
 
 fn order_from_row(row: &Row) -> Result<OrderRow, Failure> {
     let status: String = row.try_get(6)?;
@@ -122,8 +144,7 @@ pub(crate) async fn order_by_auth_no(
 /// The packet row again, locked until the transaction ends: commands that move money out of a
 /// packet decide on this, its latest committed state.
 pub(crate) async fn lock_packet(tx: &Transaction<'_>, auth_no: &str) -> Result<OrderRow, Failure> {
-    let sql = format!("SELECT {ORDER_COLUMNS} FROM fund_order WHERE auth_no = $1 FOR UPDATE");
-    order_from_row(&query_one(tx, &sql, &[&auth_no]).await?)
+    order_from_row(&query_one(tx, LOCK_PACKET, &[&auth_no]).await?)
 }
 
 async fn order_by_out_order_no(
@@ -131,9 +152,11 @@ async fn order_by_out_order_no(
     app_id: &str,
     out_order_no: &str,
 ) -> Result<Option<OrderRow>, Failure> {
-    let sql =
-        format!("SELECT {ORDER_COLUMNS} FROM fund_order WHERE app_id = $1 AND out_order_no = $2");
-    query_opt(tx, &sql, &[&app_id, &out_order_no]).await?.as_ref().map(order_from_row).transpose()
+    query_opt(tx, ORDER_BY_OUT_ORDER_NO, &[&app_id, &out_order_no])
+        .await?
+        .as_ref()
+        .map(order_from_row)
+        .transpose()
 }
 
 /// Finds the order an `OrderRef` names for `app_id`: Alipay's id first, then the merchant's.
@@ -213,9 +236,74 @@ pub(crate) async fn user_balance_in(
         .transpose()
 }
 
-/// Records `entry` for `operation_id` and applies its postings with guarded updates, in
-/// ascending account order (the fixed lock order). `Err(())` inside means a guard refused a
-/// posting (an account would go negative).
+const INSERT_ENTRY: &str = "WITH entry AS (\
+     INSERT INTO journal_entry (operation_id, memo, created_at_ms) VALUES ($1, $2, $3) \
+     RETURNING entry_id) \
+     INSERT INTO posting (entry_id, account_id, amount_fen) \
+     SELECT entry.entry_id, p.account_id, p.amount_fen \
+     FROM entry, unnest($4::text[], $5::bigint[]) AS p (account_id, amount_fen)";
+/// Row locks in ascending `account_id` order (the fixed lock order): `FOR UPDATE` locks the
+/// rows as the sorted result returns them.
+const LOCK_ACCOUNTS: &str =
+    "SELECT account_id FROM account WHERE account_id = ANY($1) ORDER BY account_id FOR UPDATE";
+/// Guarded: a row that would go negative is not updated, and the caller sees fewer rows.
+const APPLY_POSTINGS: &str = "UPDATE account SET balance_fen = account.balance_fen + p.amount_fen \
+     FROM unnest($1::text[], $2::bigint[]) AS p (account_id, amount_fen) \
+     WHERE account.account_id = p.account_id \
+     AND (account.account_id = 'issuance' OR account.balance_fen + p.amount_fen >= 0)";
+
+/// The statements that record and apply a journal entry, prepared: executing them is then only
+/// sending, so they pipeline in the order they are polled.
+pub(crate) struct EntryStatements {
+    insert: Statement,
+    lock: Statement,
+    apply: Statement,
+}
+
+impl EntryStatements {
+    pub(crate) async fn prepare(tx: &Transaction<'_>) -> Result<EntryStatements, Failure> {
+        Ok(EntryStatements {
+            insert: tx.prepare_cached(INSERT_ENTRY).await?,
+            lock: tx.prepare_cached(LOCK_ACCOUNTS).await?,
+            apply: tx.prepare_cached(APPLY_POSTINGS).await?,
+        })
+    }
+}
+
+/// Records `entry` for `operation_id` and applies its postings with guarded updates, after
+/// locking the accounts in ascending order: three statements, one round trip. `Err(())` inside
+/// means a guard refused a posting (an account would go negative).
+pub(crate) async fn post_entry_with(
+    tx: &Transaction<'_>,
+    statements: &EntryStatements,
+    operation_id: Option<&str>,
+    memo: &str,
+    entry: &Entry,
+    now_ms: i64,
+) -> Result<Result<(), ()>, Failure> {
+    let (accounts, amounts): (Vec<String>, Vec<i64>) =
+        entry.postings().iter().map(|p| (p.account.id(), p.amount.fen())).unzip();
+    // Net movement per account: one guarded update per row, so the row count says whether
+    // every guard passed.
+    let mut net: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
+    for (account, amount) in accounts.iter().zip(&amounts) {
+        let sum = net.entry(account.as_str()).or_insert(0);
+        *sum = sum.checked_add(*amount).ok_or_else(|| corrupt("posting overflow"))?;
+    }
+    let (net_accounts, net_amounts): (Vec<&str>, Vec<i64>) = net.into_iter().unzip();
+    let insert: [&(dyn ToSql + Sync); 5] = [&operation_id, &memo, &now_ms, &accounts, &amounts];
+    let lock: [&(dyn ToSql + Sync); 1] = [&net_accounts];
+    let apply: [&(dyn ToSql + Sync); 2] = [&net_accounts, &net_amounts];
+    let (_, _, applied) = tokio::try_join!(
+        biased;
+        db(tx.execute(&statements.insert, &insert)),
+        db(tx.query(&statements.lock, &lock)),
+        db(tx.execute(&statements.apply, &apply)),
+    )?;
+    Ok(if applied == net_accounts.len() as u64 { Ok(()) } else { Err(()) })
+}
+
+/// `post_entry_with`, preparing its statements first.
 pub(crate) async fn post_entry(
     tx: &Transaction<'_>,
     operation_id: Option<&str>,
@@ -223,38 +311,8 @@ pub(crate) async fn post_entry(
     entry: &Entry,
     now_ms: i64,
 ) -> Result<Result<(), ()>, Failure> {
-    let entry_id: i64 = query_one(
-        tx,
-        "INSERT INTO journal_entry (operation_id, memo, created_at_ms) VALUES ($1, $2, $3) \
-         RETURNING entry_id",
-        &[&operation_id, &memo, &now_ms],
-    )
-    .await?
-    .get(0);
-    let mut postings: Vec<(String, i64)> =
-        entry.postings().iter().map(|p| (p.account.id(), p.amount.fen())).collect();
-    for (account_id, amount_fen) in &postings {
-        execute(
-            tx,
-            "INSERT INTO posting (entry_id, account_id, amount_fen) VALUES ($1, $2, $3)",
-            &[&entry_id, account_id, amount_fen],
-        )
-        .await?;
-    }
-    postings.sort();
-    for (account_id, amount_fen) in &postings {
-        let changed = execute(
-            tx,
-            "UPDATE account SET balance_fen = balance_fen + $2 \
-             WHERE account_id = $1 AND (account_id = 'issuance' OR balance_fen + $2 >= 0)",
-            &[account_id, amount_fen],
-        )
-        .await?;
-        if changed != 1 {
-            return Ok(Err(()));
-        }
-    }
-    Ok(Ok(()))
+    let statements = EntryStatements::prepare(tx).await?;
+    post_entry_with(tx, &statements, operation_id, memo, entry, now_ms).await
 }
 
 pub(crate) async fn fund_operation_id(
@@ -291,17 +349,23 @@ struct NewOrder<'a> {
     return_url: Option<&'a str>,
 }
 
-async fn insert_order(tx: &Transaction<'_>, order: &NewOrder<'_>) -> Result<(), Failure> {
+const INSERT_ORDER: &str = "INSERT INTO fund_order (auth_no, app_id, out_order_no, kind, \
+     packet_auth_no, fund_method, order_title, amount_fen, status, payer_user_id, payee_user_id, \
+     pay_timeout_minutes, extra_param, notify_url, notify_charset, notify_sign_type, fingerprint, \
+     created_at_ms, pay_deadline_ms, expire_after_ms, expire_at_ms, return_url) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+     $19, $20, $21, $22)";
+
+/// Inserts `order` with the prepared `INSERT_ORDER` (sent when first polled).
+async fn insert_order_with(
+    tx: &Transaction<'_>,
+    statement: &Statement,
+    order: &NewOrder<'_>,
+) -> Result<(), Failure> {
     let pay_timeout_minutes =
         order.pay_timeout_minutes.map(|minutes| i32::try_from(minutes).unwrap_or(i32::MAX));
-    execute(
-        tx,
-        "INSERT INTO fund_order (auth_no, app_id, out_order_no, kind, packet_auth_no, fund_method, \
-         order_title, amount_fen, status, payer_user_id, payee_user_id, pay_timeout_minutes, \
-         extra_param, notify_url, notify_charset, notify_sign_type, fingerprint, created_at_ms, \
-         pay_deadline_ms, expire_after_ms, expire_at_ms, return_url) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-         $19, $20, $21, $22)",
+    tx.execute(
+        statement,
         &[
             &order.auth_no,
             &order.app_id,
@@ -351,48 +415,123 @@ pub(crate) struct NewOperation<'a> {
     pub(crate) now_ms: i64,
 }
 
-/// Inserts the operation and applies its movement. `Ok(Err(()))`: a guard refused a posting
-/// (the caller rolls back with its own rejection).
+const INSERT_OPERATION: &str = "INSERT INTO fund_operation (operation_id, auth_no, \
+     out_request_no, kind, status, amount_fen, payer_user_id, payee_user_id, remark, fingerprint, \
+     notify_url, created_at_ms, trans_at_ms) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+/// The notify_id is `{now_ms:016x}{sequence:016x}`, built in the statement so that it needs no
+/// round trip of its own.
+const INSERT_NOTIFY: &str = "INSERT INTO notify_outbox (notify_id, app_id, operation_id, event, \
+     notify_url, charset, sign_type, status, next_attempt_at_ms, created_at_ms) \
+     VALUES (lpad(to_hex($1::bigint), 16, '0') || lpad(to_hex(nextval('notify_id_seq')), 16, '0'), \
+     $2, $3, $4, $5, $6, $7, 'PENDING', $1, $1)";
+
+/// The statements of `insert_operation`, prepared.
+pub(crate) struct OperationStatements {
+    insert: Statement,
+    notify: Statement,
+    entry: EntryStatements,
+}
+
+impl OperationStatements {
+    pub(crate) async fn prepare(tx: &Transaction<'_>) -> Result<OperationStatements, Failure> {
+        Ok(OperationStatements {
+            insert: tx.prepare_cached(INSERT_OPERATION).await?,
+            notify: tx.prepare_cached(INSERT_NOTIFY).await?,
+            entry: EntryStatements::prepare(tx).await?,
+        })
+    }
+}
+
+/// Inserts the operation and applies its movement, one round trip for all its statements.
+/// `Ok(Err(()))`: a guard refused a posting (the caller rolls back with its own rejection).
+pub(crate) async fn insert_operation_with(
+    tx: &Transaction<'_>,
+    statements: &OperationStatements,
+    op: NewOperation<'_>,
+) -> Result<Result<(), ()>, Failure> {
+    let trans_at_ms = (op.status == OperationStatus::Success).then_some(op.now_ms);
+    let status = op.status.as_str();
+    let amount_fen = op.amount.fen();
+    let notify_url = op.notify.map(|n| n.url.as_str());
+    let params: [&(dyn ToSql + Sync); 13] = [
+        &op.operation_id,
+        &op.auth_no,
+        &op.out_request_no,
+        &op.kind,
+        &status,
+        &amount_fen,
+        &op.payer_user_id,
+        &op.payee_user_id,
+        &op.remark,
+        &op.fingerprint,
+        &notify_url,
+        &op.now_ms,
+        &trans_at_ms,
+    ];
+    let insert = db(tx.execute(&statements.insert, &params));
+    let Some((from, to, event)) = op.movement else {
+        insert.await?;
+        return Ok(Ok(()));
+    };
+    let entry = Entry::transfer(from, to, op.amount)?;
+    let memo = op.kind.to_ascii_lowercase();
+    let notify = enqueue_notify_with(
+        tx,
+        &statements.notify,
+        op.app_id,
+        op.operation_id,
+        event,
+        op.notify,
+        op.now_ms,
+    );
+    let (_, posted, _) = tokio::try_join!(
+        biased;
+        insert,
+        post_entry_with(tx, &statements.entry, Some(op.operation_id), &memo, &entry, op.now_ms),
+        notify,
+    )?;
+    Ok(posted)
+}
+
+/// `insert_operation_with`, preparing its statements first.
 pub(crate) async fn insert_operation(
     tx: &Transaction<'_>,
     op: NewOperation<'_>,
 ) -> Result<Result<(), ()>, Failure> {
-    let trans_at_ms = (op.status == OperationStatus::Success).then_some(op.now_ms);
-    execute(
-        tx,
-        "INSERT INTO fund_operation (operation_id, auth_no, out_request_no, kind, status, amount_fen, \
-         payer_user_id, payee_user_id, remark, fingerprint, notify_url, created_at_ms, trans_at_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        &[
-            &op.operation_id,
-            &op.auth_no,
-            &op.out_request_no,
-            &op.kind,
-            &op.status.as_str(),
-            &op.amount.fen(),
-            &op.payer_user_id,
-            &op.payee_user_id,
-            &op.remark,
-            &op.fingerprint,
-            &op.notify.map(|n| n.url.as_str()),
-            &op.now_ms,
-            &trans_at_ms,
-        ],
-    )
-    .await?;
-    if let Some((from, to, event)) = op.movement {
-        let entry = Entry::transfer(from, to, op.amount)?;
-        let memo = op.kind.to_ascii_lowercase();
-        if post_entry(tx, Some(op.operation_id), &memo, &entry, op.now_ms).await?.is_err() {
-            return Ok(Err(()));
-        }
-        enqueue_notify(tx, op.app_id, op.operation_id, event, op.notify, op.now_ms).await?;
-    }
-    Ok(Ok(()))
+    let statements = OperationStatements::prepare(tx).await?;
+    insert_operation_with(tx, &statements, op).await
 }
 
 /// Writes the outbox row of a state change, in the command's own transaction: a notification
 /// exists exactly when its money movement committed.
+async fn enqueue_notify_with(
+    tx: &Transaction<'_>,
+    statement: &Statement,
+    app_id: &str,
+    operation_id: &str,
+    event: NotifyEvent,
+    target: Option<&NotifyTarget>,
+    now_ms: i64,
+) -> Result<(), Failure> {
+    let Some(target) = target else { return Ok(()) };
+    tx.execute(
+        statement,
+        &[
+            &now_ms,
+            &app_id,
+            &operation_id,
+            &event.as_str(),
+            &target.url,
+            &target.charset,
+            &target.sign_type,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// `enqueue_notify_with`, preparing its statement first.
 pub(crate) async fn enqueue_notify(
     tx: &Transaction<'_>,
     app_id: &str,
@@ -401,27 +540,16 @@ pub(crate) async fn enqueue_notify(
     target: Option<&NotifyTarget>,
     now_ms: i64,
 ) -> Result<(), Failure> {
-    let Some(target) = target else { return Ok(()) };
-    let sequence = next_sequence(tx, "notify_id").await?;
-    let notify_id = format!("{now_ms:016x}{sequence:016x}");
-    execute(
-        tx,
-        "INSERT INTO notify_outbox (notify_id, app_id, operation_id, event, notify_url, charset, \
-         sign_type, status, next_attempt_at_ms, created_at_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'PENDING', $8, $8)",
-        &[
-            &notify_id,
-            &app_id,
-            &operation_id,
-            &event.as_str(),
-            &target.url,
-            &target.charset,
-            &target.sign_type,
-            &now_ms,
-        ],
+    let statement = tx.prepare_cached(INSERT_NOTIFY).await?;
+    enqueue_notify_with(tx, &statement, app_id, operation_id, event, target, now_ms).await
+}
+
+/// The guarded update that adds to a funded packet's `disbursed_fen` or `refunded_fen`.
+fn take_sql(column: &str) -> String {
+    format!(
+        "UPDATE fund_order SET {column} = {column} + $1 \
+         WHERE auth_no = $2 AND status = 'FUNDED' AND amount_fen - disbursed_fen - refunded_fen >= $1"
     )
-    .await?;
-    Ok(())
 }
 
 /// Adds `amount` to a funded packet's `disbursed_fen` or `refunded_fen` with a guarded update
@@ -432,16 +560,42 @@ pub(crate) async fn take_from_packet(
     column: &str,
     amount: Fen,
 ) -> Result<bool, Failure> {
-    let sql = format!(
-        "UPDATE fund_order SET {column} = {column} + $1 \
-         WHERE auth_no = $2 AND status = 'FUNDED' AND amount_fen - disbursed_fen - refunded_fen >= $1"
-    );
-    Ok(execute(tx, &sql, &[&amount.fen(), &auth_no]).await? == 1)
+    Ok(execute(tx, &take_sql(column), &[&amount.fen(), &auth_no]).await? == 1)
+}
+
+/// The statements that write a new order with its operation and read the result back,
+/// prepared; sent together they take one round trip.
+struct OrderWriteStatements {
+    order: Statement,
+    operation: OperationStatements,
+    view: Statement,
+}
+
+impl OrderWriteStatements {
+    async fn prepare(tx: &Transaction<'_>) -> Result<OrderWriteStatements, Failure> {
+        Ok(OrderWriteStatements {
+            order: tx.prepare_cached(INSERT_ORDER).await?,
+            operation: OperationStatements::prepare(tx).await?,
+            view: tx.prepare_cached(LOAD_VIEW).await?,
+        })
+    }
 }
 
 pub(crate) async fn fund(tx: &Transaction<'_>, cmd: FundCommand) -> Result<Keep<Outcome>, Failure> {
     let fingerprint = cmd.fingerprint();
-    if let Some(existing) = order_by_out_order_no(tx, &cmd.app_id, &cmd.out_order_no).await? {
+    // One round trip: an earlier order with these ids, the payer's balance, the new ids.
+    let payer_balance = async {
+        match &cmd.payer_user_id {
+            Some(payer) => user_balance_in(tx, payer).await,
+            None => Ok(None),
+        }
+    };
+    let (existing, balance, (auth_seq, operation_seq)) = tokio::try_join!(
+        order_by_out_order_no(tx, &cmd.app_id, &cmd.out_order_no),
+        payer_balance,
+        next_ids(tx),
+    )?;
+    if let Some(existing) = existing {
         if existing.kind == "PACKET" && existing.fingerprint == fingerprint {
             let operation_id = fund_operation_id(tx, &existing.auth_no).await?;
             return Ok(Keep::Rollback(Outcome::Replayed(load_view(tx, &operation_id).await?)));
@@ -449,8 +603,8 @@ pub(crate) async fn fund(tx: &Transaction<'_>, cmd: FundCommand) -> Result<Keep<
         return rejected(Rejection::UniqueViolation);
     }
     let immediate = cmd.method == FundMethod::Agreement;
-    if let Some(payer) = &cmd.payer_user_id {
-        let Some(balance) = user_balance_in(tx, payer).await? else {
+    if cmd.payer_user_id.is_some() {
+        let Some(balance) = balance else {
             return rejected(Rejection::PayerNotExist);
         };
         if immediate {
@@ -463,49 +617,36 @@ pub(crate) async fn fund(tx: &Transaction<'_>, cmd: FundCommand) -> Result<Keep<
     }
 
     let route = ids::route_digits(&cmd.app_id);
-    let auth_no = ids::auth_no(cmd.now_ms, route, next_sequence(tx, "auth_no").await?);
-    let operation_id =
-        ids::operation_id(cmd.now_ms, route, next_sequence(tx, "operation_id").await?);
+    let auth_no = ids::auth_no(cmd.now_ms, route, auth_seq);
+    let operation_id = ids::operation_id(cmd.now_ms, route, operation_seq);
     let (order_status, operation_status) = if immediate {
         (PacketStatus::Funded, OperationStatus::Success)
     } else {
         (PacketStatus::WaitPay, OperationStatus::Init)
     };
-    // A concurrent identical fund that committed first makes this INSERT fail on the UNIQUE
-    // key; the store retries the transaction, which then replays above.
-    insert_order(
-        tx,
-        &NewOrder {
-            auth_no: &auth_no,
-            app_id: &cmd.app_id,
-            out_order_no: &cmd.out_order_no,
-            kind: "PACKET",
-            packet_auth_no: None,
-            fund_method: Some(cmd.method.as_str()),
-            order_title: &cmd.order_title,
-            amount: cmd.amount,
-            status: order_status,
-            payer_user_id: cmd.payer_user_id.as_deref(),
-            payee_user_id: None,
-            pay_timeout_minutes: Some(cmd.pay_timeout_minutes),
-            extra_param: cmd.extra_param.as_deref(),
-            notify: cmd.notify.as_ref(),
-            fingerprint: &fingerprint,
-            now_ms: cmd.now_ms,
-            pay_deadline_ms: (!immediate)
-                .then(|| cmd.now_ms + i64::from(cmd.pay_timeout_minutes) * 60_000),
-            expire_after_ms: Some(cmd.expire_after_ms),
-            expire_at_ms: immediate.then(|| cmd.now_ms + cmd.expire_after_ms),
-            return_url: cmd.return_url.as_deref(),
-        },
-    )
-    .await?;
-    execute(
-        tx,
-        "INSERT INTO account (account_id, balance_fen) VALUES ($1, 0)",
-        &[&Account::Custody(auth_no.clone()).id()],
-    )
-    .await?;
+    let order = NewOrder {
+        auth_no: &auth_no,
+        app_id: &cmd.app_id,
+        out_order_no: &cmd.out_order_no,
+        kind: "PACKET",
+        packet_auth_no: None,
+        fund_method: Some(cmd.method.as_str()),
+        order_title: &cmd.order_title,
+        amount: cmd.amount,
+        status: order_status,
+        payer_user_id: cmd.payer_user_id.as_deref(),
+        payee_user_id: None,
+        pay_timeout_minutes: Some(cmd.pay_timeout_minutes),
+        extra_param: cmd.extra_param.as_deref(),
+        notify: cmd.notify.as_ref(),
+        fingerprint: &fingerprint,
+        now_ms: cmd.now_ms,
+        pay_deadline_ms: (!immediate)
+            .then(|| cmd.now_ms + i64::from(cmd.pay_timeout_minutes) * 60_000),
+        expire_after_ms: Some(cmd.expire_after_ms),
+        expire_at_ms: immediate.then(|| cmd.now_ms + cmd.expire_after_ms),
+        return_url: cmd.return_url.as_deref(),
+    };
     let movement = match (immediate, &cmd.payer_user_id) {
         (true, Some(payer)) => Some((
             Account::User(payer.clone()),
@@ -514,30 +655,42 @@ pub(crate) async fn fund(tx: &Transaction<'_>, cmd: FundCommand) -> Result<Keep<
         )),
         _ => None,
     };
-    let inserted = insert_operation(
-        tx,
-        NewOperation {
-            operation_id: &operation_id,
-            auth_no: &auth_no,
-            out_request_no: &cmd.out_request_no,
-            kind: "FUND",
-            status: operation_status,
-            amount: cmd.amount,
-            payer_user_id: cmd.payer_user_id.as_deref(),
-            payee_user_id: None,
-            remark: &cmd.order_title,
-            fingerprint: &fingerprint,
-            app_id: &cmd.app_id,
-            notify: cmd.notify.as_ref(),
-            movement,
-            now_ms: cmd.now_ms,
-        },
-    )
-    .await?;
+    let operation = NewOperation {
+        operation_id: &operation_id,
+        auth_no: &auth_no,
+        out_request_no: &cmd.out_request_no,
+        kind: "FUND",
+        status: operation_status,
+        amount: cmd.amount,
+        payer_user_id: cmd.payer_user_id.as_deref(),
+        payee_user_id: None,
+        remark: &cmd.order_title,
+        fingerprint: &fingerprint,
+        app_id: &cmd.app_id,
+        notify: cmd.notify.as_ref(),
+        movement,
+        now_ms: cmd.now_ms,
+    };
+    let statements = OrderWriteStatements::prepare(tx).await?;
+    let custody =
+        tx.prepare_cached("INSERT INTO account (account_id, balance_fen) VALUES ($1, 0)").await?;
+    let custody_id = Account::Custody(auth_no.clone()).id();
+    // One round trip, in this order (foreign keys): the order, its custody account, the
+    // operation with its entry, the view. A concurrent identical fund that committed first makes
+    // the order INSERT fail on the UNIQUE key; the retry then replays it above.
+    let custody_params: [&(dyn ToSql + Sync); 1] = [&custody_id];
+    let view_params: [&(dyn ToSql + Sync); 1] = [&operation_id];
+    let (_, _, inserted, view) = tokio::try_join!(
+        biased;
+        insert_order_with(tx, &statements.order, &order),
+        db(tx.execute(&custody, &custody_params)),
+        insert_operation_with(tx, &statements.operation, operation),
+        db(tx.query_one(&statements.view, &view_params)),
+    )?;
     if inserted.is_err() {
         return rejected(Rejection::BalanceNotEnough);
     }
-    Ok(Keep::Commit(Outcome::Applied(load_view(tx, &operation_id).await?)))
+    Ok(Keep::Commit(Outcome::Applied(view_from_row(&view)?)))
 }
 
 pub(crate) async fn disburse(
@@ -548,19 +701,34 @@ pub(crate) async fn disburse(
         OrderRef::AuthNo(_) => "deduct_auth_no",
         OrderRef::OutOrderNo(_) => "deduct_out_order_no",
     };
-    let resolved = match resolve_packet(tx, &cmd.app_id, &cmd.packet, field).await? {
+    // One round trip: the packet, the payee, the new ids.
+    let (resolved, payee, (auth_seq, operation_seq)) = tokio::try_join!(
+        resolve_packet(tx, &cmd.app_id, &cmd.packet, field),
+        resolve_payee(tx, &cmd.payee),
+        next_ids(tx),
+    )?;
+    let resolved = match resolved {
         Ok(packet) => packet,
         Err(rejection) => return rejected(rejection),
     };
-    let payee = match resolve_payee(tx, &cmd.payee).await? {
+    let payee = match payee {
         Ok(payee) => payee,
         Err(rejection) => return rejected(rejection),
     };
-    // From here on the packet is ours until COMMIT: an identical disburse waiting here finds
-    // this one's order below and replays it.
-    let packet = lock_packet(tx, &resolved.auth_no).await?;
+    // One round trip, in this order: lock the packet (ours until COMMIT), then look for an
+    // earlier disburse with these ids. Sent after the lock, the lookup sees every disburse
+    // committed before it, so an identical one waiting here replays instead of being refused.
+    // Prepared first: a statement still to be prepared would hold its call back and let the
+    // other one be sent first.
+    tx.prepare_cached(LOCK_PACKET).await?;
+    tx.prepare_cached(ORDER_BY_OUT_ORDER_NO).await?;
+    let (packet, existing) = tokio::try_join!(
+        biased;
+        lock_packet(tx, &resolved.auth_no),
+        order_by_out_order_no(tx, &cmd.app_id, &cmd.out_order_no),
+    )?;
     let fingerprint = cmd.fingerprint(&packet.auth_no, &payee);
-    if let Some(existing) = order_by_out_order_no(tx, &cmd.app_id, &cmd.out_order_no).await? {
+    if let Some(existing) = existing {
         if existing.kind == "DISBURSE" && existing.fingerprint == fingerprint {
             let operation_id = fund_operation_id(tx, &existing.auth_no).await?;
             return Ok(Keep::Rollback(Outcome::Replayed(load_view(tx, &operation_id).await?)));
@@ -570,67 +738,69 @@ pub(crate) async fn disburse(
     if let Err(rejection) = packet.packet.disburse(cmd.amount)? {
         return rejected(rejection);
     }
-    if !take_from_packet(tx, &packet.auth_no, "disbursed_fen", cmd.amount).await? {
-        return rejected(Rejection::MoneyNotEnough);
-    }
     let route = ids::route_digits(&cmd.app_id);
-    let auth_no = ids::auth_no(cmd.now_ms, route, next_sequence(tx, "auth_no").await?);
-    let operation_id =
-        ids::operation_id(cmd.now_ms, route, next_sequence(tx, "operation_id").await?);
-    insert_order(
-        tx,
-        &NewOrder {
-            auth_no: &auth_no,
-            app_id: &cmd.app_id,
-            out_order_no: &cmd.out_order_no,
-            kind: "DISBURSE",
-            packet_auth_no: Some(&packet.auth_no),
-            fund_method: None,
-            order_title: &cmd.order_title,
-            amount: cmd.amount,
-            status: PacketStatus::Funded,
-            payer_user_id: packet.payer_user_id.as_deref(),
-            payee_user_id: Some(&payee),
-            pay_timeout_minutes: None,
-            extra_param: cmd.extra_param.as_deref(),
-            notify: cmd.notify.as_ref(),
-            fingerprint: &fingerprint,
-            now_ms: cmd.now_ms,
-            pay_deadline_ms: None,
-            expire_after_ms: None,
-            expire_at_ms: None,
-            return_url: None,
-        },
-    )
-    .await?;
-    let inserted = insert_operation(
-        tx,
-        NewOperation {
-            operation_id: &operation_id,
-            auth_no: &auth_no,
-            out_request_no: &cmd.out_request_no,
-            kind: "DISBURSE",
-            status: OperationStatus::Success,
-            amount: cmd.amount,
-            payer_user_id: packet.payer_user_id.as_deref(),
-            payee_user_id: Some(&payee),
-            remark: &cmd.order_title,
-            fingerprint: &fingerprint,
-            app_id: &cmd.app_id,
-            notify: cmd.notify.as_ref(),
-            movement: Some((
-                Account::Custody(packet.auth_no.clone()),
-                Account::User(payee.clone()),
-                NotifyEvent::DisburseSuccess,
-            )),
-            now_ms: cmd.now_ms,
-        },
-    )
-    .await?;
-    if inserted.is_err() {
+    let auth_no = ids::auth_no(cmd.now_ms, route, auth_seq);
+    let operation_id = ids::operation_id(cmd.now_ms, route, operation_seq);
+    let order = NewOrder {
+        auth_no: &auth_no,
+        app_id: &cmd.app_id,
+        out_order_no: &cmd.out_order_no,
+        kind: "DISBURSE",
+        packet_auth_no: Some(&packet.auth_no),
+        fund_method: None,
+        order_title: &cmd.order_title,
+        amount: cmd.amount,
+        status: PacketStatus::Funded,
+        payer_user_id: packet.payer_user_id.as_deref(),
+        payee_user_id: Some(&payee),
+        pay_timeout_minutes: None,
+        extra_param: cmd.extra_param.as_deref(),
+        notify: cmd.notify.as_ref(),
+        fingerprint: &fingerprint,
+        now_ms: cmd.now_ms,
+        pay_deadline_ms: None,
+        expire_after_ms: None,
+        expire_at_ms: None,
+        return_url: None,
+    };
+    let operation = NewOperation {
+        operation_id: &operation_id,
+        auth_no: &auth_no,
+        out_request_no: &cmd.out_request_no,
+        kind: "DISBURSE",
+        status: OperationStatus::Success,
+        amount: cmd.amount,
+        payer_user_id: packet.payer_user_id.as_deref(),
+        payee_user_id: Some(&payee),
+        remark: &cmd.order_title,
+        fingerprint: &fingerprint,
+        app_id: &cmd.app_id,
+        notify: cmd.notify.as_ref(),
+        movement: Some((
+            Account::Custody(packet.auth_no.clone()),
+            Account::User(payee.clone()),
+            NotifyEvent::DisburseSuccess,
+        )),
+        now_ms: cmd.now_ms,
+    };
+    let statements = OrderWriteStatements::prepare(tx).await?;
+    let take = tx.prepare_cached(&take_sql("disbursed_fen")).await?;
+    let amount_fen = cmd.amount.fen();
+    // One round trip, in this order: the packet's guarded counter, the disburse's order, its
+    // operation with the entry, the view. A refused guard rolls all of it back.
+    let take_params: [&(dyn ToSql + Sync); 2] = [&amount_fen, &packet.auth_no];
+    let view_params: [&(dyn ToSql + Sync); 1] = [&operation_id];
+    let (taken, _, inserted, view) = tokio::try_join!(
+        biased;
+        db(tx.execute(&take, &take_params)),
+        insert_order_with(tx, &statements.order, &order),
+        insert_operation_with(tx, &statements.operation, operation),
+        db(tx.query_one(&statements.view, &view_params)),
+    )?;
+    if taken != 1 || inserted.is_err() {
         return rejected(Rejection::MoneyNotEnough);
     }
-    Ok(Keep::Commit(Outcome::Applied(load_view(tx, &operation_id).await?)))
+    Ok(Keep::Commit(Outcome::Applied(view_from_row(&view)?)))
 }
 
 pub(crate) async fn refund(
@@ -734,25 +904,25 @@ pub(crate) async fn query(
     }
 }
 
+const LOAD_VIEW: &str = "SELECT op.operation_id, op.out_request_no, op.kind, op.status, \
+     op.amount_fen, op.remark, op.payer_user_id, op.payee_user_id, op.created_at_ms, \
+     op.trans_at_ms, o.auth_no, o.out_order_no, o.order_title, o.extra_param, \
+     COALESCE(p.refunded_fen, o.refunded_fen), payer.logon_id, payee.logon_id \
+     FROM fund_operation op \
+     JOIN fund_order o ON o.auth_no = op.auth_no \
+     LEFT JOIN fund_order p ON p.auth_no = o.packet_auth_no \
+     LEFT JOIN sandbox_user payer ON payer.user_id = op.payer_user_id \
+     LEFT JOIN sandbox_user payee ON payee.user_id = op.payee_user_id \
+     WHERE op.operation_id = $1";
+
 pub(crate) async fn load_view(
     tx: &Transaction<'_>,
     operation_id: &str,
 ) -> Result<OperationView, Failure> {
-    let row = query_one(
-        tx,
-        "SELECT op.operation_id, op.out_request_no, op.kind, op.status, op.amount_fen, op.remark, \
-                op.payer_user_id, op.payee_user_id, op.created_at_ms, op.trans_at_ms, \
-                o.auth_no, o.out_order_no, o.order_title, o.extra_param, \
-                COALESCE(p.refunded_fen, o.refunded_fen), payer.logon_id, payee.logon_id \
-         FROM fund_operation op \
-         JOIN fund_order o ON o.auth_no = op.auth_no \
-         LEFT JOIN fund_order p ON p.auth_no = o.packet_auth_no \
-         LEFT JOIN sandbox_user payer ON payer.user_id = op.payer_user_id \
-         LEFT JOIN sandbox_user payee ON payee.user_id = op.payee_user_id \
-         WHERE op.operation_id = $1",
-        &[&operation_id],
-    )
-    .await?;
+    view_from_row(&query_one(tx, LOAD_VIEW, &[&operation_id]).await?)
+}
+
+fn view_from_row(row: &Row) -> Result<OperationView, Failure> {
     let kind = operation_kind(&row.try_get::<_, String>(2)?)?;
     let status: String = row.try_get(3)?;
     Ok(OperationView {

@@ -21,6 +21,7 @@
 //! `StoreError::Unavailable`: nothing was committed, and an identical retry is safe.
 
 mod commands;
+mod group_commit;
 mod outbox;
 mod payment;
 pub mod schema;
@@ -120,6 +121,8 @@ pub(crate) type Attempt<'a, T> = BoxFuture<'a, Result<Keep<T>, Failure>>;
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: Pool,
+    /// The group-commit writer of the money commands (`None` in the writer's own copy).
+    group: Option<group_commit::GroupCommit>,
 }
 
 impl PostgresStore {
@@ -136,22 +139,13 @@ impl PostgresStore {
             // Quiet the NOTICEs of harmless `IF NOT EXISTS` statements in the migrations.
             config.options("-c client_min_messages=warning");
         }
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig { recycling_method: RecyclingMethod::Fast },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(POOL_MAX)
-            .wait_timeout(Some(POOL_WAIT))
-            .create_timeout(Some(CONNECT_TIMEOUT))
-            .runtime(deadpool_postgres::Runtime::Tokio1)
-            .build()
-            .map_err(|err| StoreError::Unavailable(format!("postgres pool: {err}")))?;
-        let store = PostgresStore { pool };
+        let pool = pool(config.clone(), POOL_MAX)?;
+        let store = PostgresStore { pool, group: None };
         let mut client = store.client().await?;
         schema::migrate(&mut client).await?;
-        Ok(store)
+        drop(client);
+        let group = group_commit::GroupCommit::start(config)?;
+        Ok(PostgresStore { group: Some(group), ..store })
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
@@ -161,8 +155,21 @@ impl PostgresStore {
         })
     }
 
-    /// Runs `command` in a READ COMMITTED transaction, commits or rolls back as it says, and
-    /// retries the whole transaction on serialization failures, deadlocks and unique races.
+    /// Runs a money command through the group-commit writer (`group_commit`): with the other
+    /// commands that arrive meanwhile, in one transaction.
+    async fn write_grouped<T: Send + 'static>(
+        &self,
+        command: impl for<'a> Fn(&'a Transaction<'a>) -> Attempt<'a, T> + Send + Sync + 'static,
+    ) -> Result<T, StoreError> {
+        match &self.group {
+            Some(group) => group.run(Box::new(command)).await,
+            None => self.write(command).await,
+        }
+    }
+
+    /// Runs `command` in a READ COMMITTED transaction of its own, commits or rolls back as it
+    /// says, and retries the whole transaction on serialization failures, deadlocks and unique
+    /// races.
     async fn write<T>(
         &self,
         command: impl for<'a> Fn(&'a Transaction<'a>) -> Attempt<'a, T> + Send + Sync,
@@ -233,18 +240,34 @@ impl PostgresStore {
     }
 }
 
+/// A pool of at most `max_size` connections, opened on first use on the runtime that asks.
+fn pool(config: tokio_postgres::Config, max_size: usize) -> Result<Pool, StoreError> {
+    let manager = Manager::from_config(
+        config,
+        NoTls,
+        ManagerConfig { recycling_method: RecyclingMethod::Fast },
+    );
+    Pool::builder(manager)
+        .max_size(max_size)
+        .wait_timeout(Some(POOL_WAIT))
+        .create_timeout(Some(CONNECT_TIMEOUT))
+        .runtime(deadpool_postgres::Runtime::Tokio1)
+        .build()
+        .map_err(|err| StoreError::Unavailable(format!("postgres pool: {err}")))
+}
+
 #[async_trait]
 impl Store for PostgresStore {
     async fn fund(&self, cmd: FundCommand) -> Result<Outcome, StoreError> {
-        self.write(|tx| Box::pin(commands::fund(tx, cmd.clone()))).await
+        self.write_grouped(move |tx| Box::pin(commands::fund(tx, cmd.clone()))).await
     }
 
     async fn disburse(&self, cmd: DisburseCommand) -> Result<Outcome, StoreError> {
-        self.write(|tx| Box::pin(commands::disburse(tx, cmd.clone()))).await
+        self.write_grouped(move |tx| Box::pin(commands::disburse(tx, cmd.clone()))).await
     }
 
     async fn refund(&self, cmd: RefundCommand) -> Result<Outcome, StoreError> {
-        self.write(|tx| Box::pin(commands::refund(tx, cmd.clone()))).await
+        self.write_grouped(move |tx| Box::pin(commands::refund(tx, cmd.clone()))).await
     }
 
     async fn query(
@@ -309,7 +332,7 @@ impl Store for PostgresStore {
         &self,
         cmd: CompletePayment,
     ) -> Result<Result<OperationView, Rejection>, StoreError> {
-        self.write(|tx| Box::pin(payment::complete_payment(tx, cmd.clone()))).await
+        self.write_grouped(move |tx| Box::pin(payment::complete_payment(tx, cmd.clone()))).await
     }
 
     async fn fire_deadlines(
