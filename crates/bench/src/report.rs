@@ -214,7 +214,7 @@ pub fn markdown(report: &Report) -> anyhow::Result<String> {
         if args.smoke { " **This is a smoke run: its figures mean nothing.**" } else { "" }
     )?;
     writeln!(w)?;
-    writeln!(w, "Reproduce (the release build matters; the run takes about half an hour with the 1 M growth level):")?;
+    writeln!(w, "Reproduce (the release build matters; a full run takes about 15 minutes on 2 cores, most of it seeding and pre-signing):")?;
     writeln!(w)?;
     writeln!(w, "```sh")?;
     writeln!(w, "cargo build --release -p hongbao -p hongbao-bench")?;
