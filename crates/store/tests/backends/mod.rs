@@ -38,6 +38,13 @@ impl TestStore {
     }
 }
 
+impl TestStore {
+    /// The PostgreSQL database's URL (`None` for SQLite), for a test's own raw connection.
+    pub fn postgres_url(&self) -> Option<&str> {
+        self.postgres.as_ref().map(ScratchDatabase::url)
+    }
+}
+
 fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|value| value == "true")
 }
