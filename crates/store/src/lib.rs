@@ -10,6 +10,7 @@
 //!
 //! Only this crate knows SQL. It never knows HTTP or the Alipay wire format.
 
+mod batch;
 mod ids;
 pub mod notify;
 pub mod postgres;

@@ -108,13 +108,21 @@ pub(crate) struct OrderRow {
     pub(crate) fingerprint: String,
 }
 
-const ORDER_COLUMNS: &str = "auth_no, app_id, kind, amount_fen, disbursed_fen, refunded_fen, \
-                             status, payer_user_id, fingerprint";
-const LOCK_PACKET: &str = "SELECT auth_no, app_id, kind, amount_fen, disbursed_fen, refunded_fen, \
-     status, payer_user_id, fingerprint FROM fund_order WHERE auth_no = $1 FOR UPDATE";
-const ORDER_BY_OUT_ORDER_NO: &str = "SELECT auth_no, app_id, kind, amount_fen, disbursed_fen, \
-     refunded_fen, status, payer_user_id, fingerprint FROM fund_order \
-     WHERE app_id = $1 AND out_order_no = $2";
+/// The columns `order_from_row` reads, as a literal so that `concat!` can build the SQL.
+macro_rules! order_columns {
+    () => {
+        "auth_no, app_id, kind, amount_fen, disbursed_fen, refunded_fen, status, payer_user_id, \
+         fingerprint"
+    };
+}
+const ORDER_COLUMNS: &str = order_columns!();
+const LOCK_PACKET: &str =
+    concat!("SELECT ", order_columns!(), " FROM fund_order WHERE auth_no = $1 FOR UPDATE");
+const ORDER_BY_OUT_ORDER_NO: &str = concat!(
+    "SELECT ",
+    order_columns!(),
+    " FROM fund_order WHERE app_id = $1 AND out_order_no = $2"
+);
 
 fn order_from_row(row: &Row) -> Result<OrderRow, Failure> {
     let status: String = row.try_get(6)?;

@@ -1,4 +1,4 @@
-//! Group commit for the money commands: one writer task per process runs the commands that
+//! Group commit for the money commands: one writer thread per process runs the commands that
 //! arrive together in one transaction, each inside its own `SAVEPOINT`, and answers them after
 //! the single `COMMIT`.
 //!
@@ -78,11 +78,7 @@ impl<T: Send + 'static> Job for TypedJob<T> {
     }
 
     fn finish(self: Box<Self>, commit_error: Option<StoreError>) {
-        let answer = match (commit_error, self.result) {
-            (Some(err), _) => Err(err),
-            (None, Some(result)) => result,
-            (None, None) => Err(StoreError::Unavailable("command was not run".into())),
-        };
+        let answer = crate::batch::answer(commit_error, self.result);
         // The caller may be gone (client disconnected); an identical retry replays the outcome.
         let _ = self.reply.send(answer);
     }
@@ -149,13 +145,7 @@ impl GroupCommit {
 
 async fn writer_loop(store: PostgresStore, mut receiver: mpsc::Receiver<Box<dyn Job>>) {
     while let Some(first) = receiver.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < BATCH_MAX {
-            match receiver.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
+        let batch = crate::batch::gather(first, &mut receiver, BATCH_MAX);
         run_batch(&store, batch).await;
     }
 }

@@ -67,11 +67,7 @@ impl<T: Send + 'static> WriteJob for TypedJob<T> {
     }
 
     fn finish(self: Box<Self>, commit_error: Option<StoreError>) {
-        let answer = match (commit_error, self.result) {
-            (Some(err), _) => Err(err),
-            (None, Some(result)) => result,
-            (None, None) => Err(StoreError::Unavailable("command was not run".into())),
-        };
+        let answer = crate::batch::answer(commit_error, self.result);
         // The caller may have gone away (client disconnected); the outcome is committed anyway
         // and an identical retry replays it.
         let _ = self.reply.send(answer);
@@ -150,6 +146,15 @@ impl SqliteStore {
         answer.await.map_err(|_| StoreError::Unavailable("writer stopped".into()))?
     }
 
+    /// One of the `READERS_MAX` places to read.
+    async fn reader_permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, StoreError> {
+        self.inner
+            .reader_permits
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Unavailable("store closed".into()))
+    }
+
     /// A point lookup, run on the calling thread: it takes tens of microseconds, less than
     /// handing it to a blocking thread and waking the caller again (two context switches, which
     /// profiling showed costing more than the lookup under load). WAL readers never wait for the
@@ -158,12 +163,7 @@ impl SqliteStore {
         &self,
         query: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let _permit = self
-            .inner
-            .reader_permits
-            .acquire()
-            .await
-            .map_err(|_| StoreError::Unavailable("store closed".into()))?;
+        let _permit = self.reader_permit().await?;
         with_reader(&self.inner, query)
     }
 
@@ -173,12 +173,7 @@ impl SqliteStore {
         &self,
         query: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let _permit = self
-            .inner
-            .reader_permits
-            .acquire()
-            .await
-            .map_err(|_| StoreError::Unavailable("store closed".into()))?;
+        let _permit = self.reader_permit().await?;
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || with_reader(&inner, query))
             .await
@@ -212,13 +207,7 @@ fn with_reader<T>(
 
 fn writer_loop(conn: Connection, mut receiver: mpsc::Receiver<Box<dyn WriteJob>>) {
     while let Some(first) = receiver.blocking_recv() {
-        let mut batch = vec![first];
-        while batch.len() < BATCH_MAX {
-            match receiver.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
+        let mut batch = crate::batch::gather(first, &mut receiver, BATCH_MAX);
         let commit_error = run_batch(&conn, &mut batch).err();
         if let Some(err) = &commit_error {
             tracing::error!(error = %err, commands = batch.len(), "sqlite batch failed; rolled back");
