@@ -6,6 +6,7 @@
 //! binary, `load` subcommand) over HTTP/1.1 keep-alive, measures growth on 10 k … 1 M seeded
 //! operations, and writes BENCHMARKS.md plus SVG plots. Benchmarks are not tests: CI runs only
 //! `--smoke` (crates/bench/tests/smoke.rs).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // dev-only tool: a failed expectation aborts the run
 
 mod ceiling;
 mod http;

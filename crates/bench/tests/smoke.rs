@@ -2,6 +2,7 @@
 //! second per SQLite scenario, writing its report into a temporary folder (never the repository's
 //! BENCHMARKS.md). It asserts zero errors and the report's sections, not any figure: benchmarks
 //! are not tests.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // dev-only tool: a failed expectation aborts the run
 
 use std::path::PathBuf;
 

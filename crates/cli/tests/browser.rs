@@ -18,6 +18,7 @@
 //!
 //! Without `chromium` / `chromedriver` on PATH or the official Python SDK (`interop/setup.sh`),
 //! the tests print `SKIP browser: <reason>` and pass; under `CI=true` they fail instead.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the test failing
 
 use fantoccini::wd::Capabilities;
 use fantoccini::{Client, ClientBuilder, Locator};

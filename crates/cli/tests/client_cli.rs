@@ -2,6 +2,7 @@
 //! and exit codes that tell success (0), usage (1), business failure (2) and transport or
 //! signature failure (3) apart; page-url and app-string outputs that the cashier and wallet
 //! accept; verify-notify on a real and a tampered notification.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the test failing
 
 use hongbao_protocol::sign_content::sign_notify;
 use hongbao_protocol::{Charset, Params, SignType};

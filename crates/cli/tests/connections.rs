@@ -1,6 +1,7 @@
 //! Memory and liveness under idle and slow-loris connections (issue: reliability): 10,000 idle
 //! connections plus 200 clients dribbling their headers keep the server's RSS bounded, and a
 //! normal signed request is still answered at once.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the test failing
 
 use hongbao_test_support::*;
 use std::time::{Duration, Instant};

@@ -5,6 +5,7 @@
 //! to one effect, the money invariants hold (conservation per packet and in total), and every
 //! notification is delivered. The driver prints its figures. It runs on SQLite (one process)
 //! and on PostgreSQL (three processes, one killed at a time, clients spreading over all).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the test failing
 
 use hongbao_ledger::check_invariants;
 use hongbao_store::postgres::scratch::{ScratchDatabase, TEST_SERVER_VAR};

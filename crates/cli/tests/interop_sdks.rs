@@ -17,6 +17,7 @@
 //!
 //! Without `node` / `python3`, or when setup fails, the tests print `SKIP interop_sdks: …` and
 //! pass; under `CI=true` they fail instead.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the test failing
 
 use hongbao_test_support::{repo_root, run_with_timeout};
 use serde_json::{json, Value};

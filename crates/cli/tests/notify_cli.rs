@@ -1,5 +1,6 @@
 //! `hongbao notify list|resend` against the store of a running server: the operator sees each
 //! notification's attempts and last error and can resend it.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the test failing
 
 use hongbao_test_support::*;
 

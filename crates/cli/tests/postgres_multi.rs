@@ -11,6 +11,7 @@
 //!
 //! Needs `HONGBAO_TEST_PG` (a server where databases may be created; `scripts/pg-cluster.sh
 //! start` prints one). Without it the test prints why it skips; under `CI=true` it fails.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the test failing
 
 use hongbao_store::postgres::scratch::{ScratchDatabase, TEST_SERVER_VAR};
 use hongbao_store::{PostgresStore, Store};

@@ -1,6 +1,7 @@
 //! `hongbao serve` as a process: start-up errors are one clear line, and a restart on the same
 //! data folder answers every earlier operation exactly as before (durable commits, versioned
 //! migrations that run again harmlessly).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the test failing
 
 use hongbao_test_support::*;
 

@@ -1,5 +1,6 @@
 //! Timeouts through the sandbox clock control against a running server: `hongbao clock advance`
 //! expires a packet and its remainder comes back as a REFUND operation, in seconds.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the test failing
 
 use hongbao_test_support::*;
 use std::io::Write;

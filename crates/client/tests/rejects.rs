@@ -7,6 +7,7 @@
 //!
 //! Method: a scripted fake gateway (a raw TCP listener on port 0) answers with prepared bodies,
 //! signed here with the test gateway key or a stranger's, and records every request it gets.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the test failing
 
 use hongbao_client::{
     AgreementPayRequest, Client, ErrorKind, Fen, OperationStatus, RetryPolicy, SignatureFailure,

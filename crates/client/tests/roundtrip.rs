@@ -5,6 +5,7 @@
 //! Method: `hongbao_test_support::spawn_app()` starts an in-process gateway on port 0 with a
 //! fresh SQLite file; the client is configured like a merchant's (app A's private key, the
 //! gateway's public key) and checks every answer's signature itself.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the test failing
 
 use hongbao_client::{
     AgreementPayRequest, Charset, Client, DisburseRequest, ErrorKind, Fen, OperationQueryRequest,

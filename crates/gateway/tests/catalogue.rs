@@ -1,6 +1,7 @@
 //! The bad input catalogue (issue: reliability): 60+ malformed or hostile requests, each with
 //! the code and sub_code it must get, every answer signed (and in the request's own node unless
 //! it names no usable method), and the ledger unchanged by all of them together.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the test failing
 
 use hongbao_ledger::LedgerSnapshot;
 use hongbao_protocol::{Charset, SignType};

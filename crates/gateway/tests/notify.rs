@@ -2,6 +2,7 @@
 //! deliveries in various ways, then answers `success`. Exactly one delivery is accepted per state
 //! change, retries follow Alipay's schedule on the injected clock, every notification verifies
 //! with the notify rule, and nothing is lost across a restart.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the test failing
 
 use axum::extract::State;
 use axum::routing::post;

@@ -1,6 +1,7 @@
 //! Overload (issue: reliability): beyond its in-flight capacity the gateway sheds requests at
 //! once with a signed 20000 `isp.unknow-error` in the request's own node (HTTP 503 only when the
 //! request names no method), does nothing for them, and serves normally afterwards.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the test failing
 
 use hongbao_protocol::{Charset, SignType};
 use hongbao_test_support::*;

@@ -2,6 +2,7 @@
 //! flow over raw HTTP as a browser would drive it, the wallet for app.pay order strings,
 //! pay_timeout closing unpaid packets and expiry refunding remainders on the injected clock, and
 //! the sandbox clock control.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the test failing
 
 use hongbao_protocol::envelope::find_signed_node;
 use hongbao_protocol::form::parse_form;

@@ -1,6 +1,7 @@
 //! The gateway's wire behaviour (issue: the OpenAPI gateway): request shapes every official SDK
 //! uses, signatures and their diagnostics, envelopes, the error model and hostile input. Each test
 //! talks raw HTTP to an in-process gateway and verifies every answer's signature.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the test failing
 
 use hongbao_protocol::{Charset, SignType};
 use hongbao_test_support::*;

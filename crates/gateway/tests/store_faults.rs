@@ -1,6 +1,7 @@
 //! Store faults (issue: reliability): a full disk answers a retry-safe 20000, commits nothing
 //! half-way, and the identical request succeeds once space is back. The disk is a 4 MiB tmpfs
 //! mounted for the test (root only: skips with a printed reason elsewhere, never under CI=true).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the test failing
 
 use hongbao_store::Store;
 use hongbao_test_support::*;

@@ -1,6 +1,7 @@
 //! Replays the fuzz corpus (fuzz/corpus/<target>/*) through the fuzz targets' bodies
 //! (fuzz/targets.rs), so CI checks every input the fuzzers kept, including every crash they
 //! ever found, without a fuzzer. Running the fuzzers themselves: docs/fuzzing.md.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the test failing
 
 #[path = "../../../fuzz/targets.rs"]
 mod targets;

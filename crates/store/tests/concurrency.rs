@@ -4,6 +4,7 @@
 //! copies of a request get the same answer. Method: a packet of 100.00, 150 distinct claims of
 //! 1.00, every claim sent twice concurrently; then the outcomes, the balances and every money
 //! invariant are checked.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the test failing
 
 use hongbao_ledger::{
     check_invariants, DisburseCommand, FundCommand, FundMethod, OrderRef, Outcome, PayeeRef,

@@ -5,6 +5,7 @@
 //! sent together. B's claim must be answered while A's row is still locked (the batch's
 //! lock_timeout takes A's claim out and runs it alone); once the lock is released, A's claim
 //! applies. Both claims pay once, and every money invariant holds.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the test failing
 
 use hongbao_ledger::{
     check_invariants, DisburseCommand, FundCommand, FundMethod, OrderRef, Outcome, PayeeRef,

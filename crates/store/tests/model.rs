@@ -4,6 +4,7 @@
 //! (`backends`). After every step: the outcome (applied, replayed or which rejection) matches
 //! the model, balances match, replays return the original operation, and all money invariants
 //! hold. proptest prints a failing case's minimal sequence and persists its seed.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the test failing
 
 use hongbao_ledger::{
     check_invariants, DisburseCommand, FundCommand, FundMethod, OperationQuery, OperationRef,

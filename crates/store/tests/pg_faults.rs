@@ -3,6 +3,7 @@
 //! by itself and the identical command applies exactly once. Uses a private cluster of its own
 //! (scripts/pg-cluster.sh), so stopping it disturbs no other test. Skips with a printed reason
 //! when PostgreSQL cannot be started, except under CI=true.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the test failing
 
 use hongbao_ledger::{FundCommand, FundMethod, Outcome};
 use hongbao_money::Fen;

@@ -1,6 +1,9 @@
 //! Dev-only test support: an in-process gateway on port 0 with a fresh SQLite file, a signing client
 //! that speaks raw HTTP/1.1 (so tests control every byte), and envelope verification.
 
+// Test code: an expectation that fails is the test failing, so unwrap and expect are the point.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use hongbao_gateway::{App, Gateway, Limits, ManualClock};
 use hongbao_money::Fen;
 use hongbao_protocol::envelope::{find_signed_node, response_key, ERROR_RESPONSE_KEY};
