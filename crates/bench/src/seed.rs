@@ -55,6 +55,7 @@ pub async fn seed(store: Arc<dyn Store>, from: u64, to: u64, bar: &ProgressBar) 
                 order_title: "seed".into(),
                 amount: Fen::from_fen(1000),
                 payer_user_id: Some(MERCHANT_A.into()),
+                merchant_user_id: Some(MERCHANT_A.into()),
                 pay_timeout_minutes: 60,
                 extra_param: None,
                 notify: None,

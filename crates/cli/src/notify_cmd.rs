@@ -4,6 +4,7 @@
 //! at its next poll).
 
 use anyhow::{bail, Result};
+use hongbao_ledger::NotifyStatus;
 use hongbao_protocol::display::format_beijing;
 use hongbao_store::{NotifyFilter, Store};
 
@@ -15,24 +16,32 @@ pub async fn list(
     limit: u32,
     json: bool,
 ) -> Result<()> {
+    let status = match status {
+        None => None,
+        Some(text) => match NotifyStatus::parse(&text) {
+            Some(status) => Some(status),
+            None => bail!("--status must be PENDING, DELIVERED or FAILED, not {text:?}"),
+        },
+    };
     let records = store.list_notifications(NotifyFilter { app_id, status, limit }).await?;
     if json {
         for record in &records {
             let attempts: Vec<String> = record
                 .history
                 .iter()
-                .map(|(at, delivered, status, error)| {
+                .map(|attempt| {
                     format!(
-                        "{{\"time\":{:?},\"delivered\":{delivered},\"http_status\":{},\"error\":{:?}}}",
-                        format_beijing(*at),
-                        status.map(|s| s.to_string()).unwrap_or_else(|| "null".into()),
-                        error.clone().unwrap_or_default()
+                        "{{\"time\":{:?},\"delivered\":{},\"http_status\":{},\"error\":{:?}}}",
+                        format_beijing(attempt.at_ms),
+                        attempt.delivered,
+                        attempt.http_status.map(|s| s.to_string()).unwrap_or_else(|| "null".into()),
+                        attempt.error.clone().unwrap_or_default()
                     )
                 })
                 .collect();
             println!(
                 "{{\"notify_id\":{:?},\"app_id\":{:?},\"operation_id\":{:?},\"event\":{:?},\"status\":{:?},\"attempts\":{},\"notify_url\":{:?},\"last_error\":{:?},\"history\":[{}]}}",
-                record.notify_id, record.app_id, record.operation_id, record.event, record.status,
+                record.notify_id, record.app_id, record.operation_id, record.event.as_str(), record.status.as_str(),
                 record.attempts, record.notify_url, record.last_error.clone().unwrap_or_default(), attempts.join(",")
             );
         }
@@ -47,8 +56,8 @@ pub async fn list(
             "{:<32}  {:<16}  {:<16}  {:<9}  {:>3}  {:<19}  {}",
             record.notify_id,
             record.app_id,
-            record.event,
-            record.status,
+            record.event.as_str(),
+            record.status.as_str(),
             record.attempts,
             format_beijing(record.created_at_ms),
             record.last_error.as_deref().unwrap_or(&record.notify_url)

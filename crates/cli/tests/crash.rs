@@ -216,7 +216,8 @@ async fn crash_run(config: &std::path::Path, database: &str, processes: usize) {
             .list_notifications(NotifyFilter { limit: 100_000, ..NotifyFilter::default() })
             .await
             .expect("list");
-        pending = records.iter().filter(|r| r.status != "DELIVERED").count();
+        pending =
+            records.iter().filter(|r| r.status != hongbao_ledger::NotifyStatus::Delivered).count();
         let received = notified.lock().expect("lock").len();
         if pending == 0 && received == records.len() {
             break;

@@ -128,7 +128,7 @@ async fn four_processes_on_one_database_never_pay_twice() {
     let disbursed: Vec<_> = snapshot
         .operations
         .iter()
-        .filter(|op| op.kind == hongbao_ledger::invariants::OperationKind::Disburse)
+        .filter(|op| op.kind == hongbao_ledger::OperationKind::Disburse)
         .collect();
     let stored_ids: HashSet<&str> = disbursed.iter().map(|op| op.operation_id.as_str()).collect();
     assert_eq!(disbursed.len(), paid.len(), "one stored disburse per 10000 answer, no more");

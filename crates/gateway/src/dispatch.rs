@@ -38,8 +38,8 @@ impl Verified<'_> {
     pub fn notify_target(&self) -> Option<hongbao_ledger::NotifyTarget> {
         self.common.notify_url.as_ref().map(|url| hongbao_ledger::NotifyTarget {
             url: url.clone(),
-            charset: self.request.charset.as_str().to_owned(),
-            sign_type: self.common.sign_type.as_str().to_owned(),
+            charset: crate::notify::notify_charset(self.request.charset),
+            sign_type: crate::notify::notify_sign_type(self.common.sign_type),
         })
     }
 }

@@ -19,7 +19,8 @@ pub enum ApiError {
     /// The ledger refused the command.
     #[error("rejected: {0}")]
     Rejected(Rejection),
-    /// The store failed; nothing was committed, the identical request may be retried.
+    /// The store failed: unavailable (nothing was committed, the identical request may be
+    /// retried) or a bug it caught (rolled back, logged; no retry promised).
     #[error(transparent)]
     Store(#[from] StoreError),
     /// More work than the gateway takes on right now; nothing was done.
@@ -87,10 +88,15 @@ pub fn to_alipay(err: &ApiError) -> AlipayCode {
         ApiError::Biz(biz) => code(BUSINESS, "ILLEGAL_ARGUMENT", biz.to_string()),
         ApiError::Rejected(rejection) => rejection_code(rejection),
         // Logged with the request's ids by the dispatcher; the text never leaves the server.
-        ApiError::Store(_) => code(
+        ApiError::Store(store) if store.is_retry_safe() => code(
             UNAVAILABLE,
             "isp.unknow-error",
             "系统繁忙 (system busy: nothing was done, retry the identical request)".into(),
+        ),
+        ApiError::Store(_) => code(
+            UNAVAILABLE,
+            "isp.unknow-error",
+            "系统错误 (internal error, logged: query the operation before you retry it)".into(),
         ),
         ApiError::Overloaded => code(
             UNAVAILABLE,
@@ -111,7 +117,7 @@ fn rejection_code(rejection: &Rejection) -> AlipayCode {
         Rejection::PayerNotExist => ("PAYER_NOT_EXIST", "付款方账号不存在 (no such payer account)".into()),
         Rejection::PayeeNotExist => ("PAYEE_NOT_EXIST", "收款方账号不存在 (no such payee account)".into()),
         Rejection::UniqueViolation => ("UNIQUE_VIOLATION", "商户本次资金操作的请求流水号与之前有重复 (these ids were used before with different parameters)".into()),
-        Rejection::OrderStatusInvalid => ("ORDER_STATUS_INVALID", "订单状态不允许此操作 (the red packet is not paid, or is closed)".into()),
+        Rejection::OrderStatusInvalid => ("ORDER_STATUS_INVALID", "订单状态不允许此操作 (the red packet is not paid, is closed, or has expired)".into()),
         Rejection::BalanceNotEnough => ("BALANCE_NOT_ENOUGH", "付款方余额不足 (the payer's balance is below the amount)".into()),
         Rejection::MoneyNotEnough => ("MONEY_NOT_ENOUGH", "本次操作的金额超过红包剩余可用金额 (the amount exceeds what is left in the red packet)".into()),
     };
@@ -147,7 +153,8 @@ pub fn catalogue() -> Vec<ApiError> {
         RequestError::AppAuthTokenNotSupported.into(),
         RequestError::InvalidUrl { key: "notify_url" }.into(),
         BizError::Missing.into(),
-        ApiError::Store(StoreError::Unavailable("x".into())),
+        ApiError::Store(StoreError::unavailable("x")),
+        ApiError::Store(StoreError::bug("x")),
         ApiError::Overloaded,
     ];
     for rejection in [
@@ -188,11 +195,16 @@ mod tests {
 
     #[test]
     fn store_failures_never_leak_their_text() {
-        let alipay = to_alipay(&ApiError::Store(StoreError::Unavailable(
-            "disk I/O error at /secret/path".into(),
-        )));
-        assert_eq!((alipay.code, alipay.sub_code), ("20000", "isp.unknow-error"));
-        assert!(!alipay.sub_msg.contains("/secret/path"));
+        for err in [
+            StoreError::unavailable("disk I/O error at /secret/path"),
+            StoreError::bug("guard refused at /secret/path"),
+        ] {
+            let alipay = to_alipay(&ApiError::Store(err));
+            assert_eq!((alipay.code, alipay.sub_code), ("20000", "isp.unknow-error"));
+            assert!(!alipay.sub_msg.contains("/secret/path"));
+        }
+        let bug = to_alipay(&ApiError::Store(StoreError::bug("x")));
+        assert!(!bug.sub_msg.contains("retry the identical"), "a bug promises no safe retry");
     }
 
     #[test]

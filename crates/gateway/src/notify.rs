@@ -15,22 +15,19 @@
 //! once, de-duplicated by notify_id).
 
 use crate::Gateway;
-use hongbao_ledger::NotifyEvent;
+use hongbao_ledger::{NotifyAttempt, NotifyCharset, NotifyEvent, NotifySignType};
 use hongbao_protocol::display::{format_beijing, mask_logon_id};
 use hongbao_protocol::sign_content::sign_notify;
 use hongbao_protocol::{Charset, Params, SignType};
-use hongbao_store::{NotifyAttempt, PendingNotify};
+use hongbao_store::PendingNotify;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
-/// Delays before the 2nd … 8th attempt.
-pub const RETRY_SCHEDULE_MS: [i64; 7] =
-    [4 * MINUTE, 10 * MINUTE, 10 * MINUTE, HOUR, 2 * HOUR, 6 * HOUR, 15 * HOUR];
-const MINUTE: i64 = 60_000;
-const HOUR: i64 = 60 * MINUTE;
-/// Attempts before giving up.
-pub const ATTEMPTS_MAX: u32 = RETRY_SCHEDULE_MS.len() as u32 + 1;
+/// Alipay's retry schedule and attempt bound, decided in the ledger (`hongbao_ledger::notify`).
+pub use hongbao_ledger::notify::{
+    next_attempt_at, NOTIFY_ATTEMPTS_MAX as ATTEMPTS_MAX, RETRY_SCHEDULE_MS,
+};
 /// Most bytes of a merchant's answer read; `success` is 7.
 pub const RESPONSE_BYTES_MAX: usize = 64;
 
@@ -79,9 +76,9 @@ pub fn notify_params(pending: &PendingNotify) -> Params {
     params.insert("notify_time", format_beijing(pending.created_at_ms));
     params.insert("notify_type", notify_type(pending.event));
     params.insert("app_id", &pending.app_id);
-    params.insert("charset", &pending.target.charset);
+    params.insert("charset", pending.target.charset.as_str());
     params.insert("version", "1.0");
-    params.insert("sign_type", &pending.target.sign_type);
+    params.insert("sign_type", pending.target.sign_type.as_str());
     params.insert("auth_no", &view.auth_no);
     params.insert("out_order_no", &view.out_order_no);
     params.insert("operation_id", &view.operation_id);
@@ -111,8 +108,8 @@ pub fn signed_body(
     gateway: &Gateway,
     pending: &PendingNotify,
 ) -> Result<(Vec<u8>, String), String> {
-    let charset = Charset::parse(&pending.target.charset).unwrap_or(Charset::Utf8);
-    let sign_type = SignType::parse(&pending.target.sign_type).unwrap_or(SignType::Rsa2);
+    let charset = wire_charset(pending.target.charset);
+    let sign_type = wire_sign_type(pending.target.sign_type);
     let mut params = notify_params(pending);
     let sign = sign_notify(&params, charset, sign_type, &gateway.gateway_key)
         .map_err(|err| err.to_string())?;
@@ -121,10 +118,38 @@ pub fn signed_body(
     Ok((body, format!("application/x-www-form-urlencoded;charset={}", charset.as_str())))
 }
 
-/// When the attempt after `attempts_made` failed ones is due, or `None` to give up.
-pub fn next_attempt_at(now_ms: i64, attempts_made: u32) -> Option<i64> {
-    let index = usize::try_from(attempts_made).ok()?.checked_sub(1)?;
-    RETRY_SCHEDULE_MS.get(index).map(|delay| now_ms + delay)
+/// The wire charset of a notify target's charset.
+pub fn wire_charset(charset: NotifyCharset) -> Charset {
+    match charset {
+        NotifyCharset::Utf8 => Charset::Utf8,
+        NotifyCharset::Gbk => Charset::Gbk,
+        NotifyCharset::Gb2312 => Charset::Gb2312,
+    }
+}
+
+/// The wire sign type of a notify target's sign type.
+pub fn wire_sign_type(sign_type: NotifySignType) -> SignType {
+    match sign_type {
+        NotifySignType::Rsa2 => SignType::Rsa2,
+        NotifySignType::Rsa => SignType::Rsa,
+    }
+}
+
+/// A call's charset as a notify target keeps it.
+pub fn notify_charset(charset: Charset) -> NotifyCharset {
+    match charset {
+        Charset::Utf8 => NotifyCharset::Utf8,
+        Charset::Gbk => NotifyCharset::Gbk,
+        Charset::Gb2312 => NotifyCharset::Gb2312,
+    }
+}
+
+/// A call's sign type as a notify target keeps it.
+pub fn notify_sign_type(sign_type: SignType) -> NotifySignType {
+    match sign_type {
+        SignType::Rsa2 => NotifySignType::Rsa2,
+        SignType::Rsa => NotifySignType::Rsa,
+    }
 }
 
 /// Runs the worker until `shutdown` fires. Wake it early with `gateway.notify_wake`.
@@ -186,13 +211,7 @@ async fn deliver(gateway: &Gateway, client: &reqwest::Client, pending: PendingNo
     };
     let at_ms = gateway.clock.now_ms();
     let attempts_made = pending.attempts + 1;
-    let attempt = NotifyAttempt {
-        at_ms,
-        delivered,
-        http_status,
-        error: error.clone(),
-        next_attempt_at_ms: if delivered { None } else { next_attempt_at(at_ms, attempts_made) },
-    };
+    let attempt = NotifyAttempt { at_ms, delivered, http_status, error: error.clone() };
     if !delivered {
         tracing::info!(notify_id = %pending.notify_id, attempt = attempts_made, error = ?error, "notify attempt failed");
     }
@@ -267,7 +286,7 @@ mod tests {
             now = next;
         }
         assert_eq!(next_attempt_at(now, ATTEMPTS_MAX), None, "the 8th failure gives up");
-        assert_eq!(total, (4 + 10 + 10 + 60 + 120 + 360 + 900) * MINUTE);
-        assert_eq!(next_attempt_at(0, 1), Some(4 * MINUTE));
+        assert_eq!(total, (4 + 10 + 10 + 60 + 120 + 360 + 900) * 60_000);
+        assert_eq!(next_attempt_at(0, 1), Some(4 * 60_000));
     }
 }

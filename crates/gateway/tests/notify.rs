@@ -7,6 +7,7 @@
 use axum::extract::State;
 use axum::routing::post;
 use hongbao_gateway::notify::RETRY_SCHEDULE_MS;
+use hongbao_ledger::NotifyStatus;
 use hongbao_protocol::form::parse_form;
 use hongbao_protocol::sign_content::verify_notify;
 use hongbao_protocol::{Charset, Params};
@@ -179,11 +180,11 @@ async fn retries_follow_the_schedule_until_success_and_stop_there() {
         .await
         .expect("list");
     assert_eq!(records.len(), 1);
-    assert_eq!(records[0].status, "DELIVERED");
+    assert_eq!(records[0].status, NotifyStatus::Delivered);
     assert_eq!(records[0].history.len(), 4);
-    assert_eq!(records[0].history.iter().filter(|h| h.1).count(), 1);
+    assert_eq!(records[0].history.iter().filter(|h| h.delivered).count(), 1);
     assert!(
-        records[0].history[2].3.as_deref().unwrap_or("").contains("timed out"),
+        records[0].history[2].error.as_deref().unwrap_or("").contains("timed out"),
         "{:?}",
         records[0].history
     );
@@ -255,7 +256,7 @@ async fn refused_connections_are_retried_and_recorded() {
             .await
             .expect("list");
         if records.first().is_some_and(|r| r.attempts == 1) {
-            assert_eq!(records[0].status, "PENDING");
+            assert_eq!(records[0].status, NotifyStatus::Pending);
             assert!(
                 records[0].last_error.as_deref().unwrap_or("").contains("connection"),
                 "{:?}",
@@ -313,7 +314,7 @@ async fn nothing_is_lost_across_a_restart_in_the_middle_of_the_schedule() {
         .list_notifications(NotifyFilter { limit: 10, ..NotifyFilter::default() })
         .await
         .expect("list");
-    assert_eq!(records[0].status, "DELIVERED");
+    assert_eq!(records[0].status, NotifyStatus::Delivered);
 }
 
 #[tokio::test]

@@ -254,9 +254,9 @@ async fn an_expired_packet_refunds_its_remainder_automatically() {
     assert_eq!(refund.field("amount"), "70.00");
     assert_eq!(refund.field("total_pay_refund_amount"), "70.00");
     assert_eq!(app.balance(MERCHANT_A).await, MERCHANT_BALANCE - 10000 - 1000 + 7000);
-    // Nothing left to move.
+    // An expired packet pays nothing out: its state no longer allows it.
     let late = disburse.replace("EXP1-D", "EXP1-D2");
-    assert_eq!(app.call(DISBURSE, &late).await.sub_code(), "MONEY_NOT_ENOUGH");
+    assert_eq!(app.call(DISBURSE, &late).await.sub_code(), "ORDER_STATUS_INVALID");
     // The other packet expires on the default 48 h.
     let other = format!(r#"{{"auth_no":"{default_expiry}","out_request_no":"EXPIRE_REFUND"}}"#);
     assert_eq!(app.call(QUERY, &other).await.sub_code(), "AUTH_OPERATION_NOT_EXIST");

@@ -4,6 +4,7 @@
 //! of its business parameters: the same ids with the same fingerprint replay the first outcome,
 //! with another fingerprint they are a `UniqueViolation` (Stripe's idempotency contract).
 
+use crate::notify::NotifyTarget;
 use crate::packet::{OperationStatus, OperationType};
 use crate::Rejection;
 use hongbao_money::Fen;
@@ -28,6 +29,13 @@ impl FundMethod {
             FundMethod::App => "app",
         }
     }
+
+    /// Parses the stored form.
+    pub fn parse(text: &str) -> Option<FundMethod> {
+        [FundMethod::Agreement, FundMethod::Page, FundMethod::App]
+            .into_iter()
+            .find(|method| method.as_str() == text)
+    }
 }
 
 /// Create (and for agreement.pay, fund) a packet.
@@ -45,6 +53,8 @@ pub struct FundCommand {
     pub amount: Fen,
     /// Payer; required for agreement.pay, chosen on the cashier for page/app.
     pub payer_user_id: Option<String>,
+    /// agreement.pay: the app's own merchant account, the only payer it may name.
+    pub merchant_user_id: Option<String>,
     /// `pay_timeout` in minutes (default 60).
     pub pay_timeout_minutes: u32,
     /// `extra_param` JSON text.
@@ -77,55 +87,6 @@ impl FundCommand {
     }
 }
 
-/// Where and how to notify the merchant: the call's `notify_url`, and the charset and sign_type
-/// of the call (a notify is signed and encoded the way the originating request was).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NotifyTarget {
-    /// `notify_url` (http or https, at most 256 characters; checked by the gateway).
-    pub url: String,
-    /// The call's charset label (`utf-8`, `GBK`, `GB2312`).
-    pub charset: String,
-    /// The call's sign_type (`RSA2` or `RSA`).
-    pub sign_type: String,
-}
-
-/// Which state change a notification reports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NotifyEvent {
-    /// A packet's PAY went SUCCESS.
-    PaySuccess,
-    /// A disburse paid a user.
-    DisburseSuccess,
-    /// A refund (by the merchant or on expiry) returned money to the payer.
-    RefundSuccess,
-    /// An unpaid packet closed (pay_timeout passed).
-    PayClosed,
-}
-
-impl NotifyEvent {
-    /// Stored form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NotifyEvent::PaySuccess => "PAY_SUCCESS",
-            NotifyEvent::DisburseSuccess => "DISBURSE_SUCCESS",
-            NotifyEvent::RefundSuccess => "REFUND_SUCCESS",
-            NotifyEvent::PayClosed => "PAY_CLOSED",
-        }
-    }
-
-    /// Parses the stored form.
-    pub fn parse(text: &str) -> Option<NotifyEvent> {
-        [
-            NotifyEvent::PaySuccess,
-            NotifyEvent::DisburseSuccess,
-            NotifyEvent::RefundSuccess,
-            NotifyEvent::PayClosed,
-        ]
-        .into_iter()
-        .find(|event| event.as_str() == text)
-    }
-}
-
 /// The payer confirmed a page.pay / app.pay order on the cashier or in the wallet.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CompletePayment {
@@ -152,6 +113,19 @@ pub enum FiredDeadline {
         /// What was refunded.
         refunded: Fen,
     },
+}
+
+/// A sandbox user: an account with a logon id and a password for the cashier page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SandboxUser {
+    /// `2088…` id.
+    pub user_id: String,
+    /// E-mail or phone.
+    pub logon_id: String,
+    /// Cashier password (sandbox only).
+    pub password: String,
+    /// Opening balance, issued once when the user is first created.
+    pub opening_balance: Fen,
 }
 
 /// Names a packet by Alipay's id or the merchant's.

@@ -14,7 +14,7 @@
 //!    refund operations.
 
 use crate::entry::{Account, Entry};
-use crate::packet::{OperationStatus, OperationType, Packet};
+use crate::packet::{OperationKind, OperationStatus, Packet};
 use hongbao_money::Fen;
 use std::collections::HashMap;
 
@@ -42,27 +42,6 @@ pub struct OperationSnapshot {
     pub amount: Fen,
     /// Number of journal entries recorded for it.
     pub entries: usize,
-}
-
-/// What an operation does to its packet.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OperationKind {
-    /// Funds the packet.
-    Fund,
-    /// Pays out of the packet.
-    Disburse,
-    /// Returns to the payer.
-    Refund,
-}
-
-impl OperationKind {
-    /// The wire operation_type.
-    pub fn operation_type(self) -> OperationType {
-        match self {
-            OperationKind::Refund => OperationType::Refund,
-            OperationKind::Fund | OperationKind::Disburse => OperationType::Pay,
-        }
-    }
 }
 
 /// Everything the invariants look at.

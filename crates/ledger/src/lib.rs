@@ -2,23 +2,39 @@
 //!
 //! A red packet is a fund order (`auth_no` / `out_order_no`); every money movement on it is an
 //! operation (`operation_id` / `out_request_no`) carrying exactly one journal entry whose
-//! postings sum to zero. This crate decides what a command does (`Packet::disburse`,
-//! `Packet::refund`, `check_fund`) and checks stored state against the money invariants
-//! (`check_invariants`).
+//! postings sum to zero. Every rule that decides what a command does lives in `decide`: a pure
+//! function from the command and the facts a store loaded (`facts`) to a `Decision` — replay,
+//! reject, or a `Plan` of rows to write (`plan`). `check_invariants` checks stored state against
+//! the money invariants.
 //!
 //! It never knows IO, SQL, HTTP or the clock: `now` arrives inside commands, state arrives as
 //! values. That is why it is tested without a socket or a database.
 
 pub mod command;
+pub mod decide;
 pub mod entry;
+pub mod facts;
 pub mod invariants;
+pub mod notify;
 pub mod packet;
+pub mod plan;
 pub mod rejection;
 
 pub use command::*;
+pub use decide::{
+    decide_close, decide_disburse, decide_expiry, decide_fund, decide_login, decide_payment,
+    decide_query, decide_refund, decide_user,
+};
 pub use entry::{Account, Entry, Posting};
+pub use facts::*;
 pub use invariants::{check_invariants, LedgerSnapshot, Violation};
-pub use packet::{check_fund, OperationStatus, OperationType, Packet, PacketStatus};
+pub use notify::{
+    NotifyAttempt, NotifyCharset, NotifyEvent, NotifySignType, NotifyStatus, NotifyTarget,
+};
+pub use packet::{
+    check_fund, OperationKind, OperationStatus, OperationType, OrderKind, Packet, PacketStatus,
+};
+pub use plan::*;
 pub use rejection::Rejection;
 
 /// A broken invariant inside a command: a programmer error. It aborts the command's transaction

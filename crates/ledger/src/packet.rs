@@ -40,6 +40,75 @@ impl PacketStatus {
     }
 }
 
+/// What an order is: a red packet, or the own order every disburse gets (ARCHITECTURE.md,
+/// "A disburse is an order of its own").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderKind {
+    /// A red packet: funded by page/app/agreement pay, paid out by disburses and refunds.
+    Packet,
+    /// A disburse's own order, drawn from a packet.
+    Disburse,
+}
+
+impl OrderKind {
+    /// Stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderKind::Packet => "PACKET",
+            OrderKind::Disburse => "DISBURSE",
+        }
+    }
+
+    /// Parses the stored form.
+    pub fn parse(text: &str) -> Option<OrderKind> {
+        match text {
+            "PACKET" => Some(OrderKind::Packet),
+            "DISBURSE" => Some(OrderKind::Disburse),
+            _ => None,
+        }
+    }
+}
+
+/// What an operation does to its packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OperationKind {
+    /// Funds the packet (its PAY).
+    Fund,
+    /// Pays out of the packet (the PAY of a disburse order).
+    Disburse,
+    /// Returns to the payer.
+    Refund,
+}
+
+impl OperationKind {
+    /// The wire operation_type.
+    pub fn operation_type(self) -> OperationType {
+        match self {
+            OperationKind::Refund => OperationType::Refund,
+            OperationKind::Fund | OperationKind::Disburse => OperationType::Pay,
+        }
+    }
+
+    /// Stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OperationKind::Fund => "FUND",
+            OperationKind::Disburse => "DISBURSE",
+            OperationKind::Refund => "REFUND",
+        }
+    }
+
+    /// Parses the stored form.
+    pub fn parse(text: &str) -> Option<OperationKind> {
+        match text {
+            "FUND" => Some(OperationKind::Fund),
+            "DISBURSE" => Some(OperationKind::Disburse),
+            "REFUND" => Some(OperationKind::Refund),
+            _ => None,
+        }
+    }
+}
+
 /// `operation_type` on the wire: a disburse is a PAY on its own order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OperationType {
@@ -119,7 +188,13 @@ impl Packet {
         if self.status != PacketStatus::Funded {
             return Fen::ZERO;
         }
-        Fen::from_fen(self.amount.fen() - self.disbursed.fen() - self.refunded.fen())
+        // Stored counters never exceed the amount (invariant 4, a CHECK in both schemas); a row
+        // that did would hold nothing to move.
+        self.amount
+            .checked_sub(self.disbursed)
+            .and_then(|left| left.checked_sub(self.refunded))
+            .filter(|left| left.fen() >= 0)
+            .unwrap_or(Fen::ZERO)
     }
 
     fn check_movable(&self, amount: Fen) -> Result<(), Rejection> {

@@ -1,7 +1,8 @@
 //! Business outcomes that refuse a command. Returned as data, never as panics.
 //!
-//! Variants are in precedence order: checks run in this order, so a command breaking two rules
-//! always gets the same answer.
+//! Which rule a command checks first is its own: each `decide_*` function documents its
+//! precedence table and its tests break one more rule per row. The variants are only a
+//! catalogue (the gateway maps each to an Alipay 40004 sub_code, docs/errors.md).
 
 /// Why a command was refused. The gateway maps each to an Alipay 40004 sub_code (docs/errors.md).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -30,7 +31,7 @@ pub enum Rejection {
     /// The ids were used before with different parameters.
     #[error("ids reused with different parameters")]
     UniqueViolation,
-    /// The packet is not in a state that allows this (unpaid, or closed).
+    /// The packet is not in a state that allows this (unpaid, closed, or expired).
     #[error("the order's status does not allow this operation")]
     OrderStatusInvalid,
     /// The payer's balance is below the amount.

@@ -26,6 +26,6 @@ pub(crate) fn answer<T>(
     match (commit_error, result) {
         (Some(err), _) => Err(err),
         (None, Some(result)) => result,
-        (None, None) => Err(StoreError::Unavailable("command was not run".into())),
+        (None, None) => Err(StoreError::bug("command was not run")),
     }
 }

@@ -1,12 +1,14 @@
 //! The storage port of the ledger and its two implementations: SQLite (embedded, one process)
 //! and PostgreSQL (many stateless gateway processes on one database), chosen by `open`.
 //!
-//! Every command (fund, disburse, refund) runs in one database transaction that holds its
-//! idempotency row, its postings, the packet's counters and (later) its notify outbox row, so it
-//! commits whole or not at all. The database enforces the money rules on its own as well: unique
-//! keys serialize duplicates, `CHECK` constraints keep balances non-negative and packets from
-//! paying out more than they hold, guarded `UPDATE … WHERE` statements refuse what the ledger
-//! refused, and triggers keep journal entries immutable.
+//! The ledger decides, the stores persist: every command loads its facts (`hongbao_ledger::facts`),
+//! asks the ledger (`hongbao_ledger::decide`) and applies the plan it returns, all in one
+//! database transaction holding the idempotency row, the postings, the packet's counters and the
+//! notify outbox row, so it commits whole or not at all. No store decides a business rule or
+//! builds a `Rejection`. The database stands behind the ledger as a second line of defence:
+//! unique keys serialize duplicates, `CHECK` constraints keep balances non-negative and packets
+//! from paying out more than they hold, every update of a row names the state it was decided on
+//! (a refusal is a bug, `StoreError::Bug`), and triggers keep journal entries immutable.
 //!
 //! Only this crate knows SQL. It never knows HTTP or the Alipay wire format.
 
@@ -14,39 +16,93 @@ mod batch;
 mod ids;
 pub mod notify;
 pub mod postgres;
+mod rows;
 pub mod sqlite;
 
 use async_trait::async_trait;
 use hongbao_ledger::{
     Bug, CompletePayment, DisburseCommand, FiredDeadline, FundCommand, LedgerSnapshot,
-    OperationQuery, OperationView, Outcome, RefundCommand, Rejection,
+    NotifyAttempt, OperationQuery, OperationView, Outcome, RefundCommand, Rejection,
 };
 use hongbao_money::Fen;
 use std::sync::Arc;
 
+pub use hongbao_ledger::SandboxUser;
 pub use ids::{auth_no, operation_id, route_digits};
-pub use notify::{NotifyAttempt, NotifyFilter, NotifyRecord, PaymentOrder, PendingNotify};
+pub use notify::{AttemptRecord, NotifyFilter, NotifyRecord, PaymentOrder, PendingNotify};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
-/// An operating error of the store. Every variant is retry-safe: nothing was committed.
+/// The cause of a store error, kept for the logs (shared, so errors stay cheap to clone: a
+/// batch's commit error answers every command in it).
+pub type Source = Arc<dyn std::error::Error + Send + Sync + 'static>;
+
+/// An operating error of the store, or a bug it caught.
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The database cannot be reached or written (busy, disk full, I/O error, closed).
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
+    /// The database cannot be reached or written right now (busy, disk full, I/O error, closed,
+    /// lost connection). Nothing was committed: an identical retry is safe.
+    #[error("store unavailable: {context}")]
+    Unavailable {
+        /// What the store was doing.
+        context: String,
+        /// The database's own error.
+        #[source]
+        source: Option<Source>,
+    },
     /// A stored row does not decode (schema drift or corruption).
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
-    /// A broken invariant; the transaction was rolled back.
-    #[error(transparent)]
-    Bug(#[from] Bug),
+    /// A bug: a broken invariant, a guard that refused a plan the ledger accepted, a constraint
+    /// or type error from the database. The command was rolled back, but its cause is a defect,
+    /// not the weather: it is logged with its cause and never called retry-safe.
+    #[error("store bug: {context}")]
+    Bug {
+        /// What went wrong.
+        context: String,
+        /// The database's own error, when it raised one.
+        #[source]
+        source: Option<Source>,
+    },
 }
 
-impl From<rusqlite::Error> for StoreError {
-    fn from(err: rusqlite::Error) -> StoreError {
-        StoreError::Unavailable(err.to_string())
+impl StoreError {
+    /// Unavailable, with no deeper cause.
+    pub fn unavailable(context: impl Into<String>) -> StoreError {
+        StoreError::Unavailable { context: context.into(), source: None }
     }
+
+    /// A bug, with no deeper cause.
+    pub fn bug(context: impl Into<String>) -> StoreError {
+        StoreError::Bug { context: context.into(), source: None }
+    }
+
+    /// True when nothing was committed and an identical retry is safe.
+    pub fn is_retry_safe(&self) -> bool {
+        matches!(self, StoreError::Unavailable { .. })
+    }
+}
+
+impl From<Bug> for StoreError {
+    fn from(bug: Bug) -> StoreError {
+        StoreError::bug(bug.0)
+    }
+}
+
+/// A payment confirmation answers the PAY as it now stands, replayed or not.
+pub(crate) fn payment_result(outcome: Outcome) -> Result<OperationView, Rejection> {
+    match outcome {
+        Outcome::Applied(view) | Outcome::Replayed(view) => Ok(view),
+        Outcome::Rejected(rejection) => Err(rejection),
+    }
+}
+
+/// Whether a writer keeps a command's changes.
+pub enum Keep<T> {
+    /// Release the savepoint: the changes commit with the batch.
+    Commit(T),
+    /// Roll back to the savepoint: nothing of this command remains.
+    Rollback(T),
 }
 
 /// Opens the store a database URL names, chosen at start-up: `sqlite://PATH` (the embedded
@@ -55,30 +111,17 @@ impl From<rusqlite::Error> for StoreError {
 pub async fn open(database_url: &str) -> Result<Arc<dyn Store>, StoreError> {
     if let Some(path) = database_url.strip_prefix("sqlite://") {
         if path.is_empty() {
-            return Err(StoreError::Unavailable("sqlite:// needs a file path".into()));
+            return Err(StoreError::unavailable("sqlite:// needs a file path"));
         }
         return Ok(Arc::new(SqliteStore::open(std::path::Path::new(path))?));
     }
     if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
         return Ok(Arc::new(PostgresStore::connect(database_url).await?));
     }
-    Err(StoreError::Unavailable(format!(
+    Err(StoreError::unavailable(format!(
         "database URL must start with sqlite:// or postgres://, not {:?}",
         database_url.split("://").next().unwrap_or("")
     )))
-}
-
-/// A sandbox user: an account with a logon id and a password for the cashier page.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SandboxUser {
-    /// `2088…` id.
-    pub user_id: String,
-    /// E-mail or phone.
-    pub logon_id: String,
-    /// Cashier password (sandbox only).
-    pub password: String,
-    /// Opening balance, issued once when the user is first created.
-    pub opening_balance: Fen,
 }
 
 /// The store interface the gateway uses. One implementation per database.

@@ -1,7 +1,10 @@
 //! The notify outbox as the store sees it: rows to deliver, attempts to record, lists to show.
-//! When and how to deliver is the gateway's business (`gateway::notify`).
+//! When and how to deliver is the gateway's business (`gateway::notify`); what an attempt does
+//! to a row is the ledger's (`hongbao_ledger::notify`).
 
-use hongbao_ledger::{NotifyEvent, NotifyTarget, OperationView, PacketStatus};
+use hongbao_ledger::{
+    FundMethod, NotifyEvent, NotifyStatus, NotifyTarget, OperationView, PacketStatus,
+};
 
 /// A notification due for delivery, claimed for a lease.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,9 +25,9 @@ pub struct PendingNotify {
     pub view: OperationView,
 }
 
-/// One delivery attempt's result.
+/// One recorded delivery attempt.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NotifyAttempt {
+pub struct AttemptRecord {
     /// When it was made.
     pub at_ms: i64,
     /// True when the merchant answered HTTP 200 with exactly `success`.
@@ -33,8 +36,6 @@ pub struct NotifyAttempt {
     pub http_status: Option<u16>,
     /// Why it failed.
     pub error: Option<String>,
-    /// When to try again; `None` with `delivered = false` gives up (status FAILED).
-    pub next_attempt_at_ms: Option<i64>,
 }
 
 /// A notification with its history, for operators and merchants.
@@ -47,11 +48,11 @@ pub struct NotifyRecord {
     /// The operation it reports.
     pub operation_id: String,
     /// Which state change.
-    pub event: String,
+    pub event: NotifyEvent,
     /// Target URL.
     pub notify_url: String,
     /// PENDING, DELIVERED or FAILED.
-    pub status: String,
+    pub status: NotifyStatus,
     /// Attempts in the current round.
     pub attempts: u32,
     /// When the next attempt is due (PENDING only).
@@ -62,8 +63,8 @@ pub struct NotifyRecord {
     pub created_at_ms: i64,
     /// When it was delivered.
     pub delivered_at_ms: Option<i64>,
-    /// Every attempt so far: (at_ms, delivered, http_status, error).
-    pub history: Vec<(i64, bool, Option<u16>, Option<String>)>,
+    /// Every attempt so far, oldest first.
+    pub history: Vec<AttemptRecord>,
 }
 
 /// Which notifications to list.
@@ -72,7 +73,7 @@ pub struct NotifyFilter {
     /// Only this app's.
     pub app_id: Option<String>,
     /// Only this status.
-    pub status: Option<String>,
+    pub status: Option<NotifyStatus>,
     /// At most this many, newest first.
     pub limit: u32,
 }
@@ -82,8 +83,8 @@ pub struct NotifyFilter {
 pub struct PaymentOrder {
     /// The app that created it.
     pub app_id: String,
-    /// `page`, `app` or `agreement`.
-    pub fund_method: String,
+    /// How it is funded.
+    pub fund_method: FundMethod,
     /// Lifecycle state.
     pub status: PacketStatus,
     /// When an unpaid order closes.

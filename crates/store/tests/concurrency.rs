@@ -75,6 +75,7 @@ async fn a_hot_packet_never_pays_twice_or_beyond_its_amount() {
                 order_title: "hot".into(),
                 amount: Fen::from_fen(PACKET_FEN),
                 payer_user_id: Some(MERCHANT.into()),
+                merchant_user_id: Some(MERCHANT.into()),
                 pay_timeout_minutes: 60,
                 extra_param: None,
                 notify: None,

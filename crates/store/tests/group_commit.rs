@@ -40,6 +40,7 @@ async fn packet(store: &dyn Store, name: &str) -> String {
             order_title: name.into(),
             amount: Fen::from_fen(1_000),
             payer_user_id: Some(MERCHANT.into()),
+            merchant_user_id: Some(MERCHANT.into()),
             pay_timeout_minutes: 60,
             extra_param: None,
             notify: None,

@@ -193,6 +193,7 @@ async fn run(backend: Backend, actions: Vec<Action>) -> Result<(), TestCaseError
                         order_title: "t".into(),
                         amount: Fen::from_fen(amount),
                         payer_user_id: Some(MERCHANT.into()),
+                        merchant_user_id: Some(MERCHANT.into()),
                         pay_timeout_minutes: 60,
                         extra_param: None,
                         notify: None,

@@ -61,6 +61,7 @@ fn fund(out_order_no: &str) -> FundCommand {
         order_title: "t".into(),
         amount: Fen::from_fen(100),
         payer_user_id: Some("2088000000000001".into()),
+        merchant_user_id: Some("2088000000000001".into()),
         pay_timeout_minutes: 60,
         extra_param: None,
         notify: None,
@@ -93,7 +94,7 @@ async fn a_lost_database_is_retry_safe_and_recovers_by_itself() {
 
     assert!(cluster.run("pause"), "stop PostgreSQL");
     let lost = store.fund(fund("DURING")).await;
-    assert!(matches!(lost, Err(StoreError::Unavailable(_))), "got {lost:?}");
+    assert!(matches!(lost, Err(StoreError::Unavailable { .. })), "got {lost:?}");
     assert!(store.balance("2088000000000001").await.is_err(), "reads fail too, retry-safe");
 
     assert!(cluster.run("resume"), "start PostgreSQL again");

@@ -6,7 +6,7 @@ use super::outcome_node;
 use crate::dispatch::Verified;
 use crate::error::ApiError;
 use crate::Gateway;
-use hongbao_ledger::{FundCommand, FundMethod, OperationView, Outcome, Rejection};
+use hongbao_ledger::{FundCommand, FundMethod, OperationView, Outcome};
 use hongbao_protocol::biz::{BizContent, BizError};
 use hongbao_protocol::envelope::ResponseNode;
 
@@ -36,6 +36,7 @@ fn fund_command(
         order_title,
         amount,
         payer_user_id: None,
+        merchant_user_id: None,
         pay_timeout_minutes,
         extra_param,
         notify: request.notify_target(),
@@ -54,10 +55,9 @@ pub async fn agreement_pay(
     let mut command = fund_command(gateway, request, biz, FundMethod::Agreement)?;
     let payer_user_id =
         biz.user_id("payer_user_id")?.ok_or(BizError::MissingField("payer_user_id"))?;
-    if payer_user_id != request.app.merchant_user_id {
-        return Err(ApiError::Rejected(Rejection::PayerNotMatch));
-    }
+    // Whether the payer may pay is the ledger's rule (`decide_fund`, PayerNotMatch).
     command.payer_user_id = Some(payer_user_id);
+    command.merchant_user_id = Some(request.app.merchant_user_id.clone());
     command.return_url = None;
     outcome_node(gateway.store.fund(command).await?)
 }

@@ -8,7 +8,7 @@ use crate::dispatch::Verified;
 use crate::error::ApiError;
 use crate::notify::notify_type;
 use crate::Gateway;
-use hongbao_ledger::NotifyEvent;
+use hongbao_ledger::NotifyStatus;
 use hongbao_protocol::biz::{BizContent, BizError};
 use hongbao_protocol::display::format_beijing;
 use hongbao_protocol::envelope::ResponseNode;
@@ -23,16 +23,13 @@ pub async fn list(
     request: &Verified<'_>,
     biz: &BizContent,
 ) -> Result<ResponseNode, ApiError> {
-    let status = biz.string("status")?;
-    if let Some(status) = &status {
-        if !matches!(status.as_str(), "PENDING" | "DELIVERED" | "FAILED") {
-            return Err(BizError::Invalid {
-                key: "status",
-                reason: "must be PENDING, DELIVERED or FAILED".into(),
-            }
-            .into());
-        }
-    }
+    let status = match biz.string("status")? {
+        None => None,
+        Some(text) => Some(NotifyStatus::parse(&text).ok_or_else(|| BizError::Invalid {
+            key: "status",
+            reason: "must be PENDING, DELIVERED or FAILED".into(),
+        })?),
+    };
     let limit = match biz.string("limit")? {
         None => 20,
         Some(text) => {
@@ -58,24 +55,24 @@ pub async fn list(
             let attempts: Vec<Value> = record
                 .history
                 .iter()
-                .map(|(at_ms, delivered, http_status, error)| {
+                .map(|attempt| {
                     json!({
-                        "time": format_beijing(*at_ms),
-                        "delivered": if *delivered { "true" } else { "false" },
-                        "http_status": http_status.map(|s| s.to_string()).unwrap_or_default(),
-                        "error": error.clone().unwrap_or_default(),
+                        "time": format_beijing(attempt.at_ms),
+                        "delivered": if attempt.delivered { "true" } else { "false" },
+                        "http_status": attempt.http_status.map(|s| s.to_string()).unwrap_or_default(),
+                        "error": attempt.error.clone().unwrap_or_default(),
                     })
                 })
                 .collect();
             json!({
                 "notify_id": record.notify_id,
-                "notify_type": NotifyEvent::parse(&record.event).map(notify_type).unwrap_or_default(),
+                "notify_type": notify_type(record.event),
                 "operation_id": record.operation_id,
                 "notify_url": record.notify_url,
-                "status": record.status,
+                "status": record.status.as_str(),
                 "gmt_create": format_beijing(record.created_at_ms),
                 "gmt_delivered": record.delivered_at_ms.map(format_beijing).unwrap_or_default(),
-                "next_attempt_time": record.next_attempt_at_ms.filter(|_| record.status == "PENDING").map(format_beijing).unwrap_or_default(),
+                "next_attempt_time": record.next_attempt_at_ms.filter(|_| record.status == NotifyStatus::Pending).map(format_beijing).unwrap_or_default(),
                 "attempts": attempts,
             })
         })

@@ -23,7 +23,7 @@
 //! (`commands`), so a command costs a few round trips.
 
 use super::{Attempt, Failure, PostgresStore};
-use crate::sqlite::Keep;
+use crate::Keep;
 use crate::StoreError;
 use deadpool_postgres::Transaction;
 use std::future::Future;
@@ -124,7 +124,7 @@ impl GroupCommit {
                 let store = PostgresStore { pool, group: None };
                 runtime.block_on(writer_loop(store, receiver));
             })
-            .map_err(|err| StoreError::Unavailable(format!("cannot start writer: {err}")))?;
+            .map_err(|err| StoreError::unavailable(format!("cannot start writer: {err}")))?;
         Ok(GroupCommit { jobs })
     }
 
@@ -138,8 +138,8 @@ impl GroupCommit {
         self.jobs
             .send(Box::new(job))
             .await
-            .map_err(|_| StoreError::Unavailable("postgres writer stopped".into()))?;
-        answer.await.map_err(|_| StoreError::Unavailable("postgres writer stopped".into()))?
+            .map_err(|_| StoreError::unavailable("postgres writer stopped"))?;
+        answer.await.map_err(|_| StoreError::unavailable("postgres writer stopped"))?
     }
 }
 

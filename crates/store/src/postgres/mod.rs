@@ -20,6 +20,7 @@
 //! of times (`ATTEMPTS_MAX`), so a client never sees them. Everything else becomes
 //! `StoreError::Unavailable`: nothing was committed, and an identical retry is safe.
 
+mod apply;
 mod commands;
 mod group_commit;
 mod outbox;
@@ -27,14 +28,13 @@ mod payment;
 pub mod schema;
 pub mod scratch;
 
-use crate::notify::{NotifyAttempt, NotifyFilter, NotifyRecord, PaymentOrder, PendingNotify};
-use crate::sqlite::Keep;
-use crate::{SandboxUser, Store, StoreError};
+use crate::notify::{NotifyFilter, NotifyRecord, PaymentOrder, PendingNotify};
+use crate::{Keep, SandboxUser, Store, StoreError};
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
 use hongbao_ledger::{
     Bug, CompletePayment, DisburseCommand, FiredDeadline, FundCommand, LedgerSnapshot,
-    OperationQuery, OperationView, Outcome, RefundCommand, Rejection,
+    NotifyAttempt, OperationQuery, OperationView, Outcome, RefundCommand, Rejection,
 };
 use hongbao_money::Fen;
 use std::future::Future;
@@ -77,7 +77,7 @@ impl From<StoreError> for Failure {
 
 impl From<Bug> for Failure {
     fn from(err: Bug) -> Failure {
-        Failure::Store(StoreError::Bug(err))
+        Failure::Store(err.into())
     }
 }
 
@@ -102,14 +102,35 @@ impl Failure {
     }
 }
 
-/// A database error as the store reports it, with the server's own message when it sent one.
+/// A database error as the store reports it: the database gone, busy, out of resources or shut
+/// down is weather (nothing committed, retry-safe); a constraint, data or SQL error, or anything
+/// else the server raised, is a bug.
 pub(crate) fn unavailable(err: tokio_postgres::Error) -> StoreError {
-    match err.as_db_error() {
-        Some(db) => StoreError::Unavailable(format!("postgres {}: {}", db.code().code(), db)),
+    let context = match err.as_db_error() {
+        Some(db) => format!("postgres {}: {}", db.code().code(), db),
         None => match std::error::Error::source(&err) {
-            Some(source) => StoreError::Unavailable(format!("postgres: {err}: {source}")),
-            None => StoreError::Unavailable(format!("postgres: {err}")),
+            Some(source) => format!("postgres: {err}: {source}"),
+            None => format!("postgres: {err}"),
         },
+    };
+    let retry_safe = match err.code() {
+        // No SQLSTATE: the connection broke or never opened.
+        None => true,
+        Some(code) => {
+            let class = &code.code()[..2.min(code.code().len())];
+            // 08 connection, 40 rollback (serialization, deadlock: retried here first),
+            // 53 insufficient resources, 57 operator intervention (shutdown, cancel),
+            // 55P03 lock not available, 25006 read-only transaction (a standby).
+            matches!(class, "08" | "40" | "53" | "57")
+                || *code == SqlState::LOCK_NOT_AVAILABLE
+                || *code == SqlState::READ_ONLY_SQL_TRANSACTION
+        }
+    };
+    let source: Option<crate::Source> = Some(std::sync::Arc::new(err));
+    if retry_safe {
+        StoreError::Unavailable { context, source }
+    } else {
+        StoreError::Bug { context, source }
     }
 }
 
@@ -130,7 +151,7 @@ impl PostgresStore {
     /// (under an advisory lock, so processes starting together migrate once) and returns the store.
     pub async fn connect(url: &str) -> Result<PostgresStore, StoreError> {
         let mut config = tokio_postgres::Config::from_str(url)
-            .map_err(|err| StoreError::Unavailable(format!("bad PostgreSQL URL: {err}")))?;
+            .map_err(|err| StoreError::unavailable(format!("bad PostgreSQL URL: {err}")))?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
@@ -151,7 +172,7 @@ impl PostgresStore {
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
         self.pool.get().await.map_err(|err| match err {
             deadpool_postgres::PoolError::Backend(err) => unavailable(err),
-            other => StoreError::Unavailable(format!("postgres pool: {other}")),
+            other => StoreError::unavailable(format!("postgres pool: {other}")),
         })
     }
 
@@ -253,7 +274,7 @@ fn pool(config: tokio_postgres::Config, max_size: usize) -> Result<Pool, StoreEr
         .create_timeout(Some(CONNECT_TIMEOUT))
         .runtime(deadpool_postgres::Runtime::Tokio1)
         .build()
-        .map_err(|err| StoreError::Unavailable(format!("postgres pool: {err}")))
+        .map_err(|err| StoreError::unavailable(format!("postgres pool: {err}")))
 }
 
 #[async_trait]

@@ -1,52 +1,23 @@
-//! The payer's side of a packet in PostgreSQL: confirming a page.pay / app.pay order, and the
-//! deadlines that close unpaid orders and refund expired packets (`sqlite::payment` in
-//! PostgreSQL's words). Every process runs the deadline scheduler: `FOR UPDATE SKIP LOCKED`
-//! gives each due packet to one of them, and the guarded status updates make a second firing a
-//! no-op.
+//! The payer's side of a packet on PostgreSQL: confirming a page.pay / app.pay order, and the
+//! deadlines that close unpaid orders and refund expired packets. The rules are the ledger's
+//! (`decide_payment`, `decide_close`, `decide_expiry`); this file loads, locks and applies.
+//! Every process runs the deadline scheduler: `FOR UPDATE SKIP LOCKED` gives each due packet to
+//! one of them, and the decisions find nothing to do in a packet fired meanwhile.
 
+use super::apply::apply;
 use super::commands::{
-    enqueue_notify, execute, fund_operation_id, insert_operation, load_view, lock_packet,
-    order_by_auth_no, post_entry, query_all, query_one, query_opt, take_from_packet,
-    user_balance_in, NewOperation, OrderRow,
+    balance, finish, load_view, lock_order, new_operation_id, operation_by_request,
+    order_by_auth_no, query_all, query_opt,
 };
 use super::Failure;
 use crate::notify::PaymentOrder;
-use crate::sqlite::Keep;
-use crate::StoreError;
+use crate::{payment_result, Keep};
 use deadpool_postgres::Transaction;
+use hongbao_ledger::decide::EXPIRE_REFUND;
 use hongbao_ledger::{
-    check_fund, Account, Bug, CompletePayment, Entry, FiredDeadline, NotifyEvent, NotifyTarget,
-    OperationStatus, OperationView, PacketStatus, Rejection,
+    decide_close, decide_expiry, decide_login, decide_payment, Account, CompletePayment,
+    ExpiryFacts, FiredDeadline, LoginCandidate, OperationView, OrderKind, PaymentFacts, Rejection,
 };
-use hongbao_money::Fen;
-
-/// The stored notify target of an order (the pay call's), if it gave a notify_url.
-async fn order_notify_target(
-    tx: &Transaction<'_>,
-    auth_no: &str,
-) -> Result<Option<NotifyTarget>, Failure> {
-    let Some(row) = query_opt(
-        tx,
-        "SELECT notify_url, notify_charset, notify_sign_type FROM fund_order WHERE auth_no = $1",
-        &[&auth_no],
-    )
-    .await?
-    else {
-        return Ok(None);
-    };
-    let url: Option<String> = row.try_get(0)?;
-    let charset: Option<String> = row.try_get(1)?;
-    let sign_type: Option<String> = row.try_get(2)?;
-    Ok(url.map(|url| NotifyTarget {
-        url,
-        charset: charset.unwrap_or_else(|| "utf-8".into()),
-        sign_type: sign_type.unwrap_or_else(|| "RSA2".into()),
-    }))
-}
-
-fn bug(text: String) -> Failure {
-    Failure::Store(StoreError::Bug(Bug(text)))
-}
 
 /// The payer confirms: money moves payer → custody, the PAY goes INIT → SUCCESS. Confirming an
 /// order already paid by the same payer answers its result again (a double click).
@@ -54,81 +25,16 @@ pub(crate) async fn complete_payment(
     tx: &Transaction<'_>,
     cmd: CompletePayment,
 ) -> Result<Keep<Result<OperationView, Rejection>>, Failure> {
-    let refuse = |rejection| Ok(Keep::Rollback(Err(rejection)));
-    let Some(found) = order_by_auth_no(tx, &cmd.auth_no).await? else {
-        return refuse(Rejection::AuthOrderNotExist);
-    };
-    if found.kind != "PACKET" {
-        return refuse(Rejection::IllegalArgument("not a red packet".into()));
-    }
     // Two confirmations of one order (two tabs, two processes) run one after the other: the
-    // second sees the first one's FUNDED row and answers its result.
-    let order = lock_packet(tx, &found.auth_no).await?;
-    let operation_id = fund_operation_id(tx, &order.auth_no).await?;
-    match order.packet.status {
-        PacketStatus::Funded
-            if order.payer_user_id.as_deref() == Some(cmd.payer_user_id.as_str()) =>
-        {
-            return Ok(Keep::Rollback(Ok(load_view(tx, &operation_id).await?)));
-        }
-        PacketStatus::Funded | PacketStatus::Closed => {
-            return refuse(Rejection::OrderStatusInvalid)
-        }
-        PacketStatus::WaitPay => {}
-    }
-    let deadline: Option<i64> = query_one(
-        tx,
-        "SELECT pay_deadline_ms FROM fund_order WHERE auth_no = $1",
-        &[&order.auth_no],
-    )
-    .await?
-    .try_get(0)?;
-    if deadline.is_some_and(|deadline| cmd.now_ms >= deadline) {
-        return refuse(Rejection::OrderStatusInvalid);
-    }
-    let Some(balance) = user_balance_in(tx, &cmd.payer_user_id).await? else {
-        return refuse(Rejection::PayerNotExist);
-    };
-    if let Err(rejection) = check_fund(balance, order.packet.amount) {
-        return refuse(rejection);
-    }
-    let funded = execute(
-        tx,
-        "UPDATE fund_order SET status = 'FUNDED', payer_user_id = $2, \
-         expire_at_ms = $3 + COALESCE(expire_after_ms, 0) \
-         WHERE auth_no = $1 AND status = 'WAIT_PAY'",
-        &[&order.auth_no, &cmd.payer_user_id, &cmd.now_ms],
-    )
-    .await?;
-    let succeeded = execute(
-        tx,
-        "UPDATE fund_operation SET status = 'SUCCESS', payer_user_id = $2, trans_at_ms = $3 \
-         WHERE operation_id = $1 AND status = 'INIT'",
-        &[&operation_id, &cmd.payer_user_id, &cmd.now_ms],
-    )
-    .await?;
-    if funded != 1 || succeeded != 1 {
-        return refuse(Rejection::OrderStatusInvalid);
-    }
-    let entry = Entry::transfer(
-        Account::User(cmd.payer_user_id.clone()),
-        Account::Custody(order.auth_no.clone()),
-        order.packet.amount,
-    )?;
-    if post_entry(tx, Some(&operation_id), "fund", &entry, cmd.now_ms).await?.is_err() {
-        return refuse(Rejection::BalanceNotEnough);
-    }
-    let target = order_notify_target(tx, &order.auth_no).await?;
-    enqueue_notify(
-        tx,
-        &order.app_id,
-        &operation_id,
-        NotifyEvent::PaySuccess,
-        target.as_ref(),
-        cmd.now_ms,
-    )
-    .await?;
-    Ok(Keep::Commit(Ok(load_view(tx, &operation_id).await?)))
+    // second sees the first one's FUNDED row and replays. The packet is locked before the
+    // payer's account (the fixed lock order); both are what the decision changes.
+    let order = lock_order(tx, &cmd.auth_no).await?;
+    let payer_balance = balance(tx, Some(Account::User(cmd.payer_user_id.clone())), true).await?;
+    let facts = PaymentFacts { order, payer_balance };
+    Ok(match finish(tx, decide_payment(&cmd, &facts)?).await? {
+        Keep::Commit(outcome) => Keep::Commit(payment_result(outcome)),
+        Keep::Rollback(outcome) => Keep::Rollback(payment_result(outcome)),
+    })
 }
 
 /// Closes unpaid packets past their pay deadline and refunds expired packets' remainders, at
@@ -140,155 +46,71 @@ pub(crate) async fn fire_deadlines(
 ) -> Result<Keep<Vec<FiredDeadline>>, Failure> {
     let limit = i64::from(limit);
     let mut fired = Vec::new();
-    // Packets another process is firing right now are skipped; it closes them.
+    // Packets another process is firing right now are skipped; it fires them. The rows stay
+    // locked until COMMIT, so what is loaded below is what the decisions change.
     let unpaid = query_all(
         tx,
-        "SELECT auth_no, app_id FROM fund_order WHERE status = 'WAIT_PAY' AND pay_deadline_ms <= $1 \
+        "SELECT auth_no FROM fund_order WHERE status = 'WAIT_PAY' AND pay_deadline_ms <= $1 \
          ORDER BY pay_deadline_ms LIMIT $2 FOR UPDATE SKIP LOCKED",
         &[&now_ms, &limit],
     )
     .await?;
     for row in unpaid {
         let auth_no: String = row.try_get(0)?;
-        let app_id: String = row.try_get(1)?;
-        let closed = execute(
-            tx,
-            "UPDATE fund_order SET status = 'CLOSED' WHERE auth_no = $1 AND status = 'WAIT_PAY'",
-            &[&auth_no],
-        )
-        .await?;
-        if closed != 1 {
-            continue;
+        let Some(order) = order_by_auth_no(tx, &auth_no).await? else { continue };
+        if let Some(decided) = decide_close(&order, now_ms)? {
+            apply(tx, &decided.plan).await?;
+            fired.push(decided.fired);
         }
-        let operation_id = fund_operation_id(tx, &auth_no).await?;
-        execute(
-            tx,
-            "UPDATE fund_operation SET status = 'CLOSED' WHERE operation_id = $1 AND status = 'INIT'",
-            &[&operation_id],
-        )
-        .await?;
-        let target = order_notify_target(tx, &auth_no).await?;
-        enqueue_notify(tx, &app_id, &operation_id, NotifyEvent::PayClosed, target.as_ref(), now_ms)
-            .await?;
-        fired.push(FiredDeadline::Closed { auth_no });
     }
-    let expired = query_all(
+    let expiring = query_all(
         tx,
-        "SELECT auth_no, app_id FROM fund_order WHERE status = 'FUNDED' AND kind = 'PACKET' \
-         AND expired_at_ms IS NULL AND expire_at_ms <= $1 ORDER BY expire_at_ms LIMIT $2 \
-         FOR UPDATE SKIP LOCKED",
+        "SELECT auth_no FROM fund_order WHERE status = 'FUNDED' AND kind = 'PACKET' \
+         AND expired_at_ms IS NULL AND expire_at_ms <= $1 \
+         ORDER BY expire_at_ms LIMIT $2 FOR UPDATE SKIP LOCKED",
         &[&now_ms, &limit],
     )
     .await?;
-    for row in expired {
+    for row in expiring {
         let auth_no: String = row.try_get(0)?;
-        let app_id: String = row.try_get(1)?;
-        execute(
-            tx,
-            "UPDATE fund_order SET expired_at_ms = $2 WHERE auth_no = $1",
-            &[&auth_no, &now_ms],
-        )
-        .await?;
-        // Locked above, so these are the packet's final counters: no disburse can slip in.
-        let packet = lock_packet(tx, &auth_no).await?;
-        let remaining = packet.packet.remaining();
-        if remaining.is_positive() {
-            expire_refund(tx, &packet, &app_id, remaining, now_ms).await?;
+        let Some(packet) = order_by_auth_no(tx, &auth_no).await? else { continue };
+        let facts = ExpiryFacts {
+            expire_refund_taken: operation_by_request(tx, &auth_no, EXPIRE_REFUND).await?.is_some(),
+            operation_id: new_operation_id(tx, &packet.app_id, now_ms).await?,
+            packet,
+        };
+        if let Some(decided) = decide_expiry(&facts, now_ms)? {
+            apply(tx, &decided.plan).await?;
+            fired.push(decided.fired);
         }
-        fired.push(FiredDeadline::Expired { auth_no, refunded: remaining });
     }
     Ok(Keep::Commit(fired))
 }
 
-/// The automatic refund of an expired packet's remainder: a REFUND operation like any other,
-/// visible in operation.query (out_request_no `EXPIRE_REFUND`) and in total_pay_refund_amount.
-async fn expire_refund(
-    tx: &Transaction<'_>,
-    packet: &OrderRow,
-    app_id: &str,
-    remaining: Fen,
-    now_ms: i64,
-) -> Result<(), Failure> {
-    let Some(payer) = packet.payer_user_id.clone() else { return Ok(()) };
-    if let Err(rejection) = packet.packet.refund(remaining)? {
-        return Err(bug(format!("expiry refund refused: {rejection}")));
-    }
-    if !take_from_packet(tx, &packet.auth_no, "refunded_fen", remaining).await? {
-        return Err(bug("expiry refund guard refused".into()));
-    }
-    let taken = query_opt(
-        tx,
-        "SELECT 1 FROM fund_operation WHERE auth_no = $1 AND out_request_no = 'EXPIRE_REFUND'",
-        &[&packet.auth_no],
-    )
-    .await?
-    .is_some();
-    let route = crate::ids::route_digits(app_id);
-    let sequence = super::commands::next_sequence(tx, "operation_id").await?;
-    let operation_id = crate::ids::operation_id(now_ms, route, sequence);
-    let out_request_no =
-        if taken { format!("EXPIRE_REFUND_{operation_id}") } else { "EXPIRE_REFUND".to_owned() };
-    let target = order_notify_target(tx, &packet.auth_no).await?;
-    let inserted = insert_operation(
-        tx,
-        NewOperation {
-            operation_id: &operation_id,
-            auth_no: &packet.auth_no,
-            out_request_no: &out_request_no,
-            kind: "REFUND",
-            status: OperationStatus::Success,
-            amount: remaining,
-            payer_user_id: Some(&payer),
-            payee_user_id: None,
-            remark: "红包过期自动退回",
-            fingerprint: "expire",
-            app_id,
-            notify: target.as_ref(),
-            movement: Some((
-                Account::Custody(packet.auth_no.clone()),
-                Account::User(payer.clone()),
-                NotifyEvent::RefundSuccess,
-            )),
-            now_ms,
-        },
-    )
-    .await?;
-    if inserted.is_err() {
-        return Err(bug("expiry refund posting refused".into()));
-    }
-    Ok(())
-}
-
-/// What the cashier and the wallet show of an order.
+/// What the cashier and the wallet show of an order; `None` for unknown ids and disburse orders
+/// (nobody pays those).
 pub(crate) async fn payment_order(
     tx: &Transaction<'_>,
     auth_no: String,
 ) -> Result<Option<PaymentOrder>, Failure> {
-    let Some(row) = query_opt(
-        tx,
-        "SELECT app_id, fund_method, status, pay_deadline_ms, return_url, kind \
-         FROM fund_order WHERE auth_no = $1",
-        &[&auth_no],
-    )
-    .await?
-    else {
+    let Some(order) = order_by_auth_no(tx, &auth_no).await? else { return Ok(None) };
+    let Some(fund_method) = order.fund_method.filter(|_| order.kind == OrderKind::Packet) else {
         return Ok(None);
     };
-    let kind: String = row.try_get(5)?;
-    if kind != "PACKET" {
-        return Ok(None);
-    }
-    let status: String = row.try_get(2)?;
-    let status = PacketStatus::parse(&status)
-        .ok_or_else(|| Failure::Store(StoreError::Corrupt("order status".into())))?;
-    let fund_method: Option<String> = row.try_get(1)?;
-    let view = load_view(tx, &fund_operation_id(tx, &auth_no).await?).await?;
+    let return_url: Option<String> =
+        match query_opt(tx, "SELECT return_url FROM fund_order WHERE auth_no = $1", &[&auth_no])
+            .await?
+        {
+            Some(row) => row.try_get(0)?,
+            None => None,
+        };
+    let view = load_view(tx, &order.first_operation_id).await?;
     Ok(Some(PaymentOrder {
-        app_id: row.try_get(0)?,
-        fund_method: fund_method.unwrap_or_default(),
-        status,
-        pay_deadline_ms: row.try_get(3)?,
-        return_url: row.try_get(4)?,
+        app_id: order.app_id,
+        fund_method,
+        status: order.packet.status,
+        pay_deadline_ms: order.pay_deadline_ms,
+        return_url,
         view,
     }))
 }
@@ -299,19 +121,19 @@ pub(crate) async fn authenticate(
     login: String,
     password: String,
 ) -> Result<Option<String>, Failure> {
-    let found = query_opt(
+    let rows = query_all(
         tx,
-        "SELECT user_id, password FROM sandbox_user WHERE user_id = $1 OR logon_id = $1 \
-         ORDER BY user_id = $1 DESC LIMIT 1",
+        "SELECT user_id, logon_id, password FROM sandbox_user WHERE user_id = $1 OR logon_id = $1",
         &[&login],
     )
     .await?;
-    let Some(row) = found else { return Ok(None) };
-    let user_id: String = row.try_get(0)?;
-    let stored: String = row.try_get(1)?;
-    Ok(constant_time_eq(stored.as_bytes(), password.as_bytes()).then_some(user_id))
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    let mut candidates = Vec::with_capacity(rows.len());
+    for row in rows {
+        candidates.push(LoginCandidate {
+            user_id: row.try_get(0)?,
+            logon_id: row.try_get(1)?,
+            password: row.try_get(2)?,
+        });
+    }
+    Ok(decide_login(&candidates, &login, &password))
 }

@@ -81,7 +81,7 @@ impl Drop for ScratchDatabase {
 
 async fn connect(url: &str) -> Result<tokio_postgres::Client, StoreError> {
     let mut config = tokio_postgres::Config::from_str(url)
-        .map_err(|err| StoreError::Unavailable(format!("bad PostgreSQL URL: {err}")))?;
+        .map_err(|err| StoreError::unavailable(format!("bad PostgreSQL URL: {err}")))?;
     config.connect_timeout(super::CONNECT_TIMEOUT);
     let (client, connection) = config.connect(NoTls).await.map_err(unavailable)?;
     tokio::spawn(connection);
@@ -98,7 +98,7 @@ async fn drop_database(server_url: &str, name: &str) -> Result<(), StoreError> {
 
 /// `url` with its database replaced by `database` (URL form `postgres://…/db?…` only).
 fn with_database(url: &str, database: &str) -> Result<String, StoreError> {
-    let bad = || StoreError::Unavailable(format!("{url:?} is not a postgres://host/database URL"));
+    let bad = || StoreError::unavailable(format!("{url:?} is not a postgres://host/database URL"));
     let scheme_end = url.find("://").ok_or_else(bad)? + 3;
     let (head, query) = match url.find('?') {
         Some(at) => (&url[..at], &url[at..]),

@@ -6,17 +6,18 @@
 //! answered before the batch's COMMIT returned: WAL with `synchronous=FULL` makes that commit
 //! durable. Reads use a small pool of read-only connections, which WAL lets run beside the writer.
 
+mod apply;
 mod commands;
 mod outbox;
 mod payment;
 pub mod schema;
 
-use crate::notify::{NotifyAttempt, NotifyFilter, NotifyRecord, PaymentOrder, PendingNotify};
-use crate::{SandboxUser, Store, StoreError};
+use crate::notify::{NotifyFilter, NotifyRecord, PaymentOrder, PendingNotify};
+use crate::{Keep, SandboxUser, Store, StoreError};
 use async_trait::async_trait;
 use hongbao_ledger::{
-    CompletePayment, DisburseCommand, FiredDeadline, FundCommand, LedgerSnapshot, OperationQuery,
-    OperationView, Outcome, RefundCommand, Rejection,
+    CompletePayment, DisburseCommand, FiredDeadline, FundCommand, LedgerSnapshot, NotifyAttempt,
+    OperationQuery, OperationView, Outcome, RefundCommand, Rejection,
 };
 use hongbao_money::Fen;
 use rusqlite::{Connection, OpenFlags};
@@ -24,7 +25,38 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
-pub(crate) use commands::Keep;
+/// SQLite's errors by what they mean for the caller: the database busy, full, unreadable or
+/// gone is weather (nothing committed, retry-safe); a constraint, type or SQL error is a bug.
+impl From<rusqlite::Error> for StoreError {
+    fn from(err: rusqlite::Error) -> StoreError {
+        use rusqlite::ErrorCode as C;
+        let retry_safe = match &err {
+            rusqlite::Error::SqliteFailure(failure, _) => matches!(
+                failure.code,
+                C::DatabaseBusy
+                    | C::DatabaseLocked
+                    | C::DiskFull
+                    | C::SystemIoFailure
+                    | C::CannotOpen
+                    | C::OutOfMemory
+                    | C::ReadOnly
+            ),
+            _ => false,
+        };
+        if let rusqlite::Error::SqliteFailure(failure, _) = &err {
+            if matches!(failure.code, C::NotADatabase | C::DatabaseCorrupt) {
+                return StoreError::Corrupt(err.to_string());
+            }
+        }
+        let context = err.to_string();
+        let source: Option<crate::Source> = Some(std::sync::Arc::new(err));
+        if retry_safe {
+            StoreError::Unavailable { context, source }
+        } else {
+            StoreError::Bug { context, source }
+        }
+    }
+}
 
 /// Most prepared statements each connection keeps (all of the store's SQL fits).
 pub const STATEMENT_CACHE_MAX: usize = 128;
@@ -102,7 +134,7 @@ impl SqliteStore {
         let mode: String =
             writer.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Unavailable(format!("journal_mode is {mode}, WAL required")));
+            return Err(StoreError::unavailable(format!("journal_mode is {mode}, WAL required")));
         }
         // FULL: the WAL is fsynced at every COMMIT, so an answered 10000 survives power loss.
         writer.pragma_update(None, "synchronous", "FULL")?;
@@ -116,7 +148,7 @@ impl SqliteStore {
         std::thread::Builder::new()
             .name("hongbao-sqlite-writer".into())
             .spawn(move || writer_loop(writer, receiver))
-            .map_err(|err| StoreError::Unavailable(format!("cannot start writer: {err}")))?;
+            .map_err(|err| StoreError::unavailable(format!("cannot start writer: {err}")))?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
@@ -142,8 +174,8 @@ impl SqliteStore {
             .jobs
             .send(Box::new(job))
             .await
-            .map_err(|_| StoreError::Unavailable("writer stopped".into()))?;
-        answer.await.map_err(|_| StoreError::Unavailable("writer stopped".into()))?
+            .map_err(|_| StoreError::unavailable("writer stopped"))?;
+        answer.await.map_err(|_| StoreError::unavailable("writer stopped"))?
     }
 
     /// One of the `READERS_MAX` places to read.
@@ -152,7 +184,7 @@ impl SqliteStore {
             .reader_permits
             .acquire()
             .await
-            .map_err(|_| StoreError::Unavailable("store closed".into()))
+            .map_err(|_| StoreError::unavailable("store closed"))
     }
 
     /// A point lookup, run on the calling thread: it takes tens of microseconds, less than
@@ -177,7 +209,7 @@ impl SqliteStore {
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || with_reader(&inner, query))
             .await
-            .map_err(|err| StoreError::Unavailable(format!("reader task failed: {err}")))?
+            .map_err(|err| StoreError::bug(format!("reader task failed: {err}")))?
     }
 }
 

@@ -1,10 +1,48 @@
-//! The notify outbox in SQL: claiming due rows under a lease, recording attempts, listing.
+//! The notify outbox in SQL: claiming due rows under a lease, recording attempts, listing. What
+//! an attempt or a resend does to a row is the ledger's decision (`hongbao_ledger::notify`).
 
-use super::commands::{exec, load_view, Keep};
-use crate::notify::{NotifyAttempt, NotifyFilter, NotifyRecord, PendingNotify};
-use crate::StoreError;
-use hongbao_ledger::{NotifyEvent, NotifyTarget};
+use super::apply::guard_refused;
+use super::commands::{exec, first, load_view};
+use crate::notify::{NotifyFilter, NotifyRecord, PendingNotify};
+use crate::rows::{attempt_record, attempts_select, outbox_row, outbox_select, OutboxRow};
+use crate::{Keep, StoreError};
+use hongbao_ledger::notify::{decide_attempt, decide_resend, OutboxChange};
+use hongbao_ledger::{NotifyAttempt, NotifyStatus};
 use rusqlite::{params, Connection};
+
+fn outbox_by_id(conn: &Connection, notify_id: &str) -> Result<Option<OutboxRow>, StoreError> {
+    first(conn, concat!(outbox_select!(), " WHERE notify_id = ?1"), [notify_id], |row| {
+        outbox_row(row)
+    })
+}
+
+/// Writes a decided change, guarded by the state it was decided on.
+fn change_outbox(
+    conn: &Connection,
+    notify_id: &str,
+    change: &OutboxChange,
+) -> Result<(), StoreError> {
+    let changed = exec(
+        conn,
+        "UPDATE notify_outbox SET status = ?2, attempts = ?3, next_attempt_at_ms = ?4, \
+         last_error = COALESCE(?5, last_error), delivered_at_ms = ?6 \
+         WHERE notify_id = ?1 AND status = ?7 AND attempts = ?8",
+        params![
+            notify_id,
+            change.after.status.as_str(),
+            change.after.attempts,
+            change.next_attempt_at_ms,
+            change.last_error,
+            change.delivered_at_ms,
+            change.before.status.as_str(),
+            change.before.attempts
+        ],
+    )?;
+    if changed != 1 {
+        return Err(guard_refused(format!("notification {notify_id} is not {:?}", change.before)));
+    }
+    Ok(())
+}
 
 /// Claims up to `limit` due notifications: their next attempt moves `lease_ms` ahead, so a
 /// delivery that never records its outcome (a crash) is retried when the lease runs out.
@@ -14,77 +52,47 @@ pub fn claim_due(
     lease_ms: i64,
     limit: u32,
 ) -> Result<Keep<Vec<PendingNotify>>, StoreError> {
-    let mut stmt = conn.prepare(
-        "SELECT notify_id, app_id, operation_id, event, notify_url, charset, sign_type, created_at_ms, attempts \
-         FROM notify_outbox WHERE status = 'PENDING' AND next_attempt_at_ms <= ?1 \
-         ORDER BY next_attempt_at_ms LIMIT ?2",
-    )?;
-    let rows = stmt
-        .query_map(params![now_ms, limit], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, String>(3)?,
-                NotifyTarget { url: row.get(4)?, charset: row.get(5)?, sign_type: row.get(6)? },
-                row.get::<_, i64>(7)?,
-                row.get::<_, u32>(8)?,
-            ))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut claimed = Vec::with_capacity(rows.len());
-    for (notify_id, app_id, operation_id, event, target, created_at_ms, attempts) in rows {
+    let mut statement = conn.prepare_cached(concat!(
+        outbox_select!(),
+        " WHERE status = 'PENDING' AND next_attempt_at_ms <= ?1 ORDER BY next_attempt_at_ms LIMIT ?2"
+    ))?;
+    let mut rows = statement.query(params![now_ms, limit])?;
+    let mut due = Vec::new();
+    while let Some(row) = rows.next()? {
+        due.push(outbox_row(row)?);
+    }
+    drop(rows);
+    let mut claimed = Vec::with_capacity(due.len());
+    for row in due {
         exec(
             conn,
             "UPDATE notify_outbox SET next_attempt_at_ms = ?2 WHERE notify_id = ?1",
-            params![notify_id, now_ms + lease_ms],
+            params![row.notify_id, now_ms + lease_ms],
         )?;
-        let event =
-            NotifyEvent::parse(&event).ok_or_else(|| StoreError::Corrupt("notify event".into()))?;
-        claimed.push(PendingNotify {
-            notify_id,
-            app_id,
-            event,
-            target,
-            created_at_ms,
-            attempts,
-            view: load_view(conn, &operation_id)?,
-        });
+        let view = load_view(conn, &row.operation_id)?;
+        claimed.push(row.into_pending(view));
     }
     Ok(Keep::Commit(claimed))
 }
 
-/// Records one attempt; ignored when the row is no longer PENDING (delivered meanwhile).
+/// Records one attempt as the ledger decides it; a late result for a row no longer PENDING
+/// (delivered meanwhile) changes nothing.
 pub fn record_attempt(
     conn: &Connection,
     notify_id: &str,
     attempt: &NotifyAttempt,
 ) -> Result<Keep<()>, StoreError> {
-    let status = match (attempt.delivered, attempt.next_attempt_at_ms) {
-        (true, _) => "DELIVERED",
-        (false, Some(_)) => "PENDING",
-        (false, None) => "FAILED",
+    let Some(row) = outbox_by_id(conn, notify_id)? else { return Ok(Keep::Rollback(())) };
+    let Some(change) = decide_attempt(row.state(), attempt) else {
+        return Ok(Keep::Rollback(()));
     };
-    let changed = exec(
+    change_outbox(conn, notify_id, &change)?;
+    exec(
         conn,
-        "UPDATE notify_outbox SET attempts = attempts + 1, status = ?2, next_attempt_at_ms = ?3, \
-         last_error = COALESCE(?4, last_error), delivered_at_ms = ?5 \
-         WHERE notify_id = ?1 AND status = 'PENDING'",
-        params![
-            notify_id,
-            status,
-            attempt.next_attempt_at_ms,
-            attempt.error,
-            attempt.delivered.then_some(attempt.at_ms)
-        ],
+        "INSERT INTO notify_attempt (notify_id, attempt_no, at_ms, delivered, http_status, error) \
+         VALUES (?1, (SELECT COUNT(*) + 1 FROM notify_attempt WHERE notify_id = ?1), ?2, ?3, ?4, ?5)",
+        params![notify_id, attempt.at_ms, attempt.delivered, attempt.http_status, attempt.error],
     )?;
-    if changed == 1 {
-        exec(conn,
-            "INSERT INTO notify_attempt (notify_id, attempt_no, at_ms, delivered, http_status, error) \
-             VALUES (?1, (SELECT COUNT(*) + 1 FROM notify_attempt WHERE notify_id = ?1), ?2, ?3, ?4, ?5)",
-            params![notify_id, attempt.at_ms, attempt.delivered, attempt.http_status, attempt.error],
-        )?;
-    }
     Ok(Keep::Commit(()))
 }
 
@@ -96,49 +104,38 @@ pub fn resend(
     app_id: Option<&str>,
     now_ms: i64,
 ) -> Result<Keep<bool>, StoreError> {
-    let changed = exec(conn,
-        "UPDATE notify_outbox SET status = 'PENDING', attempts = 0, next_attempt_at_ms = ?2, delivered_at_ms = NULL \
-         WHERE notify_id = ?1 AND (?3 IS NULL OR app_id = ?3)",
-        params![notify_id, now_ms, app_id],
-    )?;
-    Ok(Keep::Commit(changed == 1))
+    let Some(row) = outbox_by_id(conn, notify_id)? else { return Ok(Keep::Rollback(false)) };
+    let Some(change) = decide_resend(row.state(), &row.app_id, app_id, now_ms) else {
+        return Ok(Keep::Rollback(false));
+    };
+    change_outbox(conn, notify_id, &change)?;
+    Ok(Keep::Commit(true))
 }
 
 /// Lists notifications, newest first, with their attempt history.
 pub fn list(conn: &Connection, filter: &NotifyFilter) -> Result<Vec<NotifyRecord>, StoreError> {
-    let mut stmt = conn.prepare(
-        "SELECT notify_id, app_id, operation_id, event, notify_url, status, attempts, next_attempt_at_ms, \
-                last_error, created_at_ms, delivered_at_ms \
-         FROM notify_outbox WHERE (?1 IS NULL OR app_id = ?1) AND (?2 IS NULL OR status = ?2) \
-         ORDER BY created_at_ms DESC, notify_id DESC LIMIT ?3",
-    )?;
-    let mut records = stmt
-        .query_map(params![filter.app_id, filter.status, filter.limit.max(1)], |row| {
-            Ok(NotifyRecord {
-                notify_id: row.get(0)?,
-                app_id: row.get(1)?,
-                operation_id: row.get(2)?,
-                event: row.get(3)?,
-                notify_url: row.get(4)?,
-                status: row.get(5)?,
-                attempts: row.get(6)?,
-                next_attempt_at_ms: row.get(7)?,
-                last_error: row.get(8)?,
-                created_at_ms: row.get(9)?,
-                delivered_at_ms: row.get(10)?,
-                history: Vec::new(),
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut history = conn.prepare(
-        "SELECT at_ms, delivered, http_status, error FROM notify_attempt WHERE notify_id = ?1 ORDER BY attempt_no",
-    )?;
-    for record in &mut records {
-        record.history = history
-            .query_map([&record.notify_id], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
+    let mut statement = conn.prepare(concat!(
+        outbox_select!(),
+        " WHERE (?1 IS NULL OR app_id = ?1) AND (?2 IS NULL OR status = ?2) \
+         ORDER BY created_at_ms DESC, notify_id DESC LIMIT ?3"
+    ))?;
+    let status = filter.status.map(NotifyStatus::as_str);
+    let mut rows = statement.query(params![filter.app_id, status, filter.limit.max(1)])?;
+    let mut found = Vec::new();
+    while let Some(row) = rows.next()? {
+        found.push(outbox_row(row)?);
+    }
+    drop(rows);
+    let mut history =
+        conn.prepare(concat!(attempts_select!(), " WHERE notify_id = ?1 ORDER BY attempt_no"))?;
+    let mut records = Vec::with_capacity(found.len());
+    for row in found {
+        let mut attempts = Vec::new();
+        let mut rows = history.query([&row.notify_id])?;
+        while let Some(attempt) = rows.next()? {
+            attempts.push(attempt_record(attempt)?);
+        }
+        records.push(row.into_record(attempts));
     }
     Ok(records)
 }

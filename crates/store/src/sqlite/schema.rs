@@ -139,6 +139,16 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX fund_order_expiry ON fund_order (expire_at_ms)
         WHERE status = 'FUNDED' AND expired_at_ms IS NULL AND kind = 'PACKET';
     "#,
+    // 4: balances stay integers. SQLite turns an integer sum that overflows 64 bits into a REAL
+    // instead of failing; refusing that keeps every balance checked, as PostgreSQL's BIGINT is.
+    r#"
+    CREATE TRIGGER account_balance_integer_insert BEFORE INSERT ON account
+        WHEN typeof(NEW.balance_fen) <> 'integer'
+        BEGIN SELECT RAISE(ABORT, 'account balances are integers (fen)'); END;
+    CREATE TRIGGER account_balance_integer_update BEFORE UPDATE ON account
+        WHEN typeof(NEW.balance_fen) <> 'integer'
+        BEGIN SELECT RAISE(ABORT, 'account balances are integers (fen)'); END;
+    "#,
 ];
 
 /// The schema version this build writes.
