@@ -18,7 +18,7 @@ use hongbao_ledger::{
     Rejection,
 };
 use hongbao_money::Fen;
-use hongbao_store::{NotifyFilter, SandboxUser, Store};
+use hongbao_store::{NotifyFilter, SandboxUser};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
