@@ -574,6 +574,7 @@ fn run_growth(context: &BenchContext, dir: &Path, levels: &[u64]) -> Result<Vec<
                         logon_id: "merchant@bench.example".into(),
                         password: "111111".into(),
                         opening_balance: hongbao_money::Fen::parse_amount("100000000.00")?,
+                        real_name: None,
                     },
                     now_ms,
                 )
@@ -586,6 +587,7 @@ fn run_growth(context: &BenchContext, dir: &Path, levels: &[u64]) -> Result<Vec<
                             logon_id: format!("claimer{index}@bench.example"),
                             password: "111111".into(),
                             opening_balance: hongbao_money::Fen::from_fen(0),
+                            real_name: None,
                         },
                         now_ms,
                     )

@@ -208,6 +208,7 @@ pub fn resolve(file: ConfigFile, base: &Path) -> Result<Config> {
             logon_id: user.logon_id,
             password: user.password.unwrap_or_else(|| PASSWORD_DEFAULT.to_owned()),
             opening_balance: balance,
+            real_name: None,
         });
     }
 

@@ -5,7 +5,7 @@
 //! with another fingerprint they are a `UniqueViolation` (Stripe's idempotency contract).
 
 use crate::notify::NotifyTarget;
-use crate::packet::{OperationStatus, OperationType};
+use crate::packet::{OperationKind, OperationStatus, OperationType, Product};
 use crate::Rejection;
 use hongbao_money::Fen;
 
@@ -126,6 +126,8 @@ pub struct SandboxUser {
     pub password: String,
     /// Opening balance, issued once when the user is first created.
     pub opening_balance: Fen,
+    /// Real name (optional; checked against a fund.trans payee's `name`).
+    pub real_name: Option<String>,
 }
 
 /// Names a packet by Alipay's id or the merchant's.
@@ -275,6 +277,14 @@ pub struct OperationView {
     pub extra_param: Option<String>,
     /// Σ refunds of the packet this operation belongs to.
     pub total_pay_refund_amount: Fen,
+    /// What the operation does (finer than `operation_type`).
+    pub kind: OperationKind,
+    /// The product of its order.
+    pub product: Product,
+    /// For a disburse order: the packet it drew from (`None` for a B2C transfer).
+    pub packet_auth_no: Option<String>,
+    /// fund.trans `passback_params` of its order, echoed in messages.
+    pub passback_params: Option<String>,
 }
 
 /// What a command did.

@@ -7,7 +7,7 @@
 
 use crate::command::FundMethod;
 use crate::notify::NotifyTarget;
-use crate::packet::{OperationKind, OrderKind, Packet};
+use crate::packet::{OperationKind, OrderKind, Packet, Product};
 use hongbao_money::Fen;
 
 /// A stored order (a red packet, or a disburse's own order).
@@ -21,6 +21,8 @@ pub struct OrderRecord {
     pub out_order_no: String,
     /// Packet or disburse order.
     pub kind: OrderKind,
+    /// Which product it belongs to.
+    pub product: Product,
     /// How a packet is funded (`None` for disburse orders).
     pub fund_method: Option<FundMethod>,
     /// Amount and counters, and the lifecycle state.
@@ -69,6 +71,8 @@ pub struct UserRecord {
     pub user_id: String,
     /// E-mail or phone.
     pub logon_id: String,
+    /// Real name, when the sandbox knows it (a payee's `name` is checked against it).
+    pub real_name: Option<String>,
 }
 
 /// Ids reserved for what a command may create (a refused command leaves them unused).
@@ -156,4 +160,19 @@ pub struct LoginCandidate {
     pub logon_id: String,
     /// Stored sandbox password.
     pub password: String,
+}
+
+/// What `decide_transfer` needs (a B2C red packet, paid from the app's merchant account).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TransferFacts {
+    /// The user the payee's user id names, when the command gives one.
+    pub payee_by_user_id: Option<UserRecord>,
+    /// The user the payee's logon id names, when the command gives one.
+    pub payee_by_logon_id: Option<UserRecord>,
+    /// The order with the command's `(app_id, out_biz_no)`, if any.
+    pub existing: Option<OrderRecord>,
+    /// The merchant account's balance, if it has an account (locked: it is debited).
+    pub payer_balance: Option<Fen>,
+    /// Ids for the transfer's order and its operation.
+    pub ids: NewIds,
 }

@@ -19,11 +19,13 @@ pub mod notify;
 pub mod packet;
 pub mod plan;
 pub mod rejection;
+pub mod trans;
 
 pub use command::*;
 pub use decide::{
-    decide_close, decide_disburse, decide_expiry, decide_fund, decide_login, decide_payment,
-    decide_query, decide_refund, decide_user,
+    decide_claim, decide_close, decide_disburse, decide_expiry, decide_fund, decide_login,
+    decide_payment, decide_query, decide_refund, decide_return, decide_send, decide_trans_query,
+    decide_transfer, decide_user,
 };
 pub use entry::{Account, Entry, Posting};
 pub use facts::*;
@@ -33,9 +35,13 @@ pub use notify::{
 };
 pub use packet::{
     check_fund, OperationKind, OperationStatus, OperationType, OrderKind, Packet, PacketStatus,
+    Product,
 };
 pub use plan::*;
 pub use rejection::Rejection;
+pub use trans::{
+    BizScene, ClaimCommand, ReturnCommand, SendCommand, TransLookup, TransQuery, TransferCommand,
+};
 
 /// A broken invariant inside a command: a programmer error. It aborts the command's transaction
 /// and answers 20000; it never commits half a change.

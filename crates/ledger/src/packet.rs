@@ -69,6 +69,35 @@ impl OrderKind {
     }
 }
 
+/// Which Alipay product an order belongs to. Both run on one ledger; an operation of one product
+/// never names an order of the other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Product {
+    /// `alipay.fund.coupon.*`, the 2017 product of the seeds.
+    Coupon,
+    /// `STD_RED_PACKET` over `alipay.fund.trans.*`, today's product.
+    StdRedPacket,
+}
+
+impl Product {
+    /// Stored form (`STD_RED_PACKET` is also the wire's product_code).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Product::Coupon => "COUPON",
+            Product::StdRedPacket => "STD_RED_PACKET",
+        }
+    }
+
+    /// Parses the stored form.
+    pub fn parse(text: &str) -> Option<Product> {
+        match text {
+            "COUPON" => Some(Product::Coupon),
+            "STD_RED_PACKET" => Some(Product::StdRedPacket),
+            _ => None,
+        }
+    }
+}
+
 /// What an operation does to its packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OperationKind {

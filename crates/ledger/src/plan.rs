@@ -9,7 +9,7 @@
 use crate::command::{FiredDeadline, FundMethod, SandboxUser};
 use crate::entry::{Account, Entry};
 use crate::notify::{NotifyEvent, NotifyTarget};
-use crate::packet::{OperationKind, OperationStatus, OrderKind, PacketStatus};
+use crate::packet::{OperationKind, OperationStatus, OrderKind, PacketStatus, Product};
 use crate::Rejection;
 use hongbao_money::Fen;
 
@@ -62,6 +62,8 @@ pub struct NewOrder {
     pub out_order_no: String,
     /// Packet or disburse order.
     pub kind: OrderKind,
+    /// Which product.
+    pub product: Product,
     /// For a disburse order: the packet it draws from.
     pub packet_auth_no: Option<String>,
     /// For a packet: how it is funded.
@@ -78,8 +80,10 @@ pub struct NewOrder {
     pub payee_user_id: Option<String>,
     /// For a packet: its pay_timeout in minutes.
     pub pay_timeout_minutes: Option<u32>,
-    /// `extra_param` JSON text.
+    /// `extra_param` JSON text (fund.coupon).
     pub extra_param: Option<String>,
+    /// `passback_params` (fund.trans), echoed in messages.
+    pub passback_params: Option<String>,
     /// The call's notify target.
     pub notify: Option<NotifyTarget>,
     /// The business parameters (idempotency comparison).

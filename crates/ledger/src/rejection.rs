@@ -28,6 +28,12 @@ pub enum Rejection {
     /// The payee has no account here.
     #[error("no such payee")]
     PayeeNotExist,
+    /// The payee's given name is not its real name (fund.trans `payee_info.name`).
+    #[error("the payee's name does not match the account")]
+    PayeeNameNotMatch,
+    /// A B2C red packet's payee is the paying merchant account itself.
+    #[error("payer and payee are the same account")]
+    PayerPayeeSame,
     /// The ids were used before with different parameters.
     #[error("ids reused with different parameters")]
     UniqueViolation,

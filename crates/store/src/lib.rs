@@ -21,8 +21,9 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 use hongbao_ledger::{
-    Bug, CompletePayment, DisburseCommand, FiredDeadline, FundCommand, LedgerSnapshot,
-    NotifyAttempt, OperationQuery, OperationView, Outcome, RefundCommand, Rejection,
+    Bug, ClaimCommand, CompletePayment, DisburseCommand, FiredDeadline, FundCommand,
+    LedgerSnapshot, NotifyAttempt, OperationQuery, OperationView, Outcome, RefundCommand,
+    Rejection, ReturnCommand, SendCommand, TransQuery, TransferCommand,
 };
 use hongbao_money::Fen;
 use std::sync::Arc;
@@ -133,6 +134,20 @@ pub trait Store: Send + Sync + 'static {
     async fn disburse(&self, cmd: DisburseCommand) -> Result<Outcome, StoreError>;
     /// Returns part of a packet's remainder to its payer.
     async fn refund(&self, cmd: RefundCommand) -> Result<Outcome, StoreError>;
+    /// fund.trans: creates a send (`alipay.fund.trans.app.pay`), paid later in the wallet.
+    async fn send(&self, cmd: SendCommand) -> Result<Outcome, StoreError>;
+    /// fund.trans: a claim of part of a send (`uni.transfer`, `PERSONAL_COLLECTION`).
+    async fn claim(&self, cmd: ClaimCommand) -> Result<Outcome, StoreError>;
+    /// fund.trans: a B2C red packet from the merchant's account (`uni.transfer`,
+    /// `DIRECT_TRANSFER`).
+    async fn transfer(&self, cmd: TransferCommand) -> Result<Outcome, StoreError>;
+    /// fund.trans: returns part of a send's rest to its payer (`alipay.fund.trans.refund`).
+    async fn return_send(&self, cmd: ReturnCommand) -> Result<Outcome, StoreError>;
+    /// fund.trans: one document (`alipay.fund.trans.common.query`).
+    async fn trans_query(
+        &self,
+        query: TransQuery,
+    ) -> Result<Result<OperationView, Rejection>, StoreError>;
     /// Looks up one operation.
     async fn query(
         &self,

@@ -5,12 +5,13 @@
 
 use crate::notify::{AttemptRecord, NotifyRecord, PendingNotify};
 use crate::StoreError;
+use hongbao_ledger::decide::QueryFound;
 use hongbao_ledger::invariants::OperationSnapshot;
 use hongbao_ledger::notify::OutboxState;
 use hongbao_ledger::{
-    Account, Entry, FundMethod, NotifyCharset, NotifyEvent, NotifySignType, NotifyStatus,
+    Account, BizScene, Entry, FundMethod, NotifyCharset, NotifyEvent, NotifySignType, NotifyStatus,
     NotifyTarget, OperationKind, OperationStatus, OperationView, OrderKind, OrderRecord, Packet,
-    PacketStatus, Posting,
+    PacketStatus, Posting, Product,
 };
 use hongbao_money::Fen;
 
@@ -72,7 +73,7 @@ macro_rules! order_select {
          o.pay_deadline_ms, o.expire_after_ms, o.expire_at_ms, o.expired_at_ms, o.notify_url, \
          o.notify_charset, o.notify_sign_type, \
          (SELECT f.operation_id FROM fund_operation f WHERE f.auth_no = o.auth_no \
-          AND f.kind IN ('FUND', 'DISBURSE') ORDER BY f.created_at_ms LIMIT 1) \
+          AND f.kind IN ('FUND', 'DISBURSE') ORDER BY f.created_at_ms LIMIT 1), o.product \
          FROM fund_order o"
     };
 }
@@ -81,6 +82,7 @@ pub(crate) use order_select;
 /// Decodes a row of `order_select!`.
 pub(crate) fn order_record(row: &impl Columns) -> Result<OrderRecord, StoreError> {
     let kind = row.text(3)?;
+    let product = row.text(19)?;
     let fund_method = row.text_opt(4)?;
     let status = row.text(8)?;
     let notify = match row.text_opt(15)? {
@@ -126,6 +128,7 @@ pub(crate) fn order_record(row: &impl Columns) -> Result<OrderRecord, StoreError
         first_operation_id: row
             .text_opt(18)?
             .ok_or_else(|| StoreError::Corrupt("an order without operations".into()))?,
+        product: parsed(Product::parse(&product), "order product", &product)?,
     })
 }
 
@@ -135,7 +138,8 @@ macro_rules! view_select {
         "SELECT op.operation_id, op.out_request_no, op.kind, op.status, op.amount_fen, op.remark, \
          op.payer_user_id, op.payee_user_id, op.created_at_ms, op.trans_at_ms, \
          o.auth_no, o.out_order_no, o.order_title, o.extra_param, \
-         COALESCE(p.refunded_fen, o.refunded_fen), payer.logon_id, payee.logon_id \
+         COALESCE(p.refunded_fen, o.refunded_fen), payer.logon_id, payee.logon_id, \
+         o.product, o.packet_auth_no, o.passback_params \
          FROM fund_operation op \
          JOIN fund_order o ON o.auth_no = op.auth_no \
          LEFT JOIN fund_order p ON p.auth_no = o.packet_auth_no \
@@ -150,6 +154,7 @@ pub(crate) fn operation_view(row: &impl Columns) -> Result<OperationView, StoreE
     let kind = row.text(2)?;
     let kind = parsed(OperationKind::parse(&kind), "operation kind", &kind)?;
     let status = row.text(3)?;
+    let product = row.text(17)?;
     Ok(OperationView {
         operation_id: row.text(0)?,
         out_request_no: row.text(1)?,
@@ -168,6 +173,10 @@ pub(crate) fn operation_view(row: &impl Columns) -> Result<OperationView, StoreE
         total_pay_refund_amount: Fen::from_fen(row.int(14)?),
         payer_logon_id: row.text_opt(15)?,
         payee_logon_id: row.text_opt(16)?,
+        kind,
+        product: parsed(Product::parse(&product), "order product", &product)?,
+        packet_auth_no: row.text_opt(18)?,
+        passback_params: row.text_opt(19)?,
     })
 }
 
@@ -325,5 +334,28 @@ pub(crate) fn attempt_record(row: &impl Columns) -> Result<AttemptRecord, StoreE
         delivered: row.int(1)? != 0,
         http_status: row.int_opt(2)?.and_then(|status| u16::try_from(status).ok()),
         error: row.text_opt(3)?,
+    })
+}
+
+/// `SELECT` of a fund.trans document for `common.query` (`query_found` decodes it), without its
+/// `WHERE`: the app and product of its order, its scene's inputs, its operation.
+macro_rules! trans_document_select {
+    () => {
+        "SELECT o.app_id, o.product, op.kind, o.packet_auth_no, op.operation_id \
+         FROM fund_operation op JOIN fund_order o ON o.auth_no = op.auth_no"
+    };
+}
+pub(crate) use trans_document_select;
+
+/// Decodes a row of `trans_document_select!`.
+pub(crate) fn query_found(row: &impl Columns) -> Result<QueryFound, StoreError> {
+    let product = row.text(1)?;
+    let kind = row.text(2)?;
+    let kind = parsed(OperationKind::parse(&kind), "operation kind", &kind)?;
+    Ok(QueryFound {
+        app_id: row.text(0)?,
+        product: parsed(Product::parse(&product), "order product", &product)?,
+        scene: BizScene::of_operation(kind, row.text_opt(3)?.is_some()),
+        operation_id: row.text(4)?,
     })
 }

@@ -31,6 +31,7 @@ fn user(user_id: &str, opening_fen: i64) -> SandboxUser {
         logon_id: format!("{user_id}@x.com"),
         password: "p".into(),
         opening_balance: Fen::from_fen(opening_fen),
+        real_name: None,
     }
 }
 

@@ -1,7 +1,9 @@
-//! Model-based property test of a packet's whole lifecycle, on SQLite and PostgreSQL: page.pay,
-//! app.pay and agreement.pay packets, the payer confirming, disburses and refunds, the clock
-//! moving, the deadline scheduler closing unpaid packets and returning expired remainders, and
-//! the notify outbox with delivery results and resends. Random sequences run against a real
+//! Model-based property test of a packet's whole lifecycle, on SQLite and PostgreSQL, across both
+//! products on one ledger: page.pay, app.pay and agreement.pay packets and fund.trans sends
+//! (bound to their payer), the payer confirming, disburses and claims, refunds and returns, B2C
+//! transfers from the merchant's account, commands of one product naming the other's orders, the
+//! clock moving, the deadline scheduler closing unpaid packets and returning expired remainders,
+//! and the notify outbox with delivery results and resends. Random sequences run against a real
 //! store and a small in-memory model; after every step the outcome, every balance, every outbox
 //! row (status, attempts, next attempt) and all money invariants must agree with the model.
 //!
@@ -12,10 +14,10 @@
 
 use hongbao_ledger::notify::{NOTIFY_ATTEMPTS_MAX, RETRY_SCHEDULE_MS};
 use hongbao_ledger::{
-    check_invariants, CompletePayment, DisburseCommand, FiredDeadline, FundCommand, FundMethod,
-    NotifyAttempt, NotifyCharset, NotifyEvent, NotifySignType, NotifyStatus, NotifyTarget,
-    OperationQuery, OperationRef, OperationStatus, OrderRef, Outcome, PayeeRef, RefundCommand,
-    Rejection,
+    check_invariants, ClaimCommand, CompletePayment, DisburseCommand, FiredDeadline, FundCommand,
+    FundMethod, NotifyAttempt, NotifyCharset, NotifyEvent, NotifySignType, NotifyStatus,
+    NotifyTarget, OperationQuery, OperationRef, OperationStatus, OrderRef, Outcome, PayeeRef,
+    RefundCommand, Rejection, ReturnCommand, SendCommand, TransferCommand,
 };
 use hongbao_money::Fen;
 use hongbao_store::{NotifyFilter, SandboxUser};
@@ -35,29 +37,67 @@ const PAY_TIMEOUT_MINUTES: u32 = 10;
 const EXPIRE_AFTER_MS: i64 = 60 * 60_000;
 const LEASE_MS: i64 = 1_000;
 const METHODS: [FundMethod; 3] = [FundMethod::Page, FundMethod::App, FundMethod::Agreement];
+/// `Create`'s method index of a fund.trans send.
+const STD_SEND: usize = 3;
 
 #[derive(Clone, Debug)]
 enum Action {
-    Create { packet: usize, method: usize, amount: i64 },
-    Confirm { packet: usize, payer: usize },
-    Disburse { packet: usize, order: usize, payee: usize, amount: i64 },
-    Refund { packet: usize, request: usize, amount: i64 },
-    Advance { minutes: i64 },
+    /// method 0..3: fund.coupon page/app/agreement; 3: a fund.trans send.
+    Create {
+        packet: usize,
+        method: usize,
+        amount: i64,
+    },
+    Confirm {
+        packet: usize,
+        payer: usize,
+    },
+    /// `std`: a fund.trans claim instead of a fund.coupon disburse.
+    Disburse {
+        packet: usize,
+        order: usize,
+        payee: usize,
+        amount: i64,
+        std: bool,
+    },
+    /// `std`: a fund.trans return instead of a fund.coupon refund.
+    Refund {
+        packet: usize,
+        request: usize,
+        amount: i64,
+        std: bool,
+    },
+    /// A fund.trans B2C red packet from the merchant's account.
+    Transfer {
+        order: usize,
+        payee: usize,
+        amount: i64,
+    },
+    Advance {
+        minutes: i64,
+    },
     Fire,
-    Deliver { delivered: bool },
-    Resend { which: usize },
+    Deliver {
+        delivered: bool,
+    },
+    Resend {
+        which: usize,
+    },
 }
 
 fn action() -> impl Strategy<Value = Action> {
     prop_oneof![
-        3 => (0..3usize, 0..3usize, 1..4000i64)
+        3 => (0..3usize, 0..4usize, 1..4000i64)
             .prop_map(|(packet, method, amount)| Action::Create { packet, method, amount }),
         3 => (0..4usize, 0..3usize).prop_map(|(packet, payer)| Action::Confirm { packet, payer }),
-        3 => (0..4usize, 0..3usize, 0..2usize, 1..2000i64).prop_map(
-            |(packet, order, payee, amount)| Action::Disburse { packet, order, payee, amount }
+        3 => (0..4usize, 0..3usize, 0..2usize, 1..2000i64, any::<bool>()).prop_map(
+            |(packet, order, payee, amount, std)| Action::Disburse { packet, order, payee, amount, std }
         ),
-        2 => (0..4usize, 0..3usize, 1..2000i64)
-            .prop_map(|(packet, request, amount)| Action::Refund { packet, request, amount }),
+        2 => (0..4usize, 0..3usize, 1..2000i64, any::<bool>()).prop_map(
+            |(packet, request, amount, std)| Action::Refund { packet, request, amount, std }
+        ),
+        1 => (0..2usize, 0..2usize, 1..3000i64)
+            .prop_map(|(order, payee, amount)| Action::Transfer { order, payee, amount }),
         2 => prop_oneof![Just(4i64), Just(9), Just(11), Just(59), Just(61), Just(300)]
             .prop_map(|minutes| Action::Advance { minutes }),
         2 => Just(Action::Fire),
@@ -76,6 +116,8 @@ enum State {
 #[derive(Clone, Debug)]
 struct ModelPacket {
     method: usize,
+    /// A fund.trans send (else a fund.coupon packet).
+    std: bool,
     amount: i64,
     auth_no: String,
     pay_operation_id: String,
@@ -98,8 +140,10 @@ struct ModelNotify {
 #[derive(Default)]
 struct Model {
     packets: BTreeMap<usize, ModelPacket>,
-    /// Disburse orders by name: (packet, payee, amount, operation_id).
-    disburses: BTreeMap<String, (usize, String, i64, String)>,
+    /// Disburse and claim orders by name: (packet, payee, amount, operation_id, fund.trans).
+    disburses: BTreeMap<String, (usize, String, i64, String, bool)>,
+    /// B2C transfers by name: (payee, amount, operation_id).
+    transfers: BTreeMap<String, (String, i64, String)>,
     balances: BTreeMap<String, i64>,
     /// The outbox, by (operation_id, event).
     outbox: BTreeMap<(String, &'static str), ModelNotify>,
@@ -164,6 +208,7 @@ async fn run(backend: Backend, actions: Vec<Action>) -> Result<(), TestCaseError
             logon_id: format!("{user}@x.com"),
             password: "p".into(),
             opening_balance: Fen::from_fen(opening),
+            real_name: None,
         };
         store.ensure_user(sandbox_user, now_ms).await.expect("user");
         model.balances.insert(user.into(), opening);
@@ -172,8 +217,8 @@ async fn run(backend: Backend, actions: Vec<Action>) -> Result<(), TestCaseError
     for (step, action) in actions.into_iter().enumerate() {
         match action.clone() {
             Action::Create { packet, method, amount } => {
-                let method_kind = METHODS[method];
-                let immediate = method_kind == FundMethod::Agreement;
+                let std = method == STD_SEND;
+                let immediate = !std && METHODS[method] == FundMethod::Agreement;
                 let expected = match model.packets.get(&packet) {
                     Some(p) if p.method == method && p.amount == amount => "replayed".to_owned(),
                     Some(_) => rejection(&Rejection::UniqueViolation),
@@ -183,35 +228,56 @@ async fn run(backend: Backend, actions: Vec<Action>) -> Result<(), TestCaseError
                     None => "applied".to_owned(),
                 };
                 let payer = immediate.then(|| MERCHANT.to_owned());
-                let outcome = store
-                    .fund(FundCommand {
-                        app_id: APP.into(),
-                        out_order_no: format!("p{packet}"),
-                        out_request_no: "pay1".into(),
-                        order_title: "红包".into(),
-                        amount: Fen::from_fen(amount),
-                        payer_user_id: payer.clone(),
-                        merchant_user_id: payer.clone(),
-                        pay_timeout_minutes: PAY_TIMEOUT_MINUTES,
-                        extra_param: None,
-                        notify: Some(target()),
-                        method: method_kind,
-                        expire_after_ms: EXPIRE_AFTER_MS,
-                        return_url: None,
-                        now_ms,
-                    })
-                    .await
-                    .expect("store");
+                let bound = PAYERS[packet % 2];
+                let outcome = if std {
+                    store
+                        .send(SendCommand {
+                            app_id: APP.into(),
+                            out_biz_no: format!("p{packet}"),
+                            amount: Fen::from_fen(amount),
+                            order_title: "现金红包".into(),
+                            remark: None,
+                            payer_user_id: bound.into(),
+                            pay_deadline_ms: now_ms + i64::from(PAY_TIMEOUT_MINUTES) * 60_000,
+                            refund_time_expire_ms: None,
+                            expire_after_ms: EXPIRE_AFTER_MS,
+                            passback_params: None,
+                            message: Some(target()),
+                            now_ms,
+                        })
+                        .await
+                } else {
+                    store
+                        .fund(FundCommand {
+                            app_id: APP.into(),
+                            out_order_no: format!("p{packet}"),
+                            out_request_no: "pay1".into(),
+                            order_title: "红包".into(),
+                            amount: Fen::from_fen(amount),
+                            payer_user_id: payer.clone(),
+                            merchant_user_id: payer.clone(),
+                            pay_timeout_minutes: PAY_TIMEOUT_MINUTES,
+                            extra_param: None,
+                            notify: Some(target()),
+                            method: METHODS[method],
+                            expire_after_ms: EXPIRE_AFTER_MS,
+                            return_url: None,
+                            now_ms,
+                        })
+                        .await
+                }
+                .expect("store");
                 prop_assert_eq!(kind(&outcome), expected, "step {} {:?}", step, action);
                 match outcome {
                     Outcome::Applied(view) => {
                         let mut created = ModelPacket {
                             method,
+                            std,
                             amount,
                             auth_no: view.auth_no.clone(),
                             pay_operation_id: view.operation_id.clone(),
                             state: State::WaitPay,
-                            payer: None,
+                            payer: std.then(|| bound.to_owned()),
                             moved: 0,
                             pay_deadline_ms: now_ms + i64::from(PAY_TIMEOUT_MINUTES) * 60_000,
                             expire_at_ms: None,
@@ -233,6 +299,9 @@ async fn run(backend: Backend, actions: Vec<Action>) -> Result<(), TestCaseError
                                 OperationStatus::Init
                             }
                         );
+                        if std {
+                            prop_assert_eq!(view.auth_no.len(), 32, "fund.trans ids are 32 digits");
+                        }
                         model.packets.insert(packet, created);
                     }
                     Outcome::Replayed(view) => {
@@ -254,6 +323,11 @@ async fn run(backend: Backend, actions: Vec<Action>) -> Result<(), TestCaseError
                             State::Funded | State::Closed => Err(Rejection::OrderStatusInvalid),
                             State::WaitPay if now_ms >= p.pay_deadline_ms => {
                                 Err(Rejection::OrderStatusInvalid)
+                            }
+                            State::WaitPay
+                                if p.payer.as_deref().is_some_and(|bound| bound != payer_id) =>
+                            {
+                                Err(Rejection::PayerNotMatch)
                             }
                             State::WaitPay if payer == 2 => Err(Rejection::PayerNotExist),
                             State::WaitPay if model.balances[payer_id] < p.amount => {
@@ -292,18 +366,21 @@ async fn run(backend: Backend, actions: Vec<Action>) -> Result<(), TestCaseError
                     }
                 }
             }
-            Action::Disburse { packet, order, payee, amount } => {
+            Action::Disburse { packet, order, payee, amount, std } => {
                 let name = format!("d{order}");
                 let payee_id = PAYEES[payee];
-                let (packet_ref, expected) = match model.packets.get(&packet) {
-                    None => (
-                        OrderRef::AuthNo(FAKE_AUTH_NO.into()),
-                        rejection(&Rejection::AuthOrderNotExist),
-                    ),
+                let (auth_no, expected) = match model.packets.get(&packet) {
+                    None => (FAKE_AUTH_NO.to_owned(), rejection(&Rejection::AuthOrderNotExist)),
+                    Some(p) if p.std != std => {
+                        (p.auth_no.clone(), rejection(&Rejection::IllegalArgument(String::new())))
+                    }
                     Some(p) => {
                         let expected = match model.disburses.get(&name) {
-                            Some((k, who, a, _))
-                                if *k == packet && who == payee_id && *a == amount =>
+                            Some((k, who, a, _, of_std))
+                                if *k == packet
+                                    && who == payee_id
+                                    && *a == amount
+                                    && *of_std == std =>
                             {
                                 "replayed".into()
                             }
@@ -319,31 +396,50 @@ async fn run(backend: Backend, actions: Vec<Action>) -> Result<(), TestCaseError
                             }
                             None => "applied".into(),
                         };
-                        (OrderRef::AuthNo(p.auth_no.clone()), expected)
+                        (p.auth_no.clone(), expected)
                     }
                 };
-                let outcome = store
-                    .disburse(DisburseCommand {
-                        app_id: APP.into(),
-                        out_order_no: name.clone(),
-                        packet: packet_ref,
-                        out_request_no: "d".into(),
-                        order_title: "领取".into(),
-                        amount: Fen::from_fen(amount),
-                        payee: PayeeRef::UserId(payee_id.into()),
-                        extra_param: None,
-                        notify: Some(target()),
-                        now_ms,
-                    })
-                    .await
-                    .expect("store");
+                let outcome = if std {
+                    store
+                        .claim(ClaimCommand {
+                            app_id: APP.into(),
+                            out_biz_no: name.clone(),
+                            original_order_id: auth_no,
+                            amount: Fen::from_fen(amount),
+                            order_title: "领取".into(),
+                            remark: None,
+                            payee: PayeeRef::UserId(payee_id.into()),
+                            payee_name: None,
+                            passback_params: None,
+                            message: Some(target()),
+                            now_ms,
+                        })
+                        .await
+                } else {
+                    store
+                        .disburse(DisburseCommand {
+                            app_id: APP.into(),
+                            out_order_no: name.clone(),
+                            packet: OrderRef::AuthNo(auth_no),
+                            out_request_no: "d".into(),
+                            order_title: "领取".into(),
+                            amount: Fen::from_fen(amount),
+                            payee: PayeeRef::UserId(payee_id.into()),
+                            extra_param: None,
+                            notify: Some(target()),
+                            now_ms,
+                        })
+                        .await
+                }
+                .expect("store");
                 prop_assert_eq!(kind(&outcome), expected, "step {} {:?}", step, action);
                 match outcome {
                     Outcome::Applied(view) => {
                         model.packets.get_mut(&packet).expect("packet").moved += amount;
                         model.credit(payee_id, amount);
                         model.notify(&view.operation_id, NotifyEvent::DisburseSuccess, now_ms);
-                        let disburse = (packet, payee_id.to_owned(), amount, view.operation_id);
+                        let disburse =
+                            (packet, payee_id.to_owned(), amount, view.operation_id, std);
                         model.disburses.insert(name, disburse);
                     }
                     Outcome::Replayed(view) => {
@@ -352,15 +448,64 @@ async fn run(backend: Backend, actions: Vec<Action>) -> Result<(), TestCaseError
                     Outcome::Rejected(_) => {}
                 }
             }
-            Action::Refund { packet, request, amount } => {
+            Action::Transfer { order, payee, amount } => {
+                let name = format!("t{order}");
+                let payee_id = PAYEES[payee];
+                let expected = match model.transfers.get(&name) {
+                    Some((who, a, _)) if who == payee_id && *a == amount => "replayed".to_owned(),
+                    Some(_) => rejection(&Rejection::UniqueViolation),
+                    None if model.balances[MERCHANT] < amount => {
+                        rejection(&Rejection::BalanceNotEnough)
+                    }
+                    None => "applied".to_owned(),
+                };
+                let outcome = store
+                    .transfer(TransferCommand {
+                        app_id: APP.into(),
+                        out_biz_no: name.clone(),
+                        merchant_user_id: MERCHANT.into(),
+                        amount: Fen::from_fen(amount),
+                        order_title: "B2C红包".into(),
+                        remark: None,
+                        payee: PayeeRef::UserId(payee_id.into()),
+                        payee_name: None,
+                        passback_params: None,
+                        message: Some(target()),
+                        now_ms,
+                    })
+                    .await
+                    .expect("store");
+                prop_assert_eq!(kind(&outcome), expected, "step {} {:?}", step, action);
+                match outcome {
+                    Outcome::Applied(view) => {
+                        model.credit(MERCHANT, -amount);
+                        model.credit(payee_id, amount);
+                        model.notify(&view.operation_id, NotifyEvent::DisburseSuccess, now_ms);
+                        model
+                            .transfers
+                            .insert(name, (payee_id.to_owned(), amount, view.operation_id));
+                    }
+                    Outcome::Replayed(view) => {
+                        prop_assert_eq!(&view.operation_id, &model.transfers[&name].2);
+                    }
+                    Outcome::Rejected(_) => {}
+                }
+            }
+            Action::Refund { packet, request, amount, std } => {
                 let request_no = request_name(request);
                 let (auth_no, expected) = match model.packets.get(&packet) {
                     None => (FAKE_AUTH_NO.to_owned(), rejection(&Rejection::AuthOrderNotExist)),
+                    Some(p) if p.std != std => {
+                        (p.auth_no.clone(), rejection(&Rejection::IllegalArgument(String::new())))
+                    }
                     Some(p) => {
                         let expected = match p.refunds.get(&request_no) {
                             Some(a) if *a == amount => "replayed".into(),
                             Some(_) => rejection(&Rejection::UniqueViolation),
-                            None if request_no == "pay1" => rejection(&Rejection::UniqueViolation),
+                            // A coupon packet's PAY took "pay1"; a send's PAY has no number.
+                            None if request_no == "pay1" && !std => {
+                                rejection(&Rejection::UniqueViolation)
+                            }
                             None if p.state != State::Funded => {
                                 rejection(&Rejection::OrderStatusInvalid)
                             }
@@ -375,18 +520,33 @@ async fn run(backend: Backend, actions: Vec<Action>) -> Result<(), TestCaseError
                         (p.auth_no.clone(), expected)
                     }
                 };
-                let outcome = store
-                    .refund(RefundCommand {
-                        app_id: APP.into(),
-                        auth_no,
-                        out_request_no: request_no.clone(),
-                        amount: Fen::from_fen(amount),
-                        remark: "退回".into(),
-                        notify: Some(target()),
-                        now_ms,
-                    })
-                    .await
-                    .expect("store");
+                let outcome = if std {
+                    store
+                        .return_send(ReturnCommand {
+                            app_id: APP.into(),
+                            order_id: auth_no,
+                            out_request_no: request_no.clone(),
+                            amount: Fen::from_fen(amount),
+                            remark: Some("退回".into()),
+                            passback_params: None,
+                            message: Some(target()),
+                            now_ms,
+                        })
+                        .await
+                } else {
+                    store
+                        .refund(RefundCommand {
+                            app_id: APP.into(),
+                            auth_no,
+                            out_request_no: request_no.clone(),
+                            amount: Fen::from_fen(amount),
+                            remark: "退回".into(),
+                            notify: Some(target()),
+                            now_ms,
+                        })
+                        .await
+                }
+                .expect("store");
                 prop_assert_eq!(kind(&outcome), expected, "step {} {:?}", step, action);
                 if let Outcome::Applied(view) = outcome {
                     let p = model.packets.get_mut(&packet).expect("packet");

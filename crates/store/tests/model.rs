@@ -167,6 +167,7 @@ async fn run(backend: Backend, actions: Vec<Action>) -> Result<(), TestCaseError
             logon_id: format!("{user}@x.com"),
             password: "p".into(),
             opening_balance: Fen::from_fen(opening),
+            real_name: None,
         };
         store.ensure_user(sandbox_user, start_ms).await.expect("user");
         model.balances.insert(user.into(), opening);

@@ -88,6 +88,7 @@ async fn a_lost_database_is_retry_safe_and_recovers_by_itself() {
         logon_id: "m@x.com".into(),
         password: "p".into(),
         opening_balance: Fen::from_fen(10_000),
+        real_name: None,
     };
     store.ensure_user(merchant, 0).await.expect("user");
     assert!(matches!(store.fund(fund("BEFORE")).await, Ok(Outcome::Applied(_))));

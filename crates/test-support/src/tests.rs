@@ -108,6 +108,7 @@ async fn spawn_app_limited(dir: tempfile::TempDir, limits: Limits) -> TestApp {
                     logon_id: logon_id.into(),
                     password: "111111".into(),
                     opening_balance: Fen::from_fen(balance),
+                    real_name: None,
                 },
                 now_ms,
             )

@@ -1,16 +1,17 @@
 //! Paying part of a packet to a user: a disburse, which is an order of its own.
 
-use super::{packet_field, resolve_packet};
-use crate::command::{DisburseCommand, PayeeRef};
+use super::{packet_field, resolve_packet, resolve_payee, state_of};
+use crate::command::DisburseCommand;
 use crate::entry::{Account, Entry};
-use crate::facts::DisburseFacts;
-use crate::notify::NotifyEvent;
-use crate::packet::{OperationKind, OperationStatus, OrderKind, PacketStatus};
+use crate::facts::{DisburseFacts, NewIds, OrderRecord};
+use crate::notify::{NotifyEvent, NotifyTarget};
+use crate::packet::{OperationKind, OperationStatus, OrderKind, Packet, PacketStatus, Product};
 use crate::plan::{
     Decision, EntryMemo, NewNotify, NewOperation, NewOrder, OrderChange, OrderState, Plan,
     PlannedEntry,
 };
 use crate::{Bug, Rejection};
+use hongbao_money::Fen;
 
 /// Pays `cmd.amount` out of a packet to a user.
 ///
@@ -27,11 +28,16 @@ use crate::{Bug, Rejection};
 /// | 8 | the amount exceeds what is left in the packet | `MoneyNotEnough` |
 pub fn decide_disburse(cmd: &DisburseCommand, facts: &DisburseFacts) -> Result<Decision, Bug> {
     let field = packet_field(&cmd.packet, "deduct_auth_no");
-    let packet = match resolve_packet(&cmd.app_id, facts.packet.as_ref(), field) {
+    let packet = match resolve_packet(&cmd.app_id, facts.packet.as_ref(), field, Product::Coupon) {
         Ok(packet) => packet,
         Err(rejection) => return Ok(Decision::Reject(rejection)),
     };
-    let payee = match resolve_payee(&cmd.payee, facts) {
+    let payee = match resolve_payee(
+        &cmd.payee,
+        facts.payee_by_user_id.as_ref(),
+        facts.payee_by_logon_id.as_ref(),
+        None,
+    ) {
         Ok(payee) => payee,
         Err(rejection) => return Ok(Decision::Reject(rejection)),
     };
@@ -42,120 +48,163 @@ pub fn decide_disburse(cmd: &DisburseCommand, facts: &DisburseFacts) -> Result<D
         }
         return Ok(Decision::Reject(Rejection::UniqueViolation));
     }
-    if packet.is_expired(cmd.now_ms) && packet.packet.status == PacketStatus::Funded {
-        return Ok(Decision::Reject(Rejection::OrderStatusInvalid));
+    if let Err(rejection) = movable(packet, cmd.amount, cmd.now_ms)? {
+        return Ok(Decision::Reject(rejection));
     }
-    let after = match packet.packet.disburse(cmd.amount)? {
-        Ok(after) => after,
-        Err(rejection) => return Ok(Decision::Reject(rejection)),
-    };
+    let plan = payout_plan(Payout {
+        ids: &facts.ids,
+        app_id: &cmd.app_id,
+        out_order_no: &cmd.out_order_no,
+        out_request_no: &cmd.out_request_no,
+        product: Product::Coupon,
+        source: PayoutSource::Packet(packet),
+        payee: &payee,
+        amount: cmd.amount,
+        order_title: &cmd.order_title,
+        remark: &cmd.order_title,
+        extra_param: cmd.extra_param.as_deref(),
+        passback_params: None,
+        notify: cmd.notify.as_ref(),
+        fingerprint,
+        now_ms: cmd.now_ms,
+    })?;
+    Ok(Decision::Apply(Box::new(plan)))
+}
 
-    // From here the disburse is made; nothing above wrote anything.
-    let before = OrderState {
-        status: packet.packet.status,
-        disbursed: packet.packet.disbursed,
-        refunded: packet.packet.refunded,
-        payer_user_id: packet.payer_user_id.clone(),
-        expire_at_ms: packet.expire_at_ms,
-        expired_at_ms: packet.expired_at_ms,
+/// Whether `amount` may leave `packet` at `now_ms` (to a payee or back to the payer): it must be
+/// funded and not past its expiry (`OrderStatusInvalid`), and hold the amount (`MoneyNotEnough`).
+pub(crate) fn movable(
+    packet: &OrderRecord,
+    amount: Fen,
+    now_ms: i64,
+) -> Result<Result<(), Rejection>, Bug> {
+    if packet.is_expired(now_ms) && packet.packet.status == PacketStatus::Funded {
+        return Ok(Err(Rejection::OrderStatusInvalid));
+    }
+    Ok(packet.packet.disburse(amount)?.map(|_: Packet| ()))
+}
+
+/// Where a payout's money comes from.
+pub(crate) enum PayoutSource<'a> {
+    /// A packet's custody (a disburse, a C2C claim).
+    Packet(&'a OrderRecord),
+    /// A user's own account (a B2C red packet from the merchant's account).
+    Account(&'a str),
+}
+
+/// A payout to a user: a disburse order of its own with one operation.
+pub(crate) struct Payout<'a> {
+    pub(crate) ids: &'a NewIds,
+    pub(crate) app_id: &'a str,
+    pub(crate) out_order_no: &'a str,
+    pub(crate) out_request_no: &'a str,
+    pub(crate) product: Product,
+    pub(crate) source: PayoutSource<'a>,
+    pub(crate) payee: &'a str,
+    pub(crate) amount: Fen,
+    pub(crate) order_title: &'a str,
+    pub(crate) remark: &'a str,
+    pub(crate) extra_param: Option<&'a str>,
+    pub(crate) passback_params: Option<&'a str>,
+    pub(crate) notify: Option<&'a NotifyTarget>,
+    pub(crate) fingerprint: String,
+    pub(crate) now_ms: i64,
+}
+
+/// The rows of a payout: its order and operation, the packet's counter (from a packet), the
+/// money and the notification. The caller checked that the source can pay it.
+pub(crate) fn payout_plan(payout: Payout<'_>) -> Result<Plan, Bug> {
+    let auth_no = payout.ids.auth_no.clone();
+    let operation_id = payout.ids.operation_id.clone();
+    let (from, payer, packet_auth_no, order_change) = match payout.source {
+        PayoutSource::Packet(packet) => {
+            let before = state_of(packet);
+            let disbursed = packet
+                .packet
+                .disbursed
+                .checked_add(payout.amount)
+                .ok_or_else(|| Bug(format!("packet {} disbursed overflow", packet.auth_no)))?;
+            let change = OrderChange {
+                auth_no: packet.auth_no.clone(),
+                after: OrderState { disbursed, ..before.clone() },
+                before,
+            };
+            (
+                Account::Custody(packet.auth_no.clone()),
+                packet.payer_user_id.clone(),
+                Some(packet.auth_no.clone()),
+                Some(change),
+            )
+        }
+        PayoutSource::Account(payer) => {
+            (Account::User(payer.to_owned()), Some(payer.to_owned()), None, None)
+        }
     };
-    let auth_no = facts.ids.auth_no.clone();
-    let operation_id = facts.ids.operation_id.clone();
-    Ok(Decision::Apply(Box::new(Plan {
+    Ok(Plan {
         new_order: Some(NewOrder {
             auth_no: auth_no.clone(),
-            app_id: cmd.app_id.clone(),
-            out_order_no: cmd.out_order_no.clone(),
+            app_id: payout.app_id.to_owned(),
+            out_order_no: payout.out_order_no.to_owned(),
             kind: OrderKind::Disburse,
-            packet_auth_no: Some(packet.auth_no.clone()),
+            product: payout.product,
+            packet_auth_no,
             fund_method: None,
-            order_title: cmd.order_title.clone(),
-            amount: cmd.amount,
+            order_title: payout.order_title.to_owned(),
+            amount: payout.amount,
             status: PacketStatus::Funded,
-            payer_user_id: packet.payer_user_id.clone(),
-            payee_user_id: Some(payee.clone()),
+            payer_user_id: payer.clone(),
+            payee_user_id: Some(payout.payee.to_owned()),
             pay_timeout_minutes: None,
-            extra_param: cmd.extra_param.clone(),
-            notify: cmd.notify.clone(),
-            fingerprint: fingerprint.clone(),
-            created_at_ms: cmd.now_ms,
+            extra_param: payout.extra_param.map(str::to_owned),
+            passback_params: payout.passback_params.map(str::to_owned),
+            notify: payout.notify.cloned(),
+            fingerprint: payout.fingerprint.clone(),
+            created_at_ms: payout.now_ms,
             pay_deadline_ms: None,
             expire_after_ms: None,
             expire_at_ms: None,
             return_url: None,
         }),
-        order_change: Some(OrderChange {
-            auth_no: packet.auth_no.clone(),
-            after: OrderState { disbursed: after.disbursed, ..before.clone() },
-            before,
-        }),
+        order_change,
         new_operation: Some(NewOperation {
             operation_id: operation_id.clone(),
             auth_no,
-            out_request_no: cmd.out_request_no.clone(),
+            out_request_no: payout.out_request_no.to_owned(),
             kind: OperationKind::Disburse,
             status: OperationStatus::Success,
-            amount: cmd.amount,
-            payer_user_id: packet.payer_user_id.clone(),
-            payee_user_id: Some(payee.clone()),
-            remark: cmd.order_title.clone(),
-            fingerprint,
-            notify_url: cmd.notify.as_ref().map(|target| target.url.clone()),
-            created_at_ms: cmd.now_ms,
-            trans_at_ms: Some(cmd.now_ms),
+            amount: payout.amount,
+            payer_user_id: payer,
+            payee_user_id: Some(payout.payee.to_owned()),
+            remark: payout.remark.to_owned(),
+            fingerprint: payout.fingerprint,
+            notify_url: payout.notify.map(|target| target.url.clone()),
+            created_at_ms: payout.now_ms,
+            trans_at_ms: Some(payout.now_ms),
         }),
         entry: Some(PlannedEntry {
             operation_id: Some(operation_id.clone()),
             memo: EntryMemo::Disburse,
-            entry: Entry::transfer(
-                Account::Custody(packet.auth_no.clone()),
-                Account::User(payee),
-                cmd.amount,
-            )?,
-            created_at_ms: cmd.now_ms,
+            entry: Entry::transfer(from, Account::User(payout.payee.to_owned()), payout.amount)?,
+            created_at_ms: payout.now_ms,
         }),
-        notify: cmd.notify.clone().map(|target| NewNotify {
-            app_id: cmd.app_id.clone(),
+        notify: payout.notify.cloned().map(|target| NewNotify {
+            app_id: payout.app_id.to_owned(),
             operation_id: operation_id.clone(),
             event: NotifyEvent::DisburseSuccess,
             target,
-            created_at_ms: cmd.now_ms,
+            created_at_ms: payout.now_ms,
         }),
         answer: Some(operation_id),
         ..Plan::default()
-    })))
-}
-
-/// The payee's user id (rules 4 and 5).
-fn resolve_payee(payee: &PayeeRef, facts: &DisburseFacts) -> Result<String, Rejection> {
-    match payee {
-        PayeeRef::UserId(_) => facts
-            .payee_by_user_id
-            .as_ref()
-            .map(|user| user.user_id.clone())
-            .ok_or(Rejection::PayeeNotExist),
-        PayeeRef::LogonId(_) => facts
-            .payee_by_logon_id
-            .as_ref()
-            .map(|user| user.user_id.clone())
-            .ok_or(Rejection::PayeeNotExist),
-        PayeeRef::Both { user_id, .. } => match &facts.payee_by_logon_id {
-            None => Err(Rejection::PayeeNotExist),
-            Some(found) if &found.user_id != user_id => Err(Rejection::IllegalArgument(
-                "payee_user_id and payee_logon_id name different users".into(),
-            )),
-            Some(found) => Ok(found.user_id.clone()),
-        },
-    }
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::command::OrderRef;
+    use crate::command::{OrderRef, PayeeRef};
     use crate::decide::fixtures::{funded_packet, ids, target, APP, NOW};
     use crate::facts::UserRecord;
-    use hongbao_money::Fen;
 
     fn claim() -> DisburseCommand {
         DisburseCommand {
@@ -173,7 +222,7 @@ mod tests {
     }
 
     fn bob() -> UserRecord {
-        UserRecord { user_id: "bob".into(), logon_id: "bob@example.com".into() }
+        UserRecord { user_id: "bob".into(), logon_id: "bob@example.com".into(), real_name: None }
     }
 
     fn facts() -> DisburseFacts {
@@ -206,6 +255,7 @@ mod tests {
                 facts.payee_by_logon_id = Some(UserRecord {
                     user_id: "carol".into(),
                     logon_id: "bob@example.com".into(),
+                    real_name: None,
                 });
             }
             if rule <= 4 {

@@ -4,11 +4,12 @@
 use super::deadline;
 use crate::command::{FundCommand, FundMethod};
 use crate::entry::{Account, Entry};
-use crate::facts::FundFacts;
-use crate::notify::NotifyEvent;
-use crate::packet::{OperationKind, OperationStatus, OrderKind, PacketStatus};
+use crate::facts::{FundFacts, NewIds};
+use crate::notify::{NotifyEvent, NotifyTarget};
+use crate::packet::{OperationKind, OperationStatus, OrderKind, PacketStatus, Product};
 use crate::plan::{Decision, EntryMemo, NewNotify, NewOperation, NewOrder, Plan, PlannedEntry};
 use crate::{check_fund, Bug, Rejection};
+use hongbao_money::Fen;
 
 /// Creates a packet, and for agreement.pay funds it.
 ///
@@ -26,7 +27,10 @@ pub fn decide_fund(cmd: &FundCommand, facts: &FundFacts) -> Result<Decision, Bug
     }
     let fingerprint = cmd.fingerprint();
     if let Some(existing) = &facts.existing {
-        if existing.kind == OrderKind::Packet && existing.fingerprint == fingerprint {
+        if existing.kind == OrderKind::Packet
+            && existing.product == Product::Coupon
+            && existing.fingerprint == fingerprint
+        {
             return Ok(Decision::Replay { operation_id: existing.first_operation_id.clone() });
         }
         return Ok(Decision::Reject(Rejection::UniqueViolation));
@@ -46,14 +50,6 @@ pub fn decide_fund(cmd: &FundCommand, facts: &FundFacts) -> Result<Decision, Bug
     }
 
     // From here the packet is created; nothing above wrote anything.
-    let auth_no = facts.ids.auth_no.clone();
-    let operation_id = facts.ids.operation_id.clone();
-    let custody = Account::Custody(auth_no.clone());
-    let (order_status, operation_status) = if immediate {
-        (PacketStatus::Funded, OperationStatus::Success)
-    } else {
-        (PacketStatus::WaitPay, OperationStatus::Init)
-    };
     let pay_deadline_ms = if immediate {
         None
     } else {
@@ -61,71 +57,138 @@ pub fn decide_fund(cmd: &FundCommand, facts: &FundFacts) -> Result<Decision, Bug
     };
     let expire_at_ms =
         if immediate { Some(deadline(cmd.now_ms, cmd.expire_after_ms)?) } else { None };
+    let plan = packet_plan(NewPacket {
+        ids: &facts.ids,
+        app_id: &cmd.app_id,
+        out_order_no: &cmd.out_order_no,
+        out_request_no: &cmd.out_request_no,
+        product: Product::Coupon,
+        method: cmd.method,
+        order_title: &cmd.order_title,
+        remark: &cmd.order_title,
+        amount: cmd.amount,
+        payer_user_id: cmd.payer_user_id.as_deref(),
+        funded_by: payer.filter(|_| immediate).map(|(payer, _)| payer.as_str()),
+        pay_timeout_minutes: Some(cmd.pay_timeout_minutes),
+        pay_deadline_ms,
+        expire_after_ms: Some(cmd.expire_after_ms),
+        expire_at_ms,
+        extra_param: cmd.extra_param.as_deref(),
+        passback_params: None,
+        notify: cmd.notify.as_ref(),
+        fingerprint,
+        return_url: cmd.return_url.as_deref(),
+        now_ms: cmd.now_ms,
+    })?;
+    Ok(Decision::Apply(Box::new(plan)))
+}
+
+/// A new packet, as the products create it.
+pub(crate) struct NewPacket<'a> {
+    pub(crate) ids: &'a NewIds,
+    pub(crate) app_id: &'a str,
+    pub(crate) out_order_no: &'a str,
+    pub(crate) out_request_no: &'a str,
+    pub(crate) product: Product,
+    pub(crate) method: FundMethod,
+    pub(crate) order_title: &'a str,
+    /// The PAY operation's remark.
+    pub(crate) remark: &'a str,
+    pub(crate) amount: Fen,
+    /// The payer, when known (agreement.pay; a fund.trans send's bound payer).
+    pub(crate) payer_user_id: Option<&'a str>,
+    /// Who funds it now (agreement.pay); `None` leaves it WAIT_PAY for the payer.
+    pub(crate) funded_by: Option<&'a str>,
+    pub(crate) pay_timeout_minutes: Option<u32>,
+    pub(crate) pay_deadline_ms: Option<i64>,
+    pub(crate) expire_after_ms: Option<i64>,
+    pub(crate) expire_at_ms: Option<i64>,
+    pub(crate) extra_param: Option<&'a str>,
+    pub(crate) passback_params: Option<&'a str>,
+    pub(crate) notify: Option<&'a NotifyTarget>,
+    pub(crate) fingerprint: String,
+    pub(crate) return_url: Option<&'a str>,
+    pub(crate) now_ms: i64,
+}
+
+/// The rows of a new packet: its custody account, the order, its PAY operation and, when it is
+/// funded now, the money and the notification.
+pub(crate) fn packet_plan(packet: NewPacket<'_>) -> Result<Plan, Bug> {
+    let auth_no = packet.ids.auth_no.clone();
+    let operation_id = packet.ids.operation_id.clone();
+    let custody = Account::Custody(auth_no.clone());
+    let funded = packet.funded_by.is_some();
+    let (order_status, operation_status) = if funded {
+        (PacketStatus::Funded, OperationStatus::Success)
+    } else {
+        (PacketStatus::WaitPay, OperationStatus::Init)
+    };
     let mut plan = Plan {
         new_accounts: vec![custody.clone()],
         new_order: Some(NewOrder {
             auth_no: auth_no.clone(),
-            app_id: cmd.app_id.clone(),
-            out_order_no: cmd.out_order_no.clone(),
+            app_id: packet.app_id.to_owned(),
+            out_order_no: packet.out_order_no.to_owned(),
             kind: OrderKind::Packet,
+            product: packet.product,
             packet_auth_no: None,
-            fund_method: Some(cmd.method),
-            order_title: cmd.order_title.clone(),
-            amount: cmd.amount,
+            fund_method: Some(packet.method),
+            order_title: packet.order_title.to_owned(),
+            amount: packet.amount,
             status: order_status,
-            payer_user_id: cmd.payer_user_id.clone(),
+            payer_user_id: packet.payer_user_id.map(str::to_owned),
             payee_user_id: None,
-            pay_timeout_minutes: Some(cmd.pay_timeout_minutes),
-            extra_param: cmd.extra_param.clone(),
-            notify: cmd.notify.clone(),
-            fingerprint: fingerprint.clone(),
-            created_at_ms: cmd.now_ms,
-            pay_deadline_ms,
-            expire_after_ms: Some(cmd.expire_after_ms),
-            expire_at_ms,
-            return_url: cmd.return_url.clone(),
+            pay_timeout_minutes: packet.pay_timeout_minutes,
+            extra_param: packet.extra_param.map(str::to_owned),
+            passback_params: packet.passback_params.map(str::to_owned),
+            notify: packet.notify.cloned(),
+            fingerprint: packet.fingerprint.clone(),
+            created_at_ms: packet.now_ms,
+            pay_deadline_ms: packet.pay_deadline_ms,
+            expire_after_ms: packet.expire_after_ms,
+            expire_at_ms: packet.expire_at_ms,
+            return_url: packet.return_url.map(str::to_owned),
         }),
         new_operation: Some(NewOperation {
             operation_id: operation_id.clone(),
             auth_no: auth_no.clone(),
-            out_request_no: cmd.out_request_no.clone(),
+            out_request_no: packet.out_request_no.to_owned(),
             kind: OperationKind::Fund,
             status: operation_status,
-            amount: cmd.amount,
-            payer_user_id: cmd.payer_user_id.clone(),
+            amount: packet.amount,
+            payer_user_id: packet.payer_user_id.map(str::to_owned),
             payee_user_id: None,
-            remark: cmd.order_title.clone(),
-            fingerprint,
-            notify_url: cmd.notify.as_ref().map(|target| target.url.clone()),
-            created_at_ms: cmd.now_ms,
-            trans_at_ms: immediate.then_some(cmd.now_ms),
+            remark: packet.remark.to_owned(),
+            fingerprint: packet.fingerprint,
+            notify_url: packet.notify.map(|target| target.url.clone()),
+            created_at_ms: packet.now_ms,
+            trans_at_ms: funded.then_some(packet.now_ms),
         }),
         answer: Some(operation_id.clone()),
         ..Plan::default()
     };
-    if let (true, Some((payer, _))) = (immediate, payer) {
+    if let Some(payer) = packet.funded_by {
         plan.entry = Some(PlannedEntry {
             operation_id: Some(operation_id.clone()),
             memo: EntryMemo::Fund,
-            entry: Entry::transfer(Account::User(payer.clone()), custody, cmd.amount)?,
-            created_at_ms: cmd.now_ms,
+            entry: Entry::transfer(Account::User(payer.to_owned()), custody, packet.amount)?,
+            created_at_ms: packet.now_ms,
         });
-        plan.notify = cmd.notify.clone().map(|target| NewNotify {
-            app_id: cmd.app_id.clone(),
+        plan.notify = packet.notify.cloned().map(|target| NewNotify {
+            app_id: packet.app_id.to_owned(),
             operation_id,
             event: NotifyEvent::PaySuccess,
             target,
-            created_at_ms: cmd.now_ms,
+            created_at_ms: packet.now_ms,
         });
     }
-    Ok(Decision::Apply(Box::new(plan)))
+    Ok(plan)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::decide::fixtures::{funded_packet, ids, target, APP, NOW};
-    use hongbao_money::Fen;
 
     fn agreement_pay() -> FundCommand {
         FundCommand {

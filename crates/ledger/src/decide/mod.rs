@@ -13,6 +13,7 @@ mod fund;
 mod payment;
 mod query;
 mod refund;
+pub mod trans;
 mod user;
 
 pub use disburse::decide_disburse;
@@ -20,11 +21,15 @@ pub use fund::decide_fund;
 pub use payment::{decide_close, decide_expiry, decide_payment, EXPIRE_REFUND, EXPIRE_REMARK};
 pub use query::decide_query;
 pub use refund::decide_refund;
+pub use trans::{
+    decide_claim, decide_return, decide_send, decide_trans_query, decide_transfer, QueryFound,
+};
 pub use user::{decide_login, decide_user};
 
-use crate::command::OrderRef;
-use crate::facts::OrderRecord;
-use crate::packet::OrderKind;
+use crate::command::{OrderRef, PayeeRef};
+use crate::facts::{OrderRecord, UserRecord};
+use crate::packet::{OrderKind, Product};
+use crate::plan::OrderState;
 use crate::{Bug, Rejection};
 
 /// The order a reference found, if it is the calling app's: no order → `AuthOrderNotExist`,
@@ -40,12 +45,13 @@ pub fn resolve_order<'a>(
     }
 }
 
-/// Like `resolve_order`, and the order must be a red packet: a disburse's own order is
-/// `IllegalArgument`, naming the field that named it.
+/// Like `resolve_order`, and the order must be a red packet of `product`: a disburse's own
+/// order, or the other product's packet, is `IllegalArgument`, naming the field that named it.
 pub fn resolve_packet<'a>(
     app_id: &str,
     found: Option<&'a OrderRecord>,
     field: &str,
+    product: Product,
 ) -> Result<&'a OrderRecord, Rejection> {
     let order = resolve_order(app_id, found)?;
     if order.kind != OrderKind::Packet {
@@ -53,7 +59,56 @@ pub fn resolve_packet<'a>(
             "{field} names a disburse order, not a red packet"
         )));
     }
+    if order.product != product {
+        let other = match order.product {
+            Product::Coupon => "an alipay.fund.coupon red packet",
+            Product::StdRedPacket => "a STD_RED_PACKET send (alipay.fund.trans)",
+        };
+        return Err(Rejection::IllegalArgument(format!("{field} names {other}")));
+    }
     Ok(order)
+}
+
+/// The mutable state of a stored order, as a plan's `before`.
+pub(crate) fn state_of(order: &OrderRecord) -> OrderState {
+    OrderState {
+        status: order.packet.status,
+        disbursed: order.packet.disbursed,
+        refunded: order.packet.refunded,
+        payer_user_id: order.payer_user_id.clone(),
+        expire_at_ms: order.expire_at_ms,
+        expired_at_ms: order.expired_at_ms,
+    }
+}
+
+/// The payee's user id a payee reference names (`PayeeNotExist` when none; `IllegalArgument`
+/// when its id and logon id name different users), and, when a name is given, the name must be
+/// the user's real name (`PayeeNameNotMatch`; a user the sandbox knows no name of accepts any).
+pub(crate) fn resolve_payee(
+    payee: &PayeeRef,
+    by_user_id: Option<&UserRecord>,
+    by_logon_id: Option<&UserRecord>,
+    name: Option<&str>,
+) -> Result<String, Rejection> {
+    let user = match payee {
+        PayeeRef::UserId(_) => by_user_id.ok_or(Rejection::PayeeNotExist)?,
+        PayeeRef::LogonId(_) => by_logon_id.ok_or(Rejection::PayeeNotExist)?,
+        PayeeRef::Both { user_id, .. } => match by_logon_id {
+            None => return Err(Rejection::PayeeNotExist),
+            Some(found) if &found.user_id != user_id => {
+                return Err(Rejection::IllegalArgument(
+                    "payee_user_id and payee_logon_id name different users".into(),
+                ))
+            }
+            Some(found) => found,
+        },
+    };
+    if let (Some(name), Some(real_name)) = (name, &user.real_name) {
+        if name != real_name {
+            return Err(Rejection::PayeeNameNotMatch);
+        }
+    }
+    Ok(user.user_id.clone())
 }
 
 /// The wire field a packet reference came in.
@@ -78,7 +133,7 @@ pub(crate) mod fixtures {
     use crate::command::FundMethod;
     use crate::facts::{NewIds, OrderRecord};
     use crate::notify::{NotifyCharset, NotifySignType, NotifyTarget};
-    use crate::packet::{OrderKind, Packet, PacketStatus};
+    use crate::packet::{OrderKind, Packet, PacketStatus, Product};
     use hongbao_money::Fen;
 
     pub const APP: &str = "appA";
@@ -103,6 +158,7 @@ pub(crate) mod fixtures {
             app_id: APP.into(),
             out_order_no: "p1".into(),
             kind: OrderKind::Packet,
+            product: Product::Coupon,
             fund_method: Some(FundMethod::Agreement),
             packet: Packet {
                 amount: Fen::from_fen(10_000),

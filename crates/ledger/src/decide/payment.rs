@@ -2,15 +2,16 @@
 //! packet, an unpaid packet closing at its pay deadline, a funded packet's remainder going back
 //! to the payer at its expiry.
 
-use super::deadline;
+use super::refund::{refund_plan, PayerReturn};
+use super::{deadline, state_of};
 use crate::command::{CompletePayment, FiredDeadline};
 use crate::entry::{Account, Entry};
 use crate::facts::{ExpiryFacts, OrderRecord, PaymentFacts};
 use crate::notify::NotifyEvent;
-use crate::packet::{OperationKind, OperationStatus, OrderKind, PacketStatus};
+use crate::packet::{OperationStatus, OrderKind, PacketStatus};
 use crate::plan::{
-    Decision, EntryMemo, Fired, NewNotify, NewOperation, OperationChange, OrderChange, OrderState,
-    Plan, PlannedEntry,
+    Decision, EntryMemo, Fired, NewNotify, OperationChange, OrderChange, OrderState, Plan,
+    PlannedEntry,
 };
 use crate::{check_fund, Bug, Rejection};
 
@@ -19,17 +20,6 @@ use crate::{check_fund, Bug, Rejection};
 pub const EXPIRE_REFUND: &str = "EXPIRE_REFUND";
 /// Its remark.
 pub const EXPIRE_REMARK: &str = "红包过期自动退回";
-
-fn state_of(order: &OrderRecord) -> OrderState {
-    OrderState {
-        status: order.packet.status,
-        disbursed: order.packet.disbursed,
-        refunded: order.packet.refunded,
-        payer_user_id: order.payer_user_id.clone(),
-        expire_at_ms: order.expire_at_ms,
-        expired_at_ms: order.expired_at_ms,
-    }
-}
 
 /// The payer confirms an unpaid packet on the cashier or in the wallet: payer → custody, the
 /// PAY goes INIT → SUCCESS, the packet's expiry clock starts.
@@ -41,8 +31,9 @@ fn state_of(order: &OrderRecord) -> OrderState {
 /// | 3 | the packet is funded by this payer (a double click) | replay it |
 /// | 3 | … funded by another payer, or closed | `OrderStatusInvalid` |
 /// | 4 | its pay deadline has passed at `now`, closed or not yet | `OrderStatusInvalid` |
-/// | 5 | the payer has no account | `PayerNotExist` |
-/// | 6 | the payer's balance is below the amount | `BalanceNotEnough` |
+/// | 5 | it is bound to another payer (a fund.trans send's `payer_binded_alipay_uid`) | `PayerNotMatch` |
+/// | 6 | the payer has no account | `PayerNotExist` |
+/// | 7 | the payer's balance is below the amount | `BalanceNotEnough` |
 pub fn decide_payment(cmd: &CompletePayment, facts: &PaymentFacts) -> Result<Decision, Bug> {
     let Some(order) = &facts.order else {
         return Ok(Decision::Reject(Rejection::AuthOrderNotExist));
@@ -62,6 +53,9 @@ pub fn decide_payment(cmd: &CompletePayment, facts: &PaymentFacts) -> Result<Dec
     if order.pay_deadline_ms.is_some_and(|deadline| cmd.now_ms >= deadline) {
         return Ok(Decision::Reject(Rejection::OrderStatusInvalid));
     }
+    if order.payer_user_id.as_ref().is_some_and(|bound| bound != &cmd.payer_user_id) {
+        return Ok(Decision::Reject(Rejection::PayerNotMatch));
+    }
     let Some(balance) = facts.payer_balance else {
         return Ok(Decision::Reject(Rejection::PayerNotExist));
     };
@@ -71,7 +65,12 @@ pub fn decide_payment(cmd: &CompletePayment, facts: &PaymentFacts) -> Result<Dec
 
     // From here the packet is paid; nothing above wrote anything.
     let before = state_of(order);
-    let expire_at_ms = deadline(cmd.now_ms, order.expire_after_ms.unwrap_or(0))?;
+    // A fund.trans send may carry its own absolute refund_time_expire; else the claim window
+    // starts now.
+    let expire_at_ms = match order.expire_at_ms {
+        Some(at) => at,
+        None => deadline(cmd.now_ms, order.expire_after_ms.unwrap_or(0))?,
+    };
     let operation_id = order.first_operation_id.clone();
     Ok(Decision::Apply(Box::new(Plan {
         order_change: Some(OrderChange {
@@ -163,66 +162,35 @@ pub fn decide_expiry(facts: &ExpiryFacts, now_ms: i64) -> Result<Option<Fired>, 
         return Ok(None);
     }
     let remaining = packet.packet.remaining();
-    let before = state_of(packet);
-    let mut plan =
-        Plan {
-            order_change: Some(OrderChange {
-                auth_no: packet.auth_no.clone(),
-                after: OrderState {
-                    refunded: packet.packet.refunded.checked_add(remaining).ok_or_else(|| {
-                        Bug(format!("packet {} refunded overflow", packet.auth_no))
-                    })?,
-                    expired_at_ms: Some(now_ms),
-                    ..before.clone()
-                },
-                before,
-            }),
-            ..Plan::default()
-        };
-    if remaining.is_positive() {
-        let Some(payer) = packet.payer_user_id.clone() else {
-            return Err(Bug(format!("funded packet {} has no payer", packet.auth_no)));
-        };
-        let operation_id = facts.operation_id.clone();
+    let plan = if remaining.is_positive() {
         let out_request_no = if facts.expire_refund_taken {
-            format!("{EXPIRE_REFUND}_{operation_id}")
+            format!("{EXPIRE_REFUND}_{}", facts.operation_id)
         } else {
             EXPIRE_REFUND.to_owned()
         };
-        plan.new_operation = Some(NewOperation {
-            operation_id: operation_id.clone(),
-            auth_no: packet.auth_no.clone(),
-            out_request_no,
-            kind: OperationKind::Refund,
-            status: OperationStatus::Success,
+        refund_plan(PayerReturn {
+            packet,
+            operation_id: &facts.operation_id,
+            out_request_no: &out_request_no,
             amount: remaining,
-            payer_user_id: Some(payer.clone()),
-            payee_user_id: None,
-            remark: EXPIRE_REMARK.to_owned(),
+            remark: EXPIRE_REMARK,
             fingerprint: "expire".to_owned(),
-            notify_url: packet.notify.as_ref().map(|target| target.url.clone()),
-            created_at_ms: now_ms,
-            trans_at_ms: Some(now_ms),
-        });
-        plan.entry = Some(PlannedEntry {
-            operation_id: Some(operation_id.clone()),
-            memo: EntryMemo::Refund,
-            entry: Entry::transfer(
-                Account::Custody(packet.auth_no.clone()),
-                Account::User(payer),
-                remaining,
-            )?,
-            created_at_ms: now_ms,
-        });
-        plan.notify = packet.notify.clone().map(|target| NewNotify {
-            app_id: packet.app_id.clone(),
-            operation_id: operation_id.clone(),
-            event: NotifyEvent::RefundSuccess,
-            target,
-            created_at_ms: now_ms,
-        });
-        plan.answer = Some(operation_id);
-    }
+            notify: packet.notify.as_ref(),
+            app_id: &packet.app_id,
+            expired_at_ms: Some(now_ms),
+            now_ms,
+        })?
+    } else {
+        let before = state_of(packet);
+        Plan {
+            order_change: Some(OrderChange {
+                auth_no: packet.auth_no.clone(),
+                after: OrderState { expired_at_ms: Some(now_ms), ..before.clone() },
+                before,
+            }),
+            ..Plan::default()
+        }
+    };
     let fired = FiredDeadline::Expired { auth_no: packet.auth_no.clone(), refunded: remaining };
     Ok(Some(Fired { plan, fired }))
 }

@@ -1,15 +1,17 @@
 //! Returning part of a packet's remainder to its payer, at the merchant's request.
 
-use super::resolve_packet;
+use super::disburse::movable;
+use super::{resolve_packet, state_of};
 use crate::command::RefundCommand;
 use crate::entry::{Account, Entry};
-use crate::facts::RefundFacts;
-use crate::notify::NotifyEvent;
-use crate::packet::{OperationKind, OperationStatus, PacketStatus};
+use crate::facts::{OrderRecord, RefundFacts};
+use crate::notify::{NotifyEvent, NotifyTarget};
+use crate::packet::{OperationKind, OperationStatus, Product};
 use crate::plan::{
     Decision, EntryMemo, NewNotify, NewOperation, OrderChange, OrderState, Plan, PlannedEntry,
 };
 use crate::{Bug, Rejection};
+use hongbao_money::Fen;
 
 /// Refunds `cmd.amount` of a packet to its payer.
 ///
@@ -23,10 +25,11 @@ use crate::{Bug, Rejection};
 /// | 5 | the packet is not funded (unpaid or closed), or its expiry has passed at `now` (the remainder goes back by itself) | `OrderStatusInvalid` |
 /// | 6 | the amount exceeds what is left in the packet | `MoneyNotEnough` |
 pub fn decide_refund(cmd: &RefundCommand, facts: &RefundFacts) -> Result<Decision, Bug> {
-    let packet = match resolve_packet(&cmd.app_id, facts.packet.as_ref(), "auth_no") {
-        Ok(packet) => packet,
-        Err(rejection) => return Ok(Decision::Reject(rejection)),
-    };
+    let packet =
+        match resolve_packet(&cmd.app_id, facts.packet.as_ref(), "auth_no", Product::Coupon) {
+            Ok(packet) => packet,
+            Err(rejection) => return Ok(Decision::Reject(rejection)),
+        };
     let fingerprint = cmd.fingerprint();
     if let Some(existing) = &facts.existing {
         if existing.kind == OperationKind::Refund && existing.fingerprint == fingerprint {
@@ -34,47 +37,78 @@ pub fn decide_refund(cmd: &RefundCommand, facts: &RefundFacts) -> Result<Decisio
         }
         return Ok(Decision::Reject(Rejection::UniqueViolation));
     }
-    if packet.is_expired(cmd.now_ms) && packet.packet.status == PacketStatus::Funded {
-        return Ok(Decision::Reject(Rejection::OrderStatusInvalid));
+    if let Err(rejection) = movable(packet, cmd.amount, cmd.now_ms)? {
+        return Ok(Decision::Reject(rejection));
     }
-    let after = match packet.packet.refund(cmd.amount)? {
-        Ok(after) => after,
-        Err(rejection) => return Ok(Decision::Reject(rejection)),
-    };
+    let plan = refund_plan(PayerReturn {
+        packet,
+        operation_id: &facts.operation_id,
+        out_request_no: &cmd.out_request_no,
+        amount: cmd.amount,
+        remark: &cmd.remark,
+        fingerprint,
+        notify: cmd.notify.as_ref(),
+        app_id: &cmd.app_id,
+        expired_at_ms: None,
+        now_ms: cmd.now_ms,
+    })?;
+    Ok(Decision::Apply(Box::new(plan)))
+}
+
+/// Money going back from a packet to its payer: a merchant's refund, a fund.trans return, or
+/// the automatic one at expiry.
+pub(crate) struct PayerReturn<'a> {
+    pub(crate) packet: &'a OrderRecord,
+    pub(crate) operation_id: &'a str,
+    pub(crate) out_request_no: &'a str,
+    pub(crate) amount: Fen,
+    pub(crate) remark: &'a str,
+    pub(crate) fingerprint: String,
+    pub(crate) notify: Option<&'a NotifyTarget>,
+    pub(crate) app_id: &'a str,
+    /// At expiry: marks the packet expired in the same change.
+    pub(crate) expired_at_ms: Option<i64>,
+    pub(crate) now_ms: i64,
+}
+
+/// The rows of a return: the packet's counter, the REFUND operation, the money and the
+/// notification. The caller checked that the packet holds the amount.
+pub(crate) fn refund_plan(back: PayerReturn<'_>) -> Result<Plan, Bug> {
+    let packet = back.packet;
     let Some(payer) = packet.payer_user_id.clone() else {
         return Err(Bug(format!("funded packet {} has no payer", packet.auth_no)));
     };
-
-    // From here the refund is made; nothing above wrote anything.
-    let before = OrderState {
-        status: packet.packet.status,
-        disbursed: packet.packet.disbursed,
-        refunded: packet.packet.refunded,
-        payer_user_id: packet.payer_user_id.clone(),
-        expire_at_ms: packet.expire_at_ms,
-        expired_at_ms: packet.expired_at_ms,
-    };
-    let operation_id = facts.operation_id.clone();
-    Ok(Decision::Apply(Box::new(Plan {
+    let before = state_of(packet);
+    let refunded = packet
+        .packet
+        .refunded
+        .checked_add(back.amount)
+        .ok_or_else(|| Bug(format!("packet {} refunded overflow", packet.auth_no)))?;
+    let operation_id = back.operation_id.to_owned();
+    Ok(Plan {
         order_change: Some(OrderChange {
             auth_no: packet.auth_no.clone(),
-            after: OrderState { refunded: after.refunded, ..before.clone() },
+            after: OrderState {
+                refunded,
+                expired_at_ms: back.expired_at_ms.or(before.expired_at_ms),
+                ..before.clone()
+            },
             before,
         }),
         new_operation: Some(NewOperation {
             operation_id: operation_id.clone(),
             auth_no: packet.auth_no.clone(),
-            out_request_no: cmd.out_request_no.clone(),
+            out_request_no: back.out_request_no.to_owned(),
             kind: OperationKind::Refund,
             status: OperationStatus::Success,
-            amount: cmd.amount,
+            amount: back.amount,
             payer_user_id: Some(payer.clone()),
             payee_user_id: None,
-            remark: cmd.remark.clone(),
-            fingerprint,
-            notify_url: cmd.notify.as_ref().map(|target| target.url.clone()),
-            created_at_ms: cmd.now_ms,
-            trans_at_ms: Some(cmd.now_ms),
+            remark: back.remark.to_owned(),
+            fingerprint: back.fingerprint,
+            notify_url: back.notify.map(|target| target.url.clone()),
+            created_at_ms: back.now_ms,
+            trans_at_ms: Some(back.now_ms),
         }),
         entry: Some(PlannedEntry {
             operation_id: Some(operation_id.clone()),
@@ -82,20 +116,20 @@ pub fn decide_refund(cmd: &RefundCommand, facts: &RefundFacts) -> Result<Decisio
             entry: Entry::transfer(
                 Account::Custody(packet.auth_no.clone()),
                 Account::User(payer),
-                cmd.amount,
+                back.amount,
             )?,
-            created_at_ms: cmd.now_ms,
+            created_at_ms: back.now_ms,
         }),
-        notify: cmd.notify.clone().map(|target| NewNotify {
-            app_id: cmd.app_id.clone(),
+        notify: back.notify.cloned().map(|target| NewNotify {
+            app_id: back.app_id.to_owned(),
             operation_id: operation_id.clone(),
             event: NotifyEvent::RefundSuccess,
             target,
-            created_at_ms: cmd.now_ms,
+            created_at_ms: back.now_ms,
         }),
         answer: Some(operation_id),
         ..Plan::default()
-    })))
+    })
 }
 
 #[cfg(test)]
@@ -103,8 +137,7 @@ mod tests {
     use super::*;
     use crate::decide::fixtures::{funded_packet, target, APP, NOW};
     use crate::facts::OperationRecord;
-    use crate::packet::OrderKind;
-    use hongbao_money::Fen;
+    use crate::packet::{OrderKind, PacketStatus};
 
     fn refund() -> RefundCommand {
         RefundCommand {

@@ -66,6 +66,7 @@ mod tests {
             logon_id: "alice@example.com".into(),
             password: "111111".into(),
             opening_balance: Fen::from_fen(500),
+            real_name: None,
         }
     }
 

@@ -21,15 +21,16 @@ use tokio_postgres::Statement;
 type Param<'a> = &'a (dyn ToSql + Sync);
 
 const INSERT_USER: &str =
-    "INSERT INTO sandbox_user (user_id, logon_id, password) VALUES ($1, $2, $3)";
+    "INSERT INTO sandbox_user (user_id, logon_id, password, real_name) VALUES ($1, $2, $3, $4)";
 const INSERT_ACCOUNTS: &str =
     "INSERT INTO account (account_id, balance_fen) SELECT unnest($1::text[]), 0";
 const INSERT_ORDER: &str = "INSERT INTO fund_order (auth_no, app_id, out_order_no, kind, \
      packet_auth_no, fund_method, order_title, amount_fen, status, payer_user_id, payee_user_id, \
      pay_timeout_minutes, extra_param, notify_url, notify_charset, notify_sign_type, fingerprint, \
-     created_at_ms, pay_deadline_ms, expire_after_ms, expire_at_ms, return_url) \
+     created_at_ms, pay_deadline_ms, expire_after_ms, expire_at_ms, return_url, product, \
+     passback_params) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-     $19, $20, $21, $22)";
+     $19, $20, $21, $22, $23, $24)";
 const CHANGE_ORDER: &str = "UPDATE fund_order SET status = $2, disbursed_fen = $3, \
      refunded_fen = $4, payer_user_id = $5, expire_at_ms = $6, expired_at_ms = $7 \
      WHERE auth_no = $1 AND status = $8 AND disbursed_fen = $9 AND refunded_fen = $10 \
@@ -167,7 +168,9 @@ async fn insert_user(
     s: &PlanStatements,
     user: &SandboxUser,
 ) -> Result<u64, Failure> {
-    Ok(tx.execute(&s.user, &[&user.user_id, &user.logon_id, &user.password]).await?)
+    Ok(tx
+        .execute(&s.user, &[&user.user_id, &user.logon_id, &user.password, &user.real_name])
+        .await?)
 }
 
 async fn insert_order(
@@ -177,7 +180,7 @@ async fn insert_order(
 ) -> Result<u64, Failure> {
     let pay_timeout_minutes =
         order.pay_timeout_minutes.map(|minutes| i32::try_from(minutes).unwrap_or(i32::MAX));
-    let params: [Param<'_>; 22] = [
+    let params: [Param<'_>; 24] = [
         &order.auth_no,
         &order.app_id,
         &order.out_order_no,
@@ -200,6 +203,8 @@ async fn insert_order(
         &order.expire_after_ms,
         &order.expire_at_ms,
         &order.return_url,
+        &order.product.as_str(),
+        &order.passback_params,
     ];
     Ok(tx.execute(&s.order, &params).await?)
 }

@@ -74,19 +74,24 @@ pub(crate) fn decoded<T>(result: Result<T, StoreError>) -> Result<T, Failure> {
     result.map_err(Failure::Store)
 }
 
-const ORDER_BY_AUTH_NO: &str = concat!(order_select!(), " WHERE o.auth_no = $1");
-const LOCK_ORDER: &str = concat!(order_select!(), " WHERE o.auth_no = $1 FOR UPDATE OF o");
-const ORDER_BY_OUT_ORDER_NO: &str =
+pub(crate) const ORDER_BY_AUTH_NO: &str = concat!(order_select!(), " WHERE o.auth_no = $1");
+pub(crate) const LOCK_ORDER: &str =
+    concat!(order_select!(), " WHERE o.auth_no = $1 FOR UPDATE OF o");
+pub(crate) const ORDER_BY_OUT_ORDER_NO: &str =
     concat!(order_select!(), " WHERE o.app_id = $1 AND o.out_order_no = $2");
-const USER_BY_ID: &str = "SELECT user_id, logon_id FROM sandbox_user WHERE user_id = $1";
-const USER_BY_LOGON_ID: &str = "SELECT user_id, logon_id FROM sandbox_user WHERE logon_id = $1";
+pub(crate) const USER_BY_ID: &str =
+    "SELECT user_id, logon_id, real_name FROM sandbox_user WHERE user_id = $1";
+pub(crate) const USER_BY_LOGON_ID: &str =
+    "SELECT user_id, logon_id, real_name FROM sandbox_user WHERE logon_id = $1";
 /// A balance a decision looks at, locked (a debit is decided on it).
-const LOCK_BALANCE: &str = "SELECT balance_fen FROM account WHERE account_id = $1 FOR UPDATE";
+pub(crate) const LOCK_BALANCE: &str =
+    "SELECT balance_fen FROM account WHERE account_id = $1 FOR UPDATE";
 const BALANCE: &str = "SELECT balance_fen FROM account WHERE account_id = $1";
-const OPERATION_BY_REQUEST: &str = "SELECT operation_id, kind, fingerprint FROM fund_operation \
+pub(crate) const OPERATION_BY_REQUEST: &str =
+    "SELECT operation_id, kind, fingerprint FROM fund_operation \
      WHERE auth_no = $1 AND out_request_no = $2";
-const NEXT_IDS: &str = "SELECT nextval('auth_no_seq'), nextval('operation_id_seq')";
-const NEXT_OPERATION_ID: &str = "SELECT nextval('operation_id_seq')";
+pub(crate) const NEXT_IDS: &str = "SELECT nextval('auth_no_seq'), nextval('operation_id_seq')";
+pub(crate) const NEXT_OPERATION_ID: &str = "SELECT nextval('operation_id_seq')";
 
 fn order_row(row: Option<Row>) -> Result<Option<OrderRecord>, Failure> {
     row.as_ref().map(|row| decoded(order_record(row))).transpose()
@@ -108,7 +113,7 @@ pub(crate) async fn lock_order(
     order_row(query_opt(tx, LOCK_ORDER, &[&auth_no]).await?)
 }
 
-async fn order_by_out_order_no(
+pub(crate) async fn order_by_out_order_no(
     tx: &Transaction<'_>,
     app_id: &str,
     out_order_no: &str,
@@ -116,7 +121,7 @@ async fn order_by_out_order_no(
     order_row(query_opt(tx, ORDER_BY_OUT_ORDER_NO, &[&app_id, &out_order_no]).await?)
 }
 
-async fn user_by(
+pub(crate) async fn user_by(
     tx: &Transaction<'_>,
     sql: &str,
     value: Option<&String>,
@@ -124,7 +129,11 @@ async fn user_by(
     let Some(value) = value else { return Ok(None) };
     let row = query_opt(tx, sql, &[value]).await?;
     Ok(match row {
-        Some(row) => Some(UserRecord { user_id: row.try_get(0)?, logon_id: row.try_get(1)? }),
+        Some(row) => Some(UserRecord {
+            user_id: row.try_get(0)?,
+            logon_id: row.try_get(1)?,
+            real_name: row.try_get(2)?,
+        }),
         None => None,
     })
 }
@@ -170,6 +179,21 @@ async fn new_ids(tx: &Transaction<'_>, app_id: &str, now_ms: i64) -> Result<NewI
     })
 }
 
+/// Fresh ids of a fund.trans document (32-digit, `ids::trans_order_id` / `trans_fund_id`).
+pub(crate) async fn new_trans_ids(
+    tx: &Transaction<'_>,
+    app_id: &str,
+    document: ids::TransDocument,
+    now_ms: i64,
+) -> Result<NewIds, Failure> {
+    let row = query_one(tx, NEXT_IDS, &[]).await?;
+    let route = ids::route_digits(app_id);
+    Ok(NewIds {
+        auth_no: ids::trans_order_id(now_ms, document, route, row.try_get(0)?),
+        operation_id: ids::trans_fund_id(now_ms, document, route, row.try_get(1)?),
+    })
+}
+
 pub(crate) async fn new_operation_id(
     tx: &Transaction<'_>,
     app_id: &str,
@@ -181,7 +205,7 @@ pub(crate) async fn new_operation_id(
 
 /// Prepares `sql` ahead of a pipelined round trip: a statement still to be prepared would hold
 /// its call back and let a later one be sent first.
-async fn prepare(tx: &Transaction<'_>, statements: &[&str]) -> Result<(), Failure> {
+pub(crate) async fn prepare(tx: &Transaction<'_>, statements: &[&str]) -> Result<(), Failure> {
     for sql in statements {
         tx.prepare_cached(sql).await?;
     }

@@ -27,6 +27,7 @@ mod outbox;
 mod payment;
 pub mod schema;
 pub mod scratch;
+mod trans;
 
 use crate::notify::{NotifyFilter, NotifyRecord, PaymentOrder, PendingNotify};
 use crate::{Keep, SandboxUser, Store, StoreError};
@@ -36,6 +37,7 @@ use hongbao_ledger::{
     Bug, CompletePayment, DisburseCommand, FiredDeadline, FundCommand, LedgerSnapshot,
     NotifyAttempt, OperationQuery, OperationView, Outcome, RefundCommand, Rejection,
 };
+use hongbao_ledger::{ClaimCommand, ReturnCommand, SendCommand, TransQuery, TransferCommand};
 use hongbao_money::Fen;
 use std::future::Future;
 use std::pin::Pin;
@@ -296,6 +298,29 @@ impl Store for PostgresStore {
         query: OperationQuery,
     ) -> Result<Result<OperationView, Rejection>, StoreError> {
         self.read(|tx| Box::pin(commands::query(tx, query))).await
+    }
+
+    async fn send(&self, cmd: SendCommand) -> Result<Outcome, StoreError> {
+        self.write_grouped(move |tx| Box::pin(trans::send(tx, cmd.clone()))).await
+    }
+
+    async fn claim(&self, cmd: ClaimCommand) -> Result<Outcome, StoreError> {
+        self.write_grouped(move |tx| Box::pin(trans::claim(tx, cmd.clone()))).await
+    }
+
+    async fn transfer(&self, cmd: TransferCommand) -> Result<Outcome, StoreError> {
+        self.write_grouped(move |tx| Box::pin(trans::transfer(tx, cmd.clone()))).await
+    }
+
+    async fn return_send(&self, cmd: ReturnCommand) -> Result<Outcome, StoreError> {
+        self.write_grouped(move |tx| Box::pin(trans::return_send(tx, cmd.clone()))).await
+    }
+
+    async fn trans_query(
+        &self,
+        query: TransQuery,
+    ) -> Result<Result<OperationView, Rejection>, StoreError> {
+        self.read(|tx| Box::pin(trans::trans_query(tx, query))).await
     }
 
     async fn ensure_user(&self, user: SandboxUser, now_ms: i64) -> Result<bool, StoreError> {

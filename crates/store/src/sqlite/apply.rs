@@ -48,8 +48,8 @@ pub(crate) fn guard_refused(what: String) -> StoreError {
 fn insert_user(conn: &Connection, user: &SandboxUser) -> Result<(), StoreError> {
     exec(
         conn,
-        "INSERT INTO sandbox_user (user_id, logon_id, password) VALUES (?1, ?2, ?3)",
-        params![user.user_id, user.logon_id, user.password],
+        "INSERT INTO sandbox_user (user_id, logon_id, password, real_name) VALUES (?1, ?2, ?3, ?4)",
+        params![user.user_id, user.logon_id, user.password, user.real_name],
     )?;
     Ok(())
 }
@@ -60,9 +60,9 @@ fn insert_order(conn: &Connection, order: &NewOrder) -> Result<(), StoreError> {
         "INSERT INTO fund_order (auth_no, app_id, out_order_no, kind, packet_auth_no, fund_method, \
          order_title, amount_fen, status, payer_user_id, payee_user_id, pay_timeout_minutes, \
          extra_param, notify_url, notify_charset, notify_sign_type, fingerprint, created_at_ms, \
-         pay_deadline_ms, expire_after_ms, expire_at_ms, return_url) \
+         pay_deadline_ms, expire_after_ms, expire_at_ms, return_url, product, passback_params) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
-         ?19, ?20, ?21, ?22)",
+         ?19, ?20, ?21, ?22, ?23, ?24)",
         params![
             order.auth_no,
             order.app_id,
@@ -85,7 +85,9 @@ fn insert_order(conn: &Connection, order: &NewOrder) -> Result<(), StoreError> {
             order.pay_deadline_ms,
             order.expire_after_ms,
             order.expire_at_ms,
-            order.return_url
+            order.return_url,
+            order.product.as_str(),
+            order.passback_params
         ],
     )?;
     Ok(())

@@ -71,6 +71,22 @@ pub(crate) fn new_operation_id(
     Ok(ids::operation_id(now_ms, route, next_sequence(conn, "operation_id")?))
 }
 
+/// Fresh ids of a fund.trans document (32-digit, `ids::trans_order_id` / `trans_fund_id`).
+pub(crate) fn new_trans_ids(
+    conn: &Connection,
+    app_id: &str,
+    document: ids::TransDocument,
+    now_ms: i64,
+) -> Result<NewIds, StoreError> {
+    let route = ids::route_digits(app_id);
+    let order = next_sequence(conn, "auth_no")?;
+    let fund = next_sequence(conn, "operation_id")?;
+    Ok(NewIds {
+        auth_no: ids::trans_order_id(now_ms, document, route, order),
+        operation_id: ids::trans_fund_id(now_ms, document, route, fund),
+    })
+}
+
 fn new_ids(conn: &Connection, app_id: &str, now_ms: i64) -> Result<NewIds, StoreError> {
     let route = ids::route_digits(app_id);
     let auth_no = ids::auth_no(now_ms, route, next_sequence(conn, "auth_no")?);
@@ -88,7 +104,7 @@ pub(crate) fn order_by_auth_no(
     first(conn, ORDER_BY_AUTH_NO, [auth_no], |row| order_record(row))
 }
 
-fn order_by_out_order_no(
+pub(crate) fn order_by_out_order_no(
     conn: &Connection,
     app_id: &str,
     out_order_no: &str,
@@ -108,18 +124,20 @@ fn order_by_ref(
     }
 }
 
-fn user_by(
+pub(crate) fn user_by(
     conn: &Connection,
     column_sql: &str,
     value: &str,
 ) -> Result<Option<UserRecord>, StoreError> {
     first(conn, column_sql, [value], |row| {
-        Ok(UserRecord { user_id: row.get(0)?, logon_id: row.get(1)? })
+        Ok(UserRecord { user_id: row.get(0)?, logon_id: row.get(1)?, real_name: row.get(2)? })
     })
 }
 
-const USER_BY_ID: &str = "SELECT user_id, logon_id FROM sandbox_user WHERE user_id = ?1";
-const USER_BY_LOGON_ID: &str = "SELECT user_id, logon_id FROM sandbox_user WHERE logon_id = ?1";
+pub(crate) const USER_BY_ID: &str =
+    "SELECT user_id, logon_id, real_name FROM sandbox_user WHERE user_id = ?1";
+pub(crate) const USER_BY_LOGON_ID: &str =
+    "SELECT user_id, logon_id, real_name FROM sandbox_user WHERE logon_id = ?1";
 
 /// The balance of `account`, `None` when it has no row.
 pub(crate) fn balance(conn: &Connection, account: &Account) -> Result<Option<Fen>, StoreError> {

@@ -11,13 +11,15 @@ mod commands;
 mod outbox;
 mod payment;
 pub mod schema;
+mod trans;
 
 use crate::notify::{NotifyFilter, NotifyRecord, PaymentOrder, PendingNotify};
 use crate::{Keep, SandboxUser, Store, StoreError};
 use async_trait::async_trait;
 use hongbao_ledger::{
-    CompletePayment, DisburseCommand, FiredDeadline, FundCommand, LedgerSnapshot, NotifyAttempt,
-    OperationQuery, OperationView, Outcome, RefundCommand, Rejection,
+    ClaimCommand, CompletePayment, DisburseCommand, FiredDeadline, FundCommand, LedgerSnapshot,
+    NotifyAttempt, OperationQuery, OperationView, Outcome, RefundCommand, Rejection, ReturnCommand,
+    SendCommand, TransQuery, TransferCommand,
 };
 use hongbao_money::Fen;
 use rusqlite::{Connection, OpenFlags};
@@ -291,6 +293,29 @@ impl Store for SqliteStore {
         query: OperationQuery,
     ) -> Result<Result<OperationView, Rejection>, StoreError> {
         self.read(move |conn| commands::query(conn, &query)).await
+    }
+
+    async fn send(&self, cmd: SendCommand) -> Result<Outcome, StoreError> {
+        self.write(move |conn| trans::send(conn, &cmd)).await
+    }
+
+    async fn claim(&self, cmd: ClaimCommand) -> Result<Outcome, StoreError> {
+        self.write(move |conn| trans::claim(conn, &cmd)).await
+    }
+
+    async fn transfer(&self, cmd: TransferCommand) -> Result<Outcome, StoreError> {
+        self.write(move |conn| trans::transfer(conn, &cmd)).await
+    }
+
+    async fn return_send(&self, cmd: ReturnCommand) -> Result<Outcome, StoreError> {
+        self.write(move |conn| trans::return_send(conn, &cmd)).await
+    }
+
+    async fn trans_query(
+        &self,
+        query: TransQuery,
+    ) -> Result<Result<OperationView, Rejection>, StoreError> {
+        self.read(move |conn| trans::trans_query(conn, &query)).await
     }
 
     async fn ensure_user(&self, user: SandboxUser, now_ms: i64) -> Result<bool, StoreError> {

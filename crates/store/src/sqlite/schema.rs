@@ -149,6 +149,14 @@ const MIGRATIONS: &[&str] = &[
         WHEN typeof(NEW.balance_fen) <> 'integer'
         BEGIN SELECT RAISE(ABORT, 'account balances are integers (fen)'); END;
     "#,
+    // 5: today's product beside fund.coupon (STD_RED_PACKET over alipay.fund.trans.*): an order's
+    // product, its passback_params, and sandbox users' real names (a payee's name is checked).
+    r#"
+    ALTER TABLE fund_order ADD COLUMN product TEXT NOT NULL DEFAULT 'COUPON'
+        CHECK (product IN ('COUPON', 'STD_RED_PACKET'));
+    ALTER TABLE fund_order ADD COLUMN passback_params TEXT;
+    ALTER TABLE sandbox_user ADD COLUMN real_name TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.
