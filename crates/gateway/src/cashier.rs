@@ -19,6 +19,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use hongbao_ledger::{CompletePayment, FundMethod, OperationView, PacketStatus, Rejection};
 use hongbao_protocol::display::format_beijing;
+use hongbao_protocol::method::PAGE_PAY_RETURN;
 use hongbao_protocol::params::DecodedRequest;
 use hongbao_protocol::sign_content::sign_notify;
 use hongbao_protocol::RequestError;
@@ -27,9 +28,6 @@ use hongbao_store::PaymentOrder;
 use http::StatusCode;
 use std::collections::HashMap;
 use std::sync::Arc;
-
-/// The page.pay method name.
-pub const PAGE_PAY: &str = "alipay.fund.coupon.order.page.pay";
 
 /// `/cashier/{auth_no}`: show (GET) and act (POST).
 pub fn router(gateway: Arc<Gateway>) -> axum::Router {
@@ -263,7 +261,7 @@ fn return_params(
     context: &Context,
 ) -> Option<String> {
     let mut params = Params::new();
-    params.insert("method", format!("{PAGE_PAY}.return"));
+    params.insert("method", PAGE_PAY_RETURN);
     params.insert("app_id", app_id);
     params.insert("auth_app_id", app_id);
     params.insert("charset", context.charset.as_str());

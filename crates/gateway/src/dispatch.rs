@@ -2,7 +2,7 @@
 
 use crate::clock::wall_now_utc;
 use crate::error::{to_alipay, ApiError};
-use crate::methods::{self, MethodKind};
+use crate::methods;
 use crate::{App, Gateway};
 use axum::body::Body;
 use axum::extract::State;
@@ -11,9 +11,10 @@ use axum::routing::any;
 use bytes::Bytes;
 use hongbao_protocol::envelope::{render, response_key, ResponseNode, ERROR_RESPONSE_KEY};
 use hongbao_protocol::form::parse_form_lenient;
+use hongbao_protocol::method::PAGE_PAY;
 use hongbao_protocol::params::{decode_request, peek_ascii, DecodedRequest};
 use hongbao_protocol::sign_content::verify_request;
-use hongbao_protocol::{Charset, CommonParams, RequestError, SignType};
+use hongbao_protocol::{Charset, CommonParams, Method, RequestError, SignType};
 use http::{header, HeaderValue, Request, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use std::sync::Arc;
@@ -134,11 +135,11 @@ fn shed(gateway: &Gateway, query: &[u8], body: &[u8]) -> Response {
 /// Only a request that failed to decode is parsed again (leniently), to tell which way to answer.
 fn is_page_pay(decoded: &Result<DecodedRequest, RequestError>, query: &[u8], body: &[u8]) -> bool {
     match decoded {
-        Ok(request) => request.params.get("method") == Some(crate::cashier::PAGE_PAY),
+        Ok(request) => request.params.get("method") == Some(PAGE_PAY),
         Err(_) => {
             let mut raw = parse_form_lenient(query);
             raw.extend(parse_form_lenient(body));
-            peek_ascii(&raw, "method").as_deref() == Some(crate::cashier::PAGE_PAY)
+            peek_ascii(&raw, "method").as_deref() == Some(PAGE_PAY)
         }
     }
 }
@@ -185,9 +186,9 @@ async fn answer(
 pub(crate) fn verify(
     gateway: &Gateway,
     request: DecodedRequest,
-) -> Result<(MethodKind, Verified<'_>), ApiError> {
+) -> Result<(Method, Verified<'_>), ApiError> {
     let common = CommonParams::parse(&request.params, wall_now_utc())?;
-    let kind = MethodKind::lookup(&common.method)
+    let kind = Method::parse(&common.method)
         .ok_or_else(|| RequestError::InvalidMethod(common.method.clone()))?;
     let app = gateway
         .apps

@@ -19,13 +19,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use hongbao_ledger::{CompletePayment, FundMethod};
 use hongbao_protocol::envelope::{render, response_key};
+use hongbao_protocol::method::APP_PAY;
 use hongbao_protocol::params::{decode_request, peek_ascii};
 use hongbao_protocol::{Charset, SignType};
 use http::{HeaderMap, StatusCode, Uri};
 use std::sync::Arc;
-
-/// The app.pay method name.
-pub const APP_PAY: &str = "alipay.fund.coupon.order.app.pay";
 
 /// `/wallet` (open or paste an order string) and `/wallet/pay` (confirm or cancel).
 pub fn router(gateway: Arc<Gateway>) -> axum::Router {

@@ -10,8 +10,6 @@ use hongbao_protocol::sign_content::verify_notify;
 use hongbao_protocol::{Charset, Params, SignType};
 use hongbao_test_support::*;
 
-const PAGE_PAY: &str = "alipay.fund.coupon.order.page.pay";
-const APP_PAY: &str = "alipay.fund.coupon.order.app.pay";
 const RETURN_URL: &str = "http://merchant.example/return";
 const PAYER_LOGON: &str = "merchant-b@example.com";
 
@@ -135,7 +133,7 @@ async fn page_pay_cashier_login_pay_and_signed_return() {
         verify_notify(&params, Charset::Utf8, &public),
         "return parameters are signed: {params:?}"
     );
-    assert_eq!(params.get("method"), Some("alipay.fund.coupon.order.page.pay.return"));
+    assert_eq!(params.get("method"), Some(PAGE_PAY_RETURN));
     assert_eq!(params.get("out_order_no"), Some("WEB1"));
     assert_eq!(params.get("amount"), Some("88.88"));
     assert_eq!(params.get("status"), Some("SUCCESS"));

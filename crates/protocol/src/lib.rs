@@ -2,7 +2,7 @@
 //!
 //! What it owns: form decoding with the request `charset` (`form`, `charset`, `params`), the
 //! common parameters and their checks (`common`), what can be wrong with a request (`error`),
-//! sign content and request/notify signatures (`sign_content`),
+//! the method names (`method`), sign content and request/notify signatures (`sign_content`),
 //! `biz_content` field parsing (`biz`), the signed `*_response` envelope (`envelope`), and the
 //! display forms of times and logon ids (`display`). Modules depend one way: `error` on `form`
 //! only, everything else on `error`.
@@ -18,6 +18,7 @@ pub mod display;
 pub mod envelope;
 pub mod error;
 pub mod form;
+pub mod method;
 pub mod params;
 pub mod sign_content;
 
@@ -25,4 +26,5 @@ pub use charset::Charset;
 pub use common::CommonParams;
 pub use error::{RequestError, SignatureHint};
 pub use hongbao_sign::SignType;
+pub use method::Method;
 pub use params::Params;
