@@ -6,12 +6,12 @@
 //!
 //! Errors are readable HTML pages here, never JSON: a person is looking at them.
 
-use crate::dispatch::verify;
 use crate::error::{to_alipay, ApiError};
 use crate::html::{
     error_page, escape, field, form_fields, order_summary, page, page_keeping, pay_form, Lang,
 };
 use crate::methods::fund::payer_side_order;
+use crate::verify::verify;
 use crate::Gateway;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -55,7 +55,7 @@ pub async fn page_pay(
         Ok(request) => request,
         Err(err) => return api_error_page(lang, &err.into()),
     };
-    let (_, verified) = match verify(gateway, request) {
+    let verified = match verify(gateway, request) {
         Ok(verified) => verified,
         Err(err) => return api_error_page(lang, &err),
     };
@@ -64,8 +64,8 @@ pub async fn page_pay(
             let target = format!(
                 "/cashier/{}?charset={}&sign_type={}",
                 view.auth_no,
-                verified.request.charset.as_str(),
-                verified.common.sign_type.as_str()
+                verified.charset().as_str(),
+                verified.common().sign_type.as_str()
             );
             Redirect::to(&target).into_response()
         }

@@ -1,9 +1,9 @@
 //! `/gateway.do`: from raw request to signed answer.
 
-use crate::clock::wall_now_utc;
 use crate::error::{to_alipay, ApiError};
 use crate::methods;
-use crate::{App, Gateway};
+use crate::verify::verify;
+use crate::Gateway;
 use axum::body::Body;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -13,8 +13,7 @@ use hongbao_protocol::envelope::{render, response_key, ResponseNode, ERROR_RESPO
 use hongbao_protocol::form::parse_form_lenient;
 use hongbao_protocol::method::PAGE_PAY;
 use hongbao_protocol::params::{decode_request, peek_ascii, DecodedRequest};
-use hongbao_protocol::sign_content::verify_request;
-use hongbao_protocol::{Charset, CommonParams, Method, RequestError, SignType};
+use hongbao_protocol::{Charset, RequestError, SignType};
 use http::{header, HeaderValue, Request, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use std::sync::Arc;
@@ -22,27 +21,6 @@ use std::sync::Arc;
 /// The router: `/gateway.do` for every HTTP method (SDKs use GET and POST).
 pub fn router(gateway: Arc<Gateway>) -> axum::Router {
     axum::Router::new().route("/gateway.do", any(gateway_do)).with_state(gateway)
-}
-
-/// A verified request, ready for its method.
-pub struct Verified<'a> {
-    /// The calling app.
-    pub app: &'a App,
-    /// Its common parameters.
-    pub common: CommonParams,
-    /// All parameters.
-    pub request: DecodedRequest,
-}
-
-impl Verified<'_> {
-    /// The call's notify target: its `notify_url`, charset and sign_type, when it gave a URL.
-    pub fn notify_target(&self) -> Option<hongbao_ledger::NotifyTarget> {
-        self.common.notify_url.as_ref().map(|url| hongbao_ledger::NotifyTarget {
-            url: url.clone(),
-            charset: self.request.charset.as_str().to_owned(),
-            sign_type: self.common.sign_type.as_str().to_owned(),
-        })
-    }
 }
 
 /// How the answer is framed: node name, charset, algorithm.
@@ -168,11 +146,11 @@ async fn answer(
             .unwrap_or(SignType::Rsa2),
     };
     let node = match verify(gateway, request) {
-        Ok((kind, verified)) => match methods::run(gateway, kind, &verified).await {
+        Ok(verified) => match methods::run(gateway, &verified).await {
             Ok(node) => node,
             Err(err) => {
                 if let ApiError::Store(store) = &err {
-                    tracing::error!(error = %store, method = ?kind, app_id = %verified.app.app_id, "store failed");
+                    tracing::error!(error = %store, method = verified.method().name(), app_id = %verified.app().app_id, "store failed");
                 }
                 error_node(&err)
             }
@@ -180,32 +158,6 @@ async fn answer(
         Err(err) => error_node(&err),
     };
     (frame, node)
-}
-
-/// Common parameters, method, app, signature, app_auth_token: in that order.
-pub(crate) fn verify(
-    gateway: &Gateway,
-    request: DecodedRequest,
-) -> Result<(Method, Verified<'_>), ApiError> {
-    let common = CommonParams::parse(&request.params, wall_now_utc())?;
-    let kind = Method::parse(&common.method)
-        .ok_or_else(|| RequestError::InvalidMethod(common.method.clone()))?;
-    let app = gateway
-        .apps
-        .get(&common.app_id)
-        .ok_or_else(|| RequestError::InvalidAppId(common.app_id.clone()))?;
-    verify_request(
-        &request.params,
-        &request.raw,
-        request.charset,
-        common.sign_type,
-        &common.sign,
-        &app.public_key,
-    )?;
-    if common.app_auth_token.is_some() {
-        return Err(RequestError::AppAuthTokenNotSupported.into());
-    }
-    Ok((kind, Verified { app, common, request }))
 }
 
 fn error_node(err: &ApiError) -> ResponseNode {

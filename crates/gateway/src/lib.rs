@@ -19,6 +19,7 @@ pub mod notify;
 pub mod sandbox;
 pub mod scheduler;
 pub mod server;
+pub mod verify;
 pub mod wallet;
 
 use hongbao_sign::{PrivateKey, PublicKey};

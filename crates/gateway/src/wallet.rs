@@ -8,10 +8,10 @@
 //! server), or 6001 when the payer cancels. `Accept: application/json` gets that object as JSON.
 
 use crate::cashier::{api_error_page, lang_field, load_order};
-use crate::dispatch::verify;
 use crate::html::{error_page, escape, field, form_fields, order_summary, page, pay_form, Lang};
 use crate::methods::fund::payer_side_order;
 use crate::methods::order_node;
+use crate::verify::verify;
 use crate::Gateway;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -50,7 +50,7 @@ async fn open(State(gateway): State<Arc<Gateway>>, uri: Uri) -> Response {
         let message = format!("method {method:?} is not {APP_PAY}");
         return error_page(lang, "40002", "isv.invalid-method", &message);
     }
-    let (_, verified) = match verify(&gateway, request) {
+    let verified = match verify(&gateway, request) {
         Ok(verified) => verified,
         Err(err) => return api_error_page(lang, &err),
     };
@@ -62,8 +62,8 @@ async fn open(State(gateway): State<Arc<Gateway>>, uri: Uri) -> Response {
         &gateway,
         lang,
         &view.auth_no,
-        verified.request.charset,
-        verified.common.sign_type,
+        verified.charset(),
+        verified.common().sign_type,
         None,
     )
     .await

@@ -5,8 +5,8 @@ mod notifications;
 mod query;
 mod transfer;
 
-use crate::dispatch::Verified;
 use crate::error::ApiError;
+use crate::verify::Verified;
 use crate::Gateway;
 use hongbao_ledger::{OperationStatus, OperationView, Outcome};
 use hongbao_protocol::biz::{BizContent, BizError};
@@ -15,12 +15,9 @@ use hongbao_protocol::envelope::ResponseNode;
 use hongbao_protocol::Method;
 
 /// Runs a verified request.
-pub async fn run(
-    gateway: &Gateway,
-    kind: Method,
-    request: &Verified<'_>,
-) -> Result<ResponseNode, ApiError> {
-    let biz = BizContent::parse(request.request.params.get("biz_content"))?;
+pub async fn run(gateway: &Gateway, request: &Verified<'_>) -> Result<ResponseNode, ApiError> {
+    let kind = request.method();
+    let biz = BizContent::parse(request.params().get("biz_content"))?;
     let node = match kind {
         Method::AgreementPay => fund::agreement_pay(gateway, request, &biz).await,
         Method::Disburse => transfer::disburse(gateway, request, &biz).await,
@@ -36,7 +33,7 @@ pub async fn run(
         .into()),
     }?;
     let moves_money = matches!(kind, Method::AgreementPay | Method::Disburse | Method::Refund);
-    if moves_money && request.common.notify_url.is_some() {
+    if moves_money && request.common().notify_url.is_some() {
         // A committed movement may have queued a notification: deliver it now, not at the next poll.
         gateway.notify_wake.notify_one();
     }
