@@ -184,6 +184,21 @@ async fn a_tampered_page_pay_form_shows_a_readable_error_page() {
     assert!(html.contains("isv.invalid-signature") && html.contains("验签出错"), "{html}");
     assert!(!html.trim_start().starts_with('{'), "not JSON");
     assert_eq!(query_status(&app, "WEB2", "pay1").await.sub_code(), "AUTH_ORDER_NOT_EXIST");
+
+    // A page.pay whose form does not even decode is still routed to a page, by the method it
+    // names; an app.pay order string posted to /gateway.do gets a signed JSON error instead.
+    let mut undecodable = call.body();
+    undecodable.extend_from_slice(b"&x=%ZZ");
+    let http = raw(
+        app.addr,
+        &post_request("/gateway.do", &undecodable, "application/x-www-form-urlencoded"),
+    )
+    .await;
+    assert_eq!(http.status, 400);
+    assert!(text(&http).contains("isv.invalid-parameter"), "{}", text(&http));
+    let app_pay = app.call(APP_PAY, &page_biz("WEB3", "1.00", "")).await;
+    assert_eq!(app_pay.sub_code(), "ILLEGAL_ARGUMENT");
+    assert!(app_pay.sub_msg().contains("wallet"), "{}", app_pay.sub_msg());
 }
 
 #[tokio::test]
