@@ -2,7 +2,7 @@
 //! cashier), and on the JSON path verify it, run its method and sign the answer.
 
 use crate::cashier;
-use crate::error::{to_alipay, ApiError};
+use crate::error::{log_failure, to_alipay, ApiError};
 use crate::methods;
 use crate::verify::verify;
 use crate::Gateway;
@@ -188,9 +188,7 @@ async fn answer(
         Ok(verified) => match methods::run(gateway, &verified).await {
             Ok(node) => node,
             Err(err) => {
-                if let ApiError::Store(store) = &err {
-                    tracing::error!(error = %store, method = verified.method().name(), app_id = %verified.app().app_id, "store failed");
-                }
+                log_failure(verified.method(), &verified.app().app_id, &err);
                 error_node(&err)
             }
         },

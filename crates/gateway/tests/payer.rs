@@ -372,6 +372,15 @@ async fn app_pay_order_string_is_paid_in_the_wallet_with_a_signed_result() {
     let refused = raw(app.addr, &get(&format!("/wallet?order_string={encoded}"))).await;
     assert_eq!(refused.status, 400);
     assert!(text(&refused).contains("isv.invalid-signature"));
+    // A page.pay order string is not the wallet's to pay.
+    let page_pay = String::from_utf8(Call::new(PAGE_PAY, &page_biz("APP6", "1.00", "")).body())
+        .expect("ascii");
+    let encoded: String =
+        encode_component(page_pay.as_bytes()).into_iter().map(char::from).collect();
+    let refused = raw(app.addr, &get(&format!("/wallet?order_string={encoded}"))).await;
+    assert_eq!(refused.status, 400);
+    assert!(text(&refused).contains("40002 · isv.invalid-method"), "{}", text(&refused));
+    assert_eq!(query_status(&app, "APP6", "pay1").await.sub_code(), "AUTH_ORDER_NOT_EXIST");
     assert_eq!(app.balance(MERCHANT_B).await, MERCHANT_BALANCE - 2 * 666);
     app.assert_invariants().await;
 }
