@@ -23,6 +23,7 @@
 use fantoccini::wd::Capabilities;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hongbao_protocol::form::parse_form;
+use hongbao_protocol::method::{PAGE_PAY, PAGE_PAY_RETURN};
 use hongbao_protocol::sign_content::verify_notify;
 use hongbao_protocol::{Charset, Params};
 use hongbao_test_support::{
@@ -39,7 +40,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-const PAGE_PAY: &str = "alipay.fund.coupon.order.page.pay";
 const PAYER_LOGON: &str = "merchant-b@example.com";
 const PAYER_PASSWORD: &str = "111111";
 /// How long any one page may take to appear.
@@ -557,7 +557,7 @@ async fn sdk_form_cashier_login_pay_and_signed_return_in_chromium() {
         "return parameters verify with the gateway key: {params:?}"
     );
     for (key, expected) in [
-        ("method", "alipay.fund.coupon.order.page.pay.return"),
+        ("method", PAGE_PAY_RETURN),
         ("app_id", APP_A),
         ("auth_app_id", APP_A),
         ("charset", "utf-8"),

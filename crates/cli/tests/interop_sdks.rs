@@ -38,10 +38,7 @@ const USER_B_LOGON: &str = "bob@example.com";
 const MERCHANT_OPENING_FEN: i64 = 100_000_000;
 const USER_OPENING_FEN: i64 = 100_000;
 
-const PAY: &str = "alipay.fund.coupon.order.agreement.pay";
-const DISBURSE: &str = "alipay.fund.coupon.order.disburse";
-const REFUND: &str = "alipay.fund.coupon.order.refund";
-const QUERY: &str = "alipay.fund.coupon.operation.query";
+use hongbao_protocol::method::{AGREEMENT_PAY as PAY, DISBURSE, OPERATION_QUERY as QUERY, REFUND};
 
 const PACKET_TITLE: &str = "红包发放";
 const DISBURSE_TITLE: &str = "红包领取";

@@ -11,43 +11,10 @@ use chrono::{DateTime, FixedOffset};
 use hongbao_money::Fen;
 use serde_json::{Map, Value};
 
-/// `alipay.fund.coupon.order.page.pay`: fund a packet through the PC cashier (a page the
-/// payer's browser opens).
-///
-/// ```
-/// assert_eq!(hongbao_client::PAGE_PAY, "alipay.fund.coupon.order.page.pay");
-/// ```
-pub const PAGE_PAY: &str = "alipay.fund.coupon.order.page.pay";
-/// `alipay.fund.coupon.order.app.pay`: fund a packet through the Alipay app (an order string).
-///
-/// ```
-/// assert!(hongbao_client::APP_PAY.ends_with(".app.pay"));
-/// ```
-pub const APP_PAY: &str = "alipay.fund.coupon.order.app.pay";
-/// `alipay.fund.coupon.order.agreement.pay`: fund a packet from the merchant's own account.
-///
-/// ```
-/// assert_eq!(hongbao_client::AGREEMENT_PAY, "alipay.fund.coupon.order.agreement.pay");
-/// ```
-pub const AGREEMENT_PAY: &str = "alipay.fund.coupon.order.agreement.pay";
-/// `alipay.fund.coupon.order.disburse`: pay part of a packet to a user.
-///
-/// ```
-/// assert_eq!(hongbao_client::DISBURSE, "alipay.fund.coupon.order.disburse");
-/// ```
-pub const DISBURSE: &str = "alipay.fund.coupon.order.disburse";
-/// `alipay.fund.coupon.order.refund`: return unclaimed money to the payer.
-///
-/// ```
-/// assert_eq!(hongbao_client::REFUND, "alipay.fund.coupon.order.refund");
-/// ```
-pub const REFUND: &str = "alipay.fund.coupon.order.refund";
-/// `alipay.fund.coupon.operation.query`: one operation's details.
-///
-/// ```
-/// assert_eq!(hongbao_client::OPERATION_QUERY, "alipay.fund.coupon.operation.query");
-/// ```
-pub const OPERATION_QUERY: &str = "alipay.fund.coupon.operation.query";
+// The wire names are defined once, in the wire model shared with the server.
+pub use hongbao_protocol::method::{
+    AGREEMENT_PAY, APP_PAY, DISBURSE, OPERATION_QUERY, PAGE_PAY, REFUND,
+};
 
 /// A compact JSON object written in insertion order (the workspace's `serde_json` keeps it).
 struct BizWriter(Map<String, Value>);

@@ -6,12 +6,12 @@
 //!
 //! Errors are readable HTML pages here, never JSON: a person is looking at them.
 
-use crate::dispatch::verify;
-use crate::error::{to_alipay, ApiError};
+use crate::error::{log_failure, to_alipay, ApiError};
 use crate::html::{
     error_page, escape, field, form_fields, order_summary, page, page_keeping, pay_form, Lang,
 };
 use crate::methods::fund::payer_side_order;
+use crate::verify::verify;
 use crate::Gateway;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -19,25 +19,26 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use hongbao_ledger::{CompletePayment, FundMethod, OperationView, PacketStatus, Rejection};
 use hongbao_protocol::display::format_beijing;
+use hongbao_protocol::method::PAGE_PAY_RETURN;
 use hongbao_protocol::params::DecodedRequest;
 use hongbao_protocol::sign_content::sign_notify;
 use hongbao_protocol::RequestError;
-use hongbao_protocol::{Charset, Params, SignType};
+use hongbao_protocol::{Charset, Method, Params, SignType};
 use hongbao_store::PaymentOrder;
 use http::StatusCode;
 use std::collections::HashMap;
 use std::sync::Arc;
-
-/// The page.pay method name.
-pub const PAGE_PAY: &str = "alipay.fund.coupon.order.page.pay";
 
 /// `/cashier/{auth_no}`: show (GET) and act (POST).
 pub fn router(gateway: Arc<Gateway>) -> axum::Router {
     axum::Router::new().route("/cashier/{auth_no}", get(show).post(act)).with_state(gateway)
 }
 
-/// The error page of a failed request (shared with the wallet).
-pub(crate) fn api_error_page(lang: Lang, err: &ApiError) -> Response {
+/// The page of a failed payer-side request (shared with the wallet): logged like a failure on
+/// `/gateway.do`, with the method and the app (empty while unknown), and shown with its Alipay
+/// code.
+pub(crate) fn failure_page(lang: Lang, method: Method, app_id: &str, err: &ApiError) -> Response {
+    log_failure(method, app_id, err);
     let alipay = to_alipay(err);
     error_page(lang, alipay.code, alipay.sub_code, &alipay.sub_msg)
 }
@@ -55,23 +56,23 @@ pub async fn page_pay(
     let lang = Lang::Zh;
     let request = match decoded {
         Ok(request) => request,
-        Err(err) => return api_error_page(lang, &err.into()),
+        Err(err) => return failure_page(lang, Method::PagePay, "", &err.into()),
     };
-    let (_, verified) = match verify(gateway, request) {
+    let verified = match verify(gateway, request) {
         Ok(verified) => verified,
-        Err(err) => return api_error_page(lang, &err),
+        Err(err) => return failure_page(lang, Method::PagePay, "", &err),
     };
     match payer_side_order(gateway, &verified, FundMethod::Page).await {
         Ok(view) => {
             let target = format!(
                 "/cashier/{}?charset={}&sign_type={}",
                 view.auth_no,
-                verified.request.charset.as_str(),
-                verified.common.sign_type.as_str()
+                verified.charset().as_str(),
+                verified.common().sign_type.as_str()
             );
             Redirect::to(&target).into_response()
         }
-        Err(err) => api_error_page(lang, &err),
+        Err(err) => failure_page(lang, Method::PagePay, &verified.app().app_id, &err),
     }
 }
 
@@ -104,9 +105,11 @@ async fn show(
     render(&gateway, &auth_no, &context, None).await
 }
 
-/// The order behind a cashier or wallet page, or the page saying why there is none.
+/// The order behind a cashier (page.pay) or wallet (app.pay) page, with the merchant's name, or
+/// the page saying why there is none.
 pub(crate) async fn load_order(
     gateway: &Gateway,
+    method: Method,
     auth_no: &str,
     lang: Lang,
 ) -> Result<(PaymentOrder, String), Response> {
@@ -116,13 +119,11 @@ pub(crate) async fn load_order(
                 gateway.apps.get(&order.app_id).map(|a| a.name.clone()).unwrap_or_default();
             Ok((order, merchant))
         }
-        Ok(None) => Err(error_page(
-            lang,
-            "40004",
-            "AUTH_ORDER_NOT_EXIST",
-            lang.t("订单不存在", "No such order"),
-        )),
-        Err(err) => Err(api_error_page(lang, &err.into())),
+        Ok(None) => {
+            let err = ApiError::Rejected(Rejection::AuthOrderNotExist);
+            Err(failure_page(lang, method, "", &err))
+        }
+        Err(err) => Err(failure_page(lang, method, "", &err.into())),
     }
 }
 
@@ -133,7 +134,7 @@ async fn render(
     error: Option<&str>,
 ) -> Response {
     let lang = context.lang;
-    let (order, merchant) = match load_order(gateway, auth_no, lang).await {
+    let (order, merchant) = match load_order(gateway, Method::PagePay, auth_no, lang).await {
         Ok(found) => found,
         Err(page) => return page,
     };
@@ -201,13 +202,16 @@ async fn act(
         field(&fields, "sign_type"),
     );
     let lang = context.lang;
+    let (order, _) = match load_order(&gateway, Method::PagePay, &auth_no, lang).await {
+        Ok(found) => found,
+        Err(page) => return page,
+    };
     if field(&fields, "action") == Some("cancel") {
-        let order = gateway.store.payment_order(&auth_no).await.ok().flatten();
         let body = format!(
             "<div class=\"card\"><p class=\"closed\" id=\"status\">{}</p><p class=\"meta\">{}</p>{}</div>",
             lang.t("已取消支付", "Payment cancelled"),
             lang.t("订单未支付，超时后自动关闭。", "The order stays unpaid and closes when its pay_timeout passes."),
-            back_link(lang, order.and_then(|o| o.return_url).as_deref()),
+            back_link(lang, order.return_url.as_deref()),
         );
         return page(lang, lang.t("已取消", "Cancelled"), &body, StatusCode::OK);
     }
@@ -219,7 +223,7 @@ async fn act(
             let message = lang.t("账号或密码错误", "Wrong account or password");
             return render(&gateway, &auth_no, &context, Some(message)).await;
         }
-        Err(err) => return api_error_page(lang, &err.into()),
+        Err(err) => return failure_page(lang, Method::PagePay, &order.app_id, &err.into()),
     };
     let now_ms = gateway.clock.now_ms();
     let paid = gateway
@@ -237,13 +241,11 @@ async fn act(
             return render(&gateway, &auth_no, &context, Some(message)).await;
         }
         Ok(Err(_)) => return render(&gateway, &auth_no, &context, None).await,
-        Err(err) => return api_error_page(lang, &err.into()),
+        Err(err) => return failure_page(lang, Method::PagePay, &order.app_id, &err.into()),
     };
     gateway.notify_wake.notify_one();
-    let order = gateway.store.payment_order(&auth_no).await.ok().flatten();
-    let app_id = order.as_ref().map(|o| o.app_id.clone()).unwrap_or_default();
-    match order.and_then(|o| o.return_url) {
-        Some(return_url) => match return_params(&gateway, &app_id, &view, &context) {
+    match order.return_url {
+        Some(return_url) => match return_params(&gateway, &order.app_id, &view, &context) {
             Some(query) => {
                 let separator = if return_url.contains('?') { '&' } else { '?' };
                 Redirect::to(&format!("{return_url}{separator}{query}")).into_response()
@@ -263,7 +265,7 @@ fn return_params(
     context: &Context,
 ) -> Option<String> {
     let mut params = Params::new();
-    params.insert("method", format!("{PAGE_PAY}.return"));
+    params.insert("method", PAGE_PAY_RETURN);
     params.insert("app_id", app_id);
     params.insert("auth_app_id", app_id);
     params.insert("charset", context.charset.as_str());

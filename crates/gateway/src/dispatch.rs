@@ -1,46 +1,120 @@
-//! `/gateway.do`: from raw request to signed answer.
+//! `/gateway.do`: receive a request, route it by the method it names (page APIs to the
+//! cashier), and on the JSON path verify it, run its method and sign the answer.
 
-use crate::clock::wall_now_utc;
-use crate::error::{to_alipay, ApiError};
-use crate::methods::{self, MethodKind};
-use crate::{App, Gateway};
+use crate::cashier;
+use crate::error::{log_failure, to_alipay, ApiError};
+use crate::methods;
+use crate::verify::verify;
+use crate::Gateway;
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{FromRequest, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use bytes::Bytes;
 use hongbao_protocol::envelope::{render, response_key, ResponseNode, ERROR_RESPONSE_KEY};
 use hongbao_protocol::form::parse_form_lenient;
+use hongbao_protocol::method::{Channel, Method};
 use hongbao_protocol::params::{decode_request, peek_ascii, DecodedRequest};
-use hongbao_protocol::sign_content::verify_request;
-use hongbao_protocol::{Charset, CommonParams, RequestError, SignType};
+use hongbao_protocol::{Charset, RequestError, SignType};
 use http::{header, HeaderValue, Request, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use std::sync::Arc;
+use tokio::sync::OwnedSemaphorePermit;
 
 /// The router: `/gateway.do` for every HTTP method (SDKs use GET and POST).
+///
+/// Every request is first received (`Received`: body under its cap and time limit, admission,
+/// decoding); then the method it names picks the endpoint by the way its caller reaches it: a
+/// page API (page.pay, from the payer's browser) goes to the cashier, which answers with pages;
+/// everything else takes the JSON path and gets a signed envelope.
 pub fn router(gateway: Arc<Gateway>) -> axum::Router {
     axum::Router::new().route("/gateway.do", any(gateway_do)).with_state(gateway)
 }
 
-/// A verified request, ready for its method.
-pub struct Verified<'a> {
-    /// The calling app.
-    pub app: &'a App,
-    /// Its common parameters.
-    pub common: CommonParams,
-    /// All parameters.
-    pub request: DecodedRequest,
+async fn gateway_do(State(gateway): State<Arc<Gateway>>, received: Received) -> Response {
+    let channel = received.method().map(Method::channel);
+    let Received { query, body, decoded, admitted } = received;
+    let response = match channel {
+        Some(Channel::Page) => cashier::page_pay(&gateway, decoded).await,
+        Some(Channel::Json | Channel::OrderString) | None => {
+            let (frame, node) = answer(&gateway, &query, &body, decoded).await;
+            reply(&gateway, &frame, node)
+        }
+    };
+    // The place in the work is held until the answer is signed.
+    drop(admitted);
+    response
 }
 
-impl Verified<'_> {
-    /// The call's notify target: its `notify_url`, charset and sign_type, when it gave a URL.
-    pub fn notify_target(&self) -> Option<hongbao_ledger::NotifyTarget> {
-        self.common.notify_url.as_ref().map(|url| hongbao_ledger::NotifyTarget {
-            url: url.clone(),
-            charset: crate::notify::notify_charset(self.request.charset),
-            sign_type: crate::notify::notify_sign_type(self.common.sign_type),
-        })
+/// A request as received: raw query and body, their decoding, and its place in the work
+/// (`Gateway::inflight`), held until the answer is built.
+struct Received {
+    query: Vec<u8>,
+    body: Bytes,
+    decoded: Result<DecodedRequest, RequestError>,
+    admitted: OwnedSemaphorePermit,
+}
+
+impl Received {
+    /// The method the request names: from its parameters, or, when they did not decode, read
+    /// leniently from the raw form (only to tell which way to answer the error).
+    fn method(&self) -> Option<Method> {
+        match &self.decoded {
+            Ok(request) => request.params.get("method").and_then(Method::parse),
+            Err(_) => {
+                let mut raw = parse_form_lenient(&self.query);
+                raw.extend(parse_form_lenient(&self.body));
+                peek_ascii(&raw, "method").as_deref().and_then(Method::parse)
+            }
+        }
+    }
+}
+
+impl FromRequest<Arc<Gateway>> for Received {
+    /// An answer for a request that was never taken on: a body over the cap (signed), one that
+    /// timed out, or no place in the work within `admission_wait` (see `shed`).
+    type Rejection = Response;
+
+    async fn from_request(
+        request: Request<Body>,
+        gateway: &Arc<Gateway>,
+    ) -> Result<Received, Response> {
+        let query = request.uri().query().unwrap_or("").as_bytes().to_vec();
+        let limit = gateway.limits.body_bytes_max;
+        let collected = tokio::time::timeout(
+            gateway.limits.body_read_timeout,
+            Limited::new(request.into_body(), limit).collect(),
+        )
+        .await;
+        let body = match collected {
+            Ok(Ok(collected)) => collected.to_bytes(),
+            Ok(Err(_)) => {
+                // Over the cap (or the connection broke mid-body): answer without reading more.
+                let frame = Frame::guess(&query, None);
+                let node = error_node(&RequestError::BodyTooLarge { limit }.into());
+                return Err(reply(gateway, &frame, node));
+            }
+            Err(_) => {
+                return Err((StatusCode::REQUEST_TIMEOUT, "request body timed out").into_response())
+            }
+        };
+        // Admission after the body is in (reading it is bounded by its own timeout and size),
+        // so slow clients never hold a place in the work queue.
+        let admitted = match Arc::clone(&gateway.inflight).try_acquire_owned() {
+            Ok(permit) => Some(permit),
+            Err(_) => tokio::time::timeout(
+                gateway.limits.admission_wait,
+                Arc::clone(&gateway.inflight).acquire_owned(),
+            )
+            .await
+            .ok()
+            .and_then(Result::ok),
+        };
+        let Some(admitted) = admitted else {
+            return Err(shed(gateway, &query, &body));
+        };
+        let decoded = decode_request(&query, &body);
+        Ok(Received { query, body, decoded, admitted })
     }
 }
 
@@ -74,50 +148,6 @@ impl Frame {
     }
 }
 
-async fn gateway_do(State(gateway): State<Arc<Gateway>>, request: Request<Body>) -> Response {
-    let query = request.uri().query().unwrap_or("").as_bytes().to_vec();
-    let limit = gateway.limits.body_bytes_max;
-    let collected = tokio::time::timeout(
-        gateway.limits.body_read_timeout,
-        Limited::new(request.into_body(), limit).collect(),
-    )
-    .await;
-    let body = match collected {
-        Ok(Ok(collected)) => collected.to_bytes(),
-        Ok(Err(_)) => {
-            // Over the cap (or the connection broke mid-body): answer without reading more.
-            let frame = Frame::guess(&query, None);
-            return reply(
-                &gateway,
-                &frame,
-                error_node(&RequestError::BodyTooLarge { limit }.into()),
-            );
-        }
-        Err(_) => return (StatusCode::REQUEST_TIMEOUT, "request body timed out").into_response(),
-    };
-    // Admission after the body is in (reading it is bounded by its own timeout and size), so
-    // slow clients never hold a place in the work queue.
-    let admitted = match Arc::clone(&gateway.inflight).try_acquire_owned() {
-        Ok(permit) => Some(permit),
-        Err(_) => tokio::time::timeout(
-            gateway.limits.admission_wait,
-            Arc::clone(&gateway.inflight).acquire_owned(),
-        )
-        .await
-        .ok()
-        .and_then(Result::ok),
-    };
-    let Some(_admitted) = admitted else {
-        return shed(&gateway, &query, &body);
-    };
-    let decoded = decode_request(&query, &body);
-    if is_page_pay(&decoded, &query, &body) {
-        return crate::cashier::page_pay(&gateway, decoded).await;
-    }
-    let (frame, node) = answer(&gateway, &query, &body, decoded).await;
-    reply(&gateway, &frame, node)
-}
-
 /// Over capacity: a signed 20000 in the request's own node when it names a method, else a plain
 /// HTTP 503 (there is no node to answer in). Nothing was done; the identical request may be
 /// retried.
@@ -130,23 +160,11 @@ fn shed(gateway: &Gateway, query: &[u8], body: &[u8]) -> Response {
     reply(gateway, &frame, error_node(&ApiError::Overloaded))
 }
 
-/// A page.pay request comes from the payer's browser and is answered with pages, not JSON.
-/// Only a request that failed to decode is parsed again (leniently), to tell which way to answer.
-fn is_page_pay(decoded: &Result<DecodedRequest, RequestError>, query: &[u8], body: &[u8]) -> bool {
-    match decoded {
-        Ok(request) => request.params.get("method") == Some(crate::cashier::PAGE_PAY),
-        Err(_) => {
-            let mut raw = parse_form_lenient(query);
-            raw.extend(parse_form_lenient(body));
-            peek_ascii(&raw, "method").as_deref() == Some(crate::cashier::PAGE_PAY)
-        }
-    }
-}
-
+/// The JSON path: verify, run the method, frame the answer.
 async fn answer(
     gateway: &Gateway,
     query: &[u8],
-    body: &Bytes,
+    body: &[u8],
     decoded: Result<DecodedRequest, RequestError>,
 ) -> (Frame, ResponseNode) {
     let request = match decoded {
@@ -167,44 +185,16 @@ async fn answer(
             .unwrap_or(SignType::Rsa2),
     };
     let node = match verify(gateway, request) {
-        Ok((kind, verified)) => match methods::run(gateway, kind, &verified).await {
+        Ok(verified) => match methods::run(gateway, &verified).await {
             Ok(node) => node,
             Err(err) => {
-                if let ApiError::Store(store) = &err {
-                    tracing::error!(error = %store, method = ?kind, app_id = %verified.app.app_id, "store failed");
-                }
+                log_failure(verified.method(), &verified.app().app_id, &err);
                 error_node(&err)
             }
         },
         Err(err) => error_node(&err),
     };
     (frame, node)
-}
-
-/// Common parameters, method, app, signature, app_auth_token: in that order.
-pub(crate) fn verify(
-    gateway: &Gateway,
-    request: DecodedRequest,
-) -> Result<(MethodKind, Verified<'_>), ApiError> {
-    let common = CommonParams::parse(&request.params, wall_now_utc())?;
-    let kind = MethodKind::lookup(&common.method)
-        .ok_or_else(|| RequestError::InvalidMethod(common.method.clone()))?;
-    let app = gateway
-        .apps
-        .get(&common.app_id)
-        .ok_or_else(|| RequestError::InvalidAppId(common.app_id.clone()))?;
-    verify_request(
-        &request.params,
-        &request.raw,
-        request.charset,
-        common.sign_type,
-        &common.sign,
-        &app.public_key,
-    )?;
-    if common.app_auth_token.is_some() {
-        return Err(RequestError::AppAuthTokenNotSupported.into());
-    }
-    Ok((kind, Verified { app, common, request }))
 }
 
 fn error_node(err: &ApiError) -> ResponseNode {

@@ -1,10 +1,13 @@
 //! The one place that knows Alipay's codes: every failure of a request becomes an `ApiError`,
-//! and `to_alipay` turns it into code / msg / sub_code / sub_msg. docs/errors.md is the
-//! published table; a test checks that it lists every row `to_alipay` can produce.
+//! and `to_alipay` turns it into code / msg / sub_code / sub_msg; the wallet page's answers to
+//! the app are `WalletResult`s. docs/errors.md is the published table; a test checks that it
+//! lists every row `to_alipay` can produce and every `resultStatus`. Failures that are the
+//! server's, not the caller's, are logged by `log_failure`.
 
 use hongbao_ledger::Rejection;
 use hongbao_protocol::biz::BizError;
-use hongbao_protocol::RequestError;
+use hongbao_protocol::{Method, RequestError};
+use hongbao_sign::SignError;
 use hongbao_store::StoreError;
 
 /// Everything that can make a request fail.
@@ -26,6 +29,52 @@ pub enum ApiError {
     /// More work than the gateway takes on right now; nothing was done.
     #[error("overloaded")]
     Overloaded,
+    /// The wallet was handed an order string of another method than app.pay.
+    #[error("订单串的方法不是 app.pay (method {0:?}: the wallet pays alipay.fund.coupon.order.app.pay order strings only)")]
+    NotAppPay(String),
+    /// The answer could not be signed (the gateway key cannot sign; never expected).
+    #[error("signing the answer failed: {0}")]
+    Signing(#[from] SignError),
+}
+
+/// Logs a failure that is the server's (the store, signing) with the method and the app it
+/// happened to; a caller's mistake is answered, not logged. The error's text never leaves the
+/// server, so this is the only place it shows.
+pub fn log_failure(method: Method, app_id: &str, err: &ApiError) {
+    if matches!(err, ApiError::Store(_) | ApiError::Signing(_)) {
+        tracing::error!(error = %err, method = method.name(), app_id, "request failed");
+    }
+}
+
+/// What the wallet hands back to the merchant app after an app.pay, as the Alipay app SDK
+/// does: its `resultStatus` and `memo`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WalletResult {
+    /// Paid: `result` carries the signed app.pay response.
+    Paid,
+    /// The payer cancelled; nothing was paid.
+    Cancelled,
+}
+
+impl WalletResult {
+    /// Every result the wallet gives, for the table test.
+    pub const ALL: [WalletResult; 2] = [WalletResult::Paid, WalletResult::Cancelled];
+
+    /// `resultStatus`.
+    pub fn result_status(self) -> &'static str {
+        match self {
+            WalletResult::Paid => "9000",
+            WalletResult::Cancelled => "6001",
+        }
+    }
+
+    /// `memo`.
+    pub fn memo(self) -> &'static str {
+        match self {
+            WalletResult::Paid => "",
+            WalletResult::Cancelled => "用户中途取消",
+        }
+    }
 }
 
 /// An Alipay result: the four common response fields.
@@ -104,6 +153,13 @@ pub fn to_alipay(err: &ApiError) -> AlipayCode {
             "系统繁忙 (gateway overloaded: nothing was done, retry the identical request later)"
                 .into(),
         ),
+        ApiError::NotAppPay(_) => code(INVALID, "isv.invalid-method", err.to_string()),
+        // Logged by log_failure; the text never leaves the server.
+        ApiError::Signing(_) => code(
+            UNAVAILABLE,
+            "isp.unknow-error",
+            "系统繁忙 (the answer could not be signed)".into(),
+        ),
     }
 }
 
@@ -158,6 +214,8 @@ pub fn catalogue() -> Vec<ApiError> {
         ApiError::Store(StoreError::unavailable("x")),
         ApiError::Store(StoreError::bug("x")),
         ApiError::Overloaded,
+        ApiError::NotAppPay("x".into()),
+        ApiError::Signing(SignError::BadKey { kind: "private" }),
     ];
     for rejection in [
         Rejection::IllegalArgument("x".into()),
@@ -193,6 +251,13 @@ mod tests {
             assert!(
                 rows.iter().any(|row| row.starts_with(&expected)),
                 "docs/errors.md has no row starting {expected:?} (for {err:?})"
+            );
+        }
+        for result in WalletResult::ALL {
+            let expected = format!("| {} | {} |", result.result_status(), result.memo());
+            assert!(
+                rows.iter().any(|row| row.starts_with(&expected)),
+                "docs/errors.md has no wallet row starting {expected:?}"
             );
         }
     }

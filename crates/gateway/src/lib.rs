@@ -1,7 +1,8 @@
 //! The OpenAPI gateway: `/gateway.do` and everything between the socket and the store.
 //!
-//! Request path: read the body under a cap → decode the form in the request charset → check
-//! the common parameters → look up method and app → verify the signature → parse
+//! Request path: read the body under a cap → decode the form in the request charset → route by
+//! the method (page.pay to the cashier) → check the common parameters → look up method and app →
+//! verify the signature (`verify`) → parse
 //! `biz_content` → run the command against the store → build the response node → sign it in the
 //! request charset and sign type. Every outcome, errors included, leaves as a signed
 //! `<method>_response` envelope with HTTP 200 (see `error::to_alipay`, the only place that knows
@@ -19,6 +20,7 @@ pub mod notify;
 pub mod sandbox;
 pub mod scheduler;
 pub mod server;
+pub mod verify;
 pub mod wallet;
 
 use hongbao_sign::{PrivateKey, PublicKey};

@@ -7,11 +7,12 @@
 //! `alipay_fund_coupon_order_app_pay_response` as `result` (the merchant verifies it on its
 //! server), or 6001 when the payer cancels. `Accept: application/json` gets that object as JSON.
 
-use crate::cashier::{api_error_page, lang_field, load_order};
-use crate::dispatch::verify;
-use crate::html::{error_page, escape, field, form_fields, order_summary, page, pay_form, Lang};
+use crate::cashier::{failure_page, lang_field, load_order};
+use crate::error::{to_alipay, ApiError, WalletResult};
+use crate::html::{escape, field, form_fields, order_summary, page, pay_form, Lang};
 use crate::methods::fund::payer_side_order;
 use crate::methods::order_node;
+use crate::verify::verify;
 use crate::Gateway;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -19,13 +20,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use hongbao_ledger::{CompletePayment, FundMethod};
 use hongbao_protocol::envelope::{render, response_key};
+use hongbao_protocol::method::APP_PAY;
 use hongbao_protocol::params::{decode_request, peek_ascii};
-use hongbao_protocol::{Charset, SignType};
+use hongbao_protocol::{Charset, Method, SignType};
 use http::{HeaderMap, StatusCode, Uri};
 use std::sync::Arc;
-
-/// The app.pay method name.
-pub const APP_PAY: &str = "alipay.fund.coupon.order.app.pay";
 
 /// `/wallet` (open or paste an order string) and `/wallet/pay` (confirm or cancel).
 pub fn router(gateway: Arc<Gateway>) -> axum::Router {
@@ -45,27 +44,27 @@ async fn open(State(gateway): State<Arc<Gateway>>, uri: Uri) -> Response {
     };
     let request = match decode_request(&order_string, b"") {
         Ok(request) => request,
-        Err(err) => return api_error_page(lang, &err.into()),
+        Err(err) => return failure_page(lang, Method::AppPay, "", &err.into()),
     };
     let method = request.params.get("method").unwrap_or("").to_owned();
-    if method != APP_PAY {
-        let message = format!("method {method:?} is not {APP_PAY}");
-        return error_page(lang, "40002", "isv.invalid-method", &message);
+    if Method::parse(&method) != Some(Method::AppPay) {
+        return failure_page(lang, Method::AppPay, "", &ApiError::NotAppPay(method));
     }
-    let (_, verified) = match verify(&gateway, request) {
+    let verified = match verify(&gateway, request) {
         Ok(verified) => verified,
-        Err(err) => return api_error_page(lang, &err),
+        Err(err) => return failure_page(lang, Method::AppPay, "", &err),
     };
+    let app_id = &verified.app().app_id;
     let view = match payer_side_order(&gateway, &verified, FundMethod::App).await {
         Ok(view) => view,
-        Err(err) => return api_error_page(lang, &err),
+        Err(err) => return failure_page(lang, Method::AppPay, app_id, &err),
     };
     confirm_page(
         &gateway,
         lang,
         &view.auth_no,
-        verified.request.charset,
-        verified.common.sign_type,
+        verified.charset(),
+        verified.common().sign_type,
         None,
     )
     .await
@@ -98,7 +97,7 @@ async fn confirm_page(
     sign_type: SignType,
     error: Option<&str>,
 ) -> Response {
-    let (order, merchant) = match load_order(gateway, auth_no, lang).await {
+    let (order, merchant) = match load_order(gateway, Method::AppPay, auth_no, lang).await {
         Ok(found) => found,
         Err(page) => return page,
     };
@@ -118,8 +117,13 @@ async fn confirm_page(
 }
 
 /// What the wallet SDK hands back to the merchant app.
-fn wallet_result(result_status: &str, result: &str, memo: &str) -> String {
-    serde_json::json!({ "resultStatus": result_status, "result": result, "memo": memo }).to_string()
+fn wallet_result(outcome: WalletResult, result: &str) -> String {
+    serde_json::json!({
+        "resultStatus": outcome.result_status(),
+        "result": result,
+        "memo": outcome.memo(),
+    })
+    .to_string()
 }
 
 fn result_response(lang: Lang, headers: &HeaderMap, json: String) -> Response {
@@ -147,8 +151,12 @@ async fn pay(State(gateway): State<Arc<Gateway>>, headers: HeaderMap, body: Byte
     let charset = field(&fields, "charset").and_then(Charset::parse).unwrap_or(Charset::Utf8);
     let sign_type = field(&fields, "sign_type").and_then(SignType::parse).unwrap_or(SignType::Rsa2);
     if field(&fields, "action") == Some("cancel") {
-        return result_response(lang, &headers, wallet_result("6001", "", "用户中途取消"));
+        return result_response(lang, &headers, wallet_result(WalletResult::Cancelled, ""));
     }
+    let app_id = match load_order(&gateway, Method::AppPay, &auth_no, lang).await {
+        Ok((order, _)) => order.app_id,
+        Err(page) => return page,
+    };
     let login = field(&fields, "login").unwrap_or("").trim();
     let password = field(&fields, "password").unwrap_or("");
     let payer = match gateway.store.authenticate(login, password).await {
@@ -157,7 +165,7 @@ async fn pay(State(gateway): State<Arc<Gateway>>, headers: HeaderMap, body: Byte
             let message = lang.t("账号或密码错误", "Wrong account or password");
             return confirm_page(&gateway, lang, &auth_no, charset, sign_type, Some(message)).await;
         }
-        Err(err) => return api_error_page(lang, &err.into()),
+        Err(err) => return failure_page(lang, Method::AppPay, &app_id, &err.into()),
     };
     let now_ms = gateway.clock.now_ms();
     let view = match gateway
@@ -171,7 +179,7 @@ async fn pay(State(gateway): State<Arc<Gateway>>, headers: HeaderMap, body: Byte
     {
         Ok(Ok(view)) => view,
         Ok(Err(rejection)) => {
-            let alipay = crate::error::to_alipay(&crate::error::ApiError::Rejected(rejection));
+            let alipay = to_alipay(&ApiError::Rejected(rejection));
             return confirm_page(
                 &gateway,
                 lang,
@@ -182,15 +190,19 @@ async fn pay(State(gateway): State<Arc<Gateway>>, headers: HeaderMap, body: Byte
             )
             .await;
         }
-        Err(err) => return api_error_page(lang, &err.into()),
+        Err(err) => return failure_page(lang, Method::AppPay, &app_id, &err.into()),
     };
     gateway.notify_wake.notify_one();
     let key = response_key(APP_PAY).unwrap_or_default();
     let signed = render(&key, &order_node(&view), charset, |bytes| {
         gateway.gateway_key.sign(sign_type, bytes)
     });
-    match signed.ok().and_then(|bytes| charset.decode(&bytes)) {
-        Some(result) => result_response(lang, &headers, wallet_result("9000", &result, "")),
-        None => error_page(lang, "20000", "isp.unknow-error", "signing the result failed"),
-    }
+    let signed = match signed {
+        Ok(signed) => signed,
+        Err(err) => return failure_page(lang, Method::AppPay, &app_id, &err.into()),
+    };
+    // render wrote the node in the charset, so its bytes always decode; the lossy fallback is
+    // never taken.
+    let result = charset.decode(&signed).unwrap_or_else(|| String::from_utf8_lossy(&signed).into());
+    result_response(lang, &headers, wallet_result(WalletResult::Paid, &result))
 }

@@ -340,7 +340,7 @@ async fn a_merchant_lists_its_own_notifications_and_nobody_elses() {
     );
     receiver.wait_for(1).await;
     settle().await;
-    let mine = app.call("hongbao.notify.list", r#"{"status":"PENDING","limit":"5"}"#).await;
+    let mine = app.call(NOTIFY_LIST, r#"{"status":"PENDING","limit":"5"}"#).await;
     assert_eq!(mine.code(), "10000");
     let list = mine.node["notifications"].as_array().expect("array");
     assert_eq!(list.len(), 1);
@@ -348,8 +348,8 @@ async fn a_merchant_lists_its_own_notifications_and_nobody_elses() {
     assert_eq!(list[0]["attempts"][0]["http_status"], "200");
     assert!(list[0]["attempts"][0]["error"].as_str().unwrap_or("").contains("\"fail\""));
     assert!(!list[0]["next_attempt_time"].as_str().unwrap_or("").is_empty());
-    let theirs = app.send(&Call::new("hongbao.notify.list", "{}").app(APP_B, app_b_key())).await;
+    let theirs = app.send(&Call::new(NOTIFY_LIST, "{}").app(APP_B, app_b_key())).await;
     assert_eq!(theirs.node["notifications"].as_array().map(Vec::len), Some(0));
-    let bad = app.call("hongbao.notify.list", r#"{"limit":"1000"}"#).await;
+    let bad = app.call(NOTIFY_LIST, r#"{"limit":"1000"}"#).await;
     assert_eq!(bad.sub_code(), "ILLEGAL_ARGUMENT");
 }

@@ -10,8 +10,6 @@ use hongbao_protocol::sign_content::verify_notify;
 use hongbao_protocol::{Charset, Params, SignType};
 use hongbao_test_support::*;
 
-const PAGE_PAY: &str = "alipay.fund.coupon.order.page.pay";
-const APP_PAY: &str = "alipay.fund.coupon.order.app.pay";
 const RETURN_URL: &str = "http://merchant.example/return";
 const PAYER_LOGON: &str = "merchant-b@example.com";
 
@@ -135,7 +133,7 @@ async fn page_pay_cashier_login_pay_and_signed_return() {
         verify_notify(&params, Charset::Utf8, &public),
         "return parameters are signed: {params:?}"
     );
-    assert_eq!(params.get("method"), Some("alipay.fund.coupon.order.page.pay.return"));
+    assert_eq!(params.get("method"), Some(PAGE_PAY_RETURN));
     assert_eq!(params.get("out_order_no"), Some("WEB1"));
     assert_eq!(params.get("amount"), Some("88.88"));
     assert_eq!(params.get("status"), Some("SUCCESS"));
@@ -186,6 +184,21 @@ async fn a_tampered_page_pay_form_shows_a_readable_error_page() {
     assert!(html.contains("isv.invalid-signature") && html.contains("验签出错"), "{html}");
     assert!(!html.trim_start().starts_with('{'), "not JSON");
     assert_eq!(query_status(&app, "WEB2", "pay1").await.sub_code(), "AUTH_ORDER_NOT_EXIST");
+
+    // A page.pay whose form does not even decode is still routed to a page, by the method it
+    // names; an app.pay order string posted to /gateway.do gets a signed JSON error instead.
+    let mut undecodable = call.body();
+    undecodable.extend_from_slice(b"&x=%ZZ");
+    let http = raw(
+        app.addr,
+        &post_request("/gateway.do", &undecodable, "application/x-www-form-urlencoded"),
+    )
+    .await;
+    assert_eq!(http.status, 400);
+    assert!(text(&http).contains("isv.invalid-parameter"), "{}", text(&http));
+    let app_pay = app.call(APP_PAY, &page_biz("WEB3", "1.00", "")).await;
+    assert_eq!(app_pay.sub_code(), "ILLEGAL_ARGUMENT");
+    assert!(app_pay.sub_msg().contains("wallet"), "{}", app_pay.sub_msg());
 }
 
 #[tokio::test]
@@ -359,6 +372,15 @@ async fn app_pay_order_string_is_paid_in_the_wallet_with_a_signed_result() {
     let refused = raw(app.addr, &get(&format!("/wallet?order_string={encoded}"))).await;
     assert_eq!(refused.status, 400);
     assert!(text(&refused).contains("isv.invalid-signature"));
+    // A page.pay order string is not the wallet's to pay.
+    let page_pay = String::from_utf8(Call::new(PAGE_PAY, &page_biz("APP6", "1.00", "")).body())
+        .expect("ascii");
+    let encoded: String =
+        encode_component(page_pay.as_bytes()).into_iter().map(char::from).collect();
+    let refused = raw(app.addr, &get(&format!("/wallet?order_string={encoded}"))).await;
+    assert_eq!(refused.status, 400);
+    assert!(text(&refused).contains("40002 · isv.invalid-method"), "{}", text(&refused));
+    assert_eq!(query_status(&app, "APP6", "pay1").await.sub_code(), "AUTH_ORDER_NOT_EXIST");
     assert_eq!(app.balance(MERCHANT_B).await, MERCHANT_BALANCE - 2 * 666);
     app.assert_invariants().await;
 }

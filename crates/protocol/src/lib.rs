@@ -1,9 +1,11 @@
 //! The Alipay OpenAPI v1 wire model, shared by the gateway (server side) and the SDK (client side).
 //!
-//! What it owns: form decoding with the request `charset` (`form`, `charset`, `params`), the common
-//! parameters and their checks (`common`), sign content and request/notify signatures
-//! (`sign_content`), `biz_content` field parsing (`biz`), the signed `*_response` envelope
-//! (`envelope`), and the display forms of times and logon ids (`display`).
+//! What it owns: form decoding with the request `charset` (`form`, `charset`, `params`), the
+//! common parameters and their checks (`common`), what can be wrong with a request (`error`),
+//! the method names (`method`), sign content and request/notify signatures (`sign_content`),
+//! `biz_content` field parsing (`biz`), the signed `*_response` envelope (`envelope`), and the
+//! display forms of times and logon ids (`display`). Modules depend one way: `error` on `form`
+//! only, everything else on `error`.
 //!
 //! What it never knows: HTTP, SQL, the ledger. It reports what is wrong as typed errors
 //! (`RequestError`); turning those into Alipay codes is the gateway's job.
@@ -14,11 +16,15 @@ pub mod charset;
 pub mod common;
 pub mod display;
 pub mod envelope;
+pub mod error;
 pub mod form;
+pub mod method;
 pub mod params;
 pub mod sign_content;
 
 pub use charset::Charset;
-pub use common::{CommonParams, RequestError};
+pub use common::CommonParams;
+pub use error::{RequestError, SignatureHint};
 pub use hongbao_sign::SignType;
+pub use method::Method;
 pub use params::Params;

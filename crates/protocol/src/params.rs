@@ -4,7 +4,7 @@
 //! every body UTF-8, python-alipay-sdk sends none, the official Python SDK sends GBK bytes).
 
 use crate::charset::Charset;
-use crate::common::RequestError;
+use crate::error::RequestError;
 use crate::form::{parse_form, RawPair};
 use std::collections::BTreeMap;
 

@@ -6,7 +6,7 @@
 //! the same without `sign_type`.
 
 use crate::charset::Charset;
-use crate::common::{RequestError, SignatureHint};
+use crate::error::{RequestError, SignatureHint};
 use crate::form::RawPair;
 use crate::params::Params;
 use hongbao_sign::{PrivateKey, PublicKey, SignError, SignType};

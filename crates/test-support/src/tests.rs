@@ -392,10 +392,12 @@ impl TestApp {
     }
 }
 
-pub const PAY: &str = "alipay.fund.coupon.order.agreement.pay";
-pub const DISBURSE: &str = "alipay.fund.coupon.order.disburse";
-pub const REFUND: &str = "alipay.fund.coupon.order.refund";
-pub const QUERY: &str = "alipay.fund.coupon.operation.query";
+// The wire names, defined once in the wire model; PAY and QUERY are the tests' short names.
+pub use hongbao_protocol::method::{
+    APP_PAY, DISBURSE, NOTIFY_LIST, PAGE_PAY, PAGE_PAY_RETURN, REFUND,
+};
+pub const PAY: &str = hongbao_protocol::method::AGREEMENT_PAY;
+pub const QUERY: &str = hongbao_protocol::method::OPERATION_QUERY;
 
 pub fn pay_biz(out_order_no: &str, amount: &str) -> String {
     format!(

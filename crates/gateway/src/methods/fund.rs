@@ -3,8 +3,8 @@
 //! page or in the wallet). All three share page.pay's documented biz_content fields.
 
 use super::outcome_node;
-use crate::dispatch::Verified;
 use crate::error::ApiError;
+use crate::verify::Verified;
 use crate::Gateway;
 use hongbao_ledger::{FundCommand, FundMethod, OperationView, Outcome};
 use hongbao_protocol::biz::{BizContent, BizError};
@@ -30,7 +30,7 @@ fn fund_command(
     let extra_param = biz.extra_param()?;
     let expire_after_ms = expire_after_ms(gateway, extra_param.as_deref())?;
     Ok(FundCommand {
-        app_id: request.app.app_id.clone(),
+        app_id: request.app().app_id.clone(),
         out_order_no,
         out_request_no,
         order_title,
@@ -42,7 +42,7 @@ fn fund_command(
         notify: request.notify_target(),
         method,
         expire_after_ms,
-        return_url: request.common.return_url.clone(),
+        return_url: request.common().return_url.clone(),
         now_ms: gateway.clock.now_ms(),
     })
 }
@@ -57,7 +57,7 @@ pub async fn agreement_pay(
         biz.user_id("payer_user_id")?.ok_or(BizError::MissingField("payer_user_id"))?;
     // Whether the payer may pay is the ledger's rule (`decide_fund`, PayerNotMatch).
     command.payer_user_id = Some(payer_user_id);
-    command.merchant_user_id = Some(request.app.merchant_user_id.clone());
+    command.merchant_user_id = Some(request.app().merchant_user_id.clone());
     command.return_url = None;
     outcome_node(gateway.store.fund(command).await?)
 }
@@ -79,7 +79,7 @@ pub(crate) async fn payer_side_order(
     request: &Verified<'_>,
     method: FundMethod,
 ) -> Result<OperationView, ApiError> {
-    let biz = BizContent::parse(request.request.params.get("biz_content"))?;
+    let biz = BizContent::parse(request.params().get("biz_content"))?;
     let command = fund_command(gateway, request, &biz, method)?;
     match gateway.store.fund(command).await? {
         Outcome::Applied(view) | Outcome::Replayed(view) => Ok(view),

@@ -5,66 +5,26 @@ mod notifications;
 mod query;
 mod transfer;
 
-use crate::dispatch::Verified;
 use crate::error::ApiError;
+use crate::verify::Verified;
 use crate::Gateway;
 use hongbao_ledger::{OperationStatus, OperationView, Outcome};
 use hongbao_protocol::biz::{BizContent, BizError};
 use hongbao_protocol::display::format_beijing;
 use hongbao_protocol::envelope::ResponseNode;
-
-/// The methods this gateway serves. Anything else is `isv.invalid-method`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MethodKind {
-    /// `alipay.fund.coupon.order.agreement.pay`.
-    AgreementPay,
-    /// `alipay.fund.coupon.order.disburse`.
-    Disburse,
-    /// `alipay.fund.coupon.order.refund`.
-    Refund,
-    /// `alipay.fund.coupon.operation.query`.
-    OperationQuery,
-    /// `alipay.fund.coupon.order.page.pay`: answered by the cashier (HTML), never as JSON.
-    PagePay,
-    /// `alipay.fund.coupon.order.app.pay`: its order string is paid in the wallet page.
-    AppPay,
-    /// `hongbao.notify.list`: the calling app's notifications and their delivery attempts
-    /// (hongbao's own method; Alipay has none).
-    NotifyList,
-}
-
-impl MethodKind {
-    /// Every served method with its wire name.
-    pub const ALL: [(MethodKind, &'static str); 7] = [
-        (MethodKind::PagePay, "alipay.fund.coupon.order.page.pay"),
-        (MethodKind::AppPay, "alipay.fund.coupon.order.app.pay"),
-        (MethodKind::AgreementPay, "alipay.fund.coupon.order.agreement.pay"),
-        (MethodKind::Disburse, "alipay.fund.coupon.order.disburse"),
-        (MethodKind::Refund, "alipay.fund.coupon.order.refund"),
-        (MethodKind::OperationQuery, "alipay.fund.coupon.operation.query"),
-        (MethodKind::NotifyList, "hongbao.notify.list"),
-    ];
-
-    /// The method a wire name names.
-    pub fn lookup(method: &str) -> Option<MethodKind> {
-        MethodKind::ALL.iter().find(|(_, name)| *name == method).map(|(kind, _)| *kind)
-    }
-}
+use hongbao_protocol::Method;
 
 /// Runs a verified request.
-pub async fn run(
-    gateway: &Gateway,
-    kind: MethodKind,
-    request: &Verified<'_>,
-) -> Result<ResponseNode, ApiError> {
-    let biz = BizContent::parse(request.request.params.get("biz_content"))?;
+pub async fn run(gateway: &Gateway, request: &Verified<'_>) -> Result<ResponseNode, ApiError> {
+    let kind = request.method();
+    let biz = BizContent::parse(request.params().get("biz_content"))?;
     let node = match kind {
-        MethodKind::AgreementPay => fund::agreement_pay(gateway, request, &biz).await,
-        MethodKind::Disburse => transfer::disburse(gateway, request, &biz).await,
-        MethodKind::Refund => transfer::refund(gateway, request, &biz).await,
-        MethodKind::OperationQuery => query::operation_query(gateway, request, &biz).await,
-        MethodKind::NotifyList => notifications::list(gateway, request, &biz).await,
-        MethodKind::PagePay | MethodKind::AppPay => Err(BizError::Invalid {
+        Method::AgreementPay => fund::agreement_pay(gateway, request, &biz).await,
+        Method::Disburse => transfer::disburse(gateway, request, &biz).await,
+        Method::Refund => transfer::refund(gateway, request, &biz).await,
+        Method::OperationQuery => query::operation_query(gateway, request, &biz).await,
+        Method::NotifyList => notifications::list(gateway, request, &biz).await,
+        Method::PagePay | Method::AppPay => Err(BizError::Invalid {
             key: "method",
             reason: "page.pay and app.pay are paid by the payer: open the pageExecute form in a browser, \
                      or the sdkExecute order string in the wallet page (/wallet?order_string=…)"
@@ -72,9 +32,8 @@ pub async fn run(
         }
         .into()),
     }?;
-    let moves_money =
-        matches!(kind, MethodKind::AgreementPay | MethodKind::Disburse | MethodKind::Refund);
-    if moves_money && request.common.notify_url.is_some() {
+    let moves_money = matches!(kind, Method::AgreementPay | Method::Disburse | Method::Refund);
+    if moves_money && request.common().notify_url.is_some() {
         // A committed movement may have queued a notification: deliver it now, not at the next poll.
         gateway.notify_wake.notify_one();
     }

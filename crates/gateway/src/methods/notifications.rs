@@ -4,9 +4,9 @@
 //! biz_content: `status` (PENDING, DELIVERED or FAILED; optional), `limit` (a string, "1" to "100";
 //! default 20). Answer: `notifications`, newest first.
 
-use crate::dispatch::Verified;
 use crate::error::ApiError;
 use crate::notify::notify_type;
+use crate::verify::Verified;
 use crate::Gateway;
 use hongbao_ledger::NotifyStatus;
 use hongbao_protocol::biz::{BizContent, BizError};
@@ -44,7 +44,7 @@ pub async fn list(
     let records = gateway
         .store
         .list_notifications(NotifyFilter {
-            app_id: Some(request.app.app_id.clone()),
+            app_id: Some(request.app().app_id.clone()),
             status,
             limit,
         })

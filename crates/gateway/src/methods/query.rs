@@ -4,8 +4,8 @@
 //! are given; empty strings count as absent. Answer: every field of the seed's response table.
 
 use super::gmt_trans;
-use crate::dispatch::Verified;
 use crate::error::ApiError;
+use crate::verify::Verified;
 use crate::Gateway;
 use hongbao_ledger::{OperationQuery, OperationRef, OrderRef};
 use hongbao_protocol::biz::{BizContent, BizError};
@@ -29,7 +29,7 @@ pub async fn operation_query(
     };
     let view = gateway
         .store
-        .query(OperationQuery { app_id: request.app.app_id.clone(), order, operation })
+        .query(OperationQuery { app_id: request.app().app_id.clone(), order, operation })
         .await?
         .map_err(ApiError::Rejected)?;
     Ok(ResponseNode::success()

@@ -1,8 +1,8 @@
 //! Money out of a packet: `order.disburse` (to a payee) and `order.refund` (back to the payer).
 
 use super::outcome_node;
-use crate::dispatch::Verified;
 use crate::error::ApiError;
+use crate::verify::Verified;
 use crate::Gateway;
 use hongbao_ledger::{DisburseCommand, OrderRef, PayeeRef, RefundCommand};
 use hongbao_protocol::biz::{BizContent, BizError};
@@ -40,7 +40,7 @@ pub async fn disburse(
     let outcome = gateway
         .store
         .disburse(DisburseCommand {
-            app_id: request.app.app_id.clone(),
+            app_id: request.app().app_id.clone(),
             out_order_no,
             packet,
             out_request_no,
@@ -67,7 +67,7 @@ pub async fn refund(
     let outcome = gateway
         .store
         .refund(RefundCommand {
-            app_id: request.app.app_id.clone(),
+            app_id: request.app().app_id.clone(),
             auth_no,
             out_request_no,
             amount,

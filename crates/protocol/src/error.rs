@@ -1,0 +1,148 @@
+//! What can be wrong with a request at the protocol level, before its business content is
+//! looked at: `RequestError` (one variant per rule; the `Display` text is the `sub_msg`) and the
+//! hints a failed signature carries. Every other module of this crate may return it; it depends
+//! on none of them but `form` (whose error it wraps).
+
+use crate::form::FormError;
+use hongbao_sign::SignType;
+
+/// Everything a request can get wrong at the protocol level. The gateway maps each variant to
+/// Alipay's code/sub_code in one place; the `Display` text is the `sub_msg`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    /// The body is larger than the gateway accepts.
+    #[error("请求体过大 (request body exceeds {limit} bytes)")]
+    BodyTooLarge {
+        /// The cap in bytes.
+        limit: usize,
+    },
+    /// Query or body is not valid form encoding.
+    #[error("参数格式错误 (malformed form encoding: {0})")]
+    MalformedForm(FormError),
+    /// More parameters than any real request carries.
+    #[error("参数过多 (more than {max} parameters)")]
+    TooManyParameters {
+        /// The cap.
+        max: usize,
+    },
+    /// A parameter appears twice (in the query, the body, or across both).
+    #[error("参数重复 (parameter {0} is given more than once)")]
+    DuplicateParameter(String),
+    /// No `charset` parameter.
+    #[error(
+        "字符集错误 (missing charset parameter: put charset=utf-8, GBK or GB2312 in the URL query)"
+    )]
+    MissingCharset,
+    /// `charset` is not utf-8, GBK or GB2312.
+    #[error("字符集错误 (charset {0:?} is not supported: use utf-8, GBK or GB2312)")]
+    InvalidCharset(String),
+    /// A parameter name is not valid in the charset.
+    #[error("字符集错误 (a parameter name is not valid {charset})")]
+    UndecodableKey {
+        /// The request charset.
+        charset: &'static str,
+    },
+    /// A parameter value is not valid in the charset.
+    #[error("字符集错误 (parameter {key} is not valid {charset}: encode every value in the charset the charset parameter names)")]
+    UndecodableValue {
+        /// The parameter name.
+        key: String,
+        /// The request charset.
+        charset: &'static str,
+    },
+    /// No `method`.
+    #[error("缺少方法名参数 (missing method)")]
+    MissingMethod,
+    /// `method` names no API this gateway serves.
+    #[error("不存在的方法名 (method {0:?} does not exist)")]
+    InvalidMethod(String),
+    /// No `app_id`.
+    #[error("缺少AppID参数 (missing app_id)")]
+    MissingAppId,
+    /// `app_id` names no registered app.
+    #[error("无效的AppID参数 (app_id {0:?} is not registered on this gateway)")]
+    InvalidAppId(String),
+    /// No `sign_type`.
+    #[error("缺少签名类型参数 (missing sign_type: RSA2 or RSA)")]
+    MissingSignType,
+    /// `sign_type` is neither RSA2 nor RSA.
+    #[error("无效签名类型 (sign_type {0:?} is not supported: use RSA2 or RSA)")]
+    InvalidSignType(String),
+    /// No `sign`.
+    #[error("缺少签名参数 (missing sign)")]
+    MissingSign,
+    /// No `timestamp`.
+    #[error("缺少时间戳参数 (missing timestamp)")]
+    MissingTimestamp,
+    /// `timestamp` is not `yyyy-MM-dd HH:mm:ss`.
+    #[error("非法的时间戳参数 (timestamp {0:?} is not yyyy-MM-dd HH:mm:ss)")]
+    InvalidTimestamp(String),
+    /// `timestamp` is further from now than any time zone explains.
+    #[error(
+        "非法的时间戳参数 (timestamp {0:?} is too far from the current time in every time zone)"
+    )]
+    TimestampOutOfWindow(String),
+    /// No `version`.
+    #[error("缺少版本参数 (missing version)")]
+    MissingVersion,
+    /// `version` is not `1.0`.
+    #[error("版本号错误 (version {0:?} is not supported: use 1.0)")]
+    InvalidVersion(String),
+    /// `format` is present and not JSON.
+    #[error("无效的数据格式 (format {0:?} is not supported: use JSON)")]
+    InvalidFormat(String),
+    /// The signature does not verify. The message carries the sign content the gateway built.
+    #[error("验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹配，网关生成的验签字符串为：{sign_content}{}", hint.map(SignatureHint::text).unwrap_or_default())]
+    BadSignature {
+        /// The exact sign content the gateway verified against (as Alipay's gateway reports it).
+        sign_content: String,
+        /// Why it probably failed, when a variant verifies.
+        hint: Option<SignatureHint>,
+    },
+    /// `app_auth_token` was given; hongbao has no third-party (ISV) authorizations.
+    #[error("无效的应用授权令牌 (app_auth_token is not supported: hongbao has no third-party app authorizations; call with the app's own credentials)")]
+    AppAuthTokenNotSupported,
+    /// `notify_url` or `return_url` is not an http(s) URL of at most 256 characters.
+    #[error("参数无效 ({key} must be an http or https URL of at most 256 characters)")]
+    InvalidUrl {
+        /// `notify_url` or `return_url`.
+        key: &'static str,
+    },
+}
+
+/// What a failed signature would have verified as, to tell the integrator what to fix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignatureHint {
+    /// The signature verifies with the other algorithm.
+    OtherAlgorithm {
+        /// The algorithm the request names.
+        named: SignType,
+        /// The algorithm that verifies.
+        verifies: SignType,
+    },
+    /// The signature verifies over the UTF-8 bytes of the sign content, but charset names another.
+    SignedAsUtf8 {
+        /// The charset the request names.
+        named: &'static str,
+    },
+    /// The signature verifies over the GBK bytes, but charset names utf-8.
+    SignedAsGbk,
+    /// The signature verifies when `sign_type` is left out of the sign content (the notify rule).
+    SignTypeLeftOut,
+}
+
+impl SignatureHint {
+    fn text(self) -> String {
+        match self {
+            SignatureHint::OtherAlgorithm { named, verifies } => format!(
+                "。提示 (hint): 签名可用 {} 验证通过，但 sign_type={}；请让 sign_type 与签名算法一致 (the signature verifies as {}, but sign_type says {})",
+                verifies.as_str(), named.as_str(), verifies.as_str(), named.as_str()
+            ),
+            SignatureHint::SignedAsUtf8 { named } => format!(
+                "。提示 (hint): 签名是按 UTF-8 字节计算的，但 charset={named} (the signature was computed over the UTF-8 bytes of the sign content, but charset says {named}: sign the bytes in the charset you declare)"
+            ),
+            SignatureHint::SignedAsGbk => "。提示 (hint): 签名是按 GBK 字节计算的，但 charset=utf-8 (the signature was computed over GBK bytes, but charset says utf-8)".to_owned(),
+            SignatureHint::SignTypeLeftOut => "。提示 (hint): 签名未包含 sign_type；请求签名须包含 sign_type (the signature leaves sign_type out of the sign content; request signatures include it, only notify signatures leave it out)".to_owned(),
+        }
+    }
+}
