@@ -54,6 +54,9 @@ pub struct AppEntry {
     pub merchant_user_id: String,
     /// Display name.
     pub name: Option<String>,
+    /// The app's application gateway (应用网关): where fund.trans messages
+    /// (`alipay.fund.trans.order.changed`) are POSTed. Without it, no messages.
+    pub message_url: Option<String>,
 }
 
 /// One `[[user]]`.
@@ -68,6 +71,8 @@ pub struct UserEntry {
     pub balance: String,
     /// Cashier password (default `111111`).
     pub password: Option<String>,
+    /// Real name (optional): a fund.trans payee's `payee_info.name` must match it.
+    pub real_name: Option<String>,
 }
 
 /// A loaded, checked configuration.
@@ -208,7 +213,7 @@ pub fn resolve(file: ConfigFile, base: &Path) -> Result<Config> {
             logon_id: user.logon_id,
             password: user.password.unwrap_or_else(|| PASSWORD_DEFAULT.to_owned()),
             opening_balance: balance,
-            real_name: None,
+            real_name: user.real_name.filter(|name| !name.trim().is_empty()),
         });
     }
 
@@ -236,11 +241,18 @@ pub fn resolve(file: ConfigFile, base: &Path) -> Result<Config> {
         let public_key = PublicKey::from_text(&key_text).map_err(|err| {
             anyhow!("[[app]] {} app_public_key {}: {err}", app.app_id, app.app_public_key)
         })?;
+        if let Some(url) = &app.message_url {
+            let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
+            if !scheme_ok || url.len() > 256 || url.chars().any(|c| c.is_whitespace()) {
+                bail!("[[app]] {} message_url {url:?} is not an http(s) URL of at most 256 characters", app.app_id);
+            }
+        }
         apps.push(hongbao_gateway::App {
             name: app.name.unwrap_or_else(|| format!("App {}", app.app_id)),
             app_id: app.app_id,
             public_key,
             merchant_user_id: app.merchant_user_id,
+            message_url: app.message_url,
         });
     }
     if apps.is_empty() {

@@ -32,10 +32,15 @@ pub fn router(gateway: Arc<Gateway>) -> axum::Router {
 }
 
 async fn gateway_do(State(gateway): State<Arc<Gateway>>, received: Received) -> Response {
-    let channel = received.method().map(Method::channel);
+    let method = received.method();
     let Received { query, body, decoded, admitted } = received;
-    let response = match channel {
+    let response = match method.map(Method::channel) {
         Some(Channel::Page) => cashier::page_pay(&gateway, decoded).await,
+        // Alipay's gateway sends a fund.trans send POSTed to it straight to the mobile cashier
+        // (std-red-packet-spec §2.1): here, the wallet page with the very same parameters.
+        Some(Channel::OrderString) if method == Some(Method::TransAppPay) => {
+            to_wallet(&query, &body)
+        }
         Some(Channel::Json | Channel::OrderString) | None => {
             let (frame, node) = answer(&gateway, &query, &body, decoded).await;
             reply(&gateway, &frame, node)
@@ -44,6 +49,28 @@ async fn gateway_do(State(gateway): State<Arc<Gateway>>, received: Received) -> 
     // The place in the work is held until the answer is signed.
     drop(admitted);
     response
+}
+
+/// A redirect to the wallet with the request's parameters as the order string.
+fn to_wallet(query: &[u8], body: &[u8]) -> Response {
+    let mut order_string = query.to_vec();
+    if !order_string.is_empty() && !body.is_empty() {
+        order_string.push(b'&');
+    }
+    order_string.extend_from_slice(body);
+    let mut location = String::from("/wallet?order_string=");
+    for byte in order_string {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                location.push(char::from(byte))
+            }
+            other => location.push_str(&format!("%{other:02X}")),
+        }
+    }
+    match HeaderValue::from_str(&location) {
+        Ok(value) => (StatusCode::FOUND, [(header::LOCATION, value)]).into_response(),
+        Err(_) => (StatusCode::BAD_REQUEST, "bad order string").into_response(),
+    }
 }
 
 /// A request as received: raw query and body, their decoding, and its place in the work
@@ -199,7 +226,13 @@ async fn answer(
 
 fn error_node(err: &ApiError) -> ResponseNode {
     let alipay = to_alipay(err);
-    ResponseNode::error(alipay.code, alipay.msg, alipay.sub_code, &alipay.sub_msg)
+    let mut node = ResponseNode::error(alipay.code, alipay.msg, alipay.sub_code, &alipay.sub_msg);
+    if let ApiError::WithEcho { echo, .. } = err {
+        for (key, value) in echo {
+            node = node.field(key, value);
+        }
+    }
+    node
 }
 
 fn reply(gateway: &Gateway, frame: &Frame, node: ResponseNode) -> Response {

@@ -35,6 +35,40 @@ pub enum ApiError {
     /// The answer could not be signed (the gateway key cannot sign; never expected).
     #[error("signing the answer failed: {0}")]
     Signing(#[from] SignError),
+    /// A fund.trans method's `biz_content` breaks a rule: `INVALID_PARAMETER`, as the product
+    /// answers (fund.coupon answers `ILLEGAL_ARGUMENT`).
+    #[error(transparent)]
+    TransInvalid(BizError),
+    /// The ledger refused a fund.trans command: answered in that method's sub_codes.
+    #[error("rejected: {rejection}")]
+    TransRejected {
+        /// Which fund.trans method.
+        method: TransMethod,
+        /// Why.
+        rejection: Rejection,
+    },
+    /// An error whose node also echoes request fields, as Alipay's fund.trans failures echo
+    /// `out_biz_no` (`{"code":"40004",…,"out_biz_no":"…"}`).
+    #[error("{error}")]
+    WithEcho {
+        /// The error.
+        error: Box<ApiError>,
+        /// The fields echoed after code/msg/sub_code/sub_msg.
+        echo: Vec<(&'static str, String)>,
+    },
+}
+
+/// The fund.trans methods, whose rejections have their own sub_codes (std-red-packet-spec §5.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransMethod {
+    /// `alipay.fund.trans.app.pay` (in the wallet).
+    AppPay,
+    /// `alipay.fund.trans.uni.transfer`.
+    UniTransfer,
+    /// `alipay.fund.trans.refund`.
+    Refund,
+    /// `alipay.fund.trans.common.query`.
+    CommonQuery,
 }
 
 /// Logs a failure that is the server's (the store, signing) with the method and the app it
@@ -155,6 +189,9 @@ pub fn to_alipay(err: &ApiError) -> AlipayCode {
         ),
         ApiError::NotAppPay(_) => code(INVALID, "isv.invalid-method", err.to_string()),
         // Logged by log_failure; the text never leaves the server.
+        ApiError::TransInvalid(biz) => code(BUSINESS, "INVALID_PARAMETER", biz.to_string()),
+        ApiError::TransRejected { method, rejection } => trans_code(*method, rejection),
+        ApiError::WithEcho { error, .. } => to_alipay(error),
         ApiError::Signing(_) => code(
             UNAVAILABLE,
             "isp.unknow-error",
@@ -178,6 +215,55 @@ fn rejection_code(rejection: &Rejection) -> AlipayCode {
         Rejection::OrderStatusInvalid => ("ORDER_STATUS_INVALID", "订单状态不允许此操作 (the red packet is not paid, is closed, or has expired)".into()),
         Rejection::BalanceNotEnough => ("BALANCE_NOT_ENOUGH", "付款方余额不足 (the payer's balance is below the amount)".into()),
         Rejection::MoneyNotEnough => ("MONEY_NOT_ENOUGH", "本次操作的金额超过红包剩余可用金额 (the amount exceeds what is left in the red packet)".into()),
+    };
+    code(BUSINESS, sub_code, sub_msg)
+}
+
+/// fund.trans sub_codes (std-red-packet-spec §5.4): the same ledger rules in the product's words.
+fn trans_code(method: TransMethod, rejection: &Rejection) -> AlipayCode {
+    let refund = method == TransMethod::Refund;
+    let (sub_code, sub_msg): (&'static str, String) = match rejection {
+        Rejection::IllegalArgument(detail) => ("INVALID_PARAMETER", format!("参数有误 ({detail})")),
+        Rejection::AuthOrderNotExist | Rejection::AuthOperationNotExist => (
+            "ORDER_NOT_EXIST",
+            "转账订单不存在 (no such document for this app; a query may also mean it is not there yet: query again)".into(),
+        ),
+        Rejection::AccessForbidden => ("NO_ORDER_PERMISSION", "无权操作该单据 (the document belongs to another app)".into()),
+        Rejection::UniqueViolation if refund => (
+            "REFUND_INFO_INCONSISTENCY",
+            "退款请求信息不一致 (this out_request_no was used with other parameters)".into(),
+        ),
+        Rejection::UniqueViolation => (
+            "PAYMENT_INFO_INCONSISTENCY",
+            "两次请求商户单号一样，但是参数不一致 (resend the original parameters, or use a new out_biz_no)".into(),
+        ),
+        Rejection::OrderStatusInvalid => (
+            "ORDER_STATUS_INVALID",
+            "原单据状态不允许此操作 (the send is unpaid, closed, or past its refund time)".into(),
+        ),
+        Rejection::MoneyNotEnough if refund => (
+            "REFUND_MONEY_NOT_ENOUGH",
+            "资金池可用金额为0或退款金额超过资金池里可使用的金额 (more than paid − claimed − returned)".into(),
+        ),
+        Rejection::MoneyNotEnough => (
+            "PAYMENT_MONEY_NOT_ENOUGH",
+            "资金池领取金额为0或转账金额超过资金池里可使用的金额 (more than is left in the red packet)".into(),
+        ),
+        Rejection::PayeeNotExist => ("PAYEE_NOT_EXIST", "收款账号不存在 (no such payee account)".into()),
+        Rejection::PayeeNameNotMatch => (
+            "PAYEE_USERINFO_ERROR",
+            "收款方姓名或其它信息不一致 (payee_info.name is not the payee's real name)".into(),
+        ),
+        Rejection::PayerPayeeSame => ("PAYER_PAYEE_CANNOT_SAME", "收付款方不能相同 (the payee is the paying account)".into()),
+        Rejection::PayerNotExist => ("PAYER_NOT_EXIST", "付款方账号不存在 (no such payer account)".into()),
+        Rejection::BalanceNotEnough => (
+            "PAYER_BALANCE_NOT_ENOUGH",
+            "付款方余额不足 (the merchant account's balance is below the amount)".into(),
+        ),
+        Rejection::PayerNotMatch => (
+            "PAYER_NOT_MATCH",
+            "付款人与红包绑定的付款人不一致 (only the payer_binded_alipay_uid user may pay this send)".into(),
+        ),
     };
     code(BUSINESS, sub_code, sub_msg)
 }
@@ -217,6 +303,25 @@ pub fn catalogue() -> Vec<ApiError> {
         ApiError::NotAppPay("x".into()),
         ApiError::Signing(SignError::BadKey { kind: "private" }),
     ];
+    for method in [TransMethod::UniTransfer, TransMethod::Refund] {
+        for rejection in [
+            Rejection::IllegalArgument("x".into()),
+            Rejection::AuthOrderNotExist,
+            Rejection::AccessForbidden,
+            Rejection::UniqueViolation,
+            Rejection::OrderStatusInvalid,
+            Rejection::MoneyNotEnough,
+            Rejection::PayeeNotExist,
+            Rejection::PayeeNameNotMatch,
+            Rejection::PayerPayeeSame,
+            Rejection::PayerNotExist,
+            Rejection::BalanceNotEnough,
+            Rejection::PayerNotMatch,
+        ] {
+            all.push(ApiError::TransRejected { method, rejection });
+        }
+    }
+    all.push(ApiError::TransInvalid(BizError::Missing));
     for rejection in [
         Rejection::IllegalArgument("x".into()),
         Rejection::AccessForbidden,

@@ -39,8 +39,12 @@ pub struct App {
     pub name: String,
     /// Verifies the app's requests.
     pub public_key: PublicKey,
-    /// The app's own account: the only allowed agreement.pay payer.
+    /// The app's own account: the only allowed agreement.pay payer, and the payer of its
+    /// fund.trans B2C red packets.
     pub merchant_user_id: String,
+    /// Its application gateway (应用网关): where fund.trans messages
+    /// (`alipay.fund.trans.order.changed`) go. `None`: no messages.
+    pub message_url: Option<String>,
 }
 
 /// Limits of the gateway, each named `*_max`.

@@ -15,8 +15,11 @@
 //! once, de-duplicated by notify_id).
 
 use crate::Gateway;
-use hongbao_ledger::{NotifyAttempt, NotifyCharset, NotifyEvent, NotifySignType};
+use hongbao_ledger::{
+    BizScene, NotifyAttempt, NotifyCharset, NotifyEvent, NotifySignType, OperationStatus, Product,
+};
 use hongbao_protocol::display::{format_beijing, mask_logon_id};
+use hongbao_protocol::method;
 use hongbao_protocol::sign_content::sign_notify;
 use hongbao_protocol::{Charset, Params, SignType};
 use hongbao_store::PendingNotify;
@@ -68,8 +71,12 @@ pub fn notify_type(event: NotifyEvent) -> &'static str {
     }
 }
 
-/// The notification's parameters, without `sign`.
+/// The notification's parameters, without `sign`: a fund.coupon notification, or for a
+/// fund.trans document its `alipay.fund.trans.order.changed` message (`message_params`).
 pub fn notify_params(pending: &PendingNotify) -> Params {
+    if pending.view.product == Product::StdRedPacket {
+        return message_params(pending);
+    }
     let view = &pending.view;
     let mut params = Params::new();
     params.insert("notify_id", &pending.notify_id);
@@ -100,6 +107,66 @@ pub fn notify_params(pending: &PendingNotify) -> Params {
     if let Some(logon_id) = logon_id {
         params.insert(format!("{prefix}_logon_id"), mask_logon_id(logon_id));
     }
+    params
+}
+
+/// A fund.trans `alipay.fund.trans.order.changed` message (std-red-packet-spec §4), in
+/// Alipay's message style: `msg_method`, `biz_content` as a JSON string, `app_id`, `notify_id`,
+/// `utc_timestamp` (epoch ms), `version` 1.1, `charset`, `sign_type`; signed like every
+/// notification (all but `sign` and `sign_type`). Which changes send one beyond a paid send,
+/// and `origin_interface` of the automatic return, are inferred (docs/std-red-packet.md).
+pub fn message_params(pending: &PendingNotify) -> Params {
+    let view = &pending.view;
+    let scene = BizScene::of(view);
+    let origin_interface = match scene {
+        BizScene::PersonalPay => method::TRANS_APP_PAY,
+        BizScene::PersonalCollection | BizScene::DirectTransfer => method::TRANS_UNI_TRANSFER,
+        BizScene::Refund => method::TRANS_REFUND,
+    };
+    let success = view.status == OperationStatus::Success;
+    let (status, action_type) = match view.status {
+        OperationStatus::Success => ("SUCCESS", "FINISH"),
+        OperationStatus::Init => ("WAIT_PAY", "CREATE"),
+        OperationStatus::Closed => ("CLOSED", "CLOSE"),
+    };
+    // A return is shown under its send's order_id, with its out_request_no as out_biz_no.
+    let out_biz_no = match scene {
+        BizScene::Refund => &view.out_request_no,
+        _ => &view.out_order_no,
+    };
+    let time = view.gmt_trans_ms.filter(|_| success).map(format_beijing);
+    let mut content = serde_json::Map::new();
+    let mut put = |key: &str, value: Option<String>| {
+        if let Some(value) = value {
+            content.insert(key.to_owned(), serde_json::Value::String(value));
+        }
+    };
+    put("action_type", Some(action_type.to_owned()));
+    put("biz_scene", Some(scene.as_str().to_owned()));
+    put("order_id", Some(view.auth_no.clone()));
+    put("origin_interface", Some(origin_interface.to_owned()));
+    put("out_biz_no", Some(out_biz_no.clone()));
+    put("passback_params", view.passback_params.clone());
+    put("pay_fund_order_id", success.then(|| view.operation_id.clone()));
+    put("product_code", Some(view.product.as_str().to_owned()));
+    let receiver = matches!(scene, BizScene::PersonalCollection | BizScene::DirectTransfer);
+    put("receiver_user_id", view.payee_user_id.clone().filter(|_| receiver));
+    if scene == BizScene::Refund {
+        put("refund_date", time.clone());
+    } else {
+        put("pay_date", time);
+    }
+    put("status", Some(status.to_owned()));
+    put("trans_amount", Some(view.amount.to_string()));
+    let mut params = Params::new();
+    params.insert("msg_method", method::TRANS_ORDER_CHANGED);
+    params.insert("biz_content", serde_json::Value::Object(content).to_string());
+    params.insert("app_id", &pending.app_id);
+    params.insert("notify_id", &pending.notify_id);
+    params.insert("utc_timestamp", pending.created_at_ms.to_string());
+    params.insert("version", "1.1");
+    params.insert("charset", pending.target.charset.as_str());
+    params.insert("sign_type", pending.target.sign_type.as_str());
     params
 }
 

@@ -1,4 +1,5 @@
-//! The wallet page: the stand-in for the Alipay app in `alipay.fund.coupon.order.app.pay`.
+//! The wallet page: the stand-in for the Alipay app in `alipay.fund.coupon.order.app.pay` and in
+//! `alipay.fund.trans.app.pay` (a `STD_RED_PACKET` send, which only its bound payer may pay).
 //!
 //! A merchant app's order string (what the official SDKs' `sdkExecute` / `sdk_execute` build)
 //! opens `/wallet?order_string=<the string, URL-encoded>` (or is pasted into `/wallet`); the page
@@ -8,19 +9,19 @@
 //! server), or 6001 when the payer cancels. `Accept: application/json` gets that object as JSON.
 
 use crate::cashier::{failure_page, lang_field, load_order};
-use crate::error::{to_alipay, ApiError, WalletResult};
+use crate::error::{to_alipay, ApiError, TransMethod, WalletResult};
 use crate::html::{escape, field, form_fields, order_summary, page, pay_form, Lang};
 use crate::methods::fund::payer_side_order;
 use crate::methods::order_node;
+use crate::methods::trans::{app_pay_node, send_order};
 use crate::verify::verify;
 use crate::Gateway;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use hongbao_ledger::{CompletePayment, FundMethod};
+use hongbao_ledger::{CompletePayment, FundMethod, OperationView, Product};
 use hongbao_protocol::envelope::{render, response_key};
-use hongbao_protocol::method::APP_PAY;
 use hongbao_protocol::params::{decode_request, peek_ascii};
 use hongbao_protocol::{Charset, Method, SignType};
 use http::{HeaderMap, StatusCode, Uri};
@@ -46,18 +47,23 @@ async fn open(State(gateway): State<Arc<Gateway>>, uri: Uri) -> Response {
         Ok(request) => request,
         Err(err) => return failure_page(lang, Method::AppPay, "", &err.into()),
     };
-    let method = request.params.get("method").unwrap_or("").to_owned();
-    if Method::parse(&method) != Some(Method::AppPay) {
-        return failure_page(lang, Method::AppPay, "", &ApiError::NotAppPay(method));
-    }
+    let method_name = request.params.get("method").unwrap_or("").to_owned();
+    let method = match Method::parse(&method_name) {
+        Some(method @ (Method::AppPay | Method::TransAppPay)) => method,
+        _ => return failure_page(lang, Method::AppPay, "", &ApiError::NotAppPay(method_name)),
+    };
     let verified = match verify(&gateway, request) {
         Ok(verified) => verified,
-        Err(err) => return failure_page(lang, Method::AppPay, "", &err),
+        Err(err) => return failure_page(lang, method, "", &err),
     };
     let app_id = &verified.app().app_id;
-    let view = match payer_side_order(&gateway, &verified, FundMethod::App).await {
+    let created = match method {
+        Method::TransAppPay => send_order(&gateway, &verified).await,
+        _ => payer_side_order(&gateway, &verified, FundMethod::App).await,
+    };
+    let view = match created {
         Ok(view) => view,
-        Err(err) => return failure_page(lang, Method::AppPay, app_id, &err),
+        Err(err) => return failure_page(lang, method, app_id, &err),
     };
     confirm_page(
         &gateway,
@@ -116,6 +122,14 @@ async fn confirm_page(
     page(lang, lang.t("hongbao 钱包", "hongbao wallet"), &body, StatusCode::OK)
 }
 
+/// Which app.pay an order was created by: a fund.trans send or a fund.coupon packet.
+fn app_pay_method(view: &OperationView) -> Method {
+    match view.product {
+        Product::StdRedPacket => Method::TransAppPay,
+        Product::Coupon => Method::AppPay,
+    }
+}
+
 /// What the wallet SDK hands back to the merchant app.
 fn wallet_result(outcome: WalletResult, result: &str) -> String {
     serde_json::json!({
@@ -153,8 +167,8 @@ async fn pay(State(gateway): State<Arc<Gateway>>, headers: HeaderMap, body: Byte
     if field(&fields, "action") == Some("cancel") {
         return result_response(lang, &headers, wallet_result(WalletResult::Cancelled, ""));
     }
-    let app_id = match load_order(&gateway, Method::AppPay, &auth_no, lang).await {
-        Ok((order, _)) => order.app_id,
+    let (app_id, method) = match load_order(&gateway, Method::AppPay, &auth_no, lang).await {
+        Ok((order, _)) => (order.app_id, app_pay_method(&order.view)),
         Err(page) => return page,
     };
     let login = field(&fields, "login").unwrap_or("").trim();
@@ -179,7 +193,13 @@ async fn pay(State(gateway): State<Arc<Gateway>>, headers: HeaderMap, body: Byte
     {
         Ok(Ok(view)) => view,
         Ok(Err(rejection)) => {
-            let alipay = to_alipay(&ApiError::Rejected(rejection));
+            let err = match method {
+                Method::TransAppPay => {
+                    ApiError::TransRejected { method: TransMethod::AppPay, rejection }
+                }
+                _ => ApiError::Rejected(rejection),
+            };
+            let alipay = to_alipay(&err);
             return confirm_page(
                 &gateway,
                 lang,
@@ -190,16 +210,18 @@ async fn pay(State(gateway): State<Arc<Gateway>>, headers: HeaderMap, body: Byte
             )
             .await;
         }
-        Err(err) => return failure_page(lang, Method::AppPay, &app_id, &err.into()),
+        Err(err) => return failure_page(lang, method, &app_id, &err.into()),
     };
     gateway.notify_wake.notify_one();
-    let key = response_key(APP_PAY).unwrap_or_default();
-    let signed = render(&key, &order_node(&view), charset, |bytes| {
-        gateway.gateway_key.sign(sign_type, bytes)
-    });
+    let key = response_key(method.name()).unwrap_or_default();
+    let node = match method {
+        Method::TransAppPay => app_pay_node(&view),
+        _ => order_node(&view),
+    };
+    let signed = render(&key, &node, charset, |bytes| gateway.gateway_key.sign(sign_type, bytes));
     let signed = match signed {
         Ok(signed) => signed,
-        Err(err) => return failure_page(lang, Method::AppPay, &app_id, &err.into()),
+        Err(err) => return failure_page(lang, method, &app_id, &err.into()),
     };
     // render wrote the node in the charset, so its bytes always decode; the lossy fallback is
     // never taken.

@@ -267,6 +267,168 @@ impl BizContent {
     }
 }
 
+/// Longest `business_params` or `passback_params` accepted: 1,000 characters.
+pub const PARAMS_TEXT_LEN_MAX: usize = 1000;
+
+/// A JSON object read from `biz_content`.
+pub type JsonObject = serde_json::Map<String, serde_json::Value>;
+
+/// A fund.trans `Participant` (`payee_info`, `payer_info`), as given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Participant {
+    /// `identity`: a 2088… user id or a logon id, per `identity_type`.
+    pub identity: String,
+    /// `identity_type`: `ALIPAY_USER_ID` or `ALIPAY_LOGON_ID` (others are refused).
+    pub identity_type: ParticipantType,
+    /// `name`: the real name, checked against the account when given; required with
+    /// `ALIPAY_LOGON_ID`.
+    pub name: Option<String>,
+}
+
+/// How a `Participant` names its account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParticipantType {
+    /// `ALIPAY_USER_ID`: `identity` is the 2088… user id.
+    UserId,
+    /// `ALIPAY_LOGON_ID`: `identity` is the logon id (e-mail or phone).
+    LogonId,
+}
+
+impl BizContent {
+    /// A JSON object given as an object or, as the SDK models declare it, as a JSON string
+    /// holding one (`business_params`); returned with its compact text (at most
+    /// `PARAMS_TEXT_LEN_MAX` characters).
+    pub fn object(
+        &self,
+        key: &'static str,
+    ) -> Result<Option<(JsonObject, String)>, BizError> {
+        let Some(raw) = self.raw(key).filter(|r| r.get() != "null") else { return Ok(None) };
+        let text = if raw.get().starts_with('"') {
+            let Some(inner) = self.string(key)? else { return Ok(None) };
+            inner
+        } else {
+            raw.get().to_owned()
+        };
+        let serde_json::Value::Object(map) = serde_json::from_str(&text)
+            .map_err(|_| BizError::Invalid { key, reason: "must be a JSON object".into() })?
+        else {
+            return Err(BizError::Invalid { key, reason: "must be a JSON object".into() });
+        };
+        if text.chars().count() > PARAMS_TEXT_LEN_MAX {
+            return Err(BizError::Invalid {
+                key,
+                reason: format!("longer than {PARAMS_TEXT_LEN_MAX} characters"),
+            });
+        }
+        let compact = serde_json::Value::Object(map.clone()).to_string();
+        Ok(Some((map, compact)))
+    }
+
+    /// A free text echoed back (`passback_params`): a string of at most `PARAMS_TEXT_LEN_MAX`
+    /// characters, or an object (some clients nest it), kept as compact JSON text.
+    pub fn passback(&self, key: &'static str) -> Result<Option<String>, BizError> {
+        let Some(raw) = self.raw(key).filter(|r| r.get() != "null") else { return Ok(None) };
+        let text = if raw.get().starts_with('"') {
+            let Some(text) = self.string(key)? else { return Ok(None) };
+            text
+        } else if raw.get().starts_with('{') {
+            match self.object(key)? {
+                Some((_, compact)) => compact,
+                None => return Ok(None),
+            }
+        } else {
+            return Err(BizError::WrongType { key, expected: "a string" });
+        };
+        if text.chars().count() > PARAMS_TEXT_LEN_MAX || text.chars().any(char::is_control) {
+            return Err(BizError::Invalid {
+                key,
+                reason: format!("at most {PARAMS_TEXT_LEN_MAX} characters, no control characters"),
+            });
+        }
+        Ok(Some(text))
+    }
+
+    /// A time of fund.trans requests, `yyyy-MM-dd HH:mm` in Beijing time (minutes, as
+    /// `time_expire` and `refund_time_expire` are written), as epoch milliseconds.
+    pub fn beijing_minute(&self, key: &'static str) -> Result<Option<i64>, BizError> {
+        let Some(value) = self.string(key)? else { return Ok(None) };
+        let invalid = || BizError::Invalid {
+            key,
+            reason: format!("{value:?} is not a time like \"2026-12-01 18:30\" (yyyy-MM-dd HH:mm)"),
+        };
+        let naive = chrono::NaiveDateTime::parse_from_str(&value, "%Y-%m-%d %H:%M")
+            .map_err(|_| invalid())?;
+        let beijing = chrono::FixedOffset::east_opt(8 * 3600).ok_or_else(invalid)?;
+        let at = naive.and_local_timezone(beijing).single().ok_or_else(invalid)?;
+        Ok(Some(at.timestamp_millis()))
+    }
+
+    /// A fund.trans `Participant` (`payee_info`): an object with `identity` and
+    /// `identity_type` (`ALIPAY_USER_ID` or `ALIPAY_LOGON_ID`), and `name` (required for a logon
+    /// id). Given as an object or as a JSON string holding one.
+    pub fn participant(&self, key: &'static str) -> Result<Option<Participant>, BizError> {
+        let Some((map, _)) = self.object(key)? else { return Ok(None) };
+        let text = |field: &str| -> Result<Option<String>, BizError> {
+            match map.get(field) {
+                None | Some(serde_json::Value::Null) => Ok(None),
+                Some(serde_json::Value::String(text)) if text.is_empty() => Ok(None),
+                Some(serde_json::Value::String(text)) => Ok(Some(text.clone())),
+                Some(_) => {
+                    Err(BizError::Invalid { key, reason: format!("{field} must be a string") })
+                }
+            }
+        };
+        let identity = text("identity")?
+            .ok_or_else(|| BizError::Invalid { key, reason: "identity is required".into() })?;
+        let identity_type = match text("identity_type")?.as_deref() {
+            Some("ALIPAY_USER_ID") => ParticipantType::UserId,
+            Some("ALIPAY_LOGON_ID") => ParticipantType::LogonId,
+            Some(other) => {
+                return Err(BizError::Invalid {
+                    key,
+                    reason: format!(
+                        "identity_type {other:?} is not served (ALIPAY_USER_ID or ALIPAY_LOGON_ID)"
+                    ),
+                })
+            }
+            None => {
+                return Err(BizError::Invalid { key, reason: "identity_type is required".into() })
+            }
+        };
+        let name = text("name")?;
+        if identity_type == ParticipantType::LogonId && name.is_none() {
+            return Err(BizError::Invalid {
+                key,
+                reason: "name is required when identity_type is ALIPAY_LOGON_ID".into(),
+            });
+        }
+        let valid = match identity_type {
+            ParticipantType::UserId => {
+                identity.len() == 16
+                    && identity.starts_with("2088")
+                    && identity.bytes().all(|b| b.is_ascii_digit())
+            }
+            ParticipantType::LogonId => {
+                identity.chars().count() <= LOGON_ID_LEN_MAX
+                    && !identity.chars().any(|c| c.is_control() || c.is_whitespace())
+            }
+        };
+        if !valid {
+            return Err(BizError::Invalid {
+                key,
+                reason: "identity is not a valid user id (2088 + 12 digits) or logon id".into(),
+            });
+        }
+        if name
+            .as_ref()
+            .is_some_and(|name| name.chars().count() > 100 || name.chars().any(char::is_control))
+        {
+            return Err(BizError::Invalid { key, reason: "name: at most 100 characters".into() });
+        }
+        Ok(Some(Participant { identity, identity_type, name }))
+    }
+}
+
 fn amount_reason(err: &AmountError) -> String {
     match err {
         AmountError::TooManyDecimals(_) => "at most two decimals".into(),

@@ -58,6 +58,38 @@ pub const OPERATION_QUERY: &str = "alipay.fund.coupon.operation.query";
 /// ```
 pub const NOTIFY_LIST: &str = "hongbao.notify.list";
 
+/// `alipay.fund.trans.app.pay`: a `STD_RED_PACKET` send, paid in the Alipay app (an order string).
+///
+/// ```
+/// assert_eq!(hongbao_protocol::method::TRANS_APP_PAY, "alipay.fund.trans.app.pay");
+/// ```
+pub const TRANS_APP_PAY: &str = "alipay.fund.trans.app.pay";
+/// `alipay.fund.trans.uni.transfer`: a claim of a send (C2C) or a B2C red packet.
+///
+/// ```
+/// assert_eq!(hongbao_protocol::method::TRANS_UNI_TRANSFER, "alipay.fund.trans.uni.transfer");
+/// ```
+pub const TRANS_UNI_TRANSFER: &str = "alipay.fund.trans.uni.transfer";
+/// `alipay.fund.trans.refund`: returns part of a send's unclaimed rest.
+///
+/// ```
+/// assert_eq!(hongbao_protocol::method::TRANS_REFUND, "alipay.fund.trans.refund");
+/// ```
+pub const TRANS_REFUND: &str = "alipay.fund.trans.refund";
+/// `alipay.fund.trans.common.query`: one fund.trans document.
+///
+/// ```
+/// assert_eq!(hongbao_protocol::method::TRANS_COMMON_QUERY, "alipay.fund.trans.common.query");
+/// ```
+pub const TRANS_COMMON_QUERY: &str = "alipay.fund.trans.common.query";
+/// `alipay.fund.trans.order.changed`: the message (`msg_method`) that reports a fund.trans
+/// document's change to the app's application gateway. Not a method to call.
+///
+/// ```
+/// assert!(hongbao_protocol::method::TRANS_ORDER_CHANGED.ends_with(".order.changed"));
+/// ```
+pub const TRANS_ORDER_CHANGED: &str = "alipay.fund.trans.order.changed";
+
 /// How a caller reaches a method.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Channel {
@@ -87,11 +119,19 @@ pub enum Method {
     OperationQuery,
     /// [`NOTIFY_LIST`].
     NotifyList,
+    /// [`TRANS_APP_PAY`].
+    TransAppPay,
+    /// [`TRANS_UNI_TRANSFER`].
+    TransUniTransfer,
+    /// [`TRANS_REFUND`].
+    TransRefund,
+    /// [`TRANS_COMMON_QUERY`].
+    TransCommonQuery,
 }
 
 impl Method {
     /// Every served method.
-    pub const ALL: [Method; 7] = [
+    pub const ALL: [Method; 11] = [
         Method::PagePay,
         Method::AppPay,
         Method::AgreementPay,
@@ -99,6 +139,10 @@ impl Method {
         Method::Refund,
         Method::OperationQuery,
         Method::NotifyList,
+        Method::TransAppPay,
+        Method::TransUniTransfer,
+        Method::TransRefund,
+        Method::TransCommonQuery,
     ];
 
     /// The wire name.
@@ -116,6 +160,10 @@ impl Method {
             Method::Refund => REFUND,
             Method::OperationQuery => OPERATION_QUERY,
             Method::NotifyList => NOTIFY_LIST,
+            Method::TransAppPay => TRANS_APP_PAY,
+            Method::TransUniTransfer => TRANS_UNI_TRANSFER,
+            Method::TransRefund => TRANS_REFUND,
+            Method::TransCommonQuery => TRANS_COMMON_QUERY,
         }
     }
 
@@ -140,12 +188,15 @@ impl Method {
     pub fn channel(self) -> Channel {
         match self {
             Method::PagePay => Channel::Page,
-            Method::AppPay => Channel::OrderString,
+            Method::AppPay | Method::TransAppPay => Channel::OrderString,
             Method::AgreementPay
             | Method::Disburse
             | Method::Refund
             | Method::OperationQuery
-            | Method::NotifyList => Channel::Json,
+            | Method::NotifyList
+            | Method::TransUniTransfer
+            | Method::TransRefund
+            | Method::TransCommonQuery => Channel::Json,
         }
     }
 }
@@ -164,5 +215,6 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), Method::ALL.len(), "names are distinct");
         assert_eq!(Method::parse(PAGE_PAY_RETURN), None, "the return is not a method to call");
+        assert_eq!(Method::parse(TRANS_ORDER_CHANGED), None, "a message is not a method to call");
     }
 }

@@ -21,6 +21,8 @@ pub const MERCHANT_A: &str = "2088100000000001";
 pub const MERCHANT_B: &str = "2088100000000002";
 pub const ALICE: &str = "2088100000000003";
 pub const ALICE_LOGON: &str = "alice@example.com";
+/// Alice's real name (a fund.trans payee's `name` is checked against it).
+pub const ALICE_NAME: &str = "王小红";
 pub const BOB: &str = "2088100000000004";
 pub const BOB_LOGON: &str = "13800138000";
 pub const MERCHANT_BALANCE: i64 = 100_000_000; // 1,000,000.00
@@ -92,14 +94,28 @@ pub async fn spawn_app_in(dir: tempfile::TempDir) -> TestApp {
     spawn_app_limited(dir, test_limits()).await
 }
 
+/// `spawn_app` whose APP_A has an application gateway (`message_url`) for fund.trans messages.
+pub async fn spawn_app_messaging(message_url: &str) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    spawn_app_configured(dir, test_limits(), Some(message_url.to_owned())).await
+}
+
 async fn spawn_app_limited(dir: tempfile::TempDir, limits: Limits) -> TestApp {
+    spawn_app_configured(dir, limits, None).await
+}
+
+async fn spawn_app_configured(
+    dir: tempfile::TempDir,
+    limits: Limits,
+    message_url: Option<String>,
+) -> TestApp {
     let store = SqliteStore::open(&dir.path().join("hongbao.db")).expect("store opens");
     let now_ms = 1_795_000_000_000; // 2026-11-18
-    for (user_id, logon_id, balance) in [
-        (MERCHANT_A, "merchant-a@example.com", MERCHANT_BALANCE),
-        (MERCHANT_B, "merchant-b@example.com", MERCHANT_BALANCE),
-        (ALICE, ALICE_LOGON, 0),
-        (BOB, BOB_LOGON, 0),
+    for (user_id, logon_id, balance, real_name) in [
+        (MERCHANT_A, "merchant-a@example.com", MERCHANT_BALANCE, None),
+        (MERCHANT_B, "merchant-b@example.com", MERCHANT_BALANCE, None),
+        (ALICE, ALICE_LOGON, 0, Some(ALICE_NAME)),
+        (BOB, BOB_LOGON, 0, None),
     ] {
         store
             .ensure_user(
@@ -108,7 +124,7 @@ async fn spawn_app_limited(dir: tempfile::TempDir, limits: Limits) -> TestApp {
                     logon_id: logon_id.into(),
                     password: "111111".into(),
                     opening_balance: Fen::from_fen(balance),
-                    real_name: None,
+                    real_name: real_name.map(str::to_owned),
                 },
                 now_ms,
             )
@@ -125,6 +141,7 @@ async fn spawn_app_limited(dir: tempfile::TempDir, limits: Limits) -> TestApp {
                     name: format!("shop {app_id}"),
                     public_key: key.public_key().expect("public"),
                     merchant_user_id: merchant.into(),
+                    message_url: if app_id == APP_A { message_url.clone() } else { None },
                 },
             )
         })

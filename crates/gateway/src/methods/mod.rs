@@ -3,6 +3,7 @@
 pub(crate) mod fund;
 mod notifications;
 mod query;
+pub(crate) mod trans;
 mod transfer;
 
 use crate::error::ApiError;
@@ -17,14 +18,21 @@ use hongbao_protocol::Method;
 /// Runs a verified request.
 pub async fn run(gateway: &Gateway, request: &Verified<'_>) -> Result<ResponseNode, ApiError> {
     let kind = request.method();
-    let biz = BizContent::parse(request.params().get("biz_content"))?;
+    let biz = match BizContent::parse(request.params().get("biz_content")) {
+        Ok(biz) => biz,
+        Err(err) if is_trans(kind) => return Err(ApiError::TransInvalid(err)),
+        Err(err) => return Err(err.into()),
+    };
     let node = match kind {
         Method::AgreementPay => fund::agreement_pay(gateway, request, &biz).await,
         Method::Disburse => transfer::disburse(gateway, request, &biz).await,
         Method::Refund => transfer::refund(gateway, request, &biz).await,
         Method::OperationQuery => query::operation_query(gateway, request, &biz).await,
         Method::NotifyList => notifications::list(gateway, request, &biz).await,
-        Method::PagePay | Method::AppPay => Err(BizError::Invalid {
+        Method::TransUniTransfer => trans::uni_transfer(gateway, request, &biz).await,
+        Method::TransRefund => trans::refund(gateway, request, &biz).await,
+        Method::TransCommonQuery => trans::common_query(gateway, request, &biz).await,
+        Method::PagePay | Method::AppPay | Method::TransAppPay => Err(BizError::Invalid {
             key: "method",
             reason: "page.pay and app.pay are paid by the payer: open the pageExecute form in a browser, \
                      or the sdkExecute order string in the wallet page (/wallet?order_string=…)"
@@ -38,6 +46,17 @@ pub async fn run(gateway: &Gateway, request: &Verified<'_>) -> Result<ResponseNo
         gateway.notify_wake.notify_one();
     }
     Ok(node)
+}
+
+/// The fund.trans methods answer in their product's sub_codes.
+fn is_trans(method: Method) -> bool {
+    matches!(
+        method,
+        Method::TransAppPay
+            | Method::TransUniTransfer
+            | Method::TransRefund
+            | Method::TransCommonQuery
+    )
 }
 
 /// The seven fields every order method answers with (amount, auth_no, gmt_trans, operation_id,
