@@ -298,10 +298,7 @@ impl BizContent {
     /// A JSON object given as an object or, as the SDK models declare it, as a JSON string
     /// holding one (`business_params`); returned with its compact text (at most
     /// `PARAMS_TEXT_LEN_MAX` characters).
-    pub fn object(
-        &self,
-        key: &'static str,
-    ) -> Result<Option<(JsonObject, String)>, BizError> {
+    pub fn object(&self, key: &'static str) -> Result<Option<(JsonObject, String)>, BizError> {
         let Some(raw) = self.raw(key).filter(|r| r.get() != "null") else { return Ok(None) };
         let text = if raw.get().starts_with('"') {
             let Some(inner) = self.string(key)? else { return Ok(None) };
@@ -514,6 +511,61 @@ mod tests {
 
     fn biz(text: &str) -> BizContent {
         BizContent::parse(Some(text)).expect("parses")
+    }
+
+    #[test]
+    fn fund_trans_objects_are_read_as_objects_or_json_strings() {
+        let nested = biz(r#"{"business_params":{"sub_biz_scene":"REDPACKET"}}"#);
+        let quoted = biz(r#"{"business_params":"{\"sub_biz_scene\":\"REDPACKET\"}"}"#);
+        for given in [nested, quoted] {
+            let (map, text) = given.object("business_params").expect("object").expect("present");
+            assert_eq!(map["sub_biz_scene"], "REDPACKET");
+            assert_eq!(text, r#"{"sub_biz_scene":"REDPACKET"}"#);
+        }
+        assert!(biz(r#"{"business_params":"[1]"}"#).object("business_params").is_err());
+        assert_eq!(biz(r#"{"business_params":""}"#).object("business_params"), Ok(None));
+        assert_eq!(
+            biz(r#"{"p":{"a":1}}"#).passback("p"),
+            Ok(Some(r#"{"a":1}"#.into())),
+            "an object passback is kept as compact JSON"
+        );
+    }
+
+    #[test]
+    fn participants_need_a_type_and_a_name_with_logon_ids() {
+        let user = biz(
+            r#"{"payee_info":{"identity":"2088000000000001","identity_type":"ALIPAY_USER_ID"}}"#,
+        )
+        .participant("payee_info")
+        .expect("valid")
+        .expect("present");
+        assert_eq!(user.identity_type, ParticipantType::UserId);
+        assert_eq!(user.name, None);
+        let logon = r#"{"payee_info":{"identity":"a@b.com","identity_type":"ALIPAY_LOGON_ID","name":"王"}}"#;
+        assert_eq!(
+            biz(logon).participant("payee_info").expect("valid").map(|p| p.name),
+            Some(Some("王".into()))
+        );
+        for bad in [
+            r#"{"payee_info":{"identity":"a@b.com","identity_type":"ALIPAY_LOGON_ID"}}"#,
+            r#"{"payee_info":{"identity":"2088","identity_type":"ALIPAY_USER_ID"}}"#,
+            r#"{"payee_info":{"identity":"x","identity_type":"ALIPAY_OPEN_ID"}}"#,
+            r#"{"payee_info":{"identity":"2088000000000001"}}"#,
+            r#"{"payee_info":{"identity":1,"identity_type":"ALIPAY_USER_ID"}}"#,
+        ] {
+            assert!(biz(bad).participant("payee_info").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn fund_trans_times_are_beijing_minutes() {
+        // 2018-03-23 19:15 Beijing = 11:15 UTC.
+        let at = biz(r#"{"time_expire":"2018-03-23 19:15"}"#).beijing_minute("time_expire");
+        assert_eq!(at, Ok(Some(1_521_803_700_000)));
+        for bad in ["2018-03-23 19:15:00", "2018-13-01 00:00", "2018-03-23T19:15", "tomorrow"] {
+            let text = format!(r#"{{"time_expire":"{bad}"}}"#);
+            assert!(biz(&text).beijing_minute("time_expire").is_err(), "{bad}");
+        }
     }
 
     #[test]
