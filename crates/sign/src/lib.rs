@@ -2,8 +2,14 @@
 //! `RSA` = SHA1withRSA, standard base64 with padding and no line breaks.
 //!
 //! Keys load from PEM (PKCS#1, PKCS#8 or SPKI) and from Alipay's bare one-line base64 form.
-//! This crate signs and verifies bytes; it knows nothing of sign content, charsets or HTTP.
+//! Certificate mode's X.509 side (certificates, root bundles, SNs, chain checks, a sandbox CA)
+//! is `cert`. This crate signs and verifies bytes; it knows nothing of sign content, charsets
+//! or HTTP.
 #![deny(missing_docs)]
+
+pub mod cert;
+
+pub use cert::{Authority, CertError, Certificate, RootBundle, Subject};
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
@@ -82,6 +88,15 @@ impl fmt::Debug for PrivateKey {
         write!(f, "PrivateKey(RSA-{}, redacted)", self.0.bits())
     }
 }
+
+/// Two public keys are equal when they are the same key.
+impl PartialEq for PublicKey {
+    fn eq(&self, other: &PublicKey) -> bool {
+        self.0.public_eq(&other.0)
+    }
+}
+
+impl Eq for PublicKey {}
 
 impl fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
