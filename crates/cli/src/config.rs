@@ -1,11 +1,18 @@
 //! The configuration file (`hongbao serve --config FILE`): TOML, relative paths resolved against
 //! the file's folder, `HONGBAO_LISTEN` / `HONGBAO_DATABASE` override their keys.
 //!
+//! Certificate mode (公钥证书模式): `gateway_cert` (the gateway key's certificate, Alipay's
+//! `alipayCertPublicKey_RSA2.crt`) and `root_cert` (the root bundle, `alipayRootCert.crt`) at the
+//! top, and `app_cert` instead of `app_public_key` in an `[[app]]`. Public-key and certificate
+//! apps live side by side. `gateway_cert_previous` names a folder of earlier gateway
+//! certificates (`hongbao cert rotate` fills it), still downloadable by SN.
+//!
 //! Every problem stops start-up with one clear line naming the key and the file.
 
 use anyhow::{anyhow, bail, Context, Result};
+use hongbao_gateway::{AppCertificate, AppCredential, GatewayCerts};
 use hongbao_money::Fen;
-use hongbao_sign::{PrivateKey, PublicKey};
+use hongbao_sign::{Certificate, PrivateKey, PublicKey, RootBundle};
 use serde::Deserialize;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -20,6 +27,12 @@ pub struct ConfigFile {
     pub database: Option<String>,
     /// PEM (PKCS#1 or PKCS#8) or bare base64: signs every answer.
     pub gateway_private_key: String,
+    /// Certificate mode: the X.509 PEM certificate of the gateway key's public half.
+    pub gateway_cert: Option<String>,
+    /// Certificate mode: the root bundle, one or more PEM certificates.
+    pub root_cert: Option<String>,
+    /// Certificate mode: a folder of earlier gateway certificates (`*.crt`), downloadable by SN.
+    pub gateway_cert_previous: Option<String>,
     /// Registered apps.
     #[serde(default, rename = "app")]
     pub apps: Vec<AppEntry>,
@@ -48,8 +61,11 @@ pub struct SandboxEntry {
 pub struct AppEntry {
     /// `app_id`.
     pub app_id: String,
-    /// Path of the app public key (PEM or bare base64).
-    pub app_public_key: String,
+    /// Path of the app public key (PEM or bare base64): public-key mode.
+    pub app_public_key: Option<String>,
+    /// Path of the app's public key certificate (PEM): certificate mode, instead of
+    /// `app_public_key`.
+    pub app_cert: Option<String>,
     /// The app's own account.
     pub merchant_user_id: String,
     /// Display name.
@@ -84,6 +100,10 @@ pub struct Config {
     pub database: Database,
     /// The gateway key.
     pub gateway_key: PrivateKey,
+    /// Certificate mode's gateway side, when configured.
+    pub certs: Option<GatewayCerts>,
+    /// Paths of `gateway_cert` and `root_cert` as configured (for the banner).
+    pub cert_paths: Option<(PathBuf, PathBuf)>,
     /// Apps.
     pub apps: Vec<hongbao_gateway::App>,
     /// Users.
@@ -172,14 +192,16 @@ pub fn load(path: &Path) -> Result<Config> {
 }
 
 /// Checks a parsed file; relative paths are resolved against `base`.
-pub fn resolve(file: ConfigFile, base: &Path) -> Result<Config> {
+pub fn resolve(mut file: ConfigFile, base: &Path) -> Result<Config> {
+    let user_entries = std::mem::take(&mut file.users);
+    let app_entries = std::mem::take(&mut file.apps);
     let listen = std::env::var("HONGBAO_LISTEN")
         .ok()
-        .or(file.listen)
+        .or(file.listen.clone())
         .unwrap_or_else(|| LISTEN_DEFAULT.to_owned());
     let database = std::env::var("HONGBAO_DATABASE")
         .ok()
-        .or(file.database)
+        .or(file.database.clone())
         .unwrap_or_else(|| "sqlite://hongbao.db".to_owned());
     let database = match database.strip_prefix("sqlite://") {
         Some(rest) if !rest.is_empty() => Database::Sqlite(base.join(rest)),
@@ -192,11 +214,19 @@ pub fn resolve(file: ConfigFile, base: &Path) -> Result<Config> {
     warn_if_loose(&base.join(&file.gateway_private_key));
     let gateway_key = PrivateKey::from_text(&key_text)
         .map_err(|err| anyhow!("gateway_private_key {}: {err}", file.gateway_private_key))?;
+    let now_s = chrono::Utc::now().timestamp();
+    let certs = gateway_certs(&file, base, &gateway_key, now_s)?;
+    let cert_paths = match (&file.gateway_cert, &file.root_cert) {
+        (Some(gateway_cert), Some(root_cert)) => {
+            Some((base.join(gateway_cert), base.join(root_cert)))
+        }
+        _ => None,
+    };
 
     let mut users = Vec::new();
     let mut user_ids = HashSet::new();
     let mut logon_ids = HashSet::new();
-    for user in file.users {
+    for user in user_entries {
         if !is_user_id(&user.user_id) {
             bail!("[[user]] user_id {:?} is not 2088 followed by 12 digits", user.user_id);
         }
@@ -219,7 +249,7 @@ pub fn resolve(file: ConfigFile, base: &Path) -> Result<Config> {
 
     let mut apps = Vec::new();
     let mut app_ids = HashSet::new();
-    for app in file.apps {
+    for app in app_entries {
         if app.app_id.trim().is_empty() || app.app_id.len() > 32 {
             bail!("[[app]] app_id {:?} must be 1 to 32 characters", app.app_id);
         }
@@ -233,14 +263,7 @@ pub fn resolve(file: ConfigFile, base: &Path) -> Result<Config> {
                 app.merchant_user_id
             );
         }
-        let key_text = read_key_text(
-            base,
-            &app.app_public_key,
-            &format!("[[app]] {} app_public_key", app.app_id),
-        )?;
-        let public_key = PublicKey::from_text(&key_text).map_err(|err| {
-            anyhow!("[[app]] {} app_public_key {}: {err}", app.app_id, app.app_public_key)
-        })?;
+        let credential = app_credential(&app, base, certs.as_ref(), &file, now_s)?;
         if let Some(url) = &app.message_url {
             let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
             if !scheme_ok || url.len() > 256 || url.chars().any(|c| c.is_whitespace()) {
@@ -250,7 +273,7 @@ pub fn resolve(file: ConfigFile, base: &Path) -> Result<Config> {
         apps.push(hongbao_gateway::App {
             name: app.name.unwrap_or_else(|| format!("App {}", app.app_id)),
             app_id: app.app_id,
-            public_key,
+            credential,
             merchant_user_id: app.merchant_user_id,
             message_url: app.message_url,
         });
@@ -276,11 +299,116 @@ pub fn resolve(file: ConfigFile, base: &Path) -> Result<Config> {
         listen,
         database,
         gateway_key,
+        certs,
+        cert_paths,
         apps,
         users,
         packet_expiry_default_ms,
         sandbox_clock_token,
     })
+}
+
+/// A certificate file's text, loaded; `what` names the key for the error line.
+pub fn read_certificate(base: &Path, path: &str, what: &str) -> Result<Certificate> {
+    let text = read_key_text(base, path, what)?;
+    Certificate::from_pem(&text).map_err(|err| anyhow!("{what} {path}: {err}"))
+}
+
+/// `gateway_cert`, `root_cert` and `gateway_cert_previous`: both or neither of the first two;
+/// the certificate must certify the gateway key and chain to the bundle, valid now.
+fn gateway_certs(
+    file: &ConfigFile,
+    base: &Path,
+    gateway_key: &PrivateKey,
+    now_s: i64,
+) -> Result<Option<GatewayCerts>> {
+    let (gateway_cert_path, root_path) = match (&file.gateway_cert, &file.root_cert) {
+        (None, None) => {
+            if file.gateway_cert_previous.is_some() {
+                bail!("gateway_cert_previous needs gateway_cert and root_cert");
+            }
+            return Ok(None);
+        }
+        (Some(_), None) => {
+            bail!("gateway_cert is set but root_cert is not: certificate mode needs both")
+        }
+        (None, Some(_)) => {
+            bail!("root_cert is set but gateway_cert is not: certificate mode needs both")
+        }
+        (Some(cert), Some(root)) => (cert, root),
+    };
+    let root_text = read_key_text(base, root_path, "root_cert")?;
+    let root =
+        RootBundle::from_pem(&root_text).map_err(|err| anyhow!("root_cert {root_path}: {err}"))?;
+    let signing = read_certificate(base, gateway_cert_path, "gateway_cert")?;
+    let certified =
+        signing.public_key().map_err(|err| anyhow!("gateway_cert {gateway_cert_path}: {err}"))?;
+    if certified != gateway_key.public_key()? {
+        bail!(
+            "gateway_cert {gateway_cert_path} does not certify the public half of gateway_private_key {}",
+            file.gateway_private_key
+        );
+    }
+    root.verify(&signing, now_s).map_err(|err| {
+        anyhow!("gateway_cert {gateway_cert_path} does not chain to root_cert {root_path}: {err}")
+    })?;
+    let mut previous = Vec::new();
+    if let Some(folder) = &file.gateway_cert_previous {
+        let dir = base.join(folder);
+        if dir.exists() {
+            let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+                .with_context(|| format!("gateway_cert_previous: cannot read {}", dir.display()))?
+                .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+                .filter(|path| path.extension().is_some_and(|ext| ext == "crt"))
+                .collect();
+            paths.sort();
+            for path in paths {
+                let shown = path.display().to_string();
+                previous.push(read_certificate(base, &shown, "gateway_cert_previous")?);
+            }
+        }
+    }
+    let certs = GatewayCerts::new(root, signing, &previous)
+        .map_err(|err| anyhow!("gateway_cert {gateway_cert_path}: {err}"))?;
+    Ok(Some(certs))
+}
+
+/// An `[[app]]`'s `app_public_key` or `app_cert` (exactly one); a certificate must chain to
+/// `root_cert` and be valid now.
+fn app_credential(
+    app: &AppEntry,
+    base: &Path,
+    certs: Option<&GatewayCerts>,
+    file: &ConfigFile,
+    now_s: i64,
+) -> Result<AppCredential> {
+    let app_id = &app.app_id;
+    match (&app.app_public_key, &app.app_cert) {
+        (Some(_), Some(_)) => {
+            bail!("[[app]] {app_id} has both app_public_key and app_cert: give one")
+        }
+        (None, None) => bail!("[[app]] {app_id} has neither app_public_key nor app_cert"),
+        (Some(path), None) => {
+            let what = format!("[[app]] {app_id} app_public_key");
+            let key_text = read_key_text(base, path, &what)?;
+            let key =
+                PublicKey::from_text(&key_text).map_err(|err| anyhow!("{what} {path}: {err}"))?;
+            Ok(AppCredential::PublicKey(key))
+        }
+        (None, Some(path)) => {
+            let what = format!("[[app]] {app_id} app_cert");
+            let Some(certs) = certs else {
+                bail!("{what} {path}: certificate mode needs gateway_cert and root_cert");
+            };
+            let cert = read_certificate(base, path, &what)?;
+            let root_path = file.root_cert.as_deref().unwrap_or_default();
+            certs.root().verify(&cert, now_s).map_err(|err| {
+                anyhow!("{what} {path} does not chain to root_cert {root_path} or is not valid now: {err}")
+            })?;
+            let cert = AppCertificate::new(cert).map_err(|err| anyhow!("{what} {path}: {err}"))?;
+            Ok(AppCredential::Certificate(cert))
+        }
+    }
 }
 
 #[cfg(test)]

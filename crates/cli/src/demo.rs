@@ -1,13 +1,105 @@
 //! The zero-setup demo: `hongbao serve` with no `--config` makes (once) a data folder with a
-//! gateway key pair, one demo app with its key pair, demo users and a config file, and reuses it
-//! on every later run.
+//! gateway key pair, a public-key demo app with its key pair, demo users and a config file, and
+//! reuses it on every later run.
+//!
+//! It also sets up certificate mode the way Alipay's console does for a merchant: a sandbox CA
+//! (an RSA root, and an EC root beside it in the bundle as real bundles have), the gateway
+//! key's certificate and a certificate-mode demo app, each file where an SDK's configuration
+//! points (`certs/`). `hongbao cert issue` and `hongbao cert rotate` use the same CA.
 
 use anyhow::{Context, Result};
-use hongbao_sign::PrivateKey;
+use hongbao_sign::cert::ec_root_pem;
+use hongbao_sign::{Authority, Certificate, PrivateKey, Subject};
 use std::path::{Path, PathBuf};
 
-/// The demo app's id.
+/// The demo app's id (public-key mode).
 pub const DEMO_APP_ID: &str = "2021000000000001";
+/// The certificate-mode demo app's id.
+pub const DEMO_CERT_APP_ID: &str = "2021000000000003";
+/// The sandbox CA's certificate and key, in the data folder.
+pub const CA_CERT: &str = "certs/sandbox_ca.crt";
+/// The CA key (never leaves the data folder).
+pub const CA_KEY: &str = "keys/sandbox_ca_private.pem";
+/// How long the sandbox issues certificates for: five years, as Alipay's app certificates.
+pub const CERT_DAYS_DEFAULT: i64 = 5 * 365;
+/// How long the sandbox roots last.
+const ROOT_DAYS: i64 = 20 * 365;
+
+/// A subject in the shape of Alipay's (`CN=…,OU=…,O=…,C=CN`; python-alipay-sdk needs all four).
+pub fn subject(common_name: &str) -> Subject<'_> {
+    Subject {
+        common_name,
+        organizational_unit: "Certification Authority",
+        organization: "hongbao sandbox",
+        country: "CN",
+    }
+}
+
+/// The certificate-mode demo app's certificate and private key (PKCS#1), in `base`.
+pub fn cert_app_files(base: &Path) -> (PathBuf, PathBuf) {
+    (
+        base.join(format!("certs/app_{DEMO_CERT_APP_ID}.crt")),
+        base.join(format!("keys/app_{DEMO_CERT_APP_ID}_private.pem")),
+    )
+}
+
+/// The sandbox CA of a data folder.
+pub fn load_ca(data_dir: &Path) -> Result<Authority> {
+    let cert_path = data_dir.join(CA_CERT);
+    let key_path = data_dir.join(CA_KEY);
+    let cert_text = std::fs::read_to_string(&cert_path)
+        .with_context(|| format!("the sandbox CA: cannot read {}", cert_path.display()))?;
+    let key_text = std::fs::read_to_string(&key_path)
+        .with_context(|| format!("the sandbox CA: cannot read {}", key_path.display()))?;
+    let cert = Certificate::from_pem(&cert_text)
+        .with_context(|| format!("the sandbox CA {}", cert_path.display()))?;
+    let key = PrivateKey::from_text(&key_text)
+        .with_context(|| format!("the sandbox CA key {}", key_path.display()))?;
+    Ok(Authority::from_parts(cert, &key)?)
+}
+
+/// Now and `days` from now, Unix seconds; certificates start an hour early so that a client
+/// clock a little behind still accepts them.
+pub fn validity(days: i64) -> (i64, i64) {
+    let now = chrono::Utc::now().timestamp();
+    (now - 3600, now + days * 86_400)
+}
+
+fn write_certs(data_dir: &Path, gateway: &PrivateKey, app: &PrivateKey) -> Result<()> {
+    let certs = data_dir.join("certs");
+    std::fs::create_dir_all(certs.join("previous"))
+        .with_context(|| format!("cannot create {}", certs.display()))?;
+    let (from, to) = validity(ROOT_DAYS);
+    let ca_key = PrivateKey::generate(2048)?;
+    let ca = Authority::new_root(subject("hongbao Sandbox Root CA R1"), &ca_key, from, to)?;
+    write_private(&data_dir.join(CA_KEY), &ca_key.to_pkcs8_pem()?)?;
+    let ca_pem = ca.certificate().to_pem()?;
+    std::fs::write(data_dir.join(CA_CERT), &ca_pem)?;
+    // The bundle holds an EC root too, as Alipay's does (an SM2 root): the root SN skips it.
+    let ec = ec_root_pem(subject("hongbao Sandbox EC Root CA"), from, to)?;
+    std::fs::write(
+        certs.join("alipay_root.crt"),
+        format!(
+            "{}
+
+{ec}",
+            ca_pem.trim_end()
+        ),
+    )?;
+    let (from, to) = validity(CERT_DAYS_DEFAULT);
+    let gateway_cert =
+        ca.issue(subject("hongbao sandbox gateway"), &gateway.public_key()?, from, to)?;
+    std::fs::write(certs.join("alipay_cert.crt"), gateway_cert.to_pem()?)?;
+    let app_cert = ca.issue(subject(DEMO_CERT_APP_ID), &app.public_key()?, from, to)?;
+    let (cert_path, key_path) = cert_app_files(data_dir);
+    std::fs::write(cert_path, app_cert.to_pem()?)?;
+    write_private(&key_path, &app.to_pkcs1_pem()?)?;
+    write_private(
+        &data_dir.join(format!("keys/app_{DEMO_CERT_APP_ID}_private_pkcs8.pem")),
+        &app.to_pkcs8_pem()?,
+    )?;
+    Ok(())
+}
 /// The demo merchant account (the app's own account, the agreement.pay payer).
 pub const DEMO_MERCHANT_USER_ID: &str = "2088102000000001";
 
@@ -45,16 +137,26 @@ pub fn ensure(data_dir: &Path) -> Result<PathBuf> {
     write_private(&keys.join("app_private.pem"), &app.to_pkcs1_pem()?)?;
     write_private(&keys.join("app_private_pkcs8.pem"), &app.to_pkcs8_pem()?)?;
     std::fs::write(keys.join("app_public.pem"), app.public_key()?.to_pem()?)?;
+    let cert_app = PrivateKey::generate(2048)?;
+    write_certs(data_dir, &gateway, &cert_app)?;
 
     let mut config = String::from(
         "# hongbao demo configuration, made by the first `hongbao serve`; edit freely.\n\
          listen = \"127.0.0.1:9999\"\n\
          database = \"sqlite://hongbao.db\"\n\
-         gateway_private_key = \"keys/gateway_private.pem\"\n\n",
+         gateway_private_key = \"keys/gateway_private.pem\"\n\
+         # Certificate mode (公钥证书模式): the gateway key's certificate, the root bundle, and\n\
+         # where `hongbao cert rotate` keeps earlier gateway certificates.\n\
+         gateway_cert = \"certs/alipay_cert.crt\"\n\
+         root_cert = \"certs/alipay_root.crt\"\n\
+         gateway_cert_previous = \"certs/previous\"\n\n",
     );
     config.push_str(&format!(
         "[[app]]\napp_id = \"{DEMO_APP_ID}\"\nname = \"hongbao demo shop\"\n\
-         app_public_key = \"keys/app_public.pem\"\nmerchant_user_id = \"{DEMO_MERCHANT_USER_ID}\"\n"
+         app_public_key = \"keys/app_public.pem\"\nmerchant_user_id = \"{DEMO_MERCHANT_USER_ID}\"\n\n\
+         # The same shop in certificate mode: app_cert instead of app_public_key.\n\
+         [[app]]\napp_id = \"{DEMO_CERT_APP_ID}\"\nname = \"hongbao demo shop (certificate mode)\"\n\
+         app_cert = \"certs/app_{DEMO_CERT_APP_ID}.crt\"\nmerchant_user_id = \"{DEMO_MERCHANT_USER_ID}\"\n"
     ));
     for (user_id, logon_id, balance) in DEMO_USERS {
         config.push_str(&format!(

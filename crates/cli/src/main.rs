@@ -1,8 +1,9 @@
-//! `hongbao`: the server (`serve`) and the client commands (`client_cmd`: pay, disburse, refund,
-//! query, page-url, app-string, verify-notify).
+//! `hongbao`: the server (`serve`), the client commands (`client_cmd`: pay, disburse, refund,
+//! query, page-url, app-string, verify-notify) and the sandbox CA (`cert_cmd`: issue, rotate).
 //!
 //! Glue only: configuration, start-up, printing. The gateway, ledger and store crates do the work.
 
+mod cert_cmd;
 mod client_cmd;
 mod clock_cmd;
 mod config;
@@ -64,7 +65,48 @@ enum ClockCommand {
 }
 
 #[derive(Subcommand)]
+enum CertCommand {
+    /// Issues an app certificate (certificate mode) from the sandbox CA, as Alipay's console
+    /// does: from a CSR made with Alipay's key tool, or from the app's public key.
+    Issue {
+        /// The app the certificate is for.
+        #[arg(long)]
+        app_id: String,
+        /// A PEM certificate signing request (its subject is kept).
+        #[arg(long, conflicts_with = "public_key", required_unless_present = "public_key")]
+        csr: Option<PathBuf>,
+        /// The app's public key (PEM or bare base64).
+        #[arg(long)]
+        public_key: Option<PathBuf>,
+        /// Where to write the certificate (PEM).
+        #[arg(long)]
+        out: PathBuf,
+        /// Validity in days.
+        #[arg(long, default_value_t = demo::CERT_DAYS_DEFAULT)]
+        days: i64,
+    },
+    /// Gives the gateway key a new certificate (a new alipay_cert_sn), keeping the old one
+    /// downloadable; restart `hongbao serve` to sign with it.
+    Rotate {
+        /// Validity in days.
+        #[arg(long, default_value_t = demo::CERT_DAYS_DEFAULT)]
+        days: i64,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
+    /// The sandbox CA of a configuration (its folder's certs/sandbox_ca.crt and key).
+    Cert {
+        /// A TOML configuration file (default: the demo's).
+        #[arg(long, global = true)]
+        config: Option<PathBuf>,
+        /// The demo's data folder (ignored with --config).
+        #[arg(long, default_value = "hongbao-data", global = true)]
+        data_dir: PathBuf,
+        #[command(subcommand)]
+        command: CertCommand,
+    },
     /// The sandbox clock of a running server (needs `[sandbox] clock_token` in its config).
     Clock {
         /// The server (its /gateway.do URL or base URL).
@@ -122,6 +164,20 @@ fn main() {
     let result = match cli.command {
         Command::Serve { config, data_dir, listen } => serve(config, data_dir, listen),
         Command::Notify { config, data_dir, command } => notify(config, data_dir, command),
+        Command::Cert { config, data_dir, command } => {
+            let config = config.unwrap_or_else(|| data_dir.join("hongbao.toml"));
+            match command {
+                CertCommand::Issue { app_id, csr, public_key, out, days } => cert_cmd::issue(
+                    &config,
+                    &app_id,
+                    csr.as_deref(),
+                    public_key.as_deref(),
+                    &out,
+                    days,
+                ),
+                CertCommand::Rotate { days } => cert_cmd::rotate(&config, days),
+            }
+        }
         Command::Client(command) => std::process::exit(client_cmd::run(command)),
         Command::Clock { url, token, command } => match token {
             None => Err(anyhow::anyhow!(
@@ -179,6 +235,7 @@ fn serve(config_path: Option<PathBuf>, data_dir: PathBuf, listen: Option<String>
         let mut gateway = Gateway::new(apps, config.gateway_key.clone(), store, clock);
         gateway.policy.packet_expiry_default_ms = config.packet_expiry_default_ms;
         gateway.sandbox.clock_token = config.sandbox_clock_token.clone();
+        gateway.certs = config.certs.clone();
         let limits = gateway.limits.clone();
         let gateway = Arc::new(gateway);
         let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
@@ -268,9 +325,31 @@ async fn print_banner(
         );
     }
     for app in &config.apps {
+        let mode = match app.certificate() {
+            Some(cert) => format!("certificate mode, app_cert_sn {}", cert.certificate.sn()),
+            None => "public-key mode".to_owned(),
+        };
         println!(
-            "  app_id {} ({}), merchant account {}",
+            "  app_id {} ({}), merchant account {}, {mode}",
             app.app_id, app.name, app.merchant_user_id
+        );
+    }
+    if let (Some(certs), Some((gateway_cert, root_cert))) = (&config.certs, &config.cert_paths) {
+        println!("  certificate mode (公钥证书模式), the files for your SDK:");
+        if demo {
+            let (cert, key) = demo::cert_app_files(base);
+            println!("    app certificate      (appCertPath):          {}", cert.display());
+            println!("    app private key      (privateKey):           {}", key.display());
+        }
+        println!(
+            "    Alipay certificate   (alipayPublicCertPath): {}  alipay_cert_sn {}",
+            gateway_cert.display(),
+            certs.signing().sn()
+        );
+        println!(
+            "    Alipay root bundle   (alipayRootCertPath):   {}  alipay_root_cert_sn {}",
+            root_cert.display(),
+            certs.root().sn()
         );
     }
     println!("  sandbox users (cashier password in the config):");

@@ -11,7 +11,7 @@ use axum::extract::{FromRequest, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use bytes::Bytes;
-use hongbao_protocol::envelope::{render, response_key, ResponseNode, ERROR_RESPONSE_KEY};
+use hongbao_protocol::envelope::{response_key, ResponseNode, ERROR_RESPONSE_KEY};
 use hongbao_protocol::form::parse_form_lenient;
 use hongbao_protocol::method::{Channel, Method};
 use hongbao_protocol::params::{decode_request, peek_ascii, DecodedRequest};
@@ -145,11 +145,13 @@ impl FromRequest<Arc<Gateway>> for Received {
     }
 }
 
-/// How the answer is framed: node name, charset, algorithm.
+/// How the answer is framed: node name, charset, algorithm, and the app it answers (whose mode
+/// decides whether `alipay_cert_sn` goes on it, verified or not).
 struct Frame {
     key: String,
     charset: Charset,
     sign_type: SignType,
+    app_id: Option<String>,
 }
 
 impl Frame {
@@ -171,6 +173,7 @@ impl Frame {
             sign_type: peek_ascii(&raw, "sign_type")
                 .and_then(|text| SignType::parse(&text))
                 .unwrap_or(SignType::Rsa2),
+            app_id: peek_ascii(&raw, "app_id"),
         }
     }
 }
@@ -210,6 +213,7 @@ async fn answer(
             .get("sign_type")
             .and_then(SignType::parse)
             .unwrap_or(SignType::Rsa2),
+        app_id: request.params.get("app_id").map(str::to_owned),
     };
     let node = match verify(gateway, request) {
         Ok(verified) => match methods::run(gateway, &verified).await {
@@ -236,9 +240,8 @@ fn error_node(err: &ApiError) -> ResponseNode {
 }
 
 fn reply(gateway: &Gateway, frame: &Frame, node: ResponseNode) -> Response {
-    let signed = render(&frame.key, &node, frame.charset, |bytes| {
-        gateway.gateway_key.sign(frame.sign_type, bytes)
-    });
+    let app = frame.app_id.as_deref().and_then(|app_id| gateway.apps.get(app_id));
+    let signed = gateway.sign_answer(&frame.key, &node, frame.charset, frame.sign_type, app);
     match signed {
         Ok(body) => {
             let content_type = format!("application/json;charset={}", frame.charset.as_str());

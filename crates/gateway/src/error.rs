@@ -32,6 +32,14 @@ pub enum ApiError {
     /// The wallet was handed an order string of another method than app.pay.
     #[error("订单串的方法不是 app.pay (method {0:?}: the wallet pays alipay.fund.coupon.order.app.pay order strings only)")]
     NotAppPay(String),
+    /// `alipay.open.app.alipaycert.download` named no gateway certificate.
+    #[error("支付宝公钥证书不存在 (no gateway certificate has SN {sent:?}; the current one is {current})")]
+    AlipayCertNotExist {
+        /// The SN asked for.
+        sent: String,
+        /// The current gateway certificate's SN (empty without certificate mode).
+        current: String,
+    },
     /// The answer could not be signed (the gateway key cannot sign; never expected).
     #[error("signing the answer failed: {0}")]
     Signing(#[from] SignError),
@@ -166,6 +174,17 @@ pub fn to_alipay(err: &ApiError) -> AlipayCode {
                 R::InvalidFormat(_) => code(INVALID, "isv.invalid-format", text),
                 R::BadSignature { .. } => code(INVALID, "isv.invalid-signature", text),
                 R::AppAuthTokenNotSupported => code(TOKEN, "aop.invalid-app-auth-token", text),
+                // Alipay answers these with Invalid Arguments, a missing SN included (observed
+                // for isv.missing-app-cert-sn).
+                R::MissingAppCertSn { .. } => code(INVALID, "isv.missing-app-cert-sn", text),
+                R::AppCertNotExist { .. } => code(INVALID, "isv.app-cert-not-exist", text),
+                R::AppCertExpired { .. } => code(INVALID, "isv.app-cert-expired", text),
+                R::MissingAlipayRootCertSn { .. } => {
+                    code(INVALID, "isv.missing-alipay-root-cert-sn", text)
+                }
+                R::InvalidAlipayRootCertSn { .. } => {
+                    code(INVALID, "isv.invalid-alipay-root-cert-sn", text)
+                }
             }
         }
         ApiError::Biz(biz) => code(BUSINESS, "ILLEGAL_ARGUMENT", biz.to_string()),
@@ -188,6 +207,9 @@ pub fn to_alipay(err: &ApiError) -> AlipayCode {
                 .into(),
         ),
         ApiError::NotAppPay(_) => code(INVALID, "isv.invalid-method", err.to_string()),
+        ApiError::AlipayCertNotExist { .. } => {
+            code(BUSINESS, "isv.alipay-cert-not-exist", err.to_string())
+        }
         // Logged by log_failure; the text never leaves the server.
         ApiError::TransInvalid(biz) => code(BUSINESS, "INVALID_PARAMETER", biz.to_string()),
         ApiError::TransRejected { method, rejection } => trans_code(*method, rejection),
@@ -296,6 +318,17 @@ pub fn catalogue() -> Vec<ApiError> {
         RequestError::BadSignature { sign_content: "a=1".into(), hint: None }.into(),
         RequestError::AppAuthTokenNotSupported.into(),
         RequestError::InvalidUrl { key: "notify_url" }.into(),
+        RequestError::MissingAppCertSn { app_id: "a".into(), expected: "b".into() }.into(),
+        RequestError::AppCertNotExist {
+            app_id: "a".into(),
+            sent: "x".into(),
+            expected: "b".into(),
+        }
+        .into(),
+        RequestError::AppCertExpired { sn: "b".into(), validity: "v".into() }.into(),
+        RequestError::MissingAlipayRootCertSn { app_id: "a".into(), expected: "r".into() }.into(),
+        RequestError::InvalidAlipayRootCertSn { sent: "x".into(), expected: "r".into() }.into(),
+        ApiError::AlipayCertNotExist { sent: "x".into(), current: "c".into() },
         BizError::Missing.into(),
         ApiError::Store(StoreError::unavailable("x")),
         ApiError::Store(StoreError::bug("x")),

@@ -2,9 +2,10 @@
 //!
 //! Request path: read the body under a cap → decode the form in the request charset → route by
 //! the method (page.pay to the cashier) → check the common parameters → look up method and app →
-//! verify the signature (`verify`) → parse
-//! `biz_content` → run the command against the store → build the response node → sign it in the
-//! request charset and sign type. Every outcome, errors included, leaves as a signed
+//! check a certificate-mode app's SNs and verify the signature (`verify`) → parse `biz_content`
+//! → run the command against the store → build the response node → sign it in the request
+//! charset and sign type (`Gateway::sign_answer`, which adds `alipay_cert_sn` for
+//! certificate-mode apps). Every outcome, errors included, leaves as a signed
 //! `<method>_response` envelope with HTTP 200 (see `error::to_alipay`, the only place that knows
 //! Alipay's codes).
 //!
@@ -23,7 +24,9 @@ pub mod server;
 pub mod verify;
 pub mod wallet;
 
-use hongbao_sign::{PrivateKey, PublicKey};
+use hongbao_protocol::envelope::{render_with_cert_sn, ResponseNode};
+use hongbao_protocol::{Charset, SignType};
+use hongbao_sign::{CertError, Certificate, PrivateKey, PublicKey, RootBundle, SignError};
 use hongbao_store::Store;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -37,14 +40,108 @@ pub struct App {
     pub app_id: String,
     /// Display name (cashier page).
     pub name: String,
-    /// Verifies the app's requests.
-    pub public_key: PublicKey,
+    /// Verifies the app's requests: a public key or a certificate.
+    pub credential: AppCredential,
     /// The app's own account: the only allowed agreement.pay payer, and the payer of its
     /// fund.trans B2C red packets.
     pub merchant_user_id: String,
     /// Its application gateway (应用网关): where fund.trans messages
     /// (`alipay.fund.trans.order.changed`) go. `None`: no messages.
     pub message_url: Option<String>,
+}
+
+impl App {
+    /// The key that verifies the app's requests (in certificate mode, the certified one).
+    pub fn public_key(&self) -> &PublicKey {
+        match &self.credential {
+            AppCredential::PublicKey(key) => key,
+            AppCredential::Certificate(cert) => &cert.public_key,
+        }
+    }
+
+    /// The app's certificate, when it is in certificate mode.
+    pub fn certificate(&self) -> Option<&AppCertificate> {
+        match &self.credential {
+            AppCredential::PublicKey(_) => None,
+            AppCredential::Certificate(cert) => Some(cert),
+        }
+    }
+}
+
+/// How an app's requests are verified: Alipay's two modes. Either way the signature is checked
+/// the same way, with `App::public_key`; certificate mode adds the SN checks of `verify` and
+/// `alipay_cert_sn` on every answer.
+#[derive(Clone, Debug)]
+pub enum AppCredential {
+    /// 公钥模式: the app's public key, as uploaded.
+    PublicKey(PublicKey),
+    /// 公钥证书模式: the app's public key certificate.
+    Certificate(AppCertificate),
+}
+
+/// An app certificate with what the request checks need of it, read once.
+#[derive(Clone, Debug)]
+pub struct AppCertificate {
+    /// The certificate (its SN is what requests must send as `app_cert_sn`).
+    pub certificate: Certificate,
+    /// The key it certifies.
+    pub public_key: PublicKey,
+    /// Validity, Unix seconds: not before, not after.
+    pub validity: (i64, i64),
+}
+
+impl AppCertificate {
+    /// Reads the key and validity of an app certificate (an RSA key is required).
+    pub fn new(certificate: Certificate) -> Result<AppCertificate, CertError> {
+        let public_key = certificate.public_key()?;
+        let validity = certificate.validity()?;
+        Ok(AppCertificate { certificate, public_key, validity })
+    }
+}
+
+/// The gateway's side of certificate mode: the root bundle apps' certificates chain to, and the
+/// certificates of the gateway key.
+#[derive(Clone, Debug)]
+pub struct GatewayCerts {
+    root: RootBundle,
+    signing: Certificate,
+    /// Every downloadable certificate (the signing one and earlier ones): SN → base64 of its PEM,
+    /// as `alipay.open.app.alipaycert.download` answers it.
+    contents: HashMap<String, String>,
+}
+
+impl GatewayCerts {
+    /// `signing` certifies the gateway key (the caller checks that); `previous` are earlier
+    /// gateway certificates, still downloadable by SN after a rotation.
+    pub fn new(
+        root: RootBundle,
+        signing: Certificate,
+        previous: &[Certificate],
+    ) -> Result<GatewayCerts, CertError> {
+        use base64::Engine;
+        let mut contents = HashMap::new();
+        for cert in previous.iter().chain(std::iter::once(&signing)) {
+            let pem = cert.to_pem()?;
+            let encoded = base64::engine::general_purpose::STANDARD.encode(pem.as_bytes());
+            contents.insert(cert.sn().to_owned(), encoded);
+        }
+        Ok(GatewayCerts { root, signing, contents })
+    }
+
+    /// The root bundle.
+    pub fn root(&self) -> &RootBundle {
+        &self.root
+    }
+
+    /// The certificate of the gateway key: its SN goes on every answer to a certificate app.
+    pub fn signing(&self) -> &Certificate {
+        &self.signing
+    }
+
+    /// Base64 of the PEM of the gateway certificate with this SN.
+    pub fn content(&self, sn: &str) -> Option<&str> {
+        self.contents.get(sn).map(String::as_str)
+    }
 }
 
 /// Limits of the gateway, each named `*_max`.
@@ -104,6 +201,8 @@ pub struct Gateway {
     pub policy: Policy,
     /// Sandbox controls (off by default).
     pub sandbox: Sandbox,
+    /// Certificate mode: required when any app has a certificate.
+    pub certs: Option<GatewayCerts>,
 }
 
 /// Red packet policy.
@@ -146,7 +245,28 @@ impl Gateway {
             scheduler_wake: tokio::sync::Notify::new(),
             policy: Policy::default(),
             sandbox: Sandbox::default(),
+            certs: None,
         }
+    }
+
+    /// Signs an answer envelope with the gateway key in the request's charset and sign type. An
+    /// answer to a certificate-mode `app` carries `alipay_cert_sn` (the gateway certificate's
+    /// SN), whatever it answers; every other answer is the public-key envelope.
+    pub fn sign_answer(
+        &self,
+        key: &str,
+        node: &ResponseNode,
+        charset: Charset,
+        sign_type: SignType,
+        app: Option<&App>,
+    ) -> Result<Vec<u8>, SignError> {
+        let cert_sn = match (app.and_then(App::certificate), &self.certs) {
+            (Some(_), Some(certs)) => Some(certs.signing().sn()),
+            _ => None,
+        };
+        render_with_cert_sn(key, node, charset, cert_sn, |bytes| {
+            self.gateway_key.sign(sign_type, bytes)
+        })
     }
 
     /// Replaces the limits (and resizes the in-flight admission with them).

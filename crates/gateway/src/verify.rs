@@ -1,6 +1,11 @@
 //! A verified request: what `/gateway.do`, the cashier (page.pay) and the wallet (app.pay) all
 //! hand to the methods. `verify` is the only way to get one, so a method never sees a request
-//! whose method, app or signature was not checked.
+//! whose method, app, certificate SNs or signature were not checked.
+//!
+//! Certificate mode adds one step before the signature, which then works as in public-key mode
+//! with the certified key: `app_cert_sn` present and naming the app's certificate,
+//! `alipay_root_cert_sn` present and equal to the root bundle's SN, the certificate valid on the
+//! gateway's clock. A public-key app's SNs are ignored, as Alipay ignores them (docs/errors.md).
 //!
 //! Depends on the gateway's registry (`Gateway::apps`) and its error type only; the dispatcher,
 //! the methods and the pages depend on it, never the other way.
@@ -9,9 +14,11 @@ use crate::clock::wall_now_utc;
 use crate::error::ApiError;
 use crate::{App, Gateway};
 use hongbao_ledger::NotifyTarget;
+use hongbao_protocol::display::format_beijing;
 use hongbao_protocol::params::{DecodedRequest, Params};
 use hongbao_protocol::sign_content::verify_request;
 use hongbao_protocol::{Charset, CommonParams, Method, RequestError};
+use hongbao_sign::PublicKey;
 
 /// A request whose common parameters, method, app and signature were checked.
 pub struct Verified<'a> {
@@ -57,7 +64,8 @@ impl<'a> Verified<'a> {
     }
 }
 
-/// Common parameters, method, app, signature, app_auth_token: in that order (docs/errors.md).
+/// Common parameters, method, app, certificate SNs, signature, app_auth_token: in that order
+/// (docs/errors.md).
 pub fn verify(gateway: &Gateway, request: DecodedRequest) -> Result<Verified<'_>, ApiError> {
     let common = CommonParams::parse(&request.params, wall_now_utc())?;
     let method = Method::parse(&common.method)
@@ -66,16 +74,71 @@ pub fn verify(gateway: &Gateway, request: DecodedRequest) -> Result<Verified<'_>
         .apps
         .get(&common.app_id)
         .ok_or_else(|| RequestError::InvalidAppId(common.app_id.clone()))?;
+    let key = request_key(gateway, app, &common)?;
     verify_request(
         &request.params,
         &request.raw,
         request.charset,
         common.sign_type,
         &common.sign,
-        &app.public_key,
+        key,
     )?;
     if common.app_auth_token.is_some() {
         return Err(RequestError::AppAuthTokenNotSupported.into());
     }
     Ok(Verified { method, app, common, request })
+}
+
+/// The key that verifies the app's request, after a certificate-mode app's SN checks (in that
+/// order): `app_cert_sn` present, naming the app's certificate; `alipay_root_cert_sn` present,
+/// equal to the root bundle's SN; the certificate valid on the gateway's clock (so the sandbox
+/// clock can expire it).
+fn request_key<'a>(
+    gateway: &Gateway,
+    app: &'a App,
+    common: &CommonParams,
+) -> Result<&'a PublicKey, RequestError> {
+    let Some(cert) = app.certificate() else {
+        return Ok(app.public_key());
+    };
+    let expected = cert.certificate.sn();
+    let sent = common.app_cert_sn.as_deref().ok_or_else(|| RequestError::MissingAppCertSn {
+        app_id: app.app_id.clone(),
+        expected: expected.to_owned(),
+    })?;
+    if sent != expected {
+        return Err(RequestError::AppCertNotExist {
+            app_id: app.app_id.clone(),
+            sent: sent.to_owned(),
+            expected: expected.to_owned(),
+        });
+    }
+    // Configuration refuses a certificate app without the gateway's certificates; were there
+    // none, no root SN would match.
+    let root_sn = gateway.certs.as_ref().map(|certs| certs.root().sn()).unwrap_or_default();
+    let sent_root = common.alipay_root_cert_sn.as_deref().ok_or_else(|| {
+        RequestError::MissingAlipayRootCertSn {
+            app_id: app.app_id.clone(),
+            expected: root_sn.to_owned(),
+        }
+    })?;
+    if sent_root != root_sn {
+        return Err(RequestError::InvalidAlipayRootCertSn {
+            sent: sent_root.to_owned(),
+            expected: root_sn.to_owned(),
+        });
+    }
+    let now_s = gateway.clock.now_ms().div_euclid(1000);
+    let (not_before, not_after) = cert.validity;
+    if now_s < not_before || now_s > not_after {
+        return Err(RequestError::AppCertExpired {
+            sn: expected.to_owned(),
+            validity: format!(
+                "from {} to {} (Beijing time)",
+                format_beijing(not_before.saturating_mul(1000)),
+                format_beijing(not_after.saturating_mul(1000))
+            ),
+        });
+    }
+    Ok(&cert.public_key)
 }

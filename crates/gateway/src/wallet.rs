@@ -21,7 +21,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use hongbao_ledger::{CompletePayment, FundMethod, OperationView, Product};
-use hongbao_protocol::envelope::{render, response_key};
+use hongbao_protocol::envelope::response_key;
 use hongbao_protocol::params::{decode_request, peek_ascii};
 use hongbao_protocol::{Charset, Method, SignType};
 use http::{HeaderMap, StatusCode, Uri};
@@ -171,6 +171,7 @@ async fn pay(State(gateway): State<Arc<Gateway>>, headers: HeaderMap, body: Byte
         Ok((order, _)) => (order.app_id, app_pay_method(&order.view)),
         Err(page) => return page,
     };
+    let app = gateway.apps.get(&app_id);
     let login = field(&fields, "login").unwrap_or("").trim();
     let password = field(&fields, "password").unwrap_or("");
     let payer = match gateway.store.authenticate(login, password).await {
@@ -218,7 +219,7 @@ async fn pay(State(gateway): State<Arc<Gateway>>, headers: HeaderMap, body: Byte
         Method::TransAppPay => app_pay_node(&view),
         _ => order_node(&view),
     };
-    let signed = render(&key, &node, charset, |bytes| gateway.gateway_key.sign(sign_type, bytes));
+    let signed = gateway.sign_answer(&key, &node, charset, sign_type, app);
     let signed = match signed {
         Ok(signed) => signed,
         Err(err) => return failure_page(lang, method, &app_id, &err.into()),

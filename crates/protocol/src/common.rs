@@ -29,6 +29,10 @@ pub struct CommonParams {
     pub return_url: Option<String>,
     /// `app_auth_token`, when given.
     pub app_auth_token: Option<String>,
+    /// `app_cert_sn` (certificate mode), when given.
+    pub app_cert_sn: Option<String>,
+    /// `alipay_root_cert_sn` (certificate mode), when given.
+    pub alipay_root_cert_sn: Option<String>,
 }
 
 /// Longest `notify_url` / `return_url` Alipay documents.
@@ -99,6 +103,8 @@ impl CommonParams {
             notify_url,
             return_url,
             app_auth_token: params.get_nonblank("app_auth_token").map(str::to_owned),
+            app_cert_sn: params.get_nonblank("app_cert_sn").map(str::to_owned),
+            alipay_root_cert_sn: params.get_nonblank("alipay_root_cert_sn").map(str::to_owned),
         })
     }
 }

@@ -1,4 +1,5 @@
-//! The signed response envelope: `{"<method with . as _>_response":{…},"sign":"…"}`.
+//! The signed response envelope: `{"<method with . as _>_response":{…},"sign":"…"}`, and in
+//! certificate mode `{"<…>_response":{…},"sign":"…","alipay_cert_sn":"…"}`.
 //!
 //! Wire rules (docs: ../shared/spec/sdk-wire-facts.md P1–P8): compact JSON; the response node
 //! first and `"sign"` directly after it, nothing between (the official Python SDK takes the
@@ -123,6 +124,27 @@ pub fn render<E>(
     charset: Charset,
     sign: impl FnOnce(&[u8]) -> Result<String, E>,
 ) -> Result<Vec<u8>, E> {
+    render_with_cert_sn(key, node, charset, None, sign)
+}
+
+/// Like `render`, adding the top-level `alipay_cert_sn` (the SN of the certificate whose key
+/// signed) when given. It goes after `sign`, last: the official Python SDK takes the node up to
+/// the last `},"sign":"`, PHP and Java the span before `"sign"`, Node cuts at the last `"sign"`,
+/// so nothing may sit between the node and `sign`.
+///
+/// ```
+/// # use hongbao_protocol::{envelope::{render_with_cert_sn, ResponseNode}, Charset};
+/// let body = render_with_cert_sn("a_b_response", &ResponseNode::success(), Charset::Utf8,
+///     Some("e90dd23a37c5c7b616e003970817ff82"), |_| Ok::<_, ()>("c2ln".to_owned())).unwrap();
+/// assert_eq!(String::from_utf8(body).unwrap(), r#"{"a_b_response":{"code":"10000","msg":"Success"},"sign":"c2ln","alipay_cert_sn":"e90dd23a37c5c7b616e003970817ff82"}"#);
+/// ```
+pub fn render_with_cert_sn<E>(
+    key: &str,
+    node: &ResponseNode,
+    charset: Charset,
+    alipay_cert_sn: Option<&str>,
+    sign: impl FnOnce(&[u8]) -> Result<String, E>,
+) -> Result<Vec<u8>, E> {
     let node_bytes = charset.encode_json(&node.to_json());
     let signature = sign(&node_bytes)?;
     let mut body = Vec::with_capacity(node_bytes.len() + signature.len() + key.len() + 16);
@@ -132,7 +154,14 @@ pub fn render<E>(
     body.extend_from_slice(&node_bytes);
     body.extend_from_slice(b",\"sign\":\"");
     body.extend_from_slice(signature.as_bytes());
-    body.extend_from_slice(b"\"}");
+    body.push(b'"');
+    if let Some(sn) = alipay_cert_sn {
+        // An SN is lowercase hex; serde_json quotes whatever it is.
+        let quoted = serde_json::to_string(sn).unwrap_or_else(|_| "\"\"".to_owned());
+        body.extend_from_slice(b",\"alipay_cert_sn\":");
+        body.extend_from_slice(quoted.as_bytes());
+    }
+    body.push(b'}');
     Ok(body)
 }
 
@@ -145,6 +174,8 @@ pub struct SignedNode<'a> {
     pub node: &'a str,
     /// The `sign` value, if the body has one.
     pub sign: Option<String>,
+    /// The top-level `alipay_cert_sn` (certificate mode), if the body has one.
+    pub cert_sn: Option<String>,
 }
 
 /// Finds the node named `key` in `body` (see `SignedNode`). `None` when the body has no such
@@ -159,10 +190,11 @@ pub fn find_signed_node<'a>(body: &'a str, key: &str) -> Option<SignedNode<'a>> 
     }
     let close = matching_brace(body, open)?;
     let node = &body[open..=close];
-    let sign = serde_json::from_str::<Value>(body)
-        .ok()
-        .and_then(|value| value.get("sign").and_then(Value::as_str).map(str::to_owned));
-    Some(SignedNode { node, sign })
+    let top = serde_json::from_str::<Value>(body).ok();
+    let field = |name: &str| {
+        top.as_ref().and_then(|value| value.get(name).and_then(Value::as_str).map(str::to_owned))
+    };
+    Some(SignedNode { node, sign: field("sign"), cert_sn: field("alipay_cert_sn") })
 }
 
 fn matching_brace(text: &str, open: usize) -> Option<usize> {

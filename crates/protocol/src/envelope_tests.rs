@@ -125,3 +125,26 @@ fn missing_or_malformed_nodes_are_not_found() {
     assert_eq!(find_signed_node(r#"{"a_response":{"unclosed":1"#, "a_response"), None);
     assert_eq!(find_signed_node("not json", "a_response"), None);
 }
+
+#[test]
+fn certificate_mode_puts_alipay_cert_sn_after_sign_where_every_sdk_still_finds_the_node() {
+    let node = ResponseNode::success().field("amount", "1.00");
+    let sn = "5b6fd5e8b5e7d4c3a2b1c0d9e8f7a6b5";
+    let body = render_with_cert_sn("x_response", &node, Charset::Utf8, Some(sn), fake_sign)
+        .expect("renders");
+    let text = String::from_utf8(body).expect("utf-8");
+    assert!(text.ends_with(&format!(r#"}},"sign":"SIG48","alipay_cert_sn":"{sn}"}}"#)), "{text}");
+    let found = find_signed_node(&text, "x_response").expect("found");
+    assert_eq!(found.node, r#"{"code":"10000","msg":"Success","amount":"1.00"}"#);
+    assert_eq!(found.sign.as_deref(), Some("SIG48"));
+    assert_eq!(found.cert_sn.as_deref(), Some(sn));
+    // The official Python SDK's rule: the node runs to the last `},"sign":"`.
+    let end = text.rfind(r#"},"sign":""#).expect("sign marker");
+    assert_eq!(&text[text.find(":{").expect("start") + 1..=end], found.node);
+    // Without an SN the envelope is the public-key one.
+    let plain = render("x_response", &node, Charset::Utf8, fake_sign).expect("renders");
+    assert!(find_signed_node(&String::from_utf8(plain).expect("utf-8"), "x_response")
+        .expect("found")
+        .cert_sn
+        .is_none());
+}

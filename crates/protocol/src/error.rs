@@ -102,6 +102,48 @@ pub enum RequestError {
     /// `app_auth_token` was given; hongbao has no third-party (ISV) authorizations.
     #[error("无效的应用授权令牌 (app_auth_token is not supported: hongbao has no third-party app authorizations; call with the app's own credentials)")]
     AppAuthTokenNotSupported,
+    /// A certificate-mode app sent no `app_cert_sn`.
+    #[error("缺少应用公钥证书序列号 (missing app_cert_sn: app {app_id} is in certificate mode; send the SN of its app certificate, {expected})")]
+    MissingAppCertSn {
+        /// The calling app.
+        app_id: String,
+        /// The SN of the app certificate the gateway holds.
+        expected: String,
+    },
+    /// `app_cert_sn` names no certificate of the app.
+    #[error("应用公钥证书不存在 (app_cert_sn {sent:?} names no certificate of app {app_id}; the gateway holds {expected}: compute the SN from the app certificate issued for this app)")]
+    AppCertNotExist {
+        /// The calling app.
+        app_id: String,
+        /// What the request sent.
+        sent: String,
+        /// The SN of the app certificate the gateway holds.
+        expected: String,
+    },
+    /// The app certificate is outside its validity period.
+    #[error("应用公钥证书已过期 (the app certificate {sn} is valid {validity}, not now: issue a new one)")]
+    AppCertExpired {
+        /// Its SN.
+        sn: String,
+        /// Its validity, as the gateway shows it.
+        validity: String,
+    },
+    /// A certificate-mode app sent no `alipay_root_cert_sn`.
+    #[error("缺少支付宝根证书序列号 (missing alipay_root_cert_sn: app {app_id} is in certificate mode; send the SN of the root bundle, {expected})")]
+    MissingAlipayRootCertSn {
+        /// The calling app.
+        app_id: String,
+        /// The root bundle's SN.
+        expected: String,
+    },
+    /// `alipay_root_cert_sn` is not the root bundle's SN.
+    #[error("无效支付宝根证书序列号 (alipay_root_cert_sn {sent:?} is not the root bundle's SN {expected}: it joins the SNs of the bundle's RSA-signed roots with _; use the gateway's alipayRootCert.crt)")]
+    InvalidAlipayRootCertSn {
+        /// What the request sent.
+        sent: String,
+        /// The root bundle's SN.
+        expected: String,
+    },
     /// `notify_url` or `return_url` is not an http(s) URL of at most 256 characters.
     #[error("参数无效 ({key} must be an http or https URL of at most 256 characters)")]
     InvalidUrl {

@@ -89,6 +89,14 @@ pub const TRANS_COMMON_QUERY: &str = "alipay.fund.trans.common.query";
 /// assert!(hongbao_protocol::method::TRANS_ORDER_CHANGED.ends_with(".order.changed"));
 /// ```
 pub const TRANS_ORDER_CHANGED: &str = "alipay.fund.trans.order.changed";
+/// `alipay.open.app.alipaycert.download`: the gateway certificate with a given SN
+/// (`alipay_cert_content`, base64 of its PEM), which certificate-mode SDKs fetch when an answer
+/// carries an `alipay_cert_sn` they do not know.
+///
+/// ```
+/// assert_eq!(hongbao_protocol::method::ALIPAYCERT_DOWNLOAD, "alipay.open.app.alipaycert.download");
+/// ```
+pub const ALIPAYCERT_DOWNLOAD: &str = "alipay.open.app.alipaycert.download";
 
 /// How a caller reaches a method.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -127,11 +135,13 @@ pub enum Method {
     TransRefund,
     /// [`TRANS_COMMON_QUERY`].
     TransCommonQuery,
+    /// [`ALIPAYCERT_DOWNLOAD`].
+    AlipayCertDownload,
 }
 
 impl Method {
     /// Every served method.
-    pub const ALL: [Method; 11] = [
+    pub const ALL: [Method; 12] = [
         Method::PagePay,
         Method::AppPay,
         Method::AgreementPay,
@@ -143,6 +153,7 @@ impl Method {
         Method::TransUniTransfer,
         Method::TransRefund,
         Method::TransCommonQuery,
+        Method::AlipayCertDownload,
     ];
 
     /// The wire name.
@@ -164,6 +175,7 @@ impl Method {
             Method::TransUniTransfer => TRANS_UNI_TRANSFER,
             Method::TransRefund => TRANS_REFUND,
             Method::TransCommonQuery => TRANS_COMMON_QUERY,
+            Method::AlipayCertDownload => ALIPAYCERT_DOWNLOAD,
         }
     }
 
@@ -196,7 +208,8 @@ impl Method {
             | Method::NotifyList
             | Method::TransUniTransfer
             | Method::TransRefund
-            | Method::TransCommonQuery => Channel::Json,
+            | Method::TransCommonQuery
+            | Method::AlipayCertDownload => Channel::Json,
         }
     }
 }

@@ -4,12 +4,15 @@
 // Test code: an expectation that fails is the test failing, so unwrap and expect are the point.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use hongbao_gateway::{App, Gateway, Limits, ManualClock};
+use hongbao_gateway::{
+    App, AppCertificate, AppCredential, Gateway, GatewayCerts, Limits, ManualClock,
+};
 use hongbao_money::Fen;
 use hongbao_protocol::envelope::{find_signed_node, response_key, ERROR_RESPONSE_KEY};
 use hongbao_protocol::sign_content::sign_request;
 use hongbao_protocol::{Charset, Params, SignType};
-use hongbao_sign::{PrivateKey, PublicKey};
+use hongbao_sign::cert::ec_root_pem;
+use hongbao_sign::{Authority, Certificate, PrivateKey, PublicKey, RootBundle, Subject};
 use hongbao_store::{SandboxUser, SqliteStore, Store};
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -17,6 +20,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub const APP_A: &str = "2021000000000001";
 pub const APP_B: &str = "2021000000000002";
+/// A certificate-mode app (公钥证书模式), paying from MERCHANT_A's account like APP_A.
+pub const APP_C: &str = "2021000000000003";
 pub const MERCHANT_A: &str = "2088100000000001";
 pub const MERCHANT_B: &str = "2088100000000002";
 pub const ALICE: &str = "2088100000000003";
@@ -52,6 +57,107 @@ pub fn gateway_key() -> PrivateKey {
 pub fn stranger_key() -> PrivateKey {
     static KEY: OnceLock<PrivateKey> = OnceLock::new();
     generated(&KEY)
+}
+
+pub fn app_c_key() -> PrivateKey {
+    static KEY: OnceLock<PrivateKey> = OnceLock::new();
+    generated(&KEY)
+}
+
+/// Validity of every test certificate: 2023-11 to 2036-07, around both the wall clock and the
+/// tests' manual clock.
+pub const CERT_VALID_FROM: i64 = 1_700_000_000;
+pub const CERT_VALID_TO: i64 = 2_100_000_000;
+
+pub fn cert_subject(common_name: &str) -> Subject<'_> {
+    Subject {
+        common_name,
+        organizational_unit: "Certification Authority",
+        organization: "hongbao test",
+        country: "CN",
+    }
+}
+
+/// The tests' certificate authority (the sandbox's Alipay CA).
+pub fn test_ca() -> &'static Authority {
+    static CA: OnceLock<Authority> = OnceLock::new();
+    CA.get_or_init(|| {
+        let key = PrivateKey::generate(2048).expect("generate");
+        Authority::new_root(
+            cert_subject("hongbao Test Root CA"),
+            &key,
+            CERT_VALID_FROM,
+            CERT_VALID_TO,
+        )
+        .expect("root")
+    })
+}
+
+/// Another CA, trusted by nobody here.
+pub fn foreign_ca() -> &'static Authority {
+    static CA: OnceLock<Authority> = OnceLock::new();
+    CA.get_or_init(|| {
+        let key = PrivateKey::generate(2048).expect("generate");
+        Authority::new_root(
+            cert_subject("Somebody Else's CA"),
+            &key,
+            CERT_VALID_FROM,
+            CERT_VALID_TO,
+        )
+        .expect("root")
+    })
+}
+
+/// The root bundle (alipayRootCert.crt): the test CA, then an EC root, a blank line between.
+pub fn root_bundle_pem() -> &'static str {
+    static PEM: OnceLock<String> = OnceLock::new();
+    PEM.get_or_init(|| {
+        let ec = ec_root_pem(cert_subject("hongbao Test EC Root"), CERT_VALID_FROM, CERT_VALID_TO)
+            .expect("ec root");
+        format!(
+            "{}
+{}",
+            test_ca().certificate().to_pem().expect("pem").trim_end(),
+            ec
+        )
+        .replacen(
+            "-----END CERTIFICATE-----
+",
+            "-----END CERTIFICATE-----
+
+",
+            1,
+        )
+    })
+}
+
+pub fn root_bundle() -> RootBundle {
+    RootBundle::from_pem(root_bundle_pem()).expect("bundle")
+}
+
+/// The gateway key's certificate (alipayCertPublicKey_RSA2.crt).
+pub fn gateway_cert() -> &'static Certificate {
+    static CERT: OnceLock<Certificate> = OnceLock::new();
+    CERT.get_or_init(|| {
+        let key = gateway_key().public_key().expect("public");
+        test_ca()
+            .issue(cert_subject("hongbao test gateway"), &key, CERT_VALID_FROM, CERT_VALID_TO)
+            .expect("issued")
+    })
+}
+
+/// APP_C's certificate (appCertPublicKey_2021000000000003.crt).
+pub fn app_c_cert() -> &'static Certificate {
+    static CERT: OnceLock<Certificate> = OnceLock::new();
+    CERT.get_or_init(|| {
+        let key = app_c_key().public_key().expect("public");
+        test_ca().issue(cert_subject(APP_C), &key, CERT_VALID_FROM, CERT_VALID_TO).expect("issued")
+    })
+}
+
+/// The gateway's certificate-mode state of `spawn_app`.
+pub fn gateway_certs() -> GatewayCerts {
+    GatewayCerts::new(root_bundle(), gateway_cert().clone(), &[]).expect("gateway certs")
 }
 
 pub struct TestApp {
@@ -131,25 +237,33 @@ async fn spawn_app_configured(
             .await
             .expect("user");
     }
-    let apps = [(APP_A, MERCHANT_A, app_a_key()), (APP_B, MERCHANT_B, app_b_key())]
-        .into_iter()
-        .map(|(app_id, merchant, key)| {
-            (
-                app_id.to_owned(),
-                App {
-                    app_id: app_id.into(),
-                    name: format!("shop {app_id}"),
-                    public_key: key.public_key().expect("public"),
-                    merchant_user_id: merchant.into(),
-                    message_url: if app_id == APP_A { message_url.clone() } else { None },
-                },
-            )
-        })
-        .collect();
+    let public = |key: PrivateKey| AppCredential::PublicKey(key.public_key().expect("public"));
+    let certified =
+        AppCredential::Certificate(AppCertificate::new(app_c_cert().clone()).expect("app cert"));
+    let apps = [
+        (APP_A, MERCHANT_A, public(app_a_key())),
+        (APP_B, MERCHANT_B, public(app_b_key())),
+        (APP_C, MERCHANT_A, certified),
+    ]
+    .into_iter()
+    .map(|(app_id, merchant, credential)| {
+        (
+            app_id.to_owned(),
+            App {
+                app_id: app_id.into(),
+                name: format!("shop {app_id}"),
+                credential,
+                merchant_user_id: merchant.into(),
+                message_url: if app_id == APP_A { message_url.clone() } else { None },
+            },
+        )
+    })
+    .collect();
     let clock = Arc::new(ManualClock::new(now_ms));
     let mut gateway = Gateway::new(apps, gateway_key(), Arc::new(store.clone()), clock.clone());
     gateway.set_limits(limits.clone());
     gateway.sandbox.clock_token = Some(SANDBOX_TOKEN.to_owned());
+    gateway.certs = Some(gateway_certs());
     let gateway = Arc::new(gateway);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
@@ -220,6 +334,14 @@ impl Call {
         self.params.insert("app_id", app_id);
         self.key = key;
         self
+    }
+
+    /// As APP_C, in certificate mode: its key and both SNs, as an SDK configured with the three
+    /// certificate files sends them.
+    pub fn cert_app(self) -> Call {
+        self.app(APP_C, app_c_key())
+            .param("app_cert_sn", app_c_cert().sn())
+            .param("alipay_root_cert_sn", root_bundle().sn())
     }
 
     pub fn charset(mut self, charset: Charset, label: &str) -> Call {
@@ -321,6 +443,8 @@ pub struct Answer {
     pub http: HttpResponse,
     pub key: String,
     pub node: serde_json::Value,
+    /// The top-level `alipay_cert_sn` (answers to certificate-mode apps).
+    pub cert_sn: Option<String>,
 }
 
 impl Answer {
@@ -363,11 +487,15 @@ pub fn verify_answer(
         "signature does not verify over {}",
         found.node
     );
-    // Nothing between the node and "sign" (the official Python SDK's rule).
+    // Nothing between the node and "sign" (the official Python SDK's rule); an alipay_cert_sn
+    // comes after sign, last.
     let after = &text[text.find(found.node).expect("node") + found.node.len()..];
     assert!(after.starts_with(",\"sign\":\""), "sign must follow the node directly: {after}");
+    if let Some(sn) = &found.cert_sn {
+        assert!(text.ends_with(&format!(",\"alipay_cert_sn\":\"{sn}\"}}")), "{text}");
+    }
     let node: serde_json::Value = serde_json::from_str(found.node).expect("node is JSON");
-    Answer { http, key, node }
+    Answer { http, key, node, cert_sn: found.cert_sn }
 }
 
 impl TestApp {

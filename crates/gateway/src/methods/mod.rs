@@ -1,5 +1,6 @@
 //! The method registry and the red packet methods: `biz_content` → ledger command → node.
 
+mod cert;
 pub(crate) mod fund;
 mod notifications;
 mod query;
@@ -32,6 +33,7 @@ pub async fn run(gateway: &Gateway, request: &Verified<'_>) -> Result<ResponseNo
         Method::TransUniTransfer => trans::uni_transfer(gateway, request, &biz).await,
         Method::TransRefund => trans::refund(gateway, request, &biz).await,
         Method::TransCommonQuery => trans::common_query(gateway, request, &biz).await,
+        Method::AlipayCertDownload => cert::download(gateway, &biz),
         Method::PagePay | Method::AppPay | Method::TransAppPay => Err(BizError::Invalid {
             key: "method",
             reason: "page.pay and app.pay are paid by the payer: open the pageExecute form in a browser, \
