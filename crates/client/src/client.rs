@@ -3,19 +3,23 @@
 //! One `reqwest::Client` (a connection pool) per `Client`; cloning a `Client` shares it. Every
 //! call is signed once, sent as the official Python SDK sends it (POST, common parameters in the
 //! query, `biz_content` in a form body labelled with the charset), and its answer verified
-//! (`Response::verify`) before anything in it is read.
+//! (`Response::verify`) before anything in it is read. In certificate mode (`cert`) the answer
+//! is verified with the key of the certificate it names, downloaded and checked first when new.
 
+use crate::cert::{CertState, Certificates};
 use crate::coupon::{
     AgreementPayRequest, AppPayRequest, DisburseRequest, OperationQueryRequest,
     OperationQueryResponse, OperationResponse, PagePayRequest, RefundRequest, AGREEMENT_PAY,
     APP_PAY, DISBURSE, OPERATION_QUERY, PAGE_PAY, REFUND,
 };
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, SignatureFailure};
 use crate::notify::Notify;
 use crate::request::{RequestParts, SignedRequest, Signer, TIMESTAMP_FORMAT};
 use crate::response::Response;
 use crate::retry::RetryPolicy;
 use chrono::NaiveDateTime;
+use hongbao_protocol::envelope::{find_signed_node, response_key, ERROR_RESPONSE_KEY};
+use hongbao_protocol::method::ALIPAYCERT_DOWNLOAD;
 use hongbao_protocol::{Charset, Params, SignType};
 use hongbao_sign::{PrivateKey, PublicKey};
 use std::sync::Arc;
@@ -141,7 +145,8 @@ pub struct ClientBuilder {
     gateway: String,
     app_id: String,
     app_private_key: PrivateKey,
-    alipay_public_key: PublicKey,
+    /// `None` in certificate mode: the Alipay certificate's key.
+    alipay_public_key: Option<PublicKey>,
     charset: Charset,
     sign_type: SignType,
     timeout: Duration,
@@ -149,6 +154,7 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     http: Option<reqwest::Client>,
     clock: Option<Clock>,
+    certificates: Option<Certificates>,
 }
 
 impl ClientBuilder {
@@ -348,17 +354,39 @@ impl ClientBuilder {
             Some(clock) => clock,
             None => Arc::new(|| chrono::Local::now().naive_local()),
         };
+        let (certs, alipay_public_key) = match (self.certificates, self.alipay_public_key) {
+            (None, Some(key)) => (None, key),
+            (None, None) => return Err(Error::invalid("no Alipay public key or certificates")),
+            (Some(certificates), _) => {
+                let certified = certificates.app_cert().public_key().map_err(|err| {
+                    Error::invalid(format!("the app certificate: {err}")).with_source(err)
+                })?;
+                let own = self.app_private_key.public_key().map_err(|err| {
+                    Error::invalid("the app private key has no public half").with_source(err)
+                })?;
+                if certified != own {
+                    return Err(Error::invalid(
+                        "the app certificate does not certify the app private key",
+                    ));
+                }
+                let state = CertState::new(certificates, chrono::Utc::now().timestamp())?;
+                // Notifies and app.pay results name no certificate: the configured one signs them.
+                let key = state.configured_key()?;
+                (Some(state), key)
+            }
+        };
         Ok(Client {
             inner: Arc::new(Inner {
                 gateway: self.gateway,
                 app_id: self.app_id,
                 app_private_key: self.app_private_key,
-                alipay_public_key: self.alipay_public_key,
+                alipay_public_key,
                 charset: self.charset,
                 sign_type: self.sign_type,
                 retry: self.retry,
                 http,
                 clock,
+                certs,
             }),
         })
     }
@@ -401,6 +429,7 @@ struct Inner {
     retry: RetryPolicy,
     http: reqwest::Client,
     clock: Clock,
+    certs: Option<CertState>,
 }
 
 impl std::fmt::Debug for Client {
@@ -439,7 +468,7 @@ impl Client {
             gateway: gateway.into(),
             app_id: app_id.into(),
             app_private_key,
-            alipay_public_key,
+            alipay_public_key: Some(alipay_public_key),
             charset: Charset::Utf8,
             sign_type: SignType::Rsa2,
             timeout: TIMEOUT_DEFAULT,
@@ -447,7 +476,73 @@ impl Client {
             retry: RetryPolicy::default(),
             http: None,
             clock: None,
+            certificates: None,
         }
+    }
+
+    /// Starts a builder in certificate mode (公钥证书模式): the app's private key and the three
+    /// certificate files instead of Alipay's bare public key. Requests then carry `app_cert_sn`
+    /// and `alipay_root_cert_sn`; every successful answer must name its `alipay_cert_sn`, and a
+    /// certificate the client does not know yet is downloaded
+    /// (`alipay.open.app.alipaycert.download`) and checked against the root bundle before its
+    /// key is trusted, as the Java SDK does. `build` checks that the app certificate certifies
+    /// the private key and that Alipay's certificate chains to the root.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use hongbao_test_support::*;
+    /// # let hongbao = spawn_app().await; // an in-process hongbao gateway on a free local port
+    /// # let gateway = format!("http://{}/gateway.do", hongbao.addr);
+    /// # let (app_cert_pem, alipay_cert_pem) = (app_c_cert().to_pem()?, gateway_cert().to_pem()?);
+    /// # let (alipay_root_cert_pem, app_private_key) = (root_bundle_pem(), app_c_key());
+    /// use hongbao_client::{AgreementPayRequest, Certificates, Client, Fen, OperationStatus};
+    /// let certs = Certificates::from_pem(&app_cert_pem, &alipay_cert_pem, &alipay_root_cert_pem)?;
+    /// let client =
+    ///     Client::builder_with_certificates(gateway, "2021000000000003", app_private_key, certs)
+    ///         .build()?;
+    /// let paid = client
+    ///     .agreement_pay(&AgreementPayRequest::new("packet-1", "pay-1", "红包", Fen::from_fen(100),
+    ///                                              "2088100000000001"))
+    ///     .await?;
+    /// assert_eq!(paid.status, OperationStatus::Success);
+    /// # Ok(()) }
+    /// ```
+    pub fn builder_with_certificates(
+        gateway: impl Into<String>,
+        app_id: impl Into<String>,
+        app_private_key: PrivateKey,
+        certificates: Certificates,
+    ) -> ClientBuilder {
+        ClientBuilder {
+            gateway: gateway.into(),
+            app_id: app_id.into(),
+            app_private_key,
+            alipay_public_key: None,
+            charset: Charset::Utf8,
+            sign_type: SignType::Rsa2,
+            timeout: TIMEOUT_DEFAULT,
+            connect_timeout: CONNECT_TIMEOUT_DEFAULT,
+            retry: RetryPolicy::default(),
+            http: None,
+            clock: None,
+            certificates: Some(certificates),
+        }
+    }
+
+    /// The Alipay certificate SNs this client trusts so far (certificate mode; empty otherwise):
+    /// the configured one, and any downloaded since.
+    ///
+    /// ```
+    /// # use hongbao_test_support::*;
+    /// # let certs = hongbao_client::Certificates::from_pem(&app_c_cert().to_pem()?, &gateway_cert().to_pem()?, root_bundle_pem())?;
+    /// use hongbao_client::Client;
+    /// let client = Client::builder_with_certificates("https://gw.example/gateway.do", APP_C, app_c_key(), certs)
+    ///     .build()?;
+    /// assert_eq!(client.known_alipay_cert_sns(), vec![gateway_cert().sn().to_owned()]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn known_alipay_cert_sns(&self) -> Vec<String> {
+        self.inner.certs.as_ref().map(CertState::sns).unwrap_or_default()
     }
 
     /// The gateway URL.
@@ -516,6 +611,9 @@ impl Client {
             charset: self.inner.charset,
             sign_type: self.inner.sign_type,
             key: &self.inner.app_private_key,
+            cert_sns: self.inner.certs.as_ref().map(|certs| {
+                (certs.certificates.app_cert_sn(), certs.certificates.alipay_root_cert_sn())
+            }),
         };
         let timestamp = (self.inner.clock)().format(TIMESTAMP_FORMAT).to_string();
         let parts = RequestParts {
@@ -625,6 +723,12 @@ impl Client {
         body: &[u8],
         method: &str,
     ) -> Result<Response, Error> {
+        let bytes = self.fetch(url, content_type, body).await?;
+        self.verify_answer(&bytes, method).await
+    }
+
+    /// One HTTP exchange: the body of a 200 answer, at most `RESPONSE_BYTES_MAX` bytes.
+    async fn fetch(&self, url: &str, content_type: &str, body: &[u8]) -> Result<Vec<u8>, Error> {
         let transport = |err: reqwest::Error| {
             // The URL carries the signature: keep it out of messages and logs.
             let err = err.without_url();
@@ -670,14 +774,90 @@ impl Client {
             }
             bytes.extend_from_slice(&chunk);
         }
+        Ok(bytes)
+    }
+
+    /// Verifies an answer and turns error answers into errors. Certificate mode picks the key by
+    /// the answer's `alipay_cert_sn`, downloading and checking a certificate it does not know.
+    async fn verify_answer(&self, bytes: &[u8], method: &str) -> Result<Response, Error> {
+        let key = match &self.inner.certs {
+            None => self.inner.alipay_public_key.clone(),
+            Some(certs) => match self.named_cert_sn(bytes, method)? {
+                Some(sn) => match certs.key(&sn) {
+                    Some(key) => key,
+                    None => self.download_alipay_cert(certs, &sn).await?,
+                },
+                None => self.inner.alipay_public_key.clone(),
+            },
+        };
+        Response::verify(bytes, method, self.inner.charset, self.inner.sign_type, &key)?
+            .into_result()
+    }
+
+    /// The `alipay_cert_sn` an answer names, before anything is trusted. A successful answer
+    /// must name one (an error answer may not, as Alipay's unsigned ones).
+    fn named_cert_sn(&self, bytes: &[u8], method: &str) -> Result<Option<String>, Error> {
+        let Some(text) = self.inner.charset.decode(bytes) else { return Ok(None) };
+        let key = response_key(method).unwrap_or_default();
+        let Some(found) =
+            find_signed_node(&text, &key).or_else(|| find_signed_node(&text, ERROR_RESPONSE_KEY))
+        else {
+            return Ok(None);
+        };
+        if let Some(sn) = found.cert_sn.filter(|sn| !sn.trim().is_empty()) {
+            return Ok(Some(sn));
+        }
+        let code = serde_json::from_str::<serde_json::Value>(found.node)
+            .ok()
+            .and_then(|node| node.get("code").and_then(|c| c.as_str().map(str::to_owned)));
+        if code.as_deref() == Some("10000") {
+            return Err(Error::signature(SignatureFailure::CertSnMissing));
+        }
+        Ok(None)
+    }
+
+    /// `alipay.open.app.alipaycert.download` for an SN the client does not know: the certificate
+    /// must have that SN and chain to the root bundle, and the download's own answer must verify
+    /// with its key; only then is it kept.
+    async fn download_alipay_cert(&self, certs: &CertState, sn: &str) -> Result<PublicKey, Error> {
+        let untrusted = |reason: String| {
+            Error::signature(SignatureFailure::UntrustedCertificate { sn: sn.to_owned(), reason })
+        };
+        let biz = serde_json::json!({ "alipay_cert_sn": sn }).to_string();
+        let signed = self.sign(ALIPAYCERT_DOWNLOAD, &biz, &CallOptions::new())?;
+        let url = format!("{}?{}", self.inner.gateway, signed.query_string()?);
+        let content_type =
+            format!("application/x-www-form-urlencoded;charset={}", self.inner.charset.as_str());
+        let body = signed.body_string()?.into_bytes();
+        let bytes = self.fetch(&url, &content_type, &body).await?;
+        // Read the content unverified: the certificate is what gets checked, then the answer.
+        let text = self.inner.charset.decode(&bytes).unwrap_or_default();
+        let key = response_key(ALIPAYCERT_DOWNLOAD).unwrap_or_default();
+        let content = find_signed_node(&text, &key)
+            .and_then(|found| serde_json::from_str::<serde_json::Value>(found.node).ok())
+            .and_then(|node| {
+                node.get("alipay_cert_content").and_then(|c| c.as_str().map(str::to_owned))
+            })
+            .ok_or_else(|| untrusted("the download answered no alipay_cert_content".into()))?;
+        use base64::Engine;
+        let pem = base64::engine::general_purpose::STANDARD
+            .decode(content.trim())
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .ok_or_else(|| untrusted("alipay_cert_content is not base64 of a PEM text".into()))?;
+        let now_s = chrono::Utc::now().timestamp();
+        let candidate = certs.check(sn, &pem, now_s)?;
         Response::verify(
             &bytes,
-            method,
+            ALIPAYCERT_DOWNLOAD,
             self.inner.charset,
             self.inner.sign_type,
-            &self.inner.alipay_public_key,
-        )?
-        .into_result()
+            &candidate,
+        )
+        .map_err(|err| untrusted(format!("the download answer: {err}")))?
+        .into_result()?;
+        certs.keep(sn, candidate.clone());
+        Ok(candidate)
     }
 
     /// `alipay.fund.coupon.order.agreement.pay`: funds a packet from the merchant's account.
@@ -857,14 +1037,22 @@ impl Client {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn verify_app_pay_result(&self, result: &str) -> Result<OperationResponse, Error> {
-        let response = Response::verify_text(
-            result,
-            APP_PAY,
-            self.inner.charset,
-            self.inner.sign_type,
-            &self.inner.alipay_public_key,
-        )?
-        .into_result()?;
+        // Certificate mode: the result names the certificate that signed it; only a known one is
+        // used here (this call sends nothing, so it downloads nothing).
+        let named = find_signed_node(result, &response_key(APP_PAY).unwrap_or_default())
+            .and_then(|found| found.cert_sn);
+        let key = match (&self.inner.certs, named) {
+            (Some(certs), Some(sn)) => certs.key(&sn).ok_or_else(|| {
+                Error::signature(SignatureFailure::UntrustedCertificate {
+                    sn,
+                    reason: "not known to this client yet (make any call first)".into(),
+                })
+            })?,
+            _ => self.inner.alipay_public_key.clone(),
+        };
+        let response =
+            Response::verify_text(result, APP_PAY, self.inner.charset, self.inner.sign_type, &key)?
+                .into_result()?;
         OperationResponse::from_response(&response)
     }
 

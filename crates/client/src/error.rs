@@ -121,6 +121,19 @@ pub enum SignatureFailure {
     /// The signature does not verify over the node bytes as received.
     #[error("its signature does not verify with the Alipay public key")]
     Mismatch,
+    /// Certificate mode: a successful answer that names no `alipay_cert_sn` (the Java SDK's
+    /// "ALIPAY_CERT_SN is Empty").
+    #[error("it names no alipay_cert_sn (certificate mode needs it on every successful answer)")]
+    CertSnMissing,
+    /// Certificate mode: the certificate an answer names could not be trusted (its download
+    /// failed, or it does not chain to the root bundle).
+    #[error("the Alipay certificate {sn} it names cannot be trusted: {reason}")]
+    UntrustedCertificate {
+        /// The `alipay_cert_sn` of the answer.
+        sn: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// A verified error answer: Alipay's `code`, `msg`, `sub_code` and `sub_msg`, plus the node.

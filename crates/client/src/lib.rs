@@ -49,6 +49,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod cert;
 mod client;
 mod coupon;
 mod error;
@@ -57,6 +58,7 @@ mod request;
 mod response;
 mod retry;
 
+pub use cert::Certificates;
 pub use client::{
     CallOptions, Client, ClientBuilder, CONNECT_TIMEOUT_DEFAULT, RESPONSE_BYTES_MAX,
     TIMEOUT_DEFAULT,

@@ -2,7 +2,8 @@
 //! 3.7.1411, `DefaultAlipayClient`) lays them out.
 //!
 //! - Common parameters, in this order: `timestamp, app_id, method, charset, format, version,
-//!   sign_type`, then `app_auth_token`, `notify_url`, `return_url` when set, then `sign`. They go
+//!   sign_type` (then `app_cert_sn`, `alipay_root_cert_sn` in certificate mode, which the Python
+//!   SDK lacks), then `app_auth_token`, `notify_url`, `return_url` when set, then `sign`. They go
 //!   in the URL query (`__get_common_params`).
 //! - Everything else (`biz_content`) goes in the form body, or after the query in a page URL,
 //!   or after `sign` in an app order string (`__prepare_sdk_request`).
@@ -37,6 +38,8 @@ pub(crate) struct Signer<'a> {
     pub charset: Charset,
     pub sign_type: SignType,
     pub key: &'a PrivateKey,
+    /// Certificate mode: `app_cert_sn` and `alipay_root_cert_sn`.
+    pub cert_sns: Option<(&'a str, &'a str)>,
 }
 
 /// A signed request: the query part (common parameters, `sign` last) and the body part.
@@ -65,6 +68,12 @@ impl Signer<'_> {
             ("version", "1.0".to_owned()),
             ("sign_type", self.sign_type.as_str().to_owned()),
         ];
+        // Certificate mode: the SNs go in the query with the other common parameters (as Java
+        // and Node put them), signed like everything else.
+        if let Some((app_cert_sn, alipay_root_cert_sn)) = self.cert_sns {
+            query.push(("app_cert_sn", app_cert_sn.to_owned()));
+            query.push(("alipay_root_cert_sn", alipay_root_cert_sn.to_owned()));
+        }
         push_nonblank(&mut query, "app_auth_token", parts.app_auth_token);
         push_nonblank(&mut query, "notify_url", parts.notify_url);
         push_nonblank(&mut query, "return_url", parts.return_url);
@@ -210,8 +219,13 @@ mod tests {
     #[test]
     fn common_params_go_in_pythons_order_with_sign_last() {
         let key = PrivateKey::from_text(VECTOR_PRIVATE).expect("key");
-        let signer =
-            Signer { app_id: "2021", charset: Charset::Utf8, sign_type: SignType::Rsa2, key: &key };
+        let signer = Signer {
+            app_id: "2021",
+            charset: Charset::Utf8,
+            sign_type: SignType::Rsa2,
+            key: &key,
+            cert_sns: None,
+        };
         let parts = RequestParts {
             method: "m.x",
             biz_content: "{\"a\":\"b c\"}",
@@ -244,8 +258,13 @@ mod tests {
     #[test]
     fn a_value_the_charset_cannot_hold_is_refused_before_signing() {
         let key = PrivateKey::from_text(VECTOR_PRIVATE).expect("key");
-        let signer =
-            Signer { app_id: "2021", charset: Charset::Gbk, sign_type: SignType::Rsa2, key: &key };
+        let signer = Signer {
+            app_id: "2021",
+            charset: Charset::Gbk,
+            sign_type: SignType::Rsa2,
+            key: &key,
+            cert_sns: None,
+        };
         let parts = RequestParts {
             method: "m.x",
             biz_content: "{\"t\":\"😀\"}",
