@@ -81,8 +81,9 @@ enum CertCommand {
         /// Where to write the certificate (PEM).
         #[arg(long)]
         out: PathBuf,
-        /// Validity in days.
-        #[arg(long, default_value_t = demo::CERT_DAYS_DEFAULT)]
+        /// Validity in days (a negative number issues an already expired certificate, to
+        /// see isv.app-cert-expired).
+        #[arg(long, default_value_t = demo::CERT_DAYS_DEFAULT, allow_negative_numbers = true)]
         days: i64,
     },
     /// Gives the gateway key a new certificate (a new alipay_cert_sn), keeping the old one

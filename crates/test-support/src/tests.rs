@@ -612,10 +612,28 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts `binary serve --config config` and waits for its "listening on" line.
     pub fn start(binary: &str, config: &std::path::Path) -> ServerProcess {
+        ServerProcess::start_with(
+            binary,
+            &["serve".as_ref(), "--config".as_ref(), config.as_os_str()],
+        )
+    }
+
+    /// Starts the demo, `binary serve --data-dir data_dir --listen listen` (made on first run).
+    pub fn start_demo(binary: &str, data_dir: &std::path::Path, listen: &str) -> ServerProcess {
+        let args = [
+            "serve".as_ref(),
+            "--data-dir".as_ref(),
+            data_dir.as_os_str(),
+            "--listen".as_ref(),
+            listen.as_ref(),
+        ];
+        ServerProcess::start_with(binary, &args)
+    }
+
+    fn start_with(binary: &str, args: &[&std::ffi::OsStr]) -> ServerProcess {
         use std::io::BufRead;
         let mut child = std::process::Command::new(binary)
-            .args(["serve", "--config"])
-            .arg(config)
+            .args(args)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::inherit())
             .spawn()
