@@ -11,7 +11,7 @@ import json
 import sys
 import traceback
 
-from alipay import AliPay
+from alipay import AliPay, DCAliPay
 from alipay.exceptions import AliPayException, AliPayValidationError
 
 SDK = "python-alipay-sdk 3.4.0"
@@ -113,8 +113,18 @@ def main():
         inp = json.load(sys.stdin)
         with open(inp["app_private_key_file"]) as f:
             app_private_key = f.read()
-        with open(inp["alipay_public_key_file"]) as f:
-            alipay_public_key = f.read()
+        # Certificate mode (DCAliPay): the three certificate files instead of the public key.
+        certs = inp.get("certificates")
+        cert_texts = None
+        alipay_public_key = None
+        if certs:
+            cert_texts = {}
+            for k in ("app_cert_file", "alipay_cert_file", "alipay_root_cert_file"):
+                with open(certs[k]) as f:
+                    cert_texts[k] = f.read()
+        else:
+            with open(inp["alipay_public_key_file"]) as f:
+                alipay_public_key = f.read()
         gateway = inp["gateway"]
         app_id = inp["app_id"]
         charset = inp.get("charset") or "utf-8"
@@ -126,13 +136,27 @@ def main():
         print("py_fzlee: bad input: " + err_text(e), file=sys.stderr)
         return 2
 
-    alipay = AliPay(
-        appid=app_id,
-        app_notify_url=None,
-        app_private_key_string=app_private_key,
-        alipay_public_key_string=alipay_public_key,  # verified_sync_response() always verifies
-        sign_type=sign_type,
-    )
+    if cert_texts:
+        # DCAliPay: build_body() adds app_cert_sn and alipay_root_cert_sn (get_cert_sn,
+        # get_root_cert_sn: bundles split on blank lines, non-RSA roots skipped); answers are
+        # verified with the key of alipay_public_key_cert_string (alipay_cert_sn is not checked).
+        alipay = DCAliPay(
+            appid=app_id,
+            app_notify_url=None,
+            app_private_key_string=app_private_key,
+            app_public_key_cert_string=cert_texts["app_cert_file"],
+            alipay_public_key_cert_string=cert_texts["alipay_cert_file"],
+            alipay_root_cert_string=cert_texts["alipay_root_cert_file"],
+            sign_type=sign_type,
+        )
+    else:
+        alipay = AliPay(
+            appid=app_id,
+            app_notify_url=None,
+            app_private_key_string=app_private_key,
+            alipay_public_key_string=alipay_public_key,  # verified_sync_response() always verifies
+            sign_type=sign_type,
+        )
     # __init__ hard-codes Alipay's production gateway in self._gateway (no setter); point it at ours.
     alipay._gateway = gateway
 
@@ -165,7 +189,12 @@ def main():
                 res["response"] = None
         results.append(res)
 
-    sys.stdout.write(json.dumps({"results": results}))
+    out = {"results": results}
+    if cert_texts:
+        out["sns"] = {"app_cert_sn": alipay.app_cert_sn,
+                      "alipay_cert_sn": DCAliPay.get_cert_sn(cert_texts["alipay_cert_file"]),
+                      "alipay_root_cert_sn": alipay.alipay_root_cert_sn}
+    sys.stdout.write(json.dumps(out))
     sys.stdout.write("\n")
     return 0
 

@@ -105,11 +105,19 @@ function opVerifyNotify(sdk, call) {
 }
 
 async function main() {
-  let inp; let privateKey; let alipayPublicKey;
+  let inp; let privateKey; let alipayPublicKey; let certs;
   try {
     inp = JSON.parse(await readStdin());
     privateKey = readFileSync(inp.app_private_key_file, 'utf8');
-    alipayPublicKey = readFileSync(inp.alipay_public_key_file, 'utf8');
+    // Certificate mode (公钥证书模式): the three files instead of the bare Alipay public key.
+    certs = inp.certificates;
+    if (certs) {
+      for (const k of ['app_cert_file', 'alipay_cert_file', 'alipay_root_cert_file']) {
+        if (typeof certs[k] !== 'string') throw new Error(`certificates.${k} missing`);
+      }
+    } else {
+      alipayPublicKey = readFileSync(inp.alipay_public_key_file, 'utf8');
+    }
     for (const k of ['gateway', 'app_id']) if (typeof inp[k] !== 'string') throw new Error(`${k} missing`);
     if (!Array.isArray(inp.calls)) throw new Error('calls must be a list');
   } catch (e) {
@@ -121,11 +129,18 @@ async function main() {
   // as UTF-8, so GBK is not something this SDK can do.
   const utf8 = charset.toLowerCase().replace('-', '') === 'utf8';
 
+  // alipay.ts constructor: with appCertPath it computes appCertSn, alipayCertSn and
+  // alipayRootCertSn (antcertutil.ts getSN) and loads alipayPublicKey from alipayPublicCertPath;
+  // sign() (util.ts) then adds app_cert_sn and alipay_root_cert_sn to every request, signed.
+  const keys = certs
+    ? { appCertPath: certs.app_cert_file, alipayPublicCertPath: certs.alipay_cert_file,
+      alipayRootCertPath: certs.alipay_root_cert_file }
+    : { alipayPublicKey }; // needed by validateSign and checkNotifySign*
   const sdk = new AlipaySdk({
     appId: inp.app_id,
     privateKey, // PEM; formatKey() strips and re-adds the header for keyType
     keyType: 'PKCS1',
-    alipayPublicKey, // needed by validateSign and checkNotifySign*
+    ...keys,
     gateway: inp.gateway,
     signType: inp.sign_type || 'RSA2',
     camelcase: false, // default true would camelCase the response node's keys
@@ -158,7 +173,12 @@ async function main() {
     }
     results.push(res);
   }
-  process.stdout.write(`${JSON.stringify({ results })}\n`);
+  const out = { results };
+  if (certs) {
+    out.sns = { app_cert_sn: sdk.config.appCertSn, alipay_cert_sn: sdk.config.alipayCertSn,
+      alipay_root_cert_sn: sdk.config.alipayRootCertSn };
+  }
+  process.stdout.write(`${JSON.stringify(out)}\n`);
   return 0;
 }
 

@@ -15,6 +15,15 @@
 //! wrong gateway key rejects our answers, then restarts the server on the same database and
 //! reads the balances from its banner to check the money moved exactly.
 //!
+//! Certificate mode (公钥证书模式): the Node SDK (`appCertPath`, `alipayPublicCertPath`,
+//! `alipayRootCertPath`) and python-alipay-sdk's `DCAliPay` run the same flow as a
+//! certificate-mode app (the config's second app, with a certificate from a CA made here; the
+//! root bundle holds an EC root after a blank line); the SNs each SDK computed must be the
+//! gateway's; then a page.pay form and URL and an app.pay order string built by the SDK are
+//! accepted by the cashier and the wallet, and the raw answer to an SDK-signed request carries
+//! the gateway certificate's `alipay_cert_sn` after `sign` (the SDKs do not check it, so this
+//! test does).
+//!
 //! Without `node` / `python3`, or when setup fails, the tests print `SKIP interop_sdks: …` and
 //! pass; under `CI=true` they fail instead.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the test failing
@@ -29,6 +38,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 const APP_ID: &str = "2021000000000077";
+/// The certificate-mode app (same merchant account).
+const CERT_APP_ID: &str = "2021000000000078";
 const MERCHANT: &str = "2088102000000001";
 const MERCHANT_LOGON: &str = "merchant@example.com";
 const USER_A: &str = "2088102000000002";
@@ -137,10 +148,35 @@ impl Fixture {
         write("app_public.pem", &app.public_key().unwrap().to_pem().unwrap());
         let wrong = hongbao_sign::PrivateKey::generate(2048).expect("wrong key");
         write("wrong_public.pem", &wrong.public_key().unwrap().to_pem().unwrap());
+        // Certificate mode: a CA, the bundle (RSA root, blank line, EC root), the gateway key's
+        // certificate, the certificate app's key and certificate, and a "wrong" Alipay
+        // certificate (same CA, another key).
+        let now = chrono::Utc::now().timestamp();
+        let (from, to) = (now - 86_400, now + 365 * 86_400);
+        let subject = |common_name| hongbao_sign::Subject {
+            common_name,
+            organizational_unit: "Certification Authority",
+            organization: "hongbao interop",
+            country: "CN",
+        };
+        let ca_key = hongbao_sign::PrivateKey::generate(2048).expect("ca key");
+        let ca = hongbao_sign::Authority::new_root(subject("interop Root CA"), &ca_key, from, to)
+            .expect("ca");
+        let ec = hongbao_sign::cert::ec_root_pem(subject("interop EC Root"), from, to).expect("ec");
+        let root_pem = ca.certificate().to_pem().unwrap();
+        write("alipay_root.crt", &format!("{}\n\n{ec}", root_pem.trim_end()));
+        let issue = |name, key: &hongbao_sign::PrivateKey| {
+            ca.issue(subject(name), &key.public_key().unwrap(), from, to).unwrap().to_pem().unwrap()
+        };
+        write("alipay_cert.crt", &issue("interop gateway", &gateway));
+        write("wrong_alipay_cert.crt", &issue("interop gateway", &wrong));
+        let cert_app = hongbao_sign::PrivateKey::generate(2048).expect("cert app key");
+        write("cert_app_private.pem", &cert_app.to_pkcs1_pem().unwrap());
+        write("cert_app.crt", &issue(CERT_APP_ID, &cert_app));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            for name in ["gateway_private.pem", "app_private.pem"] {
+            for name in ["gateway_private.pem", "app_private.pem", "cert_app_private.pem"] {
                 let perms = std::fs::Permissions::from_mode(0o600);
                 std::fs::set_permissions(dir.path().join(name), perms).unwrap();
             }
@@ -148,9 +184,12 @@ impl Fixture {
         let mut config = format!(
             "listen = \"127.0.0.1:0\"\n\
              database = \"sqlite://data/hongbao.db\"\n\
-             gateway_private_key = \"gateway_private.pem\"\n\n\
+             gateway_private_key = \"gateway_private.pem\"\n\
+             gateway_cert = \"alipay_cert.crt\"\nroot_cert = \"alipay_root.crt\"\n\n\
              [[app]]\napp_id = \"{APP_ID}\"\nname = \"interop shop\"\n\
-             app_public_key = \"app_public.pem\"\nmerchant_user_id = \"{MERCHANT}\"\n"
+             app_public_key = \"app_public.pem\"\nmerchant_user_id = \"{MERCHANT}\"\n\n\
+             [[app]]\napp_id = \"{CERT_APP_ID}\"\nname = \"interop shop (certificate mode)\"\n\
+             app_cert = \"cert_app.crt\"\nmerchant_user_id = \"{MERCHANT}\"\n"
         );
         for (user_id, logon_id, balance_fen) in [
             (MERCHANT, MERCHANT_LOGON, MERCHANT_OPENING_FEN),
@@ -315,13 +354,16 @@ struct Combo {
     sdk: Sdk,
     charset: &'static str,
     sign_type: &'static str,
+    /// Certificate mode (the certificate app, configured with the three files).
+    cert: bool,
 }
 
 impl Combo {
     /// Prefix of every merchant id this combination uses, so combinations never collide.
     fn tag(&self) -> String {
         let charset = if self.charset.eq_ignore_ascii_case("GBK") { "gbk" } else { "u8" };
-        format!("{}-{}-{}", self.sdk.short(), charset, self.sign_type.to_ascii_lowercase())
+        let mode = if self.cert { "-cert" } else { "" };
+        format!("{}-{}-{}{mode}", self.sdk.short(), charset, self.sign_type.to_ascii_lowercase())
     }
 
     /// Runs `calls` (execute ops: `(method, biz_content)`) in one runner process against
@@ -348,7 +390,7 @@ impl Combo {
         calls: Vec<Value>,
         alipay_public: &str,
     ) -> Vec<Value> {
-        let input = json!({
+        let mut input = json!({
             "gateway": gateway,
             "app_id": APP_ID,
             "app_private_key_file": fixture.path("app_private.pem"),
@@ -357,6 +399,20 @@ impl Combo {
             "sign_type": self.sign_type,
             "calls": calls,
         });
+        if self.cert {
+            // The same trust, as certificates: the gateway's own certificate or the wrong one.
+            let alipay_cert = match alipay_public {
+                "gateway_public.pem" => "alipay_cert.crt",
+                _ => "wrong_alipay_cert.crt",
+            };
+            input["app_id"] = json!(CERT_APP_ID);
+            input["app_private_key_file"] = json!(fixture.path("cert_app_private.pem"));
+            input["certificates"] = json!({
+                "app_cert_file": fixture.path("cert_app.crt"),
+                "alipay_cert_file": fixture.path(alipay_cert),
+                "alipay_root_cert_file": fixture.path("alipay_root.crt"),
+            });
+        }
         let (status, stdout, stderr) =
             run_with_timeout(self.sdk.command(), input.to_string().as_bytes(), RUNNER_TIMEOUT);
         let stderr = String::from_utf8_lossy(&stderr).into_owned();
@@ -375,6 +431,24 @@ impl Combo {
                 String::from_utf8_lossy(&stdout)
             )
         });
+        if self.cert {
+            // The SNs the SDK computed from the files are the gateway's.
+            let sn = |name: &str| {
+                hongbao_sign::Certificate::from_pem(
+                    &std::fs::read_to_string(fixture.path(name)).unwrap(),
+                )
+                .unwrap()
+                .sn()
+                .to_owned()
+            };
+            let root = hongbao_sign::RootBundle::from_pem(
+                &std::fs::read_to_string(fixture.path("alipay_root.crt")).unwrap(),
+            )
+            .unwrap();
+            assert_eq!(output["sns"]["app_cert_sn"], json!(sn("cert_app.crt")), "[{}]", self.tag());
+            assert_eq!(output["sns"]["alipay_root_cert_sn"], json!(root.sn()), "[{}]", self.tag());
+            assert_eq!(root.sn().split('_').count(), 1, "the EC root does not count");
+        }
         let results = output["results"].as_array().cloned().unwrap_or_default();
         assert_eq!(
             results.len(),
@@ -755,6 +829,11 @@ fn run_sdk(combos: &[Combo]) {
         }
     });
     wrong_key_is_rejected(combos[0], &fixture, &server.url);
+    if combos[0].cert {
+        for combo in combos {
+            certificate_payer_side_and_envelope(*combo, &fixture, &server.url);
+        }
+    }
     drop(server);
 
     server = Server::start(&fixture);
@@ -777,7 +856,7 @@ fn official_python_sdk_runs_the_red_packet_flow_in_utf8_and_gbk() {
     let mut combos = Vec::new();
     for charset in ["utf-8", "GBK"] {
         for sign_type in ["RSA2", "RSA"] {
-            combos.push(Combo { sdk: Sdk::PyOfficial, charset, sign_type });
+            combos.push(Combo { sdk: Sdk::PyOfficial, charset, sign_type, cert: false });
         }
     }
     run_sdk(&combos);
@@ -786,16 +865,155 @@ fn official_python_sdk_runs_the_red_packet_flow_in_utf8_and_gbk() {
 #[test]
 fn python_alipay_sdk_runs_the_red_packet_flow() {
     run_sdk(&[
-        Combo { sdk: Sdk::PyFzlee, charset: "utf-8", sign_type: "RSA2" },
-        Combo { sdk: Sdk::PyFzlee, charset: "utf-8", sign_type: "RSA" },
+        Combo { sdk: Sdk::PyFzlee, charset: "utf-8", sign_type: "RSA2", cert: false },
+        Combo { sdk: Sdk::PyFzlee, charset: "utf-8", sign_type: "RSA", cert: false },
     ]);
+}
+
+#[test]
+fn official_node_sdk_runs_the_red_packet_flow_in_certificate_mode() {
+    run_sdk(&[
+        Combo { sdk: Sdk::Node, charset: "utf-8", sign_type: "RSA2", cert: true },
+        Combo { sdk: Sdk::Node, charset: "utf-8", sign_type: "RSA", cert: true },
+    ]);
+}
+
+#[test]
+fn python_alipay_sdk_dcalipay_runs_the_red_packet_flow_in_certificate_mode() {
+    run_sdk(&[
+        Combo { sdk: Sdk::PyFzlee, charset: "utf-8", sign_type: "RSA2", cert: true },
+        Combo { sdk: Sdk::PyFzlee, charset: "utf-8", sign_type: "RSA", cert: true },
+    ]);
+}
+
+/// One HTTP/1.1 request to the server behind `gateway`; returns (status, Location, body).
+fn http(gateway: &str, method: &str, target: &str, body: &[u8]) -> (u16, String, String) {
+    use std::io::{Read, Write};
+    let authority = gateway.trim_start_matches("http://").split('/').next().unwrap();
+    let path = target.strip_prefix(&format!("http://{authority}")).unwrap_or(target);
+    let mut stream = std::net::TcpStream::connect(authority).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let location = head
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("location: ").or_else(|| line.strip_prefix("Location: "))
+        })
+        .unwrap_or_default()
+        .to_owned();
+    (status, location, body.to_owned())
+}
+
+/// The payer's side and the envelope in certificate mode, with requests the SDK signed: the
+/// page.pay GET URL (and Node's POST form) reach the cashier, the app.pay order string opens the
+/// wallet's confirm page (both verified with the SNs the SDK added), and the answer to an
+/// SDK-signed operation.query URL carries `alipay_cert_sn` = the gateway certificate's SN,
+/// after `sign`, its node signed by that certificate's key.
+fn certificate_payer_side_and_envelope(combo: Combo, fixture: &Fixture, gateway: &str) {
+    let tag = combo.tag();
+    let page_biz = |out_order_no: &str| {
+        json!({"out_order_no": format!("{tag}-{out_order_no}"), "out_request_no": "pay1",
+               "order_title": PACKET_TITLE, "amount": "1.00"})
+    };
+    let page_pay = hongbao_protocol::method::PAGE_PAY;
+    let app_pay = hongbao_protocol::method::APP_PAY;
+    let mut ops = vec![
+        json!({"op": "page_execute", "method": page_pay, "biz_content": page_biz("page-get"),
+               "return_url": "http://127.0.0.1:1/return", "http_method": "GET"}),
+        json!({"op": "sdk_execute", "method": app_pay, "biz_content": page_biz("app")}),
+        json!({"op": "page_execute", "method": QUERY, "http_method": "GET",
+               "biz_content": {"out_order_no": format!("{tag}-packet"), "out_request_no": "pay1"}}),
+    ];
+    if combo.sdk == Sdk::Node {
+        ops.push(
+            json!({"op": "page_execute", "method": page_pay, "biz_content": page_biz("page-post"),
+                        "return_url": "http://127.0.0.1:1/return", "http_method": "POST"}),
+        );
+    }
+    let results = combo.run_ops(fixture, gateway, ops, "gateway_public.pem");
+    let (status, location, body) = http(gateway, "GET", results[0]["page"].as_str().unwrap(), b"");
+    assert_eq!(status, 303, "[{tag}] page.pay GET URL: {body}");
+    assert!(location.starts_with("/cashier/"), "[{tag}] {location}");
+
+    let order_string = results[1]["order_string"].as_str().unwrap();
+    assert!(order_string.contains("app_cert_sn="), "[{tag}] {order_string}");
+    let encoded: String =
+        order_string
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+    let (status, _, body) = http(gateway, "GET", &format!("/wallet?order_string={encoded}"), b"");
+    assert_eq!(status, 200, "[{tag}] app.pay order string in the wallet: {body}");
+    assert!(body.contains("name=\"auth_no\""), "[{tag}] the wallet shows the order: {body}");
+
+    let (status, _, body) = http(gateway, "GET", results[2]["page"].as_str().unwrap(), b"");
+    assert_eq!(status, 200);
+    let gateway_cert = hongbao_sign::Certificate::from_pem(
+        &std::fs::read_to_string(fixture.path("alipay_cert.crt")).unwrap(),
+    )
+    .unwrap();
+    let found = hongbao_protocol::envelope::find_signed_node(
+        &body,
+        "alipay_fund_coupon_operation_query_response",
+    )
+    .unwrap_or_else(|| panic!("[{tag}] {body}"));
+    assert_eq!(found.cert_sn.as_deref(), Some(gateway_cert.sn()), "[{tag}] {body}");
+    assert!(
+        body.ends_with(&format!("\",\"alipay_cert_sn\":\"{}\"}}", gateway_cert.sn())),
+        "[{tag}] {body}"
+    );
+    let node: Value = serde_json::from_str(found.node).unwrap();
+    assert_eq!(node["code"], json!("10000"), "[{tag}] {body}");
+    let sign_type = hongbao_sign::SignType::parse(combo.sign_type).unwrap();
+    assert!(
+        gateway_cert.public_key().unwrap().verify(
+            sign_type,
+            found.node.as_bytes(),
+            found.sign.as_deref().unwrap()
+        ),
+        "[{tag}] the node verifies with the certificate's key"
+    );
+
+    if combo.sdk == Sdk::Node {
+        // Node's auto-submitting form: its action and hidden inputs, posted as a browser would.
+        let form = results[3]["page"].as_str().unwrap();
+        let action = form.split("action=\"").nth(1).and_then(|s| s.split('"').next()).unwrap();
+        let mut fields = hongbao_protocol::Params::new();
+        for input in form.split("<input").skip(1) {
+            let attr = |name: &str| {
+                input.split(&format!("{name}=\"")).nth(1).and_then(|s| s.split('"').next()).unwrap()
+            };
+            fields.insert(attr("name"), attr("value").replace("&quot;", "\""));
+        }
+        let body = fields.to_form(hongbao_protocol::Charset::Utf8).unwrap();
+        let (status, location, text) = http(gateway, "POST", action, &body);
+        assert_eq!(status, 303, "[{tag}] page.pay form: {text}");
+        assert!(location.starts_with("/cashier/"), "[{tag}] {location}");
+    }
+    eprintln!("interop_sdks: [{tag}] certificate mode: page.pay, app.pay and alipay_cert_sn ok");
 }
 
 #[test]
 fn official_node_sdk_runs_the_red_packet_flow() {
     run_sdk(&[
-        Combo { sdk: Sdk::Node, charset: "utf-8", sign_type: "RSA2" },
-        Combo { sdk: Sdk::Node, charset: "utf-8", sign_type: "RSA" },
+        Combo { sdk: Sdk::Node, charset: "utf-8", sign_type: "RSA2", cert: false },
+        Combo { sdk: Sdk::Node, charset: "utf-8", sign_type: "RSA", cert: false },
     ]);
 }
 
@@ -863,7 +1081,7 @@ fn official_sdks_verify_hongbao_notifications() {
     let server = Server::start(&fixture);
     let (notify_url, captured) = notify_receiver();
     for (charset, sign_type) in [("utf-8", "RSA2"), ("GBK", "RSA2"), ("utf-8", "RSA")] {
-        let maker = Combo { sdk: Sdk::PyOfficial, charset, sign_type };
+        let maker = Combo { sdk: Sdk::PyOfficial, charset, sign_type, cert: false };
         let tag = format!("notify-{}", maker.tag());
         let execute = |method: &str, biz: Value| json!({"op": "execute", "method": method, "biz_content": biz, "notify_url": notify_url});
         let pay = maker.run_ops(
@@ -921,7 +1139,7 @@ fn official_sdks_verify_hongbao_notifications() {
                 &[Sdk::PyOfficial, Sdk::PyFzlee, Sdk::Node]
             };
             for sdk in sdks {
-                let verifier = Combo { sdk: *sdk, charset, sign_type };
+                let verifier = Combo { sdk: *sdk, charset, sign_type, cert: false };
                 let results = verifier.run_ops(
                     &fixture,
                     &server.url,
