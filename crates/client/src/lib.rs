@@ -7,6 +7,8 @@
 //! that does not verify, unsigned ones included, is an [`Error`], never data. It also builds
 //! the page.pay form / URL and the app.pay order string, verifies notifies and app.pay results,
 //! and retries ambiguous outcomes safely (the identical request, see [`RetryPolicy`]).
+//! Certificate mode (公钥证书模式, what Alipay requires for red packets in production) is
+//! [`Client::builder_with_certificates`] with the three [`Certificates`] files.
 //!
 //! What it never knows: the server. No gateway, store or ledger code is in its dependency
 //! tree; it shares only the wire model (`hongbao-protocol`), signatures (`hongbao-sign`) and

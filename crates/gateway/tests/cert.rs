@@ -335,3 +335,53 @@ async fn page_pay_and_app_pay_from_a_certificate_app_are_verified_the_same_way()
     ));
     app.assert_invariants().await;
 }
+
+/// Notifications to a certificate app are signed by the gateway key exactly as in public-key
+/// mode (Java's `rsaCertCheckV1` is `rsaCheckV1` with the key of `alipayCertPublicKey_RSA2.crt`):
+/// the key the gateway certificate certifies verifies them, and nothing is added.
+#[tokio::test]
+async fn notifications_to_a_certificate_app_verify_with_the_gateway_certificates_key() {
+    use hongbao_protocol::form::parse_form;
+    use hongbao_protocol::sign_content::verify_notify;
+    use std::sync::{Arc, Mutex};
+    let received: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let sink = Arc::clone(&received);
+    let router = axum::Router::new().route(
+        "/notify",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let sink = Arc::clone(&sink);
+            async move {
+                sink.lock().expect("lock").push(body.to_vec());
+                "success"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let notify_url = format!("http://{}/notify", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    let app = spawn_app().await;
+    let paid = app
+        .send(&Call::new(PAY, &pay_biz("CN1", "1.00")).cert_app().param("notify_url", &notify_url))
+        .await;
+    assert_eq!(paid.code(), "10000", "{}", paid.sub_msg());
+    let body = 'wait: {
+        for _ in 0..250 {
+            if let Some(body) = received.lock().expect("lock").first().cloned() {
+                break 'wait body;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("no notification arrived");
+    };
+    let params: hongbao_protocol::Params = parse_form(&body)
+        .expect("form")
+        .into_iter()
+        .map(|(k, v)| (String::from_utf8(k).expect("k"), String::from_utf8(v).expect("v")))
+        .collect();
+    let certified = gateway_cert().public_key().expect("key");
+    assert!(verify_notify(&params, Charset::Utf8, &certified), "{params:?}");
+    assert_eq!(params.get("app_id"), Some(APP_C));
+    assert_eq!(params.get("alipay_cert_sn"), None, "nothing is added to a notification");
+}
