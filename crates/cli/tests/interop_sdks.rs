@@ -46,6 +46,8 @@ const USER_A: &str = "2088102000000002";
 const USER_A_LOGON: &str = "alice@example.com";
 const USER_B: &str = "2088102000000003";
 const USER_B_LOGON: &str = "bob@example.com";
+const USER_A_NAME: &str = "王小红";
+const CLOCK_TOKEN: &str = "interop-clock-token-0123456789";
 const MERCHANT_OPENING_FEN: i64 = 100_000_000;
 const USER_OPENING_FEN: i64 = 100_000;
 
@@ -137,6 +139,12 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Fixture {
+        Fixture::with_messages(None)
+    }
+
+    /// A fixture whose public-key app has an application gateway (`message_url`) for fund.trans
+    /// messages, and whose sandbox clock control is on (`CLOCK_TOKEN`).
+    fn with_messages(message_url: Option<&str>) -> Fixture {
         let dir = tempfile::tempdir().expect("tempdir");
         let write =
             |name: &str, text: &str| std::fs::write(dir.path().join(name), text).expect("write");
@@ -181,13 +189,15 @@ impl Fixture {
                 std::fs::set_permissions(dir.path().join(name), perms).unwrap();
             }
         }
+        let messages =
+            message_url.map(|url| format!("message_url = \"{url}\"\n")).unwrap_or_default();
         let mut config = format!(
             "listen = \"127.0.0.1:0\"\n\
              database = \"sqlite://data/hongbao.db\"\n\
              gateway_private_key = \"gateway_private.pem\"\n\
              gateway_cert = \"alipay_cert.crt\"\nroot_cert = \"alipay_root.crt\"\n\n\
              [[app]]\napp_id = \"{APP_ID}\"\nname = \"interop shop\"\n\
-             app_public_key = \"app_public.pem\"\nmerchant_user_id = \"{MERCHANT}\"\n\n\
+             app_public_key = \"app_public.pem\"\nmerchant_user_id = \"{MERCHANT}\"\n{messages}\n\
              [[app]]\napp_id = \"{CERT_APP_ID}\"\nname = \"interop shop (certificate mode)\"\n\
              app_cert = \"cert_app.crt\"\nmerchant_user_id = \"{MERCHANT}\"\n"
         );
@@ -200,7 +210,11 @@ impl Fixture {
                 "\n[[user]]\nuser_id = \"{user_id}\"\nlogon_id = \"{logon_id}\"\nbalance = \"{}\"\n",
                 fen_text(balance_fen)
             ));
+            if user_id == USER_A {
+                config.push_str(&format!("real_name = \"{USER_A_NAME}\"\n"));
+            }
         }
+        config.push_str(&format!("\n[sandbox]\nclock_token = \"{CLOCK_TOKEN}\"\n"));
         write("hongbao.toml", &config);
         Fixture { dir }
     }
@@ -888,13 +902,24 @@ fn python_alipay_sdk_dcalipay_runs_the_red_packet_flow_in_certificate_mode() {
 
 /// One HTTP/1.1 request to the server behind `gateway`; returns (status, Location, body).
 fn http(gateway: &str, method: &str, target: &str, body: &[u8]) -> (u16, String, String) {
+    http_with(gateway, method, target, body, "")
+}
+
+/// `http` with extra header lines (each ending in `\r\n`).
+fn http_with(
+    gateway: &str,
+    method: &str,
+    target: &str,
+    body: &[u8],
+    headers: &str,
+) -> (u16, String, String) {
     use std::io::{Read, Write};
     let authority = gateway.trim_start_matches("http://").split('/').next().unwrap();
     let path = target.strip_prefix(&format!("http://{authority}")).unwrap_or(target);
     let mut stream = std::net::TcpStream::connect(authority).expect("connect");
     stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n{headers}Connection: close\r\n\r\n",
         body.len()
     );
     stream.write_all(head.as_bytes()).unwrap();
@@ -1164,6 +1189,190 @@ fn official_sdks_verify_hongbao_notifications() {
             }
         }
         eprintln!("interop_sdks: [{tag}] 3 notifications verified by the official SDKs");
+    }
+}
+
+/// Pays an `alipay.fund.trans.app.pay` order string in the wallet as `login`; the wallet's JSON.
+fn wallet_pay(gateway: &str, order_string: &str, login: &str) -> Value {
+    let encoded: String =
+        order_string
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+    let (status, _, page) = http(gateway, "GET", &format!("/wallet?order_string={encoded}"), b"");
+    assert_eq!(status, 200, "the wallet opens the order string: {page}");
+    let auth_no = page
+        .split("name=\"auth_no\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or_else(|| panic!("the wallet shows the send: {page}"));
+    let mut form = hongbao_protocol::Params::new();
+    for (key, value) in [
+        ("auth_no", auth_no),
+        ("login", login),
+        ("password", "111111"),
+        ("action", "pay"),
+        ("charset", "utf-8"),
+        ("sign_type", "RSA2"),
+    ] {
+        form.insert(key, value);
+    }
+    let body = form.to_form(hongbao_protocol::Charset::Utf8).unwrap();
+    let (status, _, answer) =
+        http_with(gateway, "POST", "/wallet/pay", &body, "Accept: application/json\r\n");
+    assert_eq!(status, 200, "{answer}");
+    serde_json::from_str(&answer).unwrap_or_else(|_| panic!("the wallet answers JSON: {answer}"))
+}
+
+/// Today's product through the official SDKs (`STD_RED_PACKET` over `alipay.fund.trans.*`): the
+/// official Python SDK's `AlipayFundTrans*Request` classes and the Node SDK's `sdkExecute` /
+/// `exec`, response verification on. A send built with sdkExecute is paid in the wallet by its
+/// bound payer, claimed twice (by user id with the real name, by logon id), partly returned,
+/// looked up by every query path, and its rest returned automatically when the sandbox clock
+/// passes the default 48 h; every `alipay.fund.trans.order.changed` message reaches the app's
+/// message_url and verifies with the SDKs' own notify verification (a tampered one does not).
+#[test]
+fn official_sdks_run_the_std_red_packet_flow() {
+    use hongbao_protocol::method::{
+        TRANS_APP_PAY, TRANS_COMMON_QUERY, TRANS_REFUND, TRANS_UNI_TRANSFER,
+    };
+    if !sdks_ready() {
+        return;
+    }
+    let (message_url, captured) = notify_receiver();
+    let fixture = Fixture::with_messages(Some(&message_url));
+    let server = Server::start(&fixture);
+    let mut messages: Vec<Value> = Vec::new();
+    for sdk in [Sdk::PyOfficial, Sdk::Node] {
+        let combo = Combo { sdk, charset: "utf-8", sign_type: "RSA2", cert: false };
+        let tag = combo.tag();
+        let out_biz_no = format!("{tag}-send");
+        let send = json!({
+            "out_biz_no": out_biz_no, "trans_amount": "100.00", "product_code": "STD_RED_PACKET",
+            "biz_scene": "PERSONAL_PAY", "order_title": "拼手气红包",
+            "business_params": {"sub_biz_scene": "REDPACKET", "payer_binded_alipay_uid": USER_B},
+        });
+        let made = combo.run_ops(
+            &fixture,
+            &server.url,
+            vec![json!({"op": "sdk_execute", "method": TRANS_APP_PAY, "biz_content": send})],
+            "gateway_public.pem",
+        );
+        let order_string = made[0]["order_string"].as_str().expect("order string").to_owned();
+        let paid = wallet_pay(&server.url, &order_string, USER_B_LOGON);
+        assert_eq!(paid["resultStatus"], json!("9000"), "[{tag}] {paid}");
+        let result = paid["result"].as_str().expect("result");
+        let node: Value = serde_json::from_str::<Value>(result).unwrap()
+            ["alipay_fund_trans_app_pay_response"]
+            .clone();
+        assert_eq!(node["status"], json!("SUCCESS"), "[{tag}] {paid}");
+        let order_id = node["order_id"].as_str().expect("order_id").to_owned();
+
+        let claim = |no: &str, amount: &str, payee: Value| {
+            json!({"op": "execute", "method": TRANS_UNI_TRANSFER, "biz_content": {
+                "out_biz_no": format!("{tag}-{no}"), "trans_amount": amount,
+                "product_code": "STD_RED_PACKET", "biz_scene": "PERSONAL_COLLECTION",
+                "original_order_id": order_id, "order_title": "红包领取", "payee_info": payee,
+                "business_params": {"sub_biz_scene": "REDPACKET"}}})
+        };
+        let query =
+            |biz: Value| json!({"op": "execute", "method": TRANS_COMMON_QUERY, "biz_content": biz});
+        let results = combo.run_ops(
+            &fixture,
+            &server.url,
+            vec![
+                claim("c1", "30.00", json!({"identity": USER_A, "identity_type": "ALIPAY_USER_ID", "name": USER_A_NAME})),
+                claim("c2", "50.00", json!({"identity": USER_B_LOGON, "identity_type": "ALIPAY_LOGON_ID", "name": "李四"})),
+                claim("c3", "20.01", json!({"identity": USER_A, "identity_type": "ALIPAY_USER_ID"})),
+                json!({"op": "execute", "method": TRANS_REFUND, "biz_content": {
+                    "order_id": order_id, "out_request_no": format!("{tag}-r1"),
+                    "refund_amount": "10.00", "remark": "红包退回"}}),
+                query(json!({"order_id": order_id})),
+                query(json!({"out_biz_no": out_biz_no, "product_code": "STD_RED_PACKET", "biz_scene": "PERSONAL_PAY"})),
+                query(json!({"out_biz_no": format!("{tag}-c2"), "product_code": "STD_RED_PACKET", "biz_scene": "PERSONAL_COLLECTION"})),
+                query(json!({"out_biz_no": format!("{tag}-r1"), "product_code": "STD_RED_PACKET", "biz_scene": "REFUND"})),
+            ],
+            "gateway_public.pem",
+        );
+        let node = |index: usize| verified_node(&results[index], &tag).clone();
+        assert_eq!(node(0)["status"], json!("SUCCESS"), "[{tag}] claim 1: {}", results[0]);
+        assert_eq!(node(1)["status"], json!("SUCCESS"), "[{tag}] claim 2: {}", results[1]);
+        expect_business_error(&results[2], "PAYMENT_MONEY_NOT_ENOUGH", &tag);
+        assert_eq!(node(3)["refund_amount"], json!("10.00"), "[{tag}] return: {}", results[3]);
+        let send_query = node(4);
+        assert_eq!(send_query["status"], json!("SUCCESS"), "[{tag}] {send_query}");
+        assert_eq!(send_query["trans_amount"], json!("100.00"));
+        assert_eq!(node(5)["order_id"], json!(order_id), "[{tag}] by out_biz_no");
+        assert_eq!(node(6)["receiver_user_id"], json!(USER_B), "[{tag}] the logon id claim");
+        assert_eq!(node(7)["pay_fund_order_id"], node(3)["refund_order_id"], "[{tag}] the return");
+        let by_fund = combo.run_ops(
+            &fixture,
+            &server.url,
+            vec![query(json!({"pay_fund_order_id": send_query["pay_fund_order_id"]}))],
+            "gateway_public.pem",
+        );
+        assert_eq!(verified_node(&by_fund[0], &tag)["order_id"], json!(order_id));
+
+        // The rest (100 − 30 − 50 − 10) goes back when the clock passes the default 48 h.
+        let (status, _, body) = http_with(
+            &server.url,
+            "POST",
+            "/sandbox/clock/advance",
+            b"by=49h",
+            &format!("Authorization: Bearer {CLOCK_TOKEN}\r\n"),
+        );
+        assert_eq!(status, 200, "[{tag}] clock: {body}");
+        let mut mine = 0;
+        while mine < 5 {
+            let (content_type, body) = captured
+                .recv_timeout(Duration::from_secs(30))
+                .unwrap_or_else(|_| panic!("[{tag}] {mine} of 5 messages arrived: {messages:?}"));
+            let (_, params) = notification_params(&content_type, &body);
+            let content: Value =
+                serde_json::from_str(params["biz_content"].as_str().unwrap_or("")).unwrap();
+            if content["order_id"] == json!(order_id)
+                || content["out_biz_no"].as_str().unwrap_or("").starts_with(&tag)
+            {
+                mine += 1;
+            }
+            messages.push(json!({"params": params, "content": content}));
+        }
+        let expired = messages.iter().find(|m| {
+            m["content"]["order_id"] == json!(order_id)
+                && m["content"]["out_biz_no"] == json!("EXPIRE_REFUND")
+        });
+        let expired =
+            expired.unwrap_or_else(|| panic!("[{tag}] no automatic return: {messages:?}"));
+        assert_eq!(expired["content"]["trans_amount"], json!("10.00"), "[{tag}]");
+        eprintln!("interop_sdks: [{tag}] STD_RED_PACKET flow ok");
+    }
+    // Every message verifies with every SDK's own notify verification; a tampered one does not.
+    for message in &messages {
+        let params = &message["params"];
+        assert_eq!(params["msg_method"], json!("alipay.fund.trans.order.changed"));
+        let mut tampered = params.clone();
+        tampered["biz_content"] =
+            json!(params["biz_content"].as_str().unwrap().replace("SUCCESS", "FAIL"));
+        for sdk in [Sdk::PyOfficial, Sdk::Node] {
+            let verifier = Combo { sdk, charset: "utf-8", sign_type: "RSA2", cert: false };
+            let results = verifier.run_ops(
+                &fixture,
+                &server.url,
+                vec![
+                    json!({"op": "verify_notify", "params": params}),
+                    json!({"op": "verify_notify", "params": tampered}),
+                ],
+                "gateway_public.pem",
+            );
+            assert_eq!(results[0]["verified"], json!(true), "{sdk:?}: {message}");
+            assert_eq!(results[1]["verified"], json!(false), "{sdk:?} accepted a tampered message");
+        }
     }
 }
 
