@@ -393,3 +393,42 @@ async fn fund_trans_refusals_are_signed_and_change_nothing() {
     );
     app.assert_invariants().await;
 }
+
+/// Alipay serves fund.trans to certificate-mode apps (required in production): their answers
+/// carry `alipay_cert_sn` like every other method's, refusals included.
+#[tokio::test]
+async fn a_certificate_app_uses_fund_trans_and_its_answers_carry_the_cert_sn() {
+    let app = spawn_app().await;
+    let sn = gateway_cert().sn().to_owned();
+    let biz = format!(
+        r#"{{"out_biz_no":"CB1","trans_amount":"1.00","product_code":"STD_RED_PACKET","biz_scene":"DIRECT_TRANSFER","payee_info":{{"identity":"{ALICE}","identity_type":"ALIPAY_USER_ID"}},"business_params":{{"sub_biz_scene":"REDPACKET"}}}}"#
+    );
+    let paid = app.send(&Call::new(TRANS_UNI_TRANSFER, &biz).cert_app()).await;
+    assert_eq!(
+        (paid.code(), paid.cert_sn.as_deref()),
+        ("10000", Some(sn.as_str())),
+        "{:?}",
+        paid.node
+    );
+    let order_id = paid.field("order_id").to_owned();
+    let query = format!(r#"{{"order_id":"{order_id}"}}"#);
+    let found = app.send(&Call::new(TRANS_COMMON_QUERY, &query).cert_app()).await;
+    assert_eq!((found.field("status"), found.cert_sn.as_deref()), ("SUCCESS", Some(sn.as_str())));
+    let refused = app
+        .send(
+            &Call::new(
+                TRANS_REFUND,
+                &format!(
+                    r#"{{"order_id":"{order_id}","out_request_no":"r","refund_amount":"1.00"}}"#
+                ),
+            )
+            .cert_app(),
+        )
+        .await;
+    assert_eq!(
+        (refused.sub_code(), refused.cert_sn.as_deref()),
+        ("INVALID_PARAMETER", Some(sn.as_str())),
+        "a B2C transfer is no send to return from"
+    );
+    app.assert_invariants().await;
+}
