@@ -8,7 +8,8 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-/// Serves `router` on `listener` until `shutdown` resolves, then lets open requests finish.
+/// Serves `router` on `listener` until `shutdown` resolves, then stops accepting (the listener
+/// closes) and lets open requests finish within `limits.shutdown_grace`.
 pub async fn serve(
     listener: TcpListener,
     router: axum::Router,
@@ -52,7 +53,9 @@ pub async fn serve(
         });
     }
     drop(listener);
-    // Open requests get a bounded time to finish.
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), graceful.shutdown()).await;
+    // Open requests get a bounded time to finish; idle keep-alive connections close at once.
+    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown()).await.is_err() {
+        tracing::warn!(grace = ?limits.shutdown_grace, "requests still open after the grace period; closing them");
+    }
     Ok(())
 }
