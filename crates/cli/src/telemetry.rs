@@ -18,7 +18,12 @@ pub const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("HONGBAO_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    use std::io::IsTerminal;
+    // Colours only for a person at a terminal, never into a file or a collector.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     if std::env::var("HONGBAO_LOG_FORMAT").is_ok_and(|format| format.eq_ignore_ascii_case("json")) {
         builder.json().flatten_event(true).with_current_span(true).with_span_list(false).init();
     } else {
