@@ -42,9 +42,16 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(
-            router.clone().layer(axum::Extension(crate::sandbox::PeerAddr(peer))),
-        );
+        // The peer address rides in each request's extensions. One small wrapper per
+        // connection: `Router::layer` here would re-wrap every route for every connection, a
+        // cost that grows with the routes and shows under 10,000 idle connections.
+        let service = TowerToHyperService::new(tower::util::MapRequest::new(
+            router.clone(),
+            move |mut request: http::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(crate::sandbox::PeerAddr(peer));
+                request
+            },
+        ));
         let connection = http.serve_connection(TokioIo::new(stream), service);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
