@@ -11,6 +11,13 @@
 #
 # Run as root, the cluster belongs to the `postgres` OS user (initdb refuses root). With
 # PG_CLUSTER_FAST=1 it trades durability for speed (fsync off): for tests only.
+#
+# With PG_CLUSTER_TLS=1 the cluster speaks TLS only, like a managed database: `ssl=on` with a
+# server certificate for DNS name `localhost` (no IP address in it) signed by a CA made for the
+# cluster (DIR/tls/ca.crt; DIR/tls/other-ca.crt is a CA that signed nothing), and a pg_hba.conf
+# that rejects every TCP connection without TLS (`hostssl` only). The printed URL then checks
+# the certificate fully:
+#   postgres://postgres@localhost:PORT/postgres?hostaddr=127.0.0.1&sslmode=verify-full&sslrootcert=DIR/tls/ca.crt
 set -euo pipefail
 
 find_bin() {
@@ -33,6 +40,29 @@ as_owner() {
     runuser -u postgres -- "$@"
   else
     "$@"
+  fi
+}
+
+# A CA, a server certificate for `localhost` signed by it, and a CA that signed nothing.
+make_certificates() {
+  local tls=$1 openssl
+  openssl=$(command -v openssl) || { echo "pg-cluster: PG_CLUSTER_TLS=1 needs the openssl command" >&2; exit 1; }
+  mkdir -p "$tls"
+  local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+  local ca_ext=(-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign)
+  "$openssl" req -x509 "${ec[@]}" -keyout "$tls/ca.key" -out "$tls/ca.crt" -days 30 \
+    -subj "/CN=hongbao test CA" "${ca_ext[@]}" 2>/dev/null
+  "$openssl" req -x509 "${ec[@]}" -keyout "$tls/other-ca.key" -out "$tls/other-ca.crt" -days 30 \
+    -subj "/CN=hongbao other CA" "${ca_ext[@]}" 2>/dev/null
+  "$openssl" req "${ec[@]}" -keyout "$tls/server.key" -out "$tls/server.csr" \
+    -subj "/CN=localhost" 2>/dev/null
+  printf 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' \
+    >"$tls/server.ext"
+  "$openssl" x509 -req -in "$tls/server.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" \
+    -CAcreateserial -out "$tls/server.crt" -days 30 -extfile "$tls/server.ext" 2>/dev/null
+  chmod 600 "$tls/server.key"
+  if [ "$(id -u)" -eq 0 ]; then
+    chown -R postgres: "$tls"
   fi
 }
 
@@ -59,13 +89,23 @@ start() {
   if [ "${PG_CLUSTER_FAST:-0}" = 1 ]; then
     options="$options -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
   fi
+  local tls_query="" host=127.0.0.1
+  if [ "${PG_CLUSTER_TLS:-0}" = 1 ]; then
+    make_certificates "$dir/tls"
+    options="$options -c ssl=on -c ssl_cert_file=$dir/tls/server.crt -c ssl_key_file=$dir/tls/server.key"
+    # TCP without TLS is rejected, as managed databases do; the Unix socket stays for the owner.
+    printf 'local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n' \
+      | as_owner tee "$dir/data/pg_hba.conf" >/dev/null
+    host=localhost
+    tls_query="?hostaddr=127.0.0.1&sslmode=verify-full&sslrootcert=$dir/tls/ca.crt"
+  fi
   local attempt port
   for attempt in 1 2 3 4 5 6 7 8; do
     port=$((20000 + RANDOM % 30000))
     port_is_free "$port" || continue
     if as_owner "$pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
       -o "$options -p $port" start >/dev/null 2>&1; then
-      local url="postgres://postgres@127.0.0.1:$port/postgres"
+      local url="postgres://postgres@$host:$port/postgres$tls_query"
       echo "$url" >"$dir/url"
       echo "$options -p $port" >"$dir/options"
       echo "pg-cluster: started in $dir (stop: $0 stop $dir)" >&2

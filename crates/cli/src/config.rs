@@ -1,5 +1,6 @@
 //! The configuration file (`hongbao serve --config FILE`): TOML, relative paths resolved against
-//! the file's folder, `HONGBAO_LISTEN` / `HONGBAO_DATABASE` override their keys.
+//! the file's folder, `HONGBAO_LISTEN` / `HONGBAO_DATABASE` / `HONGBAO_METRICS_LISTEN` override
+//! their keys.
 //!
 //! Certificate mode (公钥证书模式): `gateway_cert` (the gateway key's certificate, Alipay's
 //! `alipayCertPublicKey_RSA2.crt`) and `root_cert` (the root bundle, `alipayRootCert.crt`) at the
@@ -44,6 +45,17 @@ pub struct ConfigFile {
     pub packet_expiry_default: Option<String>,
     /// Sandbox controls (all off by default).
     pub sandbox: Option<SandboxEntry>,
+    /// Prometheus metrics (off by default).
+    pub metrics: Option<MetricsEntry>,
+}
+
+/// `[metrics]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsEntry {
+    /// `host:port` of the listener serving `/metrics` (and nothing else), apart from the
+    /// gateway's, so scraping stays on a private address: `127.0.0.1:9100`.
+    pub listen: Option<String>,
 }
 
 /// `[sandbox]`.
@@ -112,6 +124,8 @@ pub struct Config {
     pub packet_expiry_default_ms: i64,
     /// The sandbox clock control's token; `None` keeps it off.
     pub sandbox_clock_token: Option<String>,
+    /// Where `/metrics` is served; `None`: metrics off (nothing recorded).
+    pub metrics_listen: Option<String>,
 }
 
 /// Where the ledger lives, as `database` (or `HONGBAO_DATABASE`) says.
@@ -295,6 +309,10 @@ pub fn resolve(mut file: ConfigFile, base: &Path) -> Result<Config> {
     if sandbox_clock_token.as_deref().is_some_and(|token| token.len() < 16) {
         bail!("[sandbox] clock_token must be at least 16 characters");
     }
+    let metrics_listen = std::env::var("HONGBAO_METRICS_LISTEN")
+        .ok()
+        .or(file.metrics.and_then(|metrics| metrics.listen))
+        .filter(|listen| !listen.is_empty());
     Ok(Config {
         listen,
         database,
@@ -305,6 +323,7 @@ pub fn resolve(mut file: ConfigFile, base: &Path) -> Result<Config> {
         users,
         packet_expiry_default_ms,
         sandbox_clock_token,
+        metrics_listen,
     })
 }
 

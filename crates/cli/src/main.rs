@@ -1,14 +1,17 @@
 //! `hongbao`: the server (`serve`), the client commands (`client_cmd`: pay, disburse, refund,
-//! query, page-url, app-string, verify-notify) and the sandbox CA (`cert_cmd`: issue, rotate).
+//! query, page-url, app-string, verify-notify), the sandbox CA (`cert_cmd`: issue, rotate) and
+//! the operator's (`notify`, `clock`, `backup`, `verify`).
 //!
 //! Glue only: configuration, start-up, printing. The gateway, ledger and store crates do the work.
 
+mod backup_cmd;
 mod cert_cmd;
 mod client_cmd;
 mod clock_cmd;
 mod config;
 mod demo;
 mod notify_cmd;
+mod telemetry;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -130,6 +133,23 @@ enum Command {
         #[command(subcommand)]
         command: NotifyCommand,
     },
+    /// Copies a running server's SQLite database to a new file, consistently (online backup).
+    Backup {
+        /// The backup file to write (must not exist).
+        #[arg(long)]
+        to: PathBuf,
+        /// A TOML configuration file (default: the demo's).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The demo's data folder (ignored with --config).
+        #[arg(long, default_value = "hongbao-data")]
+        data_dir: PathBuf,
+    },
+    /// Opens a backup read-only, checks it and its money invariants, prints the totals.
+    Verify {
+        /// The backup file.
+        file: PathBuf,
+    },
     /// Runs the gateway. Without --config: the demo (data folder, keys, app and users made once).
     Serve {
         /// A TOML configuration file.
@@ -147,13 +167,7 @@ enum Command {
 }
 
 fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("HONGBAO_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    telemetry::init_logging();
     // Usage errors exit 1, not clap's 2: the client commands use 2 for business failures.
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -180,6 +194,11 @@ fn main() {
             }
         }
         Command::Client(command) => std::process::exit(client_cmd::run(command)),
+        Command::Backup { to, config, data_dir } => {
+            let config_path = config.unwrap_or_else(|| data_dir.join("hongbao.toml"));
+            config::load(&config_path).and_then(|config| backup_cmd::backup(&config.database, &to))
+        }
+        Command::Verify { file } => backup_cmd::verify(&file),
         Command::Clock { url, token, command } => match token {
             None => Err(anyhow::anyhow!(
                 "give the server's [sandbox] clock_token with --token or HONGBAO_SANDBOX_TOKEN"
@@ -206,6 +225,9 @@ fn serve(config_path: Option<PathBuf>, data_dir: PathBuf, listen: Option<String>
     if let Some(listen) = listen {
         config.listen = listen;
     }
+    // Before the store opens: its writer threads record into whatever recorder is installed.
+    let metrics =
+        config.metrics_listen.as_ref().map(|_| telemetry::install_metrics()).transpose()?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         if let config::Database::Sqlite(path) = &config.database {
@@ -227,7 +249,16 @@ fn serve(config_path: Option<PathBuf>, data_dir: PathBuf, listen: Option<String>
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let address = listener.local_addr()?;
-        print_banner(&config, &config_path, address, demo, store.as_ref()).await?;
+        let metrics_listener = match &config.metrics_listen {
+            Some(listen) => Some(
+                tokio::net::TcpListener::bind(listen)
+                    .await
+                    .with_context(|| format!("[metrics] cannot listen on {listen}"))?,
+            ),
+            None => None,
+        };
+        let metrics_address = metrics_listener.as_ref().map(|l| l.local_addr()).transpose()?;
+        print_banner(&config, &config_path, address, metrics_address, demo, store.as_ref()).await?;
         let apps = config
             .apps
             .iter()
@@ -239,6 +270,34 @@ fn serve(config_path: Option<PathBuf>, data_dir: PathBuf, listen: Option<String>
         gateway.certs = config.certs.clone();
         let limits = gateway.limits.clone();
         let gateway = Arc::new(gateway);
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let stopping = Arc::clone(&gateway);
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("stop requested: no new connections; finishing the requests in flight");
+            stopping.health.stopping.store(true, std::sync::atomic::Ordering::Release);
+            let _ = stop.send(true);
+        });
+        let metrics_server = match (metrics_listener, metrics) {
+            (Some(listener), Some(handle)) => {
+                let upkeep = handle.clone();
+                tokio::spawn(async move {
+                    loop {
+                        tokio::time::sleep(telemetry::UPKEEP_INTERVAL).await;
+                        upkeep.run_upkeep();
+                    }
+                });
+                let render: hongbao_gateway::observe::Render = Arc::new(move || handle.render());
+                let router = hongbao_gateway::observe::metrics_router(Arc::clone(&gateway), render);
+                Some(tokio::spawn(hongbao_gateway::server::serve(
+                    listener,
+                    router,
+                    limits.clone(),
+                    stop_requested(stopped.clone()),
+                )))
+            }
+            _ => None,
+        };
         let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
         let scheduler = tokio::spawn(hongbao_gateway::scheduler::run(
             Arc::clone(&gateway),
@@ -250,11 +309,18 @@ fn serve(config_path: Option<PathBuf>, data_dir: PathBuf, listen: Option<String>
             hongbao_gateway::notify::NotifyConfig::default(),
             workers_stopped,
         ));
-        hongbao_gateway::server::serve(listener, gateway.router(), limits, shutdown_signal())
+        hongbao_gateway::server::serve(listener, gateway.router(), limits, stop_requested(stopped))
             .await?;
+        // Every request has been answered (or cut off after the grace period), and nothing is
+        // answered before its commit: the writers hold nothing anyone waits for. The workers end
+        // after their current round and delivery attempts.
         let _ = stop_workers.send(true);
         let _ = notifier.await;
         let _ = scheduler.await;
+        if let Some(metrics_server) = metrics_server {
+            let _ = metrics_server.await;
+        }
+        tracing::info!("stopped");
         Ok(())
     })
 }
@@ -277,6 +343,11 @@ fn notify(config_path: Option<PathBuf>, data_dir: PathBuf, command: NotifyComman
             }
         }
     })
+}
+
+/// Resolves once `stopped` turns true (or its sender is gone).
+async fn stop_requested(mut stopped: tokio::sync::watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stop| *stop).await;
 }
 
 async fn shutdown_signal() {
@@ -302,11 +373,16 @@ async fn print_banner(
     config: &config::Config,
     config_path: &std::path::Path,
     address: std::net::SocketAddr,
+    metrics_address: Option<std::net::SocketAddr>,
     demo: bool,
     store: &dyn Store,
 ) -> Result<()> {
     let base = config_path.parent().unwrap_or(std::path::Path::new("."));
     println!("hongbao gateway listening on http://{address}/gateway.do");
+    // The second line, so scripts (and ServerProcess) find it without parsing the rest.
+    if let Some(metrics_address) = metrics_address {
+        println!("hongbao metrics on http://{metrics_address}/metrics");
+    }
     println!("  config:   {}", config_path.display());
     println!("  database: {}", config.database);
     if demo {

@@ -243,6 +243,7 @@ async fn act(
         Ok(Err(_)) => return render(&gateway, &auth_no, &context, None).await,
         Err(err) => return failure_page(lang, Method::PagePay, &order.app_id, &err.into()),
     };
+    gateway.recent_requests.remember(&view.operation_id);
     gateway.notify_wake.notify_one();
     match order.return_url {
         Some(return_url) => match return_params(&gateway, &order.app_id, &view, &context) {

@@ -4,6 +4,7 @@
 use crate::cashier;
 use crate::error::{log_failure, to_alipay, ApiError};
 use crate::methods;
+use crate::observe::CallOutcome;
 use crate::verify::verify;
 use crate::Gateway;
 use axum::body::Body;
@@ -34,12 +35,14 @@ pub fn router(gateway: Arc<Gateway>) -> axum::Router {
 async fn gateway_do(State(gateway): State<Arc<Gateway>>, received: Received) -> Response {
     let method = received.method();
     let Received { query, body, decoded, admitted } = received;
+    // Pages and redirects carry no envelope: the log line and the metrics know their method.
+    let paged = CallOutcome { method: method.map(|m| m.name().to_owned()), ..Default::default() };
     let response = match method.map(Method::channel) {
-        Some(Channel::Page) => cashier::page_pay(&gateway, decoded).await,
+        Some(Channel::Page) => paged.tag(cashier::page_pay(&gateway, decoded).await),
         // Alipay's gateway sends a fund.trans send POSTed to it straight to the mobile cashier
         // (std-red-packet-spec §2.1): here, the wallet page with the very same parameters.
         Some(Channel::OrderString) if method == Some(Method::TransAppPay) => {
-            to_wallet(&query, &body)
+            paged.tag(to_wallet(&query, &body))
         }
         Some(Channel::Json | Channel::OrderString) | None => {
             let (frame, node) = answer(&gateway, &query, &body, decoded).await;
@@ -151,6 +154,8 @@ struct Frame {
     key: String,
     charset: Charset,
     sign_type: SignType,
+    /// `method` as sent, for the log line and the metrics (`observe`).
+    method: Option<String>,
     app_id: Option<String>,
 }
 
@@ -174,6 +179,7 @@ impl Frame {
                 .and_then(|text| SignType::parse(&text))
                 .unwrap_or(SignType::Rsa2),
             app_id: peek_ascii(&raw, "app_id"),
+            method,
         }
     }
 }
@@ -182,6 +188,7 @@ impl Frame {
 /// HTTP 503 (there is no node to answer in). Nothing was done; the identical request may be
 /// retried.
 fn shed(gateway: &Gateway, query: &[u8], body: &[u8]) -> Response {
+    metrics::counter!("hongbao_requests_shed_total").increment(1);
     let frame = Frame::guess(query, Some(body));
     if frame.key == ERROR_RESPONSE_KEY {
         return (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "1")], "overloaded")
@@ -214,6 +221,7 @@ async fn answer(
             .and_then(SignType::parse)
             .unwrap_or(SignType::Rsa2),
         app_id: request.params.get("app_id").map(str::to_owned),
+        method,
     };
     let node = match verify(gateway, request) {
         Ok(verified) => match methods::run(gateway, &verified).await {
@@ -249,7 +257,8 @@ fn reply(gateway: &Gateway, frame: &Frame, node: ResponseNode) -> Response {
             if let Ok(value) = HeaderValue::from_str(&content_type) {
                 response.headers_mut().insert(header::CONTENT_TYPE, value);
             }
-            response
+            CallOutcome::of_node(frame.method.as_deref(), frame.app_id.as_deref(), &node)
+                .tag(response)
         }
         Err(err) => {
             tracing::error!(error = %err, "signing an answer failed");

@@ -15,9 +15,11 @@ pub mod cashier;
 pub mod clock;
 pub mod dispatch;
 pub mod error;
+pub mod health;
 mod html;
 pub mod methods;
 pub mod notify;
+pub mod observe;
 pub mod sandbox;
 pub mod scheduler;
 pub mod server;
@@ -164,6 +166,9 @@ pub struct Limits {
     /// One second: 1,000 claimers arriving at once on a store that commits 1,500 claims a
     /// second (PostgreSQL on two cores) are all served; a longer wait only hides overload.
     pub admission_wait: std::time::Duration,
+    /// How long a graceful stop waits for the requests in flight before it closes their
+    /// connections.
+    pub shutdown_grace: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -175,6 +180,7 @@ impl Default for Limits {
             connections_max: 10_000,
             inflight_max: 512,
             admission_wait: std::time::Duration::from_secs(1),
+            shutdown_grace: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -203,6 +209,10 @@ pub struct Gateway {
     pub sandbox: Sandbox,
     /// Certificate mode: required when any app has a certificate.
     pub certs: Option<GatewayCerts>,
+    /// What `/readyz` reports: worker heartbeats, a graceful stop in progress.
+    pub health: health::Health,
+    /// The request behind each recent operation, for the notify worker's log lines.
+    pub recent_requests: observe::RecentRequests,
 }
 
 /// Red packet policy.
@@ -246,6 +256,8 @@ impl Gateway {
             policy: Policy::default(),
             sandbox: Sandbox::default(),
             certs: None,
+            health: health::Health::default(),
+            recent_requests: observe::RecentRequests::default(),
         }
     }
 
@@ -275,11 +287,14 @@ impl Gateway {
         self.limits = limits;
     }
 
-    /// The axum router: `/gateway.do`, the cashier, the wallet and the sandbox controls.
+    /// The axum router: `/gateway.do`, the cashier, the wallet, the sandbox controls and the
+    /// health probes, each request in its own span with a request id and a log line (`observe`).
     pub fn router(self: &Arc<Gateway>) -> axum::Router {
         dispatch::router(Arc::clone(self))
             .merge(cashier::router(Arc::clone(self)))
             .merge(wallet::router(Arc::clone(self)))
             .merge(sandbox::router(Arc::clone(self)))
+            .merge(health::router(Arc::clone(self)))
+            .layer(axum::middleware::from_fn(observe::observe))
     }
 }

@@ -219,7 +219,9 @@ pub fn notify_sign_type(sign_type: SignType) -> NotifySignType {
     }
 }
 
-/// Runs the worker until `shutdown` fires. Wake it early with `gateway.notify_wake`.
+/// Runs the worker until `shutdown` fires, then waits (at most two attempt timeouts) for the
+/// deliveries in flight, so each stops after its current attempt and records it. Wake it early
+/// with `gateway.notify_wake`.
 pub async fn run(
     gateway: Arc<Gateway>,
     config: NotifyConfig,
@@ -239,9 +241,11 @@ pub async fn run(
         }
     };
     let permits = Arc::new(Semaphore::new(config.concurrency_max));
+    let _running = gateway.health.start(&gateway.health.notify);
     loop {
+        gateway.health.beat(&gateway.health.notify);
         if *shutdown.borrow() {
-            return;
+            break;
         }
         let free = permits.available_permits() as u32;
         if free > 0 {
@@ -269,9 +273,24 @@ pub async fn run(
             _ = shutdown.changed() => {}
         }
     }
+    let all = u32::try_from(config.concurrency_max).unwrap_or(u32::MAX);
+    let _ = tokio::time::timeout(config.attempt_timeout * 2, permits.acquire_many(all)).await;
 }
 
 async fn deliver(gateway: &Gateway, client: &reqwest::Client, pending: PendingNotify) {
+    use tracing::Instrument;
+    // The request that queued it, when this process answered it recently (observe).
+    let request_id = gateway.recent_requests.request_of(&pending.view.operation_id);
+    let span = tracing::info_span!(
+        "notify",
+        notify_id = %pending.notify_id,
+        operation_id = %pending.view.operation_id,
+        request_id = request_id.as_deref(),
+    );
+    deliver_in_span(gateway, client, pending).instrument(span).await
+}
+
+async fn deliver_in_span(gateway: &Gateway, client: &reqwest::Client, pending: PendingNotify) {
     let (delivered, http_status, error) = match signed_body(gateway, &pending) {
         Ok((body, content_type)) => post(client, &pending.target.url, body, content_type).await,
         Err(err) => (false, None, Some(format!("cannot build the notification: {err}"))),
@@ -279,8 +298,17 @@ async fn deliver(gateway: &Gateway, client: &reqwest::Client, pending: PendingNo
     let at_ms = gateway.clock.now_ms();
     let attempts_made = pending.attempts + 1;
     let attempt = NotifyAttempt { at_ms, delivered, http_status, error: error.clone() };
-    if !delivered {
-        tracing::info!(notify_id = %pending.notify_id, attempt = attempts_made, error = ?error, "notify attempt failed");
+    // The ledger decides the retry (`next_attempt_at`); the metric only names the outcome.
+    let result = match (delivered, next_attempt_at(at_ms, attempts_made)) {
+        (true, _) => "delivered",
+        (false, Some(_)) => "retry",
+        (false, None) => "failed",
+    };
+    metrics::counter!("hongbao_notify_attempts_total", "result" => result).increment(1);
+    if delivered {
+        tracing::info!(attempt = attempts_made, http_status, "notify delivered");
+    } else {
+        tracing::info!(attempt = attempts_made, error = ?error, result, "notify attempt failed");
     }
     if let Err(err) = gateway.store.record_notify_attempt(&pending.notify_id, attempt).await {
         // The lease runs out and the attempt repeats: at least once, same notify_id.

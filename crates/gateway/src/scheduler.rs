@@ -11,13 +11,16 @@ use std::time::Duration;
 /// Most deadlines of each kind fired per tick (bounded transactions).
 pub const FIRE_BATCH_MAX: u32 = 200;
 
-/// Runs until `shutdown` fires; wake early with `gateway.scheduler_wake`.
+/// Runs until `shutdown` fires (after its current round); wake early with
+/// `gateway.scheduler_wake`.
 pub async fn run(
     gateway: Arc<Gateway>,
     poll_interval: Duration,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
+    let _running = gateway.health.start(&gateway.health.scheduler);
     loop {
+        gateway.health.beat(&gateway.health.scheduler);
         if *shutdown.borrow() {
             return;
         }

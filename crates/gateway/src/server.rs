@@ -8,7 +8,8 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-/// Serves `router` on `listener` until `shutdown` resolves, then lets open requests finish.
+/// Serves `router` on `listener` until `shutdown` resolves, then stops accepting (the listener
+/// closes) and lets open requests finish within `limits.shutdown_grace`.
 pub async fn serve(
     listener: TcpListener,
     router: axum::Router,
@@ -41,9 +42,16 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(
-            router.clone().layer(axum::Extension(crate::sandbox::PeerAddr(peer))),
-        );
+        // The peer address rides in each request's extensions. One small wrapper per
+        // connection: `Router::layer` here would re-wrap every route for every connection, a
+        // cost that grows with the routes and shows under 10,000 idle connections.
+        let service = TowerToHyperService::new(tower::util::MapRequest::new(
+            router.clone(),
+            move |mut request: http::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(crate::sandbox::PeerAddr(peer));
+                request
+            },
+        ));
         let connection = http.serve_connection(TokioIo::new(stream), service);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
@@ -52,7 +60,9 @@ pub async fn serve(
         });
     }
     drop(listener);
-    // Open requests get a bounded time to finish.
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), graceful.shutdown()).await;
+    // Open requests get a bounded time to finish; idle keep-alive connections close at once.
+    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown()).await.is_err() {
+        tracing::warn!(grace = ?limits.shutdown_grace, "requests still open after the grace period; closing them");
+    }
     Ok(())
 }

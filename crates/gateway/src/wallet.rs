@@ -213,6 +213,7 @@ async fn pay(State(gateway): State<Arc<Gateway>>, headers: HeaderMap, body: Byte
         }
         Err(err) => return failure_page(lang, method, &app_id, &err.into()),
     };
+    gateway.recent_requests.remember(&view.operation_id);
     gateway.notify_wake.notify_one();
     let key = response_key(method.name()).unwrap_or_default();
     let node = match method {

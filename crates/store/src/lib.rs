@@ -15,6 +15,7 @@
 mod batch;
 mod ids;
 pub mod notify;
+pub mod ops;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
@@ -31,6 +32,7 @@ use std::sync::Arc;
 pub use hongbao_ledger::SandboxUser;
 pub use ids::{auth_no, operation_id, route_digits};
 pub use notify::{AttemptRecord, NotifyFilter, NotifyRecord, PaymentOrder, PendingNotify};
+pub use ops::{PoolUse, StoreGauges};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -201,4 +203,11 @@ pub trait Store: Send + Sync + 'static {
     /// The user a login (user id or logon id) and sandbox password name.
     async fn authenticate(&self, login: &str, password: &str)
         -> Result<Option<String>, StoreError>;
+    /// A trivial read (readiness probes): `Ok` while the database answers and the writer runs.
+    /// The caller bounds how long it waits.
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// The operating figures that need the database (`ops::StoreGauges`), for metrics.
+    async fn gauges(&self) -> Result<StoreGauges, StoreError>;
+    /// How each connection pool and writer queue is used right now; costs no query.
+    fn pools(&self) -> Vec<PoolUse>;
 }

@@ -427,6 +427,22 @@ pub fn parse_response(bytes: &[u8]) -> HttpResponse {
     HttpResponse { status, headers, body: bytes[split + 4..].to_vec() }
 }
 
+/// GETs `path` (`Connection: close`).
+pub async fn get(addr: SocketAddr, path: &str) -> HttpResponse {
+    raw(
+        addr,
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+}
+
+/// The value of one series in Prometheus text (`name{labels}` exactly as rendered), 0 when absent.
+pub fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
 pub fn post_request(path_and_query: &str, body: &[u8], content_type: &str) -> Vec<u8> {
     let mut request = format!(
         "POST {path_and_query} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
@@ -607,6 +623,15 @@ pub fn use_database(config: &std::path::Path, database_url: &str) {
 pub struct ServerProcess {
     pub child: std::process::Child,
     pub addr: SocketAddr,
+    /// The `/metrics` listener, when the config has `[metrics] listen`.
+    pub metrics_addr: Option<SocketAddr>,
+}
+
+/// Appends `[metrics] listen = "127.0.0.1:0"` to a `write_server_config` file.
+pub fn enable_metrics(config: &std::path::Path) {
+    let mut text = std::fs::read_to_string(config).expect("config");
+    text.push_str("[metrics]\nlisten = \"127.0.0.1:0\"\n");
+    std::fs::write(config, text).expect("config");
 }
 
 impl ServerProcess {
@@ -631,22 +656,44 @@ impl ServerProcess {
     }
 
     fn start_with(binary: &str, args: &[&std::ffi::OsStr]) -> ServerProcess {
+        let mut command = std::process::Command::new(binary);
+        command.args(args).stderr(std::process::Stdio::inherit());
+        ServerProcess::spawn(command)
+    }
+
+    /// Starts a prepared `hongbao serve` command (its stdout is taken here) and waits for its
+    /// "listening on" line (and the metrics line after it, when there is one).
+    pub fn spawn(mut command: std::process::Command) -> ServerProcess {
         use std::io::BufRead;
-        let mut child = std::process::Command::new(binary)
-            .args(args)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::inherit())
-            .spawn()
-            .expect("hongbao starts");
+        let mut child =
+            command.stdout(std::process::Stdio::piped()).spawn().expect("hongbao starts");
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = std::io::BufReader::new(stdout).lines();
         let first = lines.next().expect("a first line").expect("utf-8");
         let url =
             first.strip_prefix("hongbao gateway listening on http://").expect("listening line");
         let addr = url.trim_end_matches("/gateway.do").parse().expect("address");
+        // The banner always has more lines; the metrics line is the second when metrics are on.
+        let second = lines.next().expect("a second line").expect("utf-8");
+        let metrics_addr = second
+            .strip_prefix("hongbao metrics on http://")
+            .map(|url| url.trim_end_matches("/metrics").parse().expect("metrics address"));
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        ServerProcess { child, addr }
+        ServerProcess { child, addr, metrics_addr }
+    }
+
+    /// GETs `path` from the gateway listener (`Connection: close`).
+    pub async fn get(&self, path: &str) -> HttpResponse {
+        get(self.addr, path).await
+    }
+
+    /// The `/metrics` text.
+    pub async fn scrape(&self) -> String {
+        let addr = self.metrics_addr.expect("metrics are on");
+        let response = get(addr, "/metrics").await;
+        assert_eq!(response.status, 200);
+        String::from_utf8(response.body).expect("utf-8")
     }
 
     /// Kills the process with SIGKILL (a crash) and waits for it.

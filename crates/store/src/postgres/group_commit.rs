@@ -57,12 +57,16 @@ trait Job: Send {
     fn finish(self: Box<Self>, commit_error: Option<StoreError>);
     /// Runs the command in a transaction of its own (the retrying path) and answers the caller.
     fn run_alone(self: Box<Self>, store: PostgresStore) -> BoxFuture<'static, ()>;
+    /// The span of the request that sent it.
+    fn span(&self) -> &tracing::Span;
 }
 
 struct TypedJob<T> {
     command: std::sync::Arc<Command<T>>,
     result: Option<Result<T, StoreError>>,
     reply: oneshot::Sender<Result<T, StoreError>>,
+    /// The caller's span (its request id), for what is logged of the command on the writer.
+    span: tracing::Span,
 }
 
 impl<T: Send + 'static> Job for TypedJob<T> {
@@ -84,11 +88,20 @@ impl<T: Send + 'static> Job for TypedJob<T> {
     }
 
     fn run_alone(self: Box<Self>, store: PostgresStore) -> BoxFuture<'static, ()> {
-        Box::pin(async move {
-            let command = self.command;
-            let answer = store.write(|tx| command(tx)).await;
-            let _ = self.reply.send(answer);
-        })
+        use tracing::Instrument;
+        let span = self.span.clone();
+        Box::pin(
+            async move {
+                let command = self.command;
+                let answer = store.write(|tx| command(tx)).await;
+                let _ = self.reply.send(answer);
+            }
+            .instrument(span),
+        )
+    }
+
+    fn span(&self) -> &tracing::Span {
+        &self.span
     }
 }
 
@@ -96,6 +109,8 @@ impl<T: Send + 'static> Job for TypedJob<T> {
 #[derive(Clone)]
 pub(crate) struct GroupCommit {
     jobs: mpsc::Sender<Box<dyn Job>>,
+    /// The writer's pool, shared with its thread (for the metrics only).
+    pool: deadpool_postgres::Pool,
 }
 
 impl GroupCommit {
@@ -106,9 +121,13 @@ impl GroupCommit {
     /// every round trip to the database, so a command of four round trips took over a
     /// millisecond; on its own thread (and its connections' I/O with it) it is woken as soon as
     /// the database answers, as the SQLite writer thread is.
-    pub(crate) fn start(config: tokio_postgres::Config) -> Result<GroupCommit, StoreError> {
+    pub(crate) fn start(
+        config: tokio_postgres::Config,
+        tls: postgres_openssl::MakeTlsConnector,
+    ) -> Result<GroupCommit, StoreError> {
         let (jobs, receiver) = mpsc::channel(QUEUE_MAX);
-        let pool = super::pool(config, WRITER_CONNECTIONS)?;
+        let pool = super::pool(config, tls, WRITER_CONNECTIONS)?;
+        let shared = pool.clone();
         std::thread::Builder::new()
             .name("hongbao-pg-writer".into())
             .spawn(move || {
@@ -125,7 +144,27 @@ impl GroupCommit {
                 runtime.block_on(writer_loop(store, receiver));
             })
             .map_err(|err| StoreError::unavailable(format!("cannot start writer: {err}")))?;
-        Ok(GroupCommit { jobs })
+        Ok(GroupCommit { jobs, pool: shared })
+    }
+
+    /// True once the writer thread has ended (every command would fail).
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.jobs.is_closed()
+    }
+
+    /// The writer's connections and its queue, for the metrics.
+    pub(crate) fn pools(&self) -> [crate::ops::PoolUse; 2] {
+        let queued = QUEUE_MAX.saturating_sub(self.jobs.capacity());
+        [
+            super::pool_use("postgres_writer", &self.pool),
+            crate::ops::PoolUse {
+                pool: "postgres_writer_queue",
+                in_use: queued as u64,
+                idle: 0,
+                max: QUEUE_MAX as u64,
+                waiting: 0,
+            },
+        ]
     }
 
     /// Queues `command` for the next batch and waits for its answer (after COMMIT).
@@ -134,7 +173,12 @@ impl GroupCommit {
         command: Command<T>,
     ) -> Result<T, StoreError> {
         let (reply, answer) = oneshot::channel();
-        let job = TypedJob { command: std::sync::Arc::new(command), result: None, reply };
+        let job = TypedJob {
+            command: std::sync::Arc::new(command),
+            result: None,
+            reply,
+            span: tracing::Span::current(),
+        };
         self.jobs
             .send(Box::new(job))
             .await
@@ -146,7 +190,12 @@ impl GroupCommit {
 async fn writer_loop(store: PostgresStore, mut receiver: mpsc::Receiver<Box<dyn Job>>) {
     while let Some(first) = receiver.recv().await {
         let batch = crate::batch::gather(first, &mut receiver, BATCH_MAX);
+        metrics::histogram!("hongbao_store_batch_size", "store" => "postgres")
+            .record(batch.len() as f64);
+        let started = std::time::Instant::now();
         run_batch(&store, batch).await;
+        metrics::histogram!("hongbao_store_commit_seconds", "store" => "postgres")
+            .record(started.elapsed());
     }
 }
 
@@ -200,7 +249,9 @@ async fn run_in_transaction(
                 Err(Failure::Db(err)) => {
                     // A unique race, a lock timeout, a deadlock, or anything else the database
                     // said: the batch goes on without this command, which runs alone afterwards.
-                    tracing::debug!(error = %err, "postgres command taken out of its batch");
+                    job.span().in_scope(
+                        || tracing::debug!(error = %err, "postgres command taken out of its batch"),
+                    );
                     alone.push(job);
                     tx.batch_execute("ROLLBACK TO command").await?;
                 }

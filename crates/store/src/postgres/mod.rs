@@ -23,13 +23,16 @@
 mod apply;
 mod commands;
 mod group_commit;
+mod ops;
 mod outbox;
 mod payment;
 pub mod schema;
 pub mod scratch;
+pub mod tls;
 mod trans;
 
 use crate::notify::{NotifyFilter, NotifyRecord, PaymentOrder, PendingNotify};
+use crate::ops::{PoolUse, StoreGauges};
 use crate::{Keep, SandboxUser, Store, StoreError};
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
@@ -39,12 +42,12 @@ use hongbao_ledger::{
 };
 use hongbao_ledger::{ClaimCommand, ReturnCommand, SendCommand, TransQuery, TransferCommand};
 use hongbao_money::Fen;
+use postgres_openssl::MakeTlsConnector;
 use std::future::Future;
 use std::pin::Pin;
-use std::str::FromStr;
 use std::time::Duration;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{IsolationLevel, NoTls};
+use tokio_postgres::IsolationLevel;
 
 /// Most connections one process keeps open. Several processes share one server's
 /// `max_connections` (100 by default), so each stays modest.
@@ -149,11 +152,11 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
-    /// Connects to `url` (`postgres://user:password@host:port/database`), runs the migrations
-    /// (under an advisory lock, so processes starting together migrate once) and returns the store.
+    /// Connects to `url` (`postgres://user:password@host:port/database`, with libpq's TLS
+    /// parameters: `tls`), runs the migrations (under an advisory lock, so processes starting
+    /// together migrate once) and returns the store.
     pub async fn connect(url: &str) -> Result<PostgresStore, StoreError> {
-        let mut config = tokio_postgres::Config::from_str(url)
-            .map_err(|err| StoreError::unavailable(format!("bad PostgreSQL URL: {err}")))?;
+        let (mut config, tls) = tls::parse(url)?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
@@ -162,12 +165,12 @@ impl PostgresStore {
             // Quiet the NOTICEs of harmless `IF NOT EXISTS` statements in the migrations.
             config.options("-c client_min_messages=warning");
         }
-        let pool = pool(config.clone(), POOL_MAX)?;
+        let pool = pool(config.clone(), tls.clone(), POOL_MAX)?;
         let store = PostgresStore { pool, group: None };
         let mut client = store.client().await?;
         schema::migrate(&mut client).await?;
         drop(client);
-        let group = group_commit::GroupCommit::start(config)?;
+        let group = group_commit::GroupCommit::start(config, tls)?;
         Ok(PostgresStore { group: Some(group), ..store })
     }
 
@@ -263,11 +266,16 @@ impl PostgresStore {
     }
 }
 
-/// A pool of at most `max_size` connections, opened on first use on the runtime that asks.
-fn pool(config: tokio_postgres::Config, max_size: usize) -> Result<Pool, StoreError> {
+/// A pool of at most `max_size` connections, opened on first use on the runtime that asks, each
+/// through `tls` (which the URL's `sslmode` configured).
+fn pool(
+    config: tokio_postgres::Config,
+    tls: MakeTlsConnector,
+    max_size: usize,
+) -> Result<Pool, StoreError> {
     let manager = Manager::from_config(
         config,
-        NoTls,
+        tls,
         ManagerConfig { recycling_method: RecyclingMethod::Fast },
     );
     Pool::builder(manager)
@@ -401,5 +409,37 @@ impl Store for PostgresStore {
     ) -> Result<Option<String>, StoreError> {
         let (login, password) = (login.to_owned(), password.to_owned());
         self.read(|tx| Box::pin(payment::authenticate(tx, login, password))).await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        if self.group.as_ref().is_some_and(group_commit::GroupCommit::is_stopped) {
+            return Err(StoreError::unavailable("postgres writer stopped"));
+        }
+        self.client().await?.query_one("SELECT 1", &[]).await.map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn gauges(&self) -> Result<StoreGauges, StoreError> {
+        self.read(|tx| Box::pin(ops::gauges(tx))).await
+    }
+
+    fn pools(&self) -> Vec<PoolUse> {
+        let mut pools = vec![pool_use("postgres", &self.pool)];
+        if let Some(group) = &self.group {
+            pools.extend(group.pools());
+        }
+        pools
+    }
+}
+
+/// A deadpool pool's use as the metrics show it.
+fn pool_use(name: &'static str, pool: &Pool) -> PoolUse {
+    let status = pool.status();
+    PoolUse {
+        pool: name,
+        in_use: status.size.saturating_sub(status.available) as u64,
+        idle: status.available as u64,
+        max: status.max_size as u64,
+        waiting: status.waiting as u64,
     }
 }

@@ -5,9 +5,7 @@
 
 use super::unavailable;
 use crate::StoreError;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use tokio_postgres::NoTls;
 
 /// The variable naming the server tests use: a URL whose user may create databases.
 pub const TEST_SERVER_VAR: &str = "HONGBAO_TEST_PG";
@@ -80,10 +78,10 @@ impl Drop for ScratchDatabase {
 }
 
 async fn connect(url: &str) -> Result<tokio_postgres::Client, StoreError> {
-    let mut config = tokio_postgres::Config::from_str(url)
-        .map_err(|err| StoreError::unavailable(format!("bad PostgreSQL URL: {err}")))?;
+    // The server's own TLS parameters (sslmode, sslrootcert) apply, as for the store.
+    let (mut config, tls) = super::tls::parse(url)?;
     config.connect_timeout(super::CONNECT_TIMEOUT);
-    let (client, connection) = config.connect(NoTls).await.map_err(unavailable)?;
+    let (client, connection) = config.connect(tls).await.map_err(unavailable)?;
     tokio::spawn(connection);
     Ok(client)
 }

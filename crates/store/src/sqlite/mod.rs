@@ -7,13 +7,16 @@
 //! durable. Reads use a small pool of read-only connections, which WAL lets run beside the writer.
 
 mod apply;
+pub mod backup;
 mod commands;
+mod ops;
 mod outbox;
 mod payment;
 pub mod schema;
 mod trans;
 
 use crate::notify::{NotifyFilter, NotifyRecord, PaymentOrder, PendingNotify};
+use crate::ops::{PoolUse, StoreGauges};
 use crate::{Keep, SandboxUser, Store, StoreError};
 use async_trait::async_trait;
 use hongbao_ledger::{
@@ -242,7 +245,12 @@ fn with_reader<T>(
 fn writer_loop(conn: Connection, mut receiver: mpsc::Receiver<Box<dyn WriteJob>>) {
     while let Some(first) = receiver.blocking_recv() {
         let mut batch = crate::batch::gather(first, &mut receiver, BATCH_MAX);
+        let started = std::time::Instant::now();
         let commit_error = run_batch(&conn, &mut batch).err();
+        metrics::histogram!("hongbao_store_commit_seconds", "store" => "sqlite")
+            .record(started.elapsed());
+        metrics::histogram!("hongbao_store_batch_size", "store" => "sqlite")
+            .record(batch.len() as f64);
         if let Some(err) = &commit_error {
             tracing::error!(error = %err, commands = batch.len(), "sqlite batch failed; rolled back");
         }
@@ -394,5 +402,37 @@ impl Store for SqliteStore {
     ) -> Result<Option<String>, StoreError> {
         let (login, password) = (login.to_owned(), password.to_owned());
         self.read(move |conn| payment::authenticate(conn, &login, &password)).await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        if self.inner.jobs.is_closed() {
+            return Err(StoreError::unavailable("writer stopped"));
+        }
+        self.read(ops::ping).await
+    }
+
+    async fn gauges(&self) -> Result<StoreGauges, StoreError> {
+        self.scan(ops::gauges).await
+    }
+
+    fn pools(&self) -> Vec<PoolUse> {
+        let free = self.inner.reader_permits.available_permits();
+        let idle = self.inner.readers.lock().map(|pool| pool.len()).unwrap_or(0);
+        vec![
+            PoolUse {
+                pool: "sqlite_readers",
+                in_use: (READERS_MAX.saturating_sub(free)) as u64,
+                idle: idle as u64,
+                max: READERS_MAX as u64,
+                waiting: 0,
+            },
+            PoolUse {
+                pool: "sqlite_writer",
+                in_use: (QUEUE_MAX.saturating_sub(self.inner.jobs.capacity())) as u64,
+                idle: 0,
+                max: QUEUE_MAX as u64,
+                waiting: 0,
+            },
+        ]
     }
 }
