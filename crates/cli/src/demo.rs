@@ -103,12 +103,48 @@ fn write_certs(data_dir: &Path, gateway: &PrivateKey, app: &PrivateKey) -> Resul
 /// The demo merchant account (the app's own account, the agreement.pay payer).
 pub const DEMO_MERCHANT_USER_ID: &str = "2088102000000001";
 
-const DEMO_USERS: &[(&str, &str, &str)] = &[
-    (DEMO_MERCHANT_USER_ID, "merchant@example.com", "1000000.00"),
-    ("2088102000000002", "alice@example.com", "1000.00"),
-    ("2088102000000003", "bob@example.com", "1000.00"),
-    ("2088102000000004", "13800138000", "500.00"),
+/// The demo users: id, logon id, opening balance, real name (fund.trans payee names are
+/// checked against it).
+const DEMO_USERS: &[(&str, &str, &str, &str)] = &[
+    (DEMO_MERCHANT_USER_ID, "merchant@example.com", "1000000.00", "红包商户"),
+    ("2088102000000002", "alice@example.com", "1000.00", "王小红"),
+    ("2088102000000003", "bob@example.com", "1000.00", "李小明"),
+    ("2088102000000004", "13800138000", "500.00", "张三"),
 ];
+/// The demo users' cashier password.
+pub const DEMO_PASSWORD: &str = "111111";
+/// The client profile the demo writes for the CLI's client commands (`hongbao pay …`).
+pub const CLIENT_PROFILE: &str = "client.toml";
+
+/// A token for the sandbox controls: 16 bytes from OpenSSL's CSPRNG, as 32 hex characters.
+fn random_token() -> Result<String> {
+    let mut bytes = [0u8; 16];
+    openssl::rand::rand_bytes(&mut bytes).context("no randomness for the sandbox token")?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The CLI's client profile for the demo app (public-key mode), beside the config.
+fn client_profile(listen: &str) -> String {
+    format!(
+        "# The demo app's client profile for `hongbao pay|disburse|refund|query|…` (made by the\n\
+         # first `hongbao serve`). Key paths are relative to this file.\n\
+         gateway = \"http://{listen}/gateway.do\"\n\
+         app_id = \"{DEMO_APP_ID}\"\n\
+         app_private_key = \"keys/app_private.pem\"\n\
+         alipay_public_key = \"keys/gateway_public.pem\"\n\
+         charset = \"utf-8\"\n\
+         sign_type = \"RSA2\"\n"
+    )
+}
+
+/// Writes the demo's client profile for the address the server listens on (rewritten at every
+/// demo start, so that it always names the running server).
+pub fn write_client_profile(data_dir: &Path, listen: &str) -> Result<PathBuf> {
+    let path = data_dir.join(CLIENT_PROFILE);
+    std::fs::write(&path, client_profile(listen))
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}
 
 fn write_private(path: &Path, text: &str) -> Result<()> {
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
@@ -140,6 +176,7 @@ pub fn ensure(data_dir: &Path) -> Result<PathBuf> {
     let cert_app = PrivateKey::generate(2048)?;
     write_certs(data_dir, &gateway, &cert_app)?;
 
+    let clock_token = random_token()?;
     let mut config = String::from(
         "# hongbao demo configuration, made by the first `hongbao serve`; edit freely.\n\
          listen = \"127.0.0.1:9999\"\n\
@@ -158,11 +195,16 @@ pub fn ensure(data_dir: &Path) -> Result<PathBuf> {
          [[app]]\napp_id = \"{DEMO_CERT_APP_ID}\"\nname = \"hongbao demo shop (certificate mode)\"\n\
          app_cert = \"certs/app_{DEMO_CERT_APP_ID}.crt\"\nmerchant_user_id = \"{DEMO_MERCHANT_USER_ID}\"\n"
     ));
-    for (user_id, logon_id, balance) in DEMO_USERS {
+    for (user_id, logon_id, balance, real_name) in DEMO_USERS {
         config.push_str(&format!(
-            "\n[[user]]\nuser_id = \"{user_id}\"\nlogon_id = \"{logon_id}\"\nbalance = \"{balance}\"\npassword = \"111111\"\n"
+            "\n[[user]]\nuser_id = \"{user_id}\"\nlogon_id = \"{logon_id}\"\nbalance = \"{balance}\"\n\
+             password = \"{DEMO_PASSWORD}\"\nreal_name = \"{real_name}\"\n"
         ));
     }
+    config.push_str(&format!(
+        "\n# The sandbox clock control (hongbao clock advance 2h --token …), loopback only.\n\
+         [sandbox]\nclock_token = \"{clock_token}\"\n"
+    ));
     std::fs::write(&config_path, config)
         .with_context(|| format!("cannot write {}", config_path.display()))?;
     Ok(config_path)

@@ -258,7 +258,21 @@ fn serve(config_path: Option<PathBuf>, data_dir: PathBuf, listen: Option<String>
             None => None,
         };
         let metrics_address = metrics_listener.as_ref().map(|l| l.local_addr()).transpose()?;
-        print_banner(&config, &config_path, address, metrics_address, demo, store.as_ref()).await?;
+        // The demo's client profile names the address actually bound (a `--listen :0` too).
+        let profile = if demo {
+            Some(demo::write_client_profile(&data_dir, &address.to_string())?)
+        } else {
+            None
+        };
+        let banner = Banner {
+            config: &config,
+            config_path: &config_path,
+            address,
+            metrics_address,
+            demo,
+            profile,
+        };
+        print_banner(&banner, store.as_ref()).await?;
         let apps = config
             .apps
             .iter()
@@ -369,14 +383,19 @@ async fn shutdown_signal() {
     }
 }
 
-async fn print_banner(
-    config: &config::Config,
-    config_path: &std::path::Path,
+/// What the start-up banner shows.
+struct Banner<'a> {
+    config: &'a config::Config,
+    config_path: &'a std::path::Path,
     address: std::net::SocketAddr,
     metrics_address: Option<std::net::SocketAddr>,
     demo: bool,
-    store: &dyn Store,
-) -> Result<()> {
+    /// The demo's client profile, when it wrote one.
+    profile: Option<PathBuf>,
+}
+
+async fn print_banner(banner: &Banner<'_>, store: &dyn Store) -> Result<()> {
+    let Banner { config, config_path, address, metrics_address, demo, .. } = *banner;
     let base = config_path.parent().unwrap_or(std::path::Path::new("."));
     println!("hongbao gateway listening on http://{address}/gateway.do");
     // The second line, so scripts (and ServerProcess) find it without parsing the rest.
@@ -429,11 +448,36 @@ async fn print_banner(
             certs.root().sn()
         );
     }
-    println!("  sandbox users (cashier password in the config):");
+    println!("  payer pages: page.pay opens the cashier (http://{address}/cashier/…);");
+    println!(
+        "      app.pay order strings open in the wallet: http://{address}/wallet?order_string=…"
+    );
+    let passwords: std::collections::BTreeSet<&str> =
+        config.users.iter().map(|user| user.password.as_str()).collect();
+    match passwords.iter().collect::<Vec<_>>().as_slice() {
+        [one] => println!("  sandbox users (cashier password {one}):"),
+        _ => println!("  sandbox users (cashier passwords in the config):"),
+    }
     for user in &config.users {
         let balance =
             store.balance(&user.user_id).await?.map(|b| b.to_string()).unwrap_or_default();
         println!("    {}  {:<24} balance {}", user.user_id, user.logon_id, balance);
     }
+    match &config.sandbox_clock_token {
+        Some(token) => println!(
+            "  sandbox clock control: on, loopback only: hongbao clock advance 2h --url http://{address} --token {token}"
+        ),
+        None => println!("  sandbox clock control: off ([sandbox] clock_token in the config turns it on)"),
+    }
+    if let Some(profile) = &banner.profile {
+        println!(
+            "  CLI client profile: {} (e.g. hongbao query --profile {} --out-order-no …)",
+            profile.display(),
+            profile.display()
+        );
+    }
+    println!(
+        "  every call is logged below, one line each (HONGBAO_LOG=warn for fewer, debug for more)"
+    );
     Ok(())
 }

@@ -17,6 +17,7 @@ pub mod dispatch;
 pub mod error;
 pub mod health;
 mod html;
+pub mod landing;
 pub mod methods;
 pub mod notify;
 pub mod observe;
@@ -295,6 +296,7 @@ impl Gateway {
             .merge(wallet::router(Arc::clone(self)))
             .merge(sandbox::router(Arc::clone(self)))
             .merge(health::router(Arc::clone(self)))
+            .merge(landing::router(Arc::clone(self)))
             .layer(axum::middleware::from_fn(observe::observe))
     }
 }
