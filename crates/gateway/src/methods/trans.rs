@@ -280,7 +280,7 @@ pub async fn uni_transfer(
         }
     };
     let view = rejected(TransMethod::UniTransfer, outcome, vec![("out_biz_no", out_biz_no)])?;
-    wake(gateway, request);
+    wake(gateway, request, &view.operation_id);
     Ok(ResponseNode::success()
         .field("out_biz_no", &view.out_order_no)
         .field("order_id", &view.auth_no)
@@ -312,7 +312,7 @@ pub async fn refund(
     let outcome = gateway.store.return_send(command).await?;
     let echo = vec![("order_id", order_id), ("out_request_no", out_request_no)];
     let view = rejected(TransMethod::Refund, outcome, echo)?;
-    wake(gateway, request);
+    wake(gateway, request, &view.operation_id);
     Ok(ResponseNode::success()
         .field("refund_order_id", &view.operation_id)
         .field("order_id", &view.auth_no)
@@ -384,9 +384,11 @@ pub async fn common_query(
         .field_opt("receiver_user_id", receiver))
 }
 
-/// A committed movement may have queued a message: deliver it now, not at the next poll.
-fn wake(gateway: &Gateway, request: &Verified<'_>) {
+/// A committed movement may have queued a message: deliver it now, not at the next poll (and
+/// let the worker's log line name this request).
+fn wake(gateway: &Gateway, request: &Verified<'_>, operation_id: &str) {
     if request.app().message_url.is_some() {
+        gateway.recent_requests.remember(operation_id);
         gateway.notify_wake.notify_one();
     }
 }
