@@ -159,6 +159,8 @@ async fn a_send_is_paid_claimed_returned_and_queried_on_one_ledger() {
             || refused["html"].as_str().unwrap_or("").contains("付款人"),
         "{refused}"
     );
+    // Reopened a minute later (a payer coming back), the order string names the same send.
+    app.clock.advance_ms(60_000);
     let paid = wallet_pay(&app, &order_string, sender).await;
     assert_eq!(paid["resultStatus"], "9000", "{paid}");
     let result = paid["result"].as_str().expect("result");

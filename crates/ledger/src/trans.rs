@@ -103,8 +103,10 @@ pub struct SendCommand {
     pub remark: Option<String>,
     /// `business_params.payer_binded_alipay_uid`: the only user who may pay it.
     pub payer_user_id: String,
-    /// `time_expire` (or the default): unpaid by then, it closes.
-    pub pay_deadline_ms: i64,
+    /// `time_expire` as given: unpaid by then, it closes.
+    pub time_expire_ms: Option<i64>,
+    /// How long an unpaid send waits without `time_expire` (from `now_ms`).
+    pub pay_timeout_default_ms: i64,
     /// `refund_time_expire`: when the unclaimed rest goes back; `None` → `expire_after_ms` after
     /// payment.
     pub refund_time_expire_ms: Option<i64>,
@@ -127,7 +129,8 @@ impl SendCommand {
             ("order_title", &self.order_title),
             ("remark", self.remark.as_deref().unwrap_or("")),
             ("payer", &self.payer_user_id),
-            ("time_expire", &self.pay_deadline_ms.to_string()),
+            // As given, not as resolved: an identical retry later must compare equal.
+            ("time_expire", &self.time_expire_ms.map(|t| t.to_string()).unwrap_or_default()),
             (
                 "refund_time_expire",
                 &self.refund_time_expire_ms.map(|t| t.to_string()).unwrap_or_default(),

@@ -139,16 +139,16 @@ pub(crate) async fn send_order(
         })?
         .to_owned();
     let now_ms = gateway.clock.now_ms();
-    let pay_deadline_ms = match biz.beijing_minute("time_expire").map_err(invalid)? {
+    let time_expire_ms = match biz.beijing_minute("time_expire").map_err(invalid)? {
         Some(at) if at <= now_ms => {
             return Err(invalid(BizError::Invalid {
                 key: "time_expire",
                 reason: "is in the past".into(),
             }))
         }
-        Some(at) => at,
-        None => now_ms + SEND_PAY_TIMEOUT_DEFAULT_MS,
+        other => other,
     };
+    let pay_deadline_ms = time_expire_ms.unwrap_or(now_ms + SEND_PAY_TIMEOUT_DEFAULT_MS);
     let refund_time_expire_ms = match biz.beijing_minute("refund_time_expire").map_err(invalid)? {
         Some(at) if at <= pay_deadline_ms => {
             return Err(invalid(BizError::Invalid {
@@ -167,7 +167,8 @@ pub(crate) async fn send_order(
         order_title,
         remark: biz.text("remark").map_err(invalid)?,
         payer_user_id: payer,
-        pay_deadline_ms,
+        time_expire_ms,
+        pay_timeout_default_ms: SEND_PAY_TIMEOUT_DEFAULT_MS,
         refund_time_expire_ms,
         expire_after_ms: gateway.policy.packet_expiry_default_ms,
         passback_params: biz.passback("passback_params").map_err(invalid)?,

@@ -11,7 +11,7 @@
 use super::disburse::{movable, payout_plan, Payout, PayoutSource};
 use super::fund::{packet_plan, NewPacket};
 use super::refund::{refund_plan, PayerReturn};
-use super::{resolve_packet, resolve_payee};
+use super::{deadline, resolve_packet, resolve_payee};
 use crate::command::FundMethod;
 use crate::facts::{DisburseFacts, FundFacts, OrderRecord, RefundFacts, TransferFacts};
 use crate::packet::{OperationKind, OrderKind, Product};
@@ -58,7 +58,10 @@ pub fn decide_send(cmd: &SendCommand, facts: &FundFacts) -> Result<Decision, Bug
         payer_user_id: Some(&cmd.payer_user_id),
         funded_by: None,
         pay_timeout_minutes: None,
-        pay_deadline_ms: Some(cmd.pay_deadline_ms),
+        pay_deadline_ms: Some(match cmd.time_expire_ms {
+            Some(at) => at,
+            None => deadline(cmd.now_ms, cmd.pay_timeout_default_ms)?,
+        }),
         expire_after_ms: Some(cmd.expire_after_ms),
         expire_at_ms: cmd.refund_time_expire_ms,
         extra_param: None,
@@ -516,7 +519,8 @@ mod tests {
             order_title: "拼手气红包".into(),
             remark: None,
             payer_user_id: "alice".into(),
-            pay_deadline_ms: NOW + 900_000,
+            time_expire_ms: Some(NOW + 900_000),
+            pay_timeout_default_ms: 3_600_000,
             refund_time_expire_ms: Some(NOW + 86_400_000),
             expire_after_ms: 172_800_000,
             passback_params: Some("{\"k\":1}".into()),
@@ -526,6 +530,14 @@ mod tests {
         let facts = FundFacts { existing: None, payer_balance: Some(Fen::ZERO), ids: ids() };
         let plan = applied(decide_send(&cmd, &facts).expect("no bug"));
         let order = plan.new_order.expect("send");
+        assert_eq!(order.pay_deadline_ms, Some(NOW + 900_000));
+        let later = SendCommand { time_expire_ms: None, now_ms: NOW + 5_000, ..cmd.clone() };
+        let default = SendCommand { time_expire_ms: None, ..cmd.clone() };
+        assert_eq!(
+            later.fingerprint(),
+            default.fingerprint(),
+            "a send without time_expire reopened later is the same send"
+        );
         assert_eq!(order.status, PacketStatus::WaitPay);
         assert_eq!(order.payer_user_id.as_deref(), Some("alice"));
         assert_eq!(order.expire_at_ms, Some(NOW + 86_400_000));
