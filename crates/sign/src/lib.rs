@@ -3,12 +3,15 @@
 //!
 //! Keys load from PEM (PKCS#1, PKCS#8 or SPKI) and from Alipay's bare one-line base64 form.
 //! Certificate mode's X.509 side (certificates, root bundles, SNs, chain checks, a sandbox CA)
-//! is `cert`. This crate signs and verifies bytes; it knows nothing of sign content, charsets
-//! or HTTP.
+//! is `cert`; the AES cipher of interface content encryption (接口内容加密) is `aes`. This crate
+//! signs, verifies, encrypts and decrypts bytes; it knows nothing of sign content, charsets or
+//! HTTP.
 #![deny(missing_docs)]
 
+pub mod aes;
 pub mod cert;
 
+pub use aes::EncryptKey;
 pub use cert::{Authority, CertError, Certificate, RootBundle, Subject};
 
 use base64::engine::general_purpose::STANDARD as BASE64;
