@@ -134,6 +134,7 @@ pub struct AlipayCode {
 
 const MISSING: (&str, &str) = ("40001", "Missing Required Arguments");
 const INVALID: (&str, &str) = ("40002", "Invalid Arguments");
+const CONDITIONS: (&str, &str) = ("40003", "Insufficient Conditions");
 const BUSINESS: (&str, &str) = ("40004", "Business Failed");
 const UNAVAILABLE: (&str, &str) = ("20000", "Service Currently Unavailable");
 const TOKEN: (&str, &str) = ("20001", "Insufficient Token Permissions");
@@ -185,6 +186,23 @@ pub fn to_alipay(err: &ApiError) -> AlipayCode {
                 R::InvalidAlipayRootCertSn { .. } => {
                     code(INVALID, "isv.invalid-alipay-root-cert-sn", text)
                 }
+                // Content encryption, in the words of Alipay's gateway table: an unknown
+                // algorithm, one it does not decrypt, a ciphertext sent without encrypt_type,
+                // no key configured ("未配置加密密钥"), a malformed ciphertext ("解密异常").
+                R::InvalidEncryptType(_) => code(INVALID, "isv.invalid-encrypt-type", text),
+                R::UnsupportedEncryptType(_) => {
+                    code(INVALID, "isv.decryption-error-not-valid-encrypt-type", text)
+                }
+                R::MissingEncryptType => {
+                    code(MISSING, "isv.decryption-error-missing-encrypt-type", text)
+                }
+                R::MissingEncryptKey { .. } => {
+                    code(INVALID, "isv.decryption-error-not-valid-encrypt-key", text)
+                }
+                R::InvalidEncrypt(_) => code(INVALID, "isv.invalid-encrypt", text),
+                // What Alipay's gateway answers a ciphertext its key does not open (captured in
+                // the Node SDK's tests: 40003, "解密出错, 未知错误", signed, in clear).
+                R::DecryptionFailed(_) => code(CONDITIONS, "isv.decryption-error-unknown", text),
             }
         }
         ApiError::Biz(biz) => code(BUSINESS, "ILLEGAL_ARGUMENT", biz.to_string()),
@@ -292,6 +310,7 @@ fn trans_code(method: TransMethod, rejection: &Rejection) -> AlipayCode {
 
 /// One example of every error `to_alipay` distinguishes, for the table test and docs/errors.md.
 pub fn catalogue() -> Vec<ApiError> {
+    use hongbao_protocol::encryption::{DecryptError, DecryptionFault};
     use hongbao_protocol::form::FormError;
     let mut all: Vec<ApiError> = vec![
         RequestError::BodyTooLarge { limit: 1 }.into(),
@@ -328,6 +347,12 @@ pub fn catalogue() -> Vec<ApiError> {
         RequestError::AppCertExpired { sn: "b".into(), validity: "v".into() }.into(),
         RequestError::MissingAlipayRootCertSn { app_id: "a".into(), expected: "r".into() }.into(),
         RequestError::InvalidAlipayRootCertSn { sent: "x".into(), expected: "r".into() }.into(),
+        RequestError::InvalidEncryptType("x".into()).into(),
+        RequestError::UnsupportedEncryptType("SM4".into()).into(),
+        RequestError::MissingEncryptType.into(),
+        RequestError::MissingEncryptKey { app_id: "a".into() }.into(),
+        RequestError::InvalidEncrypt(DecryptError::NotBase64).into(),
+        RequestError::DecryptionFailed(DecryptionFault::BadPadding).into(),
         ApiError::AlipayCertNotExist { sent: "x".into(), current: "c".into() },
         BizError::Missing.into(),
         ApiError::Store(StoreError::unavailable("x")),

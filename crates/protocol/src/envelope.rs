@@ -1,5 +1,9 @@
 //! The signed response envelope: `{"<method with . as _>_response":{…},"sign":"…"}`, and in
-//! certificate mode `{"<…>_response":{…},"sign":"…","alipay_cert_sn":"…"}`.
+//! certificate mode `{"<…>_response":{…},"sign":"…","alipay_cert_sn":"…"}`. An answer to an
+//! encrypted request (`encryption`) carries the node as a JSON string,
+//! `{"<…>_response":"<base64 of the encrypted node>","sign":"…"}`, signed over that string with
+//! both quotes (what Java's `extractJsonBase64ValueEndPosition` and the Python SDK's
+//! `PATTERN_RESPONSE_ENCRYPT_BEGIN` take).
 //!
 //! Wire rules (docs: ../shared/spec/sdk-wire-facts.md P1–P8): compact JSON; the response node
 //! first and `"sign"` directly after it, nothing between (the official Python SDK takes the
@@ -8,6 +12,7 @@
 //! only when no method was named; amounts are JSON strings (`"100.00"`).
 
 use crate::charset::Charset;
+use crate::encryption::EncryptKey;
 use serde_json::{Map, Value};
 
 /// The node name for a method: `alipay.fund.coupon.operation.query` →
@@ -146,12 +151,79 @@ pub fn render_with_cert_sn<E>(
     sign: impl FnOnce(&[u8]) -> Result<String, E>,
 ) -> Result<Vec<u8>, E> {
     let node_bytes = charset.encode_json(&node.to_json());
-    let signature = sign(&node_bytes)?;
+    assemble(key, &node_bytes, alipay_cert_sn, sign)
+}
+
+/// How an answer's node goes on the wire.
+#[derive(Clone, Copy, Debug)]
+pub enum NodeForm<'a> {
+    /// As a JSON object.
+    Clear,
+    /// Encrypted with the app's key (the request was): a JSON string of the base64 ciphertext
+    /// of the node's JSON text in the charset.
+    Encrypted(&'a EncryptKey),
+}
+
+/// Why an answer could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError<E> {
+    /// Signing failed.
+    #[error("signing the answer failed")]
+    Sign(E),
+    /// Encrypting the node failed (the crypto library; never expected with a loaded key).
+    #[error("encrypting the answer failed: {0}")]
+    Encrypt(hongbao_sign::SignError),
+}
+
+/// `render_with_cert_sn` with the node in `form`. Encrypted, the signature covers the string
+/// with both quotes, as every SDK extracts it; `alipay_cert_sn` stays after `sign`.
+///
+/// ```
+/// # use hongbao_protocol::{envelope::{render_answer, NodeForm, ResponseNode}, Charset};
+/// # use hongbao_protocol::encryption::EncryptKey;
+/// let key = EncryptKey::from_base64("cW8mcZgoMGUVp5g7uv7bHw==")?;
+/// let body = render_answer("a_b_response", &ResponseNode::success(), Charset::Utf8,
+///     NodeForm::Encrypted(&key), None, |signed| {
+///         assert!(signed.starts_with(b"\"") && signed.ends_with(b"\""));
+///         Ok::<_, ()>("c2ln".to_owned())
+///     })?;
+/// let text = String::from_utf8(body)?;
+/// assert!(text.starts_with(r#"{"a_b_response":""#) && text.ends_with(r#"","sign":"c2ln"}"#));
+/// assert!(!text.contains("Success"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn render_answer<E>(
+    key: &str,
+    node: &ResponseNode,
+    charset: Charset,
+    form: NodeForm<'_>,
+    alipay_cert_sn: Option<&str>,
+    sign: impl FnOnce(&[u8]) -> Result<String, E>,
+) -> Result<Vec<u8>, RenderError<E>> {
+    let clear = charset.encode_json(&node.to_json());
+    let node_bytes = match form {
+        NodeForm::Clear => clear,
+        NodeForm::Encrypted(encrypt_key) => {
+            let sealed = encrypt_key.encrypt(&clear).map_err(RenderError::Encrypt)?;
+            // Base64 needs no JSON escaping and is ASCII in every charset.
+            format!("\"{sealed}\"").into_bytes()
+        }
+    };
+    assemble(key, &node_bytes, alipay_cert_sn, sign).map_err(RenderError::Sign)
+}
+
+fn assemble<E>(
+    key: &str,
+    node_bytes: &[u8],
+    alipay_cert_sn: Option<&str>,
+    sign: impl FnOnce(&[u8]) -> Result<String, E>,
+) -> Result<Vec<u8>, E> {
+    let signature = sign(node_bytes)?;
     let mut body = Vec::with_capacity(node_bytes.len() + signature.len() + key.len() + 16);
     body.extend_from_slice(b"{\"");
     body.extend_from_slice(key.as_bytes());
     body.extend_from_slice(b"\":");
-    body.extend_from_slice(&node_bytes);
+    body.extend_from_slice(node_bytes);
     body.extend_from_slice(b",\"sign\":\"");
     body.extend_from_slice(signature.as_bytes());
     body.push(b'"');
@@ -166,16 +238,26 @@ pub fn render_with_cert_sn<E>(
 }
 
 /// The signed part of a response body, found the way Alipay's Java SDK finds it: the value of
-/// `"<key>"` from its `{` to the matching `}` (braces inside JSON strings ignored), and the
-/// top-level `sign` value. Works on the decoded text; verify `charset.encode(node)`.
+/// `"<key>"`, from its `{` to the matching `}` (braces inside JSON strings ignored) or, for an
+/// answer to an encrypted request, the JSON string from quote to quote; and the top-level
+/// `sign` value. Works on the decoded text; verify `charset.encode(node)`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignedNode<'a> {
-    /// The exact node text.
+    /// The exact node text (an object, or a quoted base64 string when `encrypted`).
     pub node: &'a str,
+    /// The node is a JSON string: the encrypted node (`ciphertext` reads it).
+    pub encrypted: bool,
     /// The `sign` value, if the body has one.
     pub sign: Option<String>,
     /// The top-level `alipay_cert_sn` (certificate mode), if the body has one.
     pub cert_sn: Option<String>,
+}
+
+impl SignedNode<'_> {
+    /// The base64 ciphertext of an encrypted node (the string without its quotes).
+    pub fn ciphertext(&self) -> Option<&str> {
+        self.encrypted.then(|| self.node.trim_start_matches('"').trim_end_matches('"'))
+    }
 }
 
 /// Finds the node named `key` in `body` (see `SignedNode`). `None` when the body has no such
@@ -184,17 +266,24 @@ pub fn find_signed_node<'a>(body: &'a str, key: &str) -> Option<SignedNode<'a>> 
     let quoted = format!("\"{key}\"");
     let key_at = body.find(&quoted)?;
     let after_key = key_at + quoted.len();
-    let open = after_key + body[after_key..].find('{')?;
-    if !body[after_key..open].trim().trim_start_matches(':').trim().is_empty() {
+    let rest = &body[after_key..];
+    let value_at = after_key + rest.find(['{', '"'])?;
+    if !body[after_key..value_at].trim().trim_start_matches(':').trim().is_empty() {
         return None;
     }
-    let close = matching_brace(body, open)?;
-    let node = &body[open..=close];
+    let (node, encrypted) = if body[value_at..].starts_with('{') {
+        let close = matching_brace(body, value_at)?;
+        (&body[value_at..=close], false)
+    } else {
+        // A ciphertext is base64: no quote or backslash inside, so the next quote closes it.
+        let close = value_at + 1 + body[value_at + 1..].find('"')?;
+        (&body[value_at..=close], true)
+    };
     let top = serde_json::from_str::<Value>(body).ok();
     let field = |name: &str| {
         top.as_ref().and_then(|value| value.get(name).and_then(Value::as_str).map(str::to_owned))
     };
-    Some(SignedNode { node, sign: field("sign"), cert_sn: field("alipay_cert_sn") })
+    Some(SignedNode { node, encrypted, sign: field("sign"), cert_sn: field("alipay_cert_sn") })
 }
 
 fn matching_brace(text: &str, open: usize) -> Option<usize> {

@@ -121,7 +121,8 @@ fn naive_brace_extract<'a>(body: &'a str, key: &str) -> Option<&'a str> {
 
 #[test]
 fn missing_or_malformed_nodes_are_not_found() {
-    assert_eq!(find_signed_node(r#"{"a_response":"x"}"#, "a_response"), None);
+    assert_eq!(find_signed_node(r#"{"a_response":"unterminated"#, "a_response"), None);
+    assert_eq!(find_signed_node(r#"{"a_response":1}"#, "a_response"), None);
     assert_eq!(find_signed_node(r#"{"a_response":{"unclosed":1"#, "a_response"), None);
     assert_eq!(find_signed_node("not json", "a_response"), None);
 }
@@ -147,4 +148,54 @@ fn certificate_mode_puts_alipay_cert_sn_after_sign_where_every_sdk_still_finds_t
         .expect("found")
         .cert_sn
         .is_none());
+}
+
+#[test]
+fn an_encrypted_answer_signs_the_quoted_ciphertext_where_every_sdk_takes_it() {
+    use crate::encryption::EncryptKey;
+    let key = EncryptKey::from_base64("cW8mcZgoMGUVp5g7uv7bHw==").expect("key");
+    let node = ResponseNode::success().field("order_title", "红包发放").field("amount", "1.00");
+    let sn = "5b6fd5e8b5e7d4c3a2b1c0d9e8f7a6b5";
+    for charset in [Charset::Utf8, Charset::Gbk] {
+        for cert_sn in [None, Some(sn)] {
+            let mut signed = Vec::new();
+            let body = render_answer(
+                "x_response",
+                &node,
+                charset,
+                NodeForm::Encrypted(&key),
+                cert_sn,
+                |b| {
+                    signed = b.to_vec();
+                    // As long as a real signature, so Node's cut at the last "sign" works alike.
+                    Ok::<_, ()>("S".repeat(344))
+                },
+            )
+            .expect("renders");
+            let text = charset.decode(&body).expect("decodes");
+            assert!(!text.contains("Success") && !text.contains("红包"), "{text}");
+            let found = find_signed_node(&text, "x_response").expect("found");
+            assert!(found.encrypted);
+            assert_eq!(found.node.as_bytes(), signed.as_slice(), "the signed span is the string");
+            assert_eq!(found.cert_sn.as_deref(), cert_sn);
+            // The official Python SDK: from the quote after `"x_response":` to the quote before
+            // the last `","sign":"`.
+            let begin = text.find(r#""x_response":""#).expect("begin") + r#""x_response":"#.len();
+            let end = text.rfind(r#"","sign":""#).expect("end") + 1;
+            assert_eq!(&text[begin..end], found.node);
+            // Java: from the first quote after the key to the next quote, inclusive.
+            let rest = &text[begin + 1..];
+            assert_eq!(&text[begin..begin + 2 + rest.find('"').expect("close")], found.node);
+            // The string opens to the clear node's bytes in the charset.
+            let clear = key.decrypt(found.ciphertext().expect("ciphertext")).expect("opens");
+            assert_eq!(clear, charset.encode_json(&node.to_json()));
+            // Node reads the node as a string value and decrypts it.
+            let parsed: serde_json::Value = serde_json::from_str(&text).expect("json");
+            assert_eq!(parsed["x_response"].as_str(), found.ciphertext());
+        }
+    }
+    // Clear, render_answer is render_with_cert_sn.
+    let clear = render_answer("x_response", &node, Charset::Utf8, NodeForm::Clear, None, fake_sign)
+        .expect("renders");
+    assert_eq!(clear, render("x_response", &node, Charset::Utf8, fake_sign).expect("renders"));
 }

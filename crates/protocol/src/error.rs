@@ -1,9 +1,10 @@
 //! What can be wrong with a request at the protocol level, before its business content is
-//! looked at: `RequestError` (one variant per rule; the `Display` text is the `sub_msg`) and the
-//! hints a failed signature carries. Every other module of this crate may return it; it depends
-//! on none of them but `form` (whose error it wraps).
+//! looked at: `RequestError` (one variant per rule; the `Display` text is the `sub_msg`), the
+//! hints a failed signature carries and the faults of a decryption. Every other module of this
+//! crate may return it; it depends on none of them but `form` (whose error it wraps).
 
 use crate::form::FormError;
+use hongbao_sign::aes::DecryptError;
 use hongbao_sign::SignType;
 
 /// Everything a request can get wrong at the protocol level. The gateway maps each variant to
@@ -144,12 +145,60 @@ pub enum RequestError {
         /// The root bundle's SN.
         expected: String,
     },
+    /// `encrypt_type` names no encryption algorithm.
+    #[error("无效的加密类型 (encrypt_type {0:?} is not an encryption algorithm: send encrypt_type=AES with biz_content encrypted by the app's AES key, or leave encrypt_type out)")]
+    InvalidEncryptType(String),
+    /// `encrypt_type` names an algorithm this gateway does not decrypt.
+    #[error("解密出错，不支持的加密算法 (encrypt_type {0:?} is not supported: this gateway decrypts AES only)")]
+    UnsupportedEncryptType(String),
+    /// `biz_content` is a ciphertext, but `encrypt_type` is missing.
+    #[error("解密出错, 未指定加密算法 (biz_content is base64 of AES blocks, not JSON: add encrypt_type=AES)")]
+    MissingEncryptType,
+    /// An encrypted request from an app without an AES key.
+    #[error("解密出错, 未配置加密密钥或加密密钥格式错误 (app {app_id} has no AES key (encrypt_key) on this gateway: configure one, or send biz_content in clear without encrypt_type)")]
+    MissingEncryptKey {
+        /// The calling app.
+        app_id: String,
+    },
+    /// The encrypted `biz_content` is malformed whatever the key.
+    #[error("解密异常 (the encrypted biz_content is not an AES ciphertext: {0}; send base64 of AES-CBC blocks)")]
+    InvalidEncrypt(DecryptError),
+    /// The encrypted `biz_content` does not decrypt with the app's key.
+    #[error("解密出错, 未知错误 (biz_content does not decrypt with the app's AES key: {}; check that the client's encrypt_key is the app's, and that the plaintext is JSON in the request charset)", .0.text())]
+    DecryptionFailed(DecryptionFault),
     /// `notify_url` or `return_url` is not an http(s) URL of at most 256 characters.
     #[error("参数无效 ({key} must be an http or https URL of at most 256 characters)")]
     InvalidUrl {
         /// `notify_url` or `return_url`.
         key: &'static str,
     },
+}
+
+/// Why a well-formed ciphertext did not decrypt to a request with the app's key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecryptionFault {
+    /// The PKCS#7 padding is wrong.
+    BadPadding,
+    /// The plaintext is not valid in the request charset.
+    NotInCharset {
+        /// The request charset.
+        charset: &'static str,
+    },
+    /// The plaintext is not JSON.
+    NotJson,
+}
+
+impl DecryptionFault {
+    /// What went wrong, for the sub_msg.
+    pub fn text(self) -> String {
+        match self {
+            DecryptionFault::BadPadding => "the AES padding is wrong after decryption".to_owned(),
+            DecryptionFault::NotInCharset { charset } => {
+                format!("the decrypted text is not valid {charset}")
+            }
+            DecryptionFault::NotJson => "the decrypted text is not JSON".to_owned(),
+        }
+    }
 }
 
 /// What a failed signature would have verified as, to tell the integrator what to fix.
