@@ -8,12 +8,16 @@
 //! apps live side by side. `gateway_cert_previous` names a folder of earlier gateway
 //! certificates (`hongbao cert rotate` fills it), still downloadable by SN.
 //!
+//! Interface content encryption (接口内容加密): `encrypt_key = "BASE64"` in an `[[app]]`, the
+//! app's AES key as Alipay's console shows it (16 bytes; 24 and 32 are taken too, as by every
+//! official SDK).
+//!
 //! Every problem stops start-up with one clear line naming the key and the file.
 
 use anyhow::{anyhow, bail, Context, Result};
 use hongbao_gateway::{AppCertificate, AppCredential, GatewayCerts};
 use hongbao_money::Fen;
-use hongbao_sign::{Certificate, PrivateKey, PublicKey, RootBundle};
+use hongbao_sign::{Certificate, EncryptKey, PrivateKey, PublicKey, RootBundle};
 use serde::Deserialize;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -85,6 +89,9 @@ pub struct AppEntry {
     /// The app's application gateway (应用网关): where fund.trans messages
     /// (`alipay.fund.trans.order.changed`) are POSTed. Without it, no messages.
     pub message_url: Option<String>,
+    /// The app's AES key for interface content encryption, base64 (the text itself, not a
+    /// file: Alipay's console shows it as one line). Without it, encrypted requests are refused.
+    pub encrypt_key: Option<String>,
 }
 
 /// One `[[user]]`.
@@ -284,12 +291,20 @@ pub fn resolve(mut file: ConfigFile, base: &Path) -> Result<Config> {
                 bail!("[[app]] {} message_url {url:?} is not an http(s) URL of at most 256 characters", app.app_id);
             }
         }
+        let encrypt_key = match &app.encrypt_key {
+            None => None,
+            Some(text) => Some(
+                EncryptKey::from_base64(text)
+                    .map_err(|err| anyhow!("[[app]] {} encrypt_key {err}", app.app_id))?,
+            ),
+        };
         apps.push(hongbao_gateway::App {
             name: app.name.unwrap_or_else(|| format!("App {}", app.app_id)),
             app_id: app.app_id,
             credential,
             merchant_user_id: app.merchant_user_id,
             message_url: app.message_url,
+            encrypt_key,
         });
     }
     if apps.is_empty() {

@@ -1,5 +1,7 @@
 //! `/gateway.do`: receive a request, route it by the method it names (page APIs to the
-//! cashier), and on the JSON path verify it, run its method and sign the answer.
+//! cashier), and on the JSON path verify it, run its method and sign the answer: encrypted when
+//! the request was and decrypted (`Verified::answer_key`), in clear when it failed before that,
+//! as Alipay answers a request it could not decrypt.
 
 use crate::cashier;
 use crate::error::{log_failure, to_alipay, ApiError};
@@ -12,6 +14,7 @@ use axum::extract::{FromRequest, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use bytes::Bytes;
+use hongbao_protocol::encryption::EncryptKey;
 use hongbao_protocol::envelope::{response_key, ResponseNode, ERROR_RESPONSE_KEY};
 use hongbao_protocol::form::parse_form_lenient;
 use hongbao_protocol::method::{Channel, Method};
@@ -148,8 +151,9 @@ impl FromRequest<Arc<Gateway>> for Received {
     }
 }
 
-/// How the answer is framed: node name, charset, algorithm, and the app it answers (whose mode
-/// decides whether `alipay_cert_sn` goes on it, verified or not).
+/// How the answer is framed: node name, charset, algorithm, the app it answers (whose mode
+/// decides whether `alipay_cert_sn` goes on it, verified or not), and the key its node is
+/// encrypted with (only once the request was verified and decrypted).
 struct Frame {
     key: String,
     charset: Charset,
@@ -157,6 +161,7 @@ struct Frame {
     /// `method` as sent, for the log line and the metrics (`observe`).
     method: Option<String>,
     app_id: Option<String>,
+    encrypt: Option<EncryptKey>,
 }
 
 impl Frame {
@@ -180,6 +185,7 @@ impl Frame {
                 .unwrap_or(SignType::Rsa2),
             app_id: peek_ascii(&raw, "app_id"),
             method,
+            encrypt: None,
         }
     }
 }
@@ -209,7 +215,7 @@ async fn answer(
         Err(err) => return (Frame::guess(query, Some(body)), error_node(&err.into())),
     };
     let method = request.params.get_nonblank("method").map(str::to_owned);
-    let frame = Frame {
+    let mut frame = Frame {
         key: method
             .as_deref()
             .and_then(response_key)
@@ -222,15 +228,20 @@ async fn answer(
             .unwrap_or(SignType::Rsa2),
         app_id: request.params.get("app_id").map(str::to_owned),
         method,
+        encrypt: None,
     };
     let node = match verify(gateway, request) {
-        Ok(verified) => match methods::run(gateway, &verified).await {
-            Ok(node) => node,
-            Err(err) => {
-                log_failure(verified.method(), &verified.app().app_id, &err);
-                error_node(&err)
+        Ok(verified) => {
+            // Decrypted: whatever follows, success or business error, answers encrypted.
+            frame.encrypt = verified.answer_key().cloned();
+            match methods::run(gateway, &verified).await {
+                Ok(node) => node,
+                Err(err) => {
+                    log_failure(verified.method(), &verified.app().app_id, &err);
+                    error_node(&err)
+                }
             }
-        },
+        }
         Err(err) => error_node(&err),
     };
     (frame, node)
@@ -249,7 +260,14 @@ fn error_node(err: &ApiError) -> ResponseNode {
 
 fn reply(gateway: &Gateway, frame: &Frame, node: ResponseNode) -> Response {
     let app = frame.app_id.as_deref().and_then(|app_id| gateway.apps.get(app_id));
-    let signed = gateway.sign_answer(&frame.key, &node, frame.charset, frame.sign_type, app);
+    let signed = gateway.sign_answer(
+        &frame.key,
+        &node,
+        frame.charset,
+        frame.sign_type,
+        app,
+        frame.encrypt.as_ref(),
+    );
     match signed {
         Ok(body) => {
             let content_type = format!("application/json;charset={}", frame.charset.as_str());

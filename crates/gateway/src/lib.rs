@@ -2,9 +2,10 @@
 //!
 //! Request path: read the body under a cap → decode the form in the request charset → route by
 //! the method (page.pay to the cashier) → check the common parameters → look up method and app →
-//! check a certificate-mode app's SNs and verify the signature (`verify`) → parse `biz_content`
-//! → run the command against the store → build the response node → sign it in the request
-//! charset and sign type (`Gateway::sign_answer`, which adds `alipay_cert_sn` for
+//! check a certificate-mode app's SNs and verify the signature, then decrypt an encrypted
+//! `biz_content` (`verify`) → parse `biz_content` → run the command against the store → build
+//! the response node → sign it in the request charset and sign type (`Gateway::sign_answer`,
+//! which encrypts the node when the request was encrypted and adds `alipay_cert_sn` for
 //! certificate-mode apps). Every outcome, errors included, leaves as a signed
 //! `<method>_response` envelope with HTTP 200 (see `error::to_alipay`, the only place that knows
 //! Alipay's codes).
@@ -27,7 +28,8 @@ pub mod server;
 pub mod verify;
 pub mod wallet;
 
-use hongbao_protocol::envelope::{render_with_cert_sn, ResponseNode};
+use hongbao_protocol::encryption::EncryptKey;
+use hongbao_protocol::envelope::{render_answer, NodeForm, RenderError, ResponseNode};
 use hongbao_protocol::{Charset, SignType};
 use hongbao_sign::{CertError, Certificate, PrivateKey, PublicKey, RootBundle, SignError};
 use hongbao_store::Store;
@@ -51,6 +53,10 @@ pub struct App {
     /// Its application gateway (应用网关): where fund.trans messages
     /// (`alipay.fund.trans.order.changed`) go. `None`: no messages.
     pub message_url: Option<String>,
+    /// Its AES key for interface content encryption (接口内容加密): requests with
+    /// `encrypt_type=AES` are decrypted with it and answered encrypted. `None`: such requests
+    /// are refused; clear ones work either way.
+    pub encrypt_key: Option<EncryptKey>,
 }
 
 impl App {
@@ -264,7 +270,8 @@ impl Gateway {
 
     /// Signs an answer envelope with the gateway key in the request's charset and sign type. An
     /// answer to a certificate-mode `app` carries `alipay_cert_sn` (the gateway certificate's
-    /// SN), whatever it answers; every other answer is the public-key envelope.
+    /// SN), whatever it answers; every other answer is the public-key envelope. With `encrypt`
+    /// (the request was encrypted and decrypted with that key), the node goes encrypted.
     pub fn sign_answer(
         &self,
         key: &str,
@@ -272,13 +279,18 @@ impl Gateway {
         charset: Charset,
         sign_type: SignType,
         app: Option<&App>,
+        encrypt: Option<&EncryptKey>,
     ) -> Result<Vec<u8>, SignError> {
         let cert_sn = match (app.and_then(App::certificate), &self.certs) {
             (Some(_), Some(certs)) => Some(certs.signing().sn()),
             _ => None,
         };
-        render_with_cert_sn(key, node, charset, cert_sn, |bytes| {
+        let form = encrypt.map_or(NodeForm::Clear, NodeForm::Encrypted);
+        render_answer(key, node, charset, form, cert_sn, |bytes| {
             self.gateway_key.sign(sign_type, bytes)
+        })
+        .map_err(|err| match err {
+            RenderError::Sign(err) | RenderError::Encrypt(err) => err,
         })
     }
 

@@ -7,6 +7,13 @@
 //! `alipay_root_cert_sn` present and equal to the root bundle's SN, the certificate valid on the
 //! gateway's clock. A public-key app's SNs are ignored, as Alipay ignores them (docs/errors.md).
 //!
+//! Interface content encryption (接口内容加密) adds one step after the signature, which covers
+//! the ciphertext as received: `encrypt_type` checked, the app's AES key looked up, `biz_content`
+//! decrypted in the request charset (`hongbao_protocol::encryption`). Whoever holds a
+//! `Verified` reads the plaintext (`Verified::biz_content`), so every method and both payer
+//! pages get it from here, and `Verified::answer_key` says how to answer. Nothing about the
+//! app's key is told to a request whose signature did not verify.
+//!
 //! Depends on the gateway's registry (`Gateway::apps`) and its error type only; the dispatcher,
 //! the methods and the pages depend on it, never the other way.
 
@@ -15,17 +22,21 @@ use crate::error::ApiError;
 use crate::{App, Gateway};
 use hongbao_ledger::NotifyTarget;
 use hongbao_protocol::display::format_beijing;
+use hongbao_protocol::encryption::{self, decrypt_biz_content, EncryptKey, EncryptType};
 use hongbao_protocol::params::{DecodedRequest, Params};
 use hongbao_protocol::sign_content::verify_request;
 use hongbao_protocol::{Charset, CommonParams, Method, RequestError};
 use hongbao_sign::PublicKey;
 
-/// A request whose common parameters, method, app and signature were checked.
+/// A request whose common parameters, method, app and signature were checked, and whose
+/// `biz_content` was decrypted when it came encrypted.
 pub struct Verified<'a> {
     method: Method,
     app: &'a App,
     common: CommonParams,
     request: DecodedRequest,
+    /// The app's key when the request was encrypted: its answer is encrypted with it.
+    answer_key: Option<&'a EncryptKey>,
 }
 
 impl<'a> Verified<'a> {
@@ -44,9 +55,20 @@ impl<'a> Verified<'a> {
         &self.common
     }
 
-    /// Every parameter, decoded.
+    /// Every parameter, decoded; `biz_content` is the plaintext when the request was encrypted
+    /// (the ciphertext was verified and is of no use after).
     pub fn params(&self) -> &Params {
         &self.request.params
+    }
+
+    /// The business content: the JSON text as sent, or decrypted.
+    pub fn biz_content(&self) -> Option<&str> {
+        self.request.params.get("biz_content")
+    }
+
+    /// The key the answer is encrypted with: the app's, when the request was encrypted.
+    pub fn answer_key(&self) -> Option<&'a EncryptKey> {
+        self.answer_key
     }
 
     /// The request charset (answers, pages and notifications keep it).
@@ -64,9 +86,9 @@ impl<'a> Verified<'a> {
     }
 }
 
-/// Common parameters, method, app, certificate SNs, signature, app_auth_token: in that order
-/// (docs/errors.md).
-pub fn verify(gateway: &Gateway, request: DecodedRequest) -> Result<Verified<'_>, ApiError> {
+/// Common parameters, method, app, certificate SNs, signature, app_auth_token, content
+/// decryption: in that order (docs/errors.md).
+pub fn verify(gateway: &Gateway, mut request: DecodedRequest) -> Result<Verified<'_>, ApiError> {
     let common = CommonParams::parse(&request.params, wall_now_utc())?;
     let method = Method::parse(&common.method)
         .ok_or_else(|| RequestError::InvalidMethod(common.method.clone()))?;
@@ -86,7 +108,29 @@ pub fn verify(gateway: &Gateway, request: DecodedRequest) -> Result<Verified<'_>
     if common.app_auth_token.is_some() {
         return Err(RequestError::AppAuthTokenNotSupported.into());
     }
-    Ok(Verified { method, app, common, request })
+    let answer_key = decrypt(app, &mut request)?;
+    Ok(Verified { method, app, common, request, answer_key })
+}
+
+/// The content decryption step, after the signature verified: `encrypt_type` (AES, or a
+/// ciphertext without it refused), the app's key, then `biz_content` replaced by its plaintext.
+/// Returns the key to answer with; `None` for a clear request.
+fn decrypt<'a>(
+    app: &'a App,
+    request: &mut DecodedRequest,
+) -> Result<Option<&'a EncryptKey>, RequestError> {
+    let Some(EncryptType::Aes) = encryption::requested(&request.params)? else {
+        return Ok(None);
+    };
+    let key = app
+        .encrypt_key
+        .as_ref()
+        .ok_or_else(|| RequestError::MissingEncryptKey { app_id: app.app_id.clone() })?;
+    if let Some(ciphertext) = request.params.get_nonblank("biz_content") {
+        let plaintext = decrypt_biz_content(key, ciphertext, request.charset)?;
+        request.params.insert("biz_content", plaintext);
+    }
+    Ok(Some(key))
 }
 
 /// The key that verifies the app's request, after a certificate-mode app's SN checks (in that

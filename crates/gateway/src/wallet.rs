@@ -220,7 +220,9 @@ async fn pay(State(gateway): State<Arc<Gateway>>, headers: HeaderMap, body: Byte
         Method::TransAppPay => app_pay_node(&view),
         _ => order_node(&view),
     };
-    let signed = gateway.sign_answer(&key, &node, charset, sign_type, app);
+    // In clear even for an encrypted order string: the merchant reads `result` with the app
+    // SDK's sync-result parser (Java `parseAppSyncResult`), which decrypts nothing.
+    let signed = gateway.sign_answer(&key, &node, charset, sign_type, app, None);
     let signed = match signed {
         Ok(signed) => signed,
         Err(err) => return failure_page(lang, method, &app_id, &err.into()),

@@ -8,6 +8,7 @@ use hongbao_gateway::{
     App, AppCertificate, AppCredential, Gateway, GatewayCerts, Limits, ManualClock,
 };
 use hongbao_money::Fen;
+use hongbao_protocol::encryption::{encrypt_biz_content, EncryptKey, ENCRYPT_TYPE};
 use hongbao_protocol::envelope::{find_signed_node, response_key, ERROR_RESPONSE_KEY};
 use hongbao_protocol::sign_content::sign_request;
 use hongbao_protocol::{Charset, Params, SignType};
@@ -33,6 +34,15 @@ pub const BOB_LOGON: &str = "13800138000";
 pub const MERCHANT_BALANCE: i64 = 100_000_000; // 1,000,000.00
 /// The sandbox clock control's token in `spawn_app`.
 pub const SANDBOX_TOKEN: &str = "test-sandbox-token";
+/// APP_A's AES content-encryption key (AES-128, as Alipay issues them).
+pub const APP_A_ENCRYPT_KEY: &str = "cW8mcZgoMGUVp5g7uv7bHw==";
+/// APP_C's (certificate mode): AES-256, the longest key the SDKs take. APP_B has none.
+pub const APP_C_ENCRYPT_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
+/// An `encrypt_key` text as a key.
+pub fn encrypt_key(text: &str) -> EncryptKey {
+    EncryptKey::from_base64(text).expect("test encrypt key")
+}
 
 const VECTOR_PRIVATE: &str = include_str!("../../sign/testdata/vector_private_pkcs1.pem");
 
@@ -241,12 +251,12 @@ async fn spawn_app_configured(
     let certified =
         AppCredential::Certificate(AppCertificate::new(app_c_cert().clone()).expect("app cert"));
     let apps = [
-        (APP_A, MERCHANT_A, public(app_a_key())),
-        (APP_B, MERCHANT_B, public(app_b_key())),
-        (APP_C, MERCHANT_A, certified),
+        (APP_A, MERCHANT_A, public(app_a_key()), Some(APP_A_ENCRYPT_KEY)),
+        (APP_B, MERCHANT_B, public(app_b_key()), None),
+        (APP_C, MERCHANT_A, certified, Some(APP_C_ENCRYPT_KEY)),
     ]
     .into_iter()
-    .map(|(app_id, merchant, credential)| {
+    .map(|(app_id, merchant, credential, aes)| {
         (
             app_id.to_owned(),
             App {
@@ -255,6 +265,7 @@ async fn spawn_app_configured(
                 credential,
                 merchant_user_id: merchant.into(),
                 message_url: if app_id == APP_A { message_url.clone() } else { None },
+                encrypt_key: aes.map(encrypt_key),
             },
         )
     })
@@ -314,6 +325,9 @@ pub struct Call {
     pub charset: Charset,
     pub sign_type: SignType,
     pub key: PrivateKey,
+    /// Content encryption: `biz_content` is encrypted with it when signed, and the answer
+    /// decrypted with it.
+    pub encrypt: Option<EncryptKey>,
 }
 
 impl Call {
@@ -327,7 +341,21 @@ impl Call {
         params.insert("timestamp", chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string());
         params.insert("version", "1.0");
         params.insert("biz_content", biz_content);
-        Call { params, charset: Charset::Utf8, sign_type: SignType::Rsa2, key: app_a_key() }
+        Call {
+            params,
+            charset: Charset::Utf8,
+            sign_type: SignType::Rsa2,
+            key: app_a_key(),
+            encrypt: None,
+        }
+    }
+
+    /// Encrypts the call as an SDK with `encrypt_key` does: `encrypt_type=AES`, `biz_content`
+    /// encrypted in the call's charset at signing time.
+    pub fn encrypted(mut self, key: EncryptKey) -> Call {
+        self.params.insert(ENCRYPT_TYPE, "AES");
+        self.encrypt = Some(key);
+        self
     }
 
     pub fn app(mut self, app_id: &str, key: PrivateKey) -> Call {
@@ -364,6 +392,10 @@ impl Call {
     /// The signed parameter set.
     pub fn signed(&self) -> Params {
         let mut params = self.params.clone();
+        if let (Some(key), Some(biz)) = (&self.encrypt, self.params.get("biz_content")) {
+            let sealed = encrypt_biz_content(key, biz, self.charset).expect("encrypts");
+            params.insert("biz_content", sealed);
+        }
         let sign = sign_request(&params, self.charset, self.sign_type, &self.key).expect("signs");
         params.insert("sign", sign);
         params
@@ -461,6 +493,8 @@ pub struct Answer {
     pub node: serde_json::Value,
     /// The top-level `alipay_cert_sn` (answers to certificate-mode apps).
     pub cert_sn: Option<String>,
+    /// The node came encrypted (a JSON string); `node` is its decryption.
+    pub encrypted: bool,
 }
 
 impl Answer {
@@ -478,12 +512,25 @@ impl Answer {
     }
 }
 
-/// Decodes and verifies an envelope; panics when it is not a correctly signed one.
+/// Decodes and verifies an envelope; panics when it is not a correctly signed one, or when it
+/// is encrypted (answers to clear requests never are).
 pub fn verify_answer(
     http: HttpResponse,
     method: Option<&str>,
     charset: Charset,
     sign_type: SignType,
+) -> Answer {
+    verify_answer_with(http, method, charset, sign_type, None)
+}
+
+/// `verify_answer` for a request encrypted with `encrypt`: an encrypted node (the signature over
+/// the quoted string) is decrypted with it; a clear one is verified as usual.
+pub fn verify_answer_with(
+    http: HttpResponse,
+    method: Option<&str>,
+    charset: Charset,
+    sign_type: SignType,
+    encrypt: Option<&EncryptKey>,
 ) -> Answer {
     assert_eq!(http.status, 200, "every gateway answer is HTTP 200");
     let content_type = http.header("content-type").unwrap_or("").to_ascii_lowercase();
@@ -510,8 +557,16 @@ pub fn verify_answer(
     if let Some(sn) = &found.cert_sn {
         assert!(text.ends_with(&format!(",\"alipay_cert_sn\":\"{sn}\"}}")), "{text}");
     }
-    let node: serde_json::Value = serde_json::from_str(found.node).expect("node is JSON");
-    Answer { http, key, node, cert_sn: found.cert_sn }
+    let clear = match (found.ciphertext(), encrypt) {
+        (None, _) => found.node.to_owned(),
+        (Some(ciphertext), Some(aes)) => {
+            let bytes = aes.decrypt(ciphertext).expect("the answer decrypts with the app's key");
+            charset.decode(&bytes).expect("the decrypted node is in the request charset")
+        }
+        (Some(_), None) => panic!("an encrypted answer to a clear request: {text}"),
+    };
+    let node: serde_json::Value = serde_json::from_str(&clear).expect("node is JSON");
+    Answer { http, key, node, cert_sn: found.cert_sn, encrypted: found.encrypted }
 }
 
 impl TestApp {
@@ -535,7 +590,13 @@ impl TestApp {
         );
         let http = raw(self.addr, &request).await;
         let method = call.params.get("method").map(str::to_owned);
-        verify_answer(http, method.as_deref(), call.charset, call.sign_type)
+        verify_answer_with(
+            http,
+            method.as_deref(),
+            call.charset,
+            call.sign_type,
+            call.encrypt.as_ref(),
+        )
     }
 
     pub async fn call(&self, method: &str, biz_content: &str) -> Answer {
@@ -592,7 +653,7 @@ pub fn write_server_config(dir: &std::path::Path) -> std::path::PathBuf {
         "listen = \"127.0.0.1:0\"\ndatabase = \"sqlite://data/hongbao.db\"\ngateway_private_key = \"keys/gateway_private.pem\"\n",
     );
     config.push_str(&format!(
-        "[[app]]\napp_id = \"{APP_A}\"\napp_public_key = \"keys/app_a_public.pem\"\nmerchant_user_id = \"{MERCHANT_A}\"\n\
+        "[[app]]\napp_id = \"{APP_A}\"\napp_public_key = \"keys/app_a_public.pem\"\nmerchant_user_id = \"{MERCHANT_A}\"\nencrypt_key = \"{APP_A_ENCRYPT_KEY}\"\n\
          [[app]]\napp_id = \"{APP_B}\"\napp_public_key = \"keys/app_b_public.txt\"\nmerchant_user_id = \"{MERCHANT_B}\"\n"
     ));
     for (user_id, logon_id, balance) in [
@@ -713,11 +774,12 @@ impl ServerProcess {
         let request =
             post_request("/gateway.do", &call.body(), "application/x-www-form-urlencoded");
         let method = call.params.get("method").map(str::to_owned);
-        verify_answer(
+        verify_answer_with(
             raw(self.addr, &request).await,
             method.as_deref(),
             call.charset,
             call.sign_type,
+            call.encrypt.as_ref(),
         )
     }
 }

@@ -79,7 +79,7 @@ pub(crate) async fn payer_side_order(
     request: &Verified<'_>,
     method: FundMethod,
 ) -> Result<OperationView, ApiError> {
-    let biz = BizContent::parse(request.params().get("biz_content"))?;
+    let biz = BizContent::parse(request.biz_content())?;
     let command = fund_command(gateway, request, &biz, method)?;
     match gateway.store.fund(command).await? {
         Outcome::Applied(view) | Outcome::Replayed(view) => Ok(view),

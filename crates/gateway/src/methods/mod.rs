@@ -19,7 +19,7 @@ use hongbao_protocol::Method;
 /// Runs a verified request.
 pub async fn run(gateway: &Gateway, request: &Verified<'_>) -> Result<ResponseNode, ApiError> {
     let kind = request.method();
-    let biz = match BizContent::parse(request.params().get("biz_content")) {
+    let biz = match BizContent::parse(request.biz_content()) {
         Ok(biz) => biz,
         Err(err) if is_trans(kind) => return Err(ApiError::TransInvalid(err)),
         Err(err) => return Err(err.into()),

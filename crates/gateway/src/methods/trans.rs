@@ -110,7 +110,7 @@ pub(crate) async fn send_order(
     gateway: &Gateway,
     request: &Verified<'_>,
 ) -> Result<OperationView, ApiError> {
-    let biz = BizContent::parse(request.params().get("biz_content")).map_err(invalid)?;
+    let biz = BizContent::parse(request.biz_content()).map_err(invalid)?;
     let out_biz_no = biz.required_id("out_biz_no").map_err(invalid)?;
     let amount = biz.amount("trans_amount").map_err(invalid)?;
     check_product(&biz, true)?;
