@@ -8,7 +8,8 @@
 //! the page.pay form / URL and the app.pay order string, verifies notifies and app.pay results,
 //! and retries ambiguous outcomes safely (the identical request, see [`RetryPolicy`]).
 //! Certificate mode (公钥证书模式, what Alipay requires for red packets in production) is
-//! [`Client::builder_with_certificates`] with the three [`Certificates`] files.
+//! [`Client::builder_with_certificates`] with the three [`Certificates`] files; interface
+//! content encryption (接口内容加密) is [`ClientBuilder::encrypt_key`].
 //!
 //! What it never knows: the server. No gateway, store or ledger code is in its dependency
 //! tree; it shares only the wire model (`hongbao-protocol`), signatures (`hongbao-sign`) and
@@ -79,6 +80,7 @@ pub use retry::{RetryPolicy, ATTEMPTS_MAX_LIMIT};
 // The types a caller needs to use this crate alone (keys, money, charsets, parameter sets),
 // re-exported so that one dependency is enough.
 pub use hongbao_money::Fen;
+pub use hongbao_protocol::encryption::EncryptKey;
 pub use hongbao_protocol::{Charset, Params};
 pub use hongbao_sign::{PrivateKey, PublicKey, SignType};
 

@@ -11,11 +11,15 @@
 //!   charset, `A-Z a-z 0-9 _ . - ~` kept, space as `+` (`WebUtils.url_encode`).
 //! - The signature is `hongbao_protocol::sign_content::sign_request` over every parameter:
 //!   sorted `k=v&…`, encoded in the charset, RSA2/RSA PKCS#1 v1.5.
+//! - With an `encrypt_key` (接口内容加密), `encrypt_type=AES` follows `sign_type` in the query
+//!   and `biz_content` is its ciphertext (`__prepare_request_params`: encrypted first, signed
+//!   after).
 //!
 //! Empty optional values are never added, so the "drop blanks" rule of the sign content never
 //! has anything to drop and the Python SDK (which drops falsy values) signs the same text.
 
 use crate::error::Error;
+use hongbao_protocol::encryption::{encrypt_biz_content, EncryptKey, EncryptType, ENCRYPT_TYPE};
 use hongbao_protocol::sign_content::sign_request;
 use hongbao_protocol::{Charset, Params, SignType};
 use hongbao_sign::PrivateKey;
@@ -40,6 +44,8 @@ pub(crate) struct Signer<'a> {
     pub key: &'a PrivateKey,
     /// Certificate mode: `app_cert_sn` and `alipay_root_cert_sn`.
     pub cert_sns: Option<(&'a str, &'a str)>,
+    /// Content encryption: the app's AES key.
+    pub encrypt_key: Option<&'a EncryptKey>,
 }
 
 /// A signed request: the query part (common parameters, `sign` last) and the body part.
@@ -68,6 +74,9 @@ impl Signer<'_> {
             ("version", "1.0".to_owned()),
             ("sign_type", self.sign_type.as_str().to_owned()),
         ];
+        if self.encrypt_key.is_some() {
+            query.push((ENCRYPT_TYPE, EncryptType::Aes.as_str().to_owned()));
+        }
         // Certificate mode: the SNs go in the query with the other common parameters (as Java
         // and Node put them), signed like everything else.
         if let Some((app_cert_sn, alipay_root_cert_sn)) = self.cert_sns {
@@ -78,7 +87,14 @@ impl Signer<'_> {
         push_nonblank(&mut query, "notify_url", parts.notify_url);
         push_nonblank(&mut query, "return_url", parts.return_url);
         let mut body = Vec::new();
-        push_nonblank(&mut body, "biz_content", Some(parts.biz_content));
+        match self.encrypt_key {
+            Some(key) if !parts.biz_content.trim().is_empty() => {
+                let sealed = encrypt_biz_content(key, parts.biz_content, self.charset)
+                    .map_err(|err| Error::invalid(format!("biz_content: {err}")))?;
+                body.push(("biz_content", sealed));
+            }
+            _ => push_nonblank(&mut body, "biz_content", Some(parts.biz_content)),
+        }
         let all: Params = query.iter().chain(body.iter()).map(|(k, v)| (*k, v.as_str())).collect();
         // Checked first so the error names the value rather than "cannot sign".
         for (key, value) in all.iter() {
@@ -225,6 +241,7 @@ mod tests {
             sign_type: SignType::Rsa2,
             key: &key,
             cert_sns: None,
+            encrypt_key: None,
         };
         let parts = RequestParts {
             method: "m.x",
@@ -256,6 +273,58 @@ mod tests {
     }
 
     #[test]
+    fn an_encrypting_signer_sends_encrypt_type_after_sign_type_and_signs_the_ciphertext() {
+        let key = PrivateKey::from_text(VECTOR_PRIVATE).expect("key");
+        let aes = EncryptKey::from_base64("cW8mcZgoMGUVp5g7uv7bHw==").expect("aes");
+        let signer = Signer {
+            app_id: "2021",
+            charset: Charset::Gbk,
+            sign_type: SignType::Rsa2,
+            key: &key,
+            cert_sns: None,
+            encrypt_key: Some(&aes),
+        };
+        let parts = RequestParts {
+            method: "m.x",
+            biz_content: "{\"t\":\"红包\"}",
+            notify_url: None,
+            return_url: None,
+            app_auth_token: None,
+        };
+        let signed = signer.sign(&parts, "2024-01-02 03:04:05").expect("signs");
+        let keys: Vec<&str> = signed.query.iter().map(|(k, _)| *k).collect();
+        assert_eq!(
+            keys,
+            [
+                "timestamp",
+                "app_id",
+                "method",
+                "charset",
+                "format",
+                "version",
+                "sign_type",
+                "encrypt_type",
+                "sign"
+            ]
+        );
+        let params = signed.params();
+        let ciphertext = params.get("biz_content").expect("biz_content");
+        assert_eq!(
+            aes.decrypt(ciphertext).expect("opens"),
+            Charset::Gbk.encode("{\"t\":\"红包\"}").unwrap()
+        );
+        let mut unsigned = params.clone();
+        let sign = unsigned.remove("sign").expect("sign");
+        let content = hongbao_protocol::sign_content::request_sign_content(&unsigned);
+        assert!(content.contains(&format!("biz_content={ciphertext}&")), "{content}");
+        assert!(key.public_key().unwrap().verify(
+            SignType::Rsa2,
+            &Charset::Gbk.encode(&content).unwrap(),
+            &sign
+        ));
+    }
+
+    #[test]
     fn a_value_the_charset_cannot_hold_is_refused_before_signing() {
         let key = PrivateKey::from_text(VECTOR_PRIVATE).expect("key");
         let signer = Signer {
@@ -264,6 +333,7 @@ mod tests {
             sign_type: SignType::Rsa2,
             key: &key,
             cert_sns: None,
+            encrypt_key: None,
         };
         let parts = RequestParts {
             method: "m.x",

@@ -6,10 +6,15 @@
 //! `sign` over that text encoded back in the charset, with the request's `sign_type` and the
 //! Alipay public key. Only a node that verifies is parsed. The decoding is checked to round-trip
 //! to the received body, so the verified bytes are exactly the bytes received.
+//!
+//! The answer to an encrypted request (接口内容加密) carries its node as a JSON string: the
+//! signature covers the string with both quotes; once it verifies, the string is decrypted
+//! with the client's `encrypt_key` and the plaintext node is what is read.
 
 use crate::error::{Error, ErrorKind, GatewayError, SignatureFailure};
 use chrono::{DateTime, FixedOffset, Offset, TimeZone};
 use hongbao_money::Fen;
+use hongbao_protocol::encryption::EncryptKey;
 use hongbao_protocol::envelope::{find_signed_node, response_key, ERROR_RESPONSE_KEY};
 use hongbao_protocol::{Charset, SignType};
 use hongbao_sign::PublicKey;
@@ -75,6 +80,19 @@ impl Response {
         sign_type: SignType,
         alipay_public_key: &PublicKey,
     ) -> Result<Response, Error> {
+        Response::verify_decrypting(body, method, charset, sign_type, alipay_public_key, None)
+    }
+
+    /// [`Response::verify`] for a client with an `encrypt_key`: an encrypted node is decrypted
+    /// after it verifies.
+    pub(crate) fn verify_decrypting(
+        body: &[u8],
+        method: &str,
+        charset: Charset,
+        sign_type: SignType,
+        alipay_public_key: &PublicKey,
+        encrypt_key: Option<&EncryptKey>,
+    ) -> Result<Response, Error> {
         let undecodable =
             || Error::signature(SignatureFailure::Undecodable { charset: charset.as_str() });
         let text = charset.decode(body).ok_or_else(undecodable)?;
@@ -83,7 +101,7 @@ impl Response {
         if charset != Charset::Utf8 && charset.encode(&text).as_deref() != Some(body) {
             return Err(undecodable());
         }
-        Response::verify_text(&text, method, charset, sign_type, alipay_public_key)
+        Response::verify_text(&text, method, charset, sign_type, alipay_public_key, encrypt_key)
     }
 
     /// Like [`Response::verify`] over text already decoded (an app.pay `result`).
@@ -93,6 +111,7 @@ impl Response {
         charset: Charset,
         sign_type: SignType,
         alipay_public_key: &PublicKey,
+        encrypt_key: Option<&EncryptKey>,
     ) -> Result<Response, Error> {
         let key = response_key(method)
             .ok_or_else(|| Error::invalid(format!("{method:?} is not a method name")))?;
@@ -103,6 +122,7 @@ impl Response {
             })?;
         let sign = found
             .sign
+            .clone()
             .filter(|sign| !sign.trim().is_empty())
             .ok_or_else(|| Error::signature(SignatureFailure::Unsigned))?;
         let node_bytes = charset.encode(found.node).ok_or_else(|| {
@@ -112,14 +132,33 @@ impl Response {
             return Err(Error::signature(SignatureFailure::Mismatch));
         }
         // Verified: from here on the text is the gateway's.
-        let raw: BTreeMap<String, Box<RawValue>> =
-            serde_json::from_str(found.node).map_err(|err| {
-                Error::new(ErrorKind::Malformed {
-                    field: key.clone(),
-                    detail: format!("not a JSON object: {err}"),
-                    node: found.node.to_owned(),
-                })
-            })?;
+        let malformed = |detail: String| {
+            Error::new(ErrorKind::Malformed {
+                field: key.clone(),
+                detail,
+                node: found.node.to_owned(),
+            })
+        };
+        let node =
+            match (found.ciphertext(), encrypt_key) {
+                (None, _) => found.node.to_owned(),
+                (Some(_), None) => return Err(malformed(
+                    "the node is encrypted (接口内容加密): give the client the app's encrypt_key"
+                        .into(),
+                )),
+                (Some(ciphertext), Some(aes)) => {
+                    let bytes = aes.decrypt(ciphertext).map_err(|err| {
+                        malformed(format!(
+                            "the encrypted node does not decrypt with encrypt_key: {err}"
+                        ))
+                    })?;
+                    charset.decode(&bytes).ok_or_else(|| {
+                        malformed(format!("the decrypted node is not valid {}", charset.as_str()))
+                    })?
+                }
+            };
+        let raw: BTreeMap<String, Box<RawValue>> = serde_json::from_str(&node)
+            .map_err(|err| malformed(format!("not a JSON object: {err}")))?;
         let fields = raw
             .into_iter()
             .map(|(name, value)| {
@@ -132,7 +171,7 @@ impl Response {
                 (name, field)
             })
             .collect();
-        Ok(Response { method: method.to_owned(), node: found.node.to_owned(), fields })
+        Ok(Response { method: method.to_owned(), node, fields })
     }
 
     /// Ok when the answer is a success (`code` 10000 and no `sub_code`, as the official SDKs
@@ -180,7 +219,7 @@ impl Response {
         &self.method
     }
 
-    /// The exact node text that was verified.
+    /// The exact node text that was verified (for an encrypted answer: its decryption).
     ///
     /// ```
     /// let node = r#"{"code":"10000","msg":"Success","auth_no":"2024010210002001","amount":"7.00","status":"SUCCESS"}"#;

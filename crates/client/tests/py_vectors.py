@@ -12,6 +12,11 @@ Only two things are changed in the SDK: `datetime.now()` in DefaultAlipayClient 
 fixed timestamp, and a logger captures the `request:` line where the SDK logs
 `server_url?<sign content>&sign=<sign>` (DefaultAlipayClient.__prepare_request_params), which
 is how the exact sign content and signature are read back.
+
+With "encrypt_key" in the input the SDK encrypts biz_content (接口内容加密: encrypt_type = 'AES').
+Its EncryptUtils raises TypeError on Python 3 (a text IV and text plaintext handed to
+pycryptodome), so the `AES` it calls is wrapped to pass the bytes it meant, exactly as
+interop/py_official.py does; nothing else changes.
 """
 import datetime as real_datetime
 import json
@@ -21,6 +26,7 @@ import alipay.aop.api.DefaultAlipayClient  # noqa: F401 (the module, patched bel
 from alipay.aop.api.AlipayClientConfig import AlipayClientConfig
 from alipay.aop.api.constant.ParamConstants import P_METHOD, P_VERSION
 from alipay.aop.api.DefaultAlipayClient import DefaultAlipayClient
+from alipay.aop.api.util import EncryptUtils
 
 CLIENT_MODULE = sys.modules["alipay.aop.api.DefaultAlipayClient"]
 
@@ -65,6 +71,28 @@ class GenericRequest(object):
         return dict()
 
 
+class BytesAes:
+    """EncryptUtils' `AES`, taking the text IV and text plaintext it is given as the bytes meant:
+    the IV's 16 zero bytes, the padded text in the configured charset."""
+
+    def __init__(self, aes, charset):
+        self.aes, self.charset = aes, charset
+        self.block_size, self.MODE_CBC = aes.block_size, aes.MODE_CBC
+
+    def new(self, key, mode, iv):
+        cipher = self.aes.new(key, mode, iv.encode("latin-1") if isinstance(iv, str) else iv)
+        charset = self.charset
+
+        class Cipher:
+            def encrypt(self, data):
+                return cipher.encrypt(data.encode(charset) if isinstance(data, str) else data)
+
+            def decrypt(self, data):
+                return cipher.decrypt(data)
+
+        return Cipher()
+
+
 class CaptureLogger:
     def __init__(self):
         self.lines = []
@@ -89,6 +117,10 @@ def main():
     config.alipay_public_key = ""  # never used: nothing is sent
     config.charset = inp["charset"]
     config.sign_type = inp["sign_type"]
+    if inp.get("encrypt_key"):
+        config.encrypt_type = "AES"
+        config.encrypt_key = inp["encrypt_key"]
+        EncryptUtils.AES = BytesAes(EncryptUtils.AES, inp["charset"])
     logger = CaptureLogger()
     client = DefaultAlipayClient(alipay_client_config=config, logger=logger)
 

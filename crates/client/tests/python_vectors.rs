@@ -8,14 +8,15 @@
 //! the fixed key `crates/sign/testdata/vector_private_pkcs1.pem`; the client here gets the same
 //! instant through `ClientBuilder::clock`. The biz_content strings are the ones this crate's
 //! request structs write, handed verbatim to the SDK. Vectors cover utf-8/RSA2, GBK/RSA and
-//! GB2312/RSA2, Chinese text, spaces, `~`, `+`, `&`, `=`, `/` and optional URLs.
+//! GB2312/RSA2, Chinese text, spaces, `~`, `+`, `&`, `=`, `/` and optional URLs, each clear and
+//! encrypted (接口内容加密, `encrypt_type=AES`: the same ciphertext, since the IV is fixed).
 //!
 //! The SDK lives in `$INTEROP_DIR/venv-official` (default `target/interop`, made by
 //! `interop/setup.sh`). Without it or without python3 the test prints `SKIP python_vectors: …`
 //! and passes; under `CI=true` it runs `interop/setup.sh` and fails if the SDK is still missing.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the test failing
 
-use hongbao_client::{Charset, Client, Fen, PagePayRequest, PrivateKey, SignType};
+use hongbao_client::{Charset, Client, EncryptKey, Fen, PagePayRequest, PrivateKey, SignType};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -58,17 +59,22 @@ fn official_python() -> Result<PathBuf, String> {
     Err(format!("{} missing (run `bash interop/setup.sh`)", python.display()))
 }
 
-fn fixed_client(charset: Charset, sign_type: SignType) -> Client {
+const ENCRYPT_KEY: &str = "cW8mcZgoMGUVp5g7uv7bHw==";
+
+fn fixed_client(charset: Charset, sign_type: SignType, encrypt: bool) -> Client {
     let key = PrivateKey::from_text(&std::fs::read_to_string(key_file()).expect("key file"))
         .expect("key");
     let instant =
         chrono::NaiveDateTime::parse_from_str(TIMESTAMP, "%Y-%m-%d %H:%M:%S").expect("timestamp");
-    Client::builder(GATEWAY, APP_ID, key.clone(), key.public_key().expect("public"))
+    let builder = Client::builder(GATEWAY, APP_ID, key.clone(), key.public_key().expect("public"))
         .charset(charset)
         .sign_type(sign_type)
-        .clock(move || instant)
-        .build()
-        .expect("client")
+        .clock(move || instant);
+    let builder = match encrypt {
+        true => builder.encrypt_key(EncryptKey::from_base64(ENCRYPT_KEY).expect("key")),
+        false => builder,
+    };
+    builder.build().expect("client")
 }
 
 fn cases() -> Vec<PagePayRequest> {
@@ -82,8 +88,13 @@ fn cases() -> Vec<PagePayRequest> {
     ]
 }
 
-fn run_python(python: &Path, charset_label: &str, sign_type: SignType) -> Vec<Value> {
-    let input = json!({
+fn run_python(
+    python: &Path,
+    charset_label: &str,
+    sign_type: SignType,
+    encrypt: bool,
+) -> Vec<Value> {
+    let mut input = json!({
         "gateway": GATEWAY,
         "app_id": APP_ID,
         "app_private_key_file": key_file(),
@@ -98,6 +109,9 @@ fn run_python(python: &Path, charset_label: &str, sign_type: SignType) -> Vec<Va
             "return_url": case.return_url,
         })).collect::<Vec<_>>(),
     });
+    if encrypt {
+        input["encrypt_key"] = json!(ENCRYPT_KEY);
+    }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py_vectors.py");
     let mut child = Command::new(python)
         .arg(script)
@@ -141,16 +155,20 @@ fn sign_content_signature_page_url_and_order_string_match_the_official_python_sd
         }
     };
     let mut compared = 0;
-    for (charset, label, sign_type) in [
-        (Charset::Utf8, "utf-8", SignType::Rsa2),
-        (Charset::Gbk, "GBK", SignType::Rsa),
-        (Charset::Gb2312, "GB2312", SignType::Rsa2),
+    for (charset, label, sign_type, encrypt) in [
+        (Charset::Utf8, "utf-8", SignType::Rsa2, false),
+        (Charset::Gbk, "GBK", SignType::Rsa, false),
+        (Charset::Gb2312, "GB2312", SignType::Rsa2, false),
+        (Charset::Utf8, "utf-8", SignType::Rsa2, true),
+        (Charset::Gbk, "GBK", SignType::Rsa, true),
+        (Charset::Gb2312, "GB2312", SignType::Rsa2, true),
     ] {
-        let client = fixed_client(charset, sign_type);
-        let expected = run_python(&python, label, sign_type);
+        let client = fixed_client(charset, sign_type, encrypt);
+        let expected = run_python(&python, label, sign_type, encrypt);
         assert_eq!(expected.len(), cases().len());
         for (case, want) in cases().iter().zip(&expected) {
-            let context = format!("{label}/{} {}", sign_type.as_str(), case.out_order_no);
+            let aes = if encrypt { " encrypted" } else { "" };
+            let context = format!("{label}/{}{aes} {}", sign_type.as_str(), case.out_order_no);
             let mut options = hongbao_client::CallOptions::new();
             if let Some(url) = &case.notify_url {
                 options = options.notify_url(url);
@@ -187,5 +205,5 @@ fn sign_content_signature_page_url_and_order_string_match_the_official_python_sd
             compared += 1;
         }
     }
-    assert_eq!(compared, 6);
+    assert_eq!(compared, 12);
 }

@@ -196,3 +196,88 @@ async fn a_client_with_the_wrong_gateway_key_rejects_real_answers() {
     );
     assert!(err.outcome_unknown(), "the pay did happen, but the client cannot know it");
 }
+
+/// Interface content encryption: the same packet life with the app's AES key, in utf-8/RSA2 and
+/// GBK/RSA; the gateway receives ciphertext (it would refuse a ciphertext it cannot open) and
+/// the client reads answers that came encrypted. A client holding another key gets the
+/// gateway's verified 40003, answered in clear.
+#[tokio::test]
+async fn every_method_round_trips_encrypted() {
+    use hongbao_test_support::{encrypt_key, APP_A_ENCRYPT_KEY};
+    let app = spawn_app().await;
+    let encrypted = |charset, sign_type, key: &str| {
+        Client::builder(
+            format!("http://{}/gateway.do", app.addr),
+            APP_A,
+            app_a_key(),
+            gateway_key().public_key().expect("public"),
+        )
+        .charset(charset)
+        .sign_type(sign_type)
+        .encrypt_key(encrypt_key(key))
+        .retry(RetryPolicy::none())
+        .build()
+        .expect("client builds")
+    };
+    packet_life(&encrypted(Charset::Utf8, SignType::Rsa2, APP_A_ENCRYPT_KEY), "aes-u8").await;
+    packet_life(&encrypted(Charset::Gbk, SignType::Rsa, APP_A_ENCRYPT_KEY), "aes-gbk").await;
+    assert_eq!(app.balance(ALICE).await, 2 * 300);
+
+    // The answers really came encrypted: the same call over raw HTTP shows a string node.
+    let call = hongbao_test_support::Call::new(
+        hongbao_client::OPERATION_QUERY,
+        r#"{"out_order_no":"aes-u8-packet","out_request_no":"pay-1"}"#,
+    )
+    .encrypted(encrypt_key(APP_A_ENCRYPT_KEY));
+    let answer = app.send(&call).await;
+    assert!(answer.encrypted && answer.field("amount") == "10.00", "{:?}", answer.node);
+
+    let wrong = encrypted(Charset::Utf8, SignType::Rsa2, "MDEyMzQ1Njc4OWFiY2RlZg==");
+    let err = wrong
+        .agreement_pay(&AgreementPayRequest::new("aes-w", "pay-1", "t", fen("1.00"), MERCHANT_A))
+        .await
+        .expect_err("another key");
+    let gateway = err.gateway().expect("a verified gateway error");
+    assert_eq!(
+        (gateway.code(), gateway.sub_code()),
+        ("40003", Some("isv.decryption-error-unknown"))
+    );
+    assert!(!err.outcome_unknown());
+    app.assert_invariants().await;
+}
+
+/// The page.pay URL and the app.pay order string of an encrypting client carry
+/// `encrypt_type=AES` and ciphertext, and the cashier and the wallet open them.
+#[tokio::test]
+async fn encrypted_page_and_app_requests_reach_the_cashier_and_the_wallet() {
+    use hongbao_client::{AppPayRequest, CashierPayRequest};
+    use hongbao_test_support::{encode_component, encrypt_key, raw, APP_A_ENCRYPT_KEY};
+    let app = spawn_app().await;
+    let gateway = format!("http://{}/gateway.do", app.addr);
+    let client = Client::builder(&gateway, APP_A, app_a_key(), gateway_key().public_key().unwrap())
+        .encrypt_key(encrypt_key(APP_A_ENCRYPT_KEY))
+        .build()
+        .expect("client builds");
+    let get = |path: String| {
+        format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").into_bytes()
+    };
+    let url = client
+        .page_pay_url(&CashierPayRequest::new("aes-page", "pay-1", "加密红包", fen("1.11")))
+        .expect("url");
+    assert!(url.contains("encrypt_type=AES") && !url.contains("aes-page"), "{url}");
+    let path = url.strip_prefix(&format!("http://{}", app.addr)).expect("on the gateway");
+    let redirect = raw(app.addr, &get(path.to_owned())).await;
+    assert_eq!(redirect.status, 303, "{}", String::from_utf8_lossy(&redirect.body));
+    let cashier = raw(app.addr, &get(redirect.header("location").unwrap().to_owned())).await;
+    assert!(String::from_utf8_lossy(&cashier.body).contains("加密红包"));
+
+    let order = client
+        .app_pay_order_string(&AppPayRequest::new("aes-app", "pay-1", "钱包红包", fen("2.22")))
+        .expect("order string");
+    assert!(order.contains("encrypt_type=AES") && !order.contains("aes-app"), "{order}");
+    let encoded: String = encode_component(order.as_bytes()).into_iter().map(char::from).collect();
+    let wallet = raw(app.addr, &get(format!("/wallet?order_string={encoded}"))).await;
+    let html = String::from_utf8_lossy(&wallet.body).into_owned();
+    assert_eq!(wallet.status, 200, "{html}");
+    assert!(html.contains("钱包红包") && html.contains("2.22"), "{html}");
+}
