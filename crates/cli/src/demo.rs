@@ -6,10 +6,14 @@
 //! (an RSA root, and an EC root beside it in the bundle as real bundles have), the gateway
 //! key's certificate and a certificate-mode demo app, each file where an SDK's configuration
 //! points (`certs/`). `hongbao cert issue` and `hongbao cert rotate` use the same CA.
+//!
+//! Each demo app gets its own AES key for interface content encryption (`encrypt_key` in the
+//! config), as Alipay's console issues one per app; the banner prints them for the SDKs'
+//! `encryptKey` / `encrypt_key`.
 
 use anyhow::{Context, Result};
 use hongbao_sign::cert::ec_root_pem;
-use hongbao_sign::{Authority, Certificate, PrivateKey, Subject};
+use hongbao_sign::{Authority, Certificate, EncryptKey, PrivateKey, Subject};
 use std::path::{Path, PathBuf};
 
 /// The demo app's id (public-key mode).
@@ -188,12 +192,17 @@ pub fn ensure(data_dir: &Path) -> Result<PathBuf> {
          root_cert = \"certs/alipay_root.crt\"\n\
          gateway_cert_previous = \"certs/previous\"\n\n",
     );
+    let aes = EncryptKey::generate()?.to_base64();
+    let cert_aes = EncryptKey::generate()?.to_base64();
     config.push_str(&format!(
         "[[app]]\napp_id = \"{DEMO_APP_ID}\"\nname = \"hongbao demo shop\"\n\
-         app_public_key = \"keys/app_public.pem\"\nmerchant_user_id = \"{DEMO_MERCHANT_USER_ID}\"\n\n\
+         app_public_key = \"keys/app_public.pem\"\nmerchant_user_id = \"{DEMO_MERCHANT_USER_ID}\"\n\
+         # Interface content encryption (接口内容加密): the app's AES key, for encrypt_type=AES calls.\n\
+         encrypt_key = \"{aes}\"\n\n\
          # The same shop in certificate mode: app_cert instead of app_public_key.\n\
          [[app]]\napp_id = \"{DEMO_CERT_APP_ID}\"\nname = \"hongbao demo shop (certificate mode)\"\n\
-         app_cert = \"certs/app_{DEMO_CERT_APP_ID}.crt\"\nmerchant_user_id = \"{DEMO_MERCHANT_USER_ID}\"\n"
+         app_cert = \"certs/app_{DEMO_CERT_APP_ID}.crt\"\nmerchant_user_id = \"{DEMO_MERCHANT_USER_ID}\"\n\
+         encrypt_key = \"{cert_aes}\"\n"
     ));
     for (user_id, logon_id, balance, real_name) in DEMO_USERS {
         config.push_str(&format!(

@@ -429,6 +429,17 @@ async fn print_banner(banner: &Banner<'_>, store: &dyn Store) -> Result<()> {
             "  app_id {} ({}), merchant account {}, {mode}",
             app.app_id, app.name, app.merchant_user_id
         );
+        // The demo's keys are the user's to copy into an SDK; a configured key stays unprinted.
+        match &app.encrypt_key {
+            Some(key) if demo => {
+                println!(
+                    "    AES content encryption key (encryptKey / encrypt_key): {}",
+                    key.to_base64()
+                )
+            }
+            Some(key) => println!("    AES content encryption on (AES-{})", key.bits()),
+            None => {}
+        }
     }
     if let (Some(certs), Some((gateway_cert, root_cert))) = (&config.certs, &config.cert_paths) {
         println!("  certificate mode (公钥证书模式), the files for your SDK:");
