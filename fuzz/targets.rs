@@ -4,9 +4,10 @@
 
 use hongbao_money::{Fen, AMOUNT_MAX, AMOUNT_MIN};
 use hongbao_protocol::biz::BizContent;
+use hongbao_protocol::encryption::{decrypt_biz_content, encrypt_biz_content, EncryptKey};
 use hongbao_protocol::params::{decode_request, PARAMS_MAX};
 use hongbao_protocol::sign_content::{notify_sign_content, request_sign_content};
-use hongbao_protocol::Params;
+use hongbao_protocol::{Charset, Params};
 
 /// Query and body of a request: the input split at its first NUL byte.
 pub fn form(data: &[u8]) {
@@ -74,4 +75,35 @@ pub fn biz_content(data: &[u8]) {
         assert!(extra.chars().count() <= 300);
         let _ = hongbao_protocol::biz::order_expired_minutes(&extra);
     }
+}
+
+/// The AES key of the `encrypted_biz_content` target (its corpus is encrypted with it).
+pub const FUZZ_ENCRYPT_KEY: &str = "cW8mcZgoMGUVp5g7uv7bHw==";
+
+/// An encrypted biz_content, decrypted as the gateway does after the signature verified. The
+/// first byte picks the charset (low two bits: utf-8, GBK, GB2312) and the mode: high bit clear,
+/// the rest is the ciphertext text as received (base64, block and padding checks); high bit
+/// set, the rest is a plaintext encrypted with the key first (the charset and JSON checks on
+/// arbitrary decrypted bytes). Never panics; whatever decrypts, encrypted again (when the
+/// charset's encoder holds it: the GBK decoder also takes GB18030's four-byte forms), decrypts
+/// to the same text, and goes through the biz_content body.
+pub fn encrypted_biz_content(data: &[u8]) {
+    let Some((&selector, rest)) = data.split_first() else { return };
+    let charset = match selector & 0x03 {
+        0 => Charset::Utf8,
+        1 => Charset::Gbk,
+        _ => Charset::Gb2312,
+    };
+    let key = EncryptKey::from_base64(FUZZ_ENCRYPT_KEY).expect("the target's key");
+    let ciphertext = if selector & 0x80 == 0 {
+        let Ok(text) = std::str::from_utf8(rest) else { return };
+        text.to_owned()
+    } else {
+        key.encrypt(rest).expect("any bytes encrypt")
+    };
+    let Ok(plaintext) = decrypt_biz_content(&key, &ciphertext, charset) else { return };
+    if let Ok(again) = encrypt_biz_content(&key, &plaintext, charset) {
+        assert_eq!(decrypt_biz_content(&key, &again, charset).as_deref(), Ok(plaintext.as_str()));
+    }
+    biz_content(plaintext.as_bytes());
 }

@@ -210,4 +210,23 @@ mod tests {
             Err(EncryptError::Unencodable { charset: "GBK" })
         ));
     }
+
+    proptest::proptest! {
+        // The decryption path sees whatever a signed request carries: it must never panic,
+        // on any text, and on any plaintext bytes behind a well-formed ciphertext.
+        #[test]
+        fn decryption_never_panics(
+            text in "[A-Za-z0-9+/=]{0,120}|[\\x00-\\x7f]{0,120}",
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+        ) {
+            let key = key();
+            for charset in [Charset::Utf8, Charset::Gbk] {
+                let _ = decrypt_biz_content(&key, &text, charset);
+                let sealed = key.encrypt(&bytes).expect("encrypts");
+                if let Ok(plain) = decrypt_biz_content(&key, &sealed, charset) {
+                    proptest::prop_assert_eq!(charset.decode(&bytes), Some(plain));
+                }
+            }
+        }
+    }
 }

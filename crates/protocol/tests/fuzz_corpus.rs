@@ -38,3 +38,8 @@ fn amount_corpus() {
 fn biz_content_corpus() {
     assert!(replay("biz_content", targets::biz_content) > 0);
 }
+
+#[test]
+fn encrypted_biz_content_corpus() {
+    assert!(replay("encrypted_biz_content", targets::encrypted_biz_content) > 0);
+}
