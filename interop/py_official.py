@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 from alipay.aop.api.AlipayClientConfig import AlipayClientConfig
 from alipay.aop.api.DefaultAlipayClient import DefaultAlipayClient
 from alipay.aop.api.constant.ParamConstants import P_METHOD, P_VERSION
-from alipay.aop.api.util import WebUtils
+from alipay.aop.api.util import EncryptUtils, WebUtils
 from alipay.aop.api.util.SignatureUtils import get_sign_content, verify_with_rsa
 
 SDK = "alipay-sdk-python 3.7.1411"
@@ -41,15 +41,71 @@ def err_text(e):
 # `httplib` module WebUtils looks up for a shim whose HTTPConnection dials the real port.
 # Nothing else in the SDK is touched.
 # ---------------------------------------------------------------------------------------------
+#
+# The same shim taps the answer: its responses record the body the SDK reads, so the runner can
+# report whether the node was encrypted on the wire (the SDK accepts either).
+# ---------------------------------------------------------------------------------------------
+LAST_BODY = [None]
+
+
+class _TappedResponse(http.client.HTTPResponse):
+    def read(self, amt=None):
+        data = super().read(amt)
+        if amt is None:
+            LAST_BODY[0] = data
+        return data
+
+
+class _TappedConnection(http.client.HTTPConnection):
+    response_class = _TappedResponse
+
+
 class _PortPinnedHttplib:
     def __init__(self, port):
         self._port = port
 
     def HTTPConnection(self, host, port=None, timeout=None):  # noqa: N802 (mirrors http.client)
-        return http.client.HTTPConnection(host=host, port=self._port, timeout=timeout)
+        return _TappedConnection(host=host, port=self._port or port, timeout=timeout)
 
     def HTTPSConnection(self, host, port=None, timeout=None):  # noqa: N802
-        return http.client.HTTPSConnection(host=host, port=self._port, timeout=timeout)
+        return http.client.HTTPSConnection(host=host, port=self._port or port, timeout=timeout)
+
+
+# ---------------------------------------------------------------------------------------------
+# Interface content encryption (接口内容加密): config.encrypt_type = 'AES' and encrypt_key make
+# the SDK encrypt biz_content and decrypt answers (util/EncryptUtils.py). On Python 3 every
+# encrypted call raises `TypeError: Object type <class 'str'> cannot be passed to C code`:
+# aes_encrypt_content() hands pycryptodome a text IV ('\0' * 16) and the padded *text*, and
+# aes_decrypt_content() the same text IV. The smallest wrapper that passes the bytes it meant
+# replaces the `AES` name EncryptUtils looks up: the IV as its 16 zero bytes, the padded text in
+# the configured charset (the SDK computed the padding over exactly those bytes). Its padding,
+# base64 and charset handling, and everything else of the SDK, run unchanged.
+# ---------------------------------------------------------------------------------------------
+class _BytesAes:
+    def __init__(self, aes, charset):
+        self._aes = aes
+        self._charset = charset
+        self.block_size = aes.block_size
+        self.MODE_CBC = aes.MODE_CBC  # noqa: N815 (mirrors Crypto.Cipher.AES)
+
+    def new(self, key, mode, iv):
+        if isinstance(iv, str):
+            iv = iv.encode("latin-1")
+        return _BytesCipher(self._aes.new(key, mode, iv), self._charset)
+
+
+class _BytesCipher:
+    def __init__(self, cipher, charset):
+        self._cipher = cipher
+        self._charset = charset
+
+    def encrypt(self, data):
+        if isinstance(data, str):
+            data = data.encode(self._charset)
+        return self._cipher.encrypt(data)
+
+    def decrypt(self, data):
+        return self._cipher.decrypt(data)
 
 
 def split_gateway(gateway):
@@ -145,6 +201,7 @@ def op_execute(client, call):
         # body; __parse_response() extracts the node text and verifies it with
         # verify_with_rsa(alipay_public_key, ...) (always, since skip_sign is False), then returns
         # the node text (decoded with the configured charset).
+        LAST_BODY[0] = None
         node_text = client.execute(req)
     except Exception as e:  # ResponseException / RequestException / TypeError ...
         return {"ok": False, "error": err_text(e), "response": None}
@@ -152,7 +209,24 @@ def op_execute(client, call):
         node = json.loads(node_text)
     except ValueError as e:
         return {"ok": False, "error": "node is not JSON: " + err_text(e), "response": None}
-    return {"ok": True, "response": node}
+    return {"ok": True, "response": node, "wire": wire_form(call["method"], client)}
+
+
+def wire_form(method, client):
+    """'encrypted' when the answer's node was a JSON string on the wire, else 'clear'."""
+    body = LAST_BODY[0]
+    if body is None:
+        return "unknown"
+    text = body.decode(client_charset[0], errors="replace")
+    key = '"%s_response"' % method.replace(".", "_")
+    at = text.find(key)
+    if at < 0:
+        return "none"
+    rest = text[at + len(key):].lstrip(" \t\n:")
+    return "encrypted" if rest.startswith('"') else "clear"
+
+
+client_charset = ["utf-8"]
 
 
 def op_page_execute(client, call):
@@ -198,6 +272,9 @@ def make_client(cfg, server_url):
     config.alipay_public_key = cfg["alipay_public_key"]  # response verification is on
     config.charset = cfg["charset"]
     config.sign_type = cfg["sign_type"]
+    if cfg.get("encrypt_key"):
+        config.encrypt_type = "AES"
+        config.encrypt_key = cfg["encrypt_key"]
     return DefaultAlipayClient(alipay_client_config=config)
 
 
@@ -215,6 +292,7 @@ def main():
             "alipay_public_key": alipay_public_key,
             "charset": inp.get("charset") or "utf-8",
             "sign_type": inp.get("sign_type") or "RSA2",
+            "encrypt_key": inp.get("encrypt_key"),
         }
         calls = inp["calls"]
         if not isinstance(calls, list):
@@ -226,9 +304,11 @@ def main():
     # page/sdk execute build URLs from server_url themselves: give them the real gateway.
     url_client = make_client(cfg, cfg["gateway"])
     portless, port = split_gateway(cfg["gateway"])
-    if port is not None:
-        WebUtils.httplib = _PortPinnedHttplib(port)
+    WebUtils.httplib = _PortPinnedHttplib(port)
     exec_client = make_client(cfg, portless)
+    client_charset[0] = cfg["charset"]
+    if cfg["encrypt_key"]:
+        EncryptUtils.AES = _BytesAes(EncryptUtils.AES, cfg["charset"])
 
     results = []
     for call in calls:

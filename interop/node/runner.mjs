@@ -24,6 +24,23 @@ try {
   process.exit(3);
 }
 
+// A tap on the transport, to see the answer on the wire: the SDK calls
+// `urllib.default.request` (dist/commonjs/alipay.js) at call time, so wrapping it here records
+// each raw response body and changes nothing the SDK sends or reads.
+let lastRawBody = null;
+try {
+  const urllib = require('urllib');
+  const request = urllib.default.request;
+  urllib.default.request = async (...args) => {
+    const response = await request(...args);
+    lastRawBody = typeof response.data === 'string' ? response.data : String(response.data);
+    return response;
+  };
+} catch (e) {
+  console.error(`node runner: cannot tap urllib: ${e.message}`);
+  process.exit(3);
+}
+
 function log(...args) { console.error('node runner:', ...args); }
 function errText(e) {
   return `${e && e.name ? e.name : 'Error'}: ${e && e.message !== undefined ? e.message : String(e)}`;
@@ -44,25 +61,59 @@ function bizParams(call, extra) {
   return p;
 }
 
-async function opExecute(sdk, call) {
+/** The answer's node on the wire: `encrypted` when its value is a JSON string (接口内容加密),
+ * with the span the SDKs verify for it: from the opening quote to the closing one, both
+ * included (Java extractJsonBase64ValueEndPosition, Python PATTERN_RESPONSE_ENCRYPT_BEGIN). */
+function wireNode(raw, responseKey) {
+  const at = raw.indexOf(`"${responseKey}"`);
+  if (at < 0) return { wire: 'none' };
+  let i = at + responseKey.length + 2;
+  while (i < raw.length && raw[i] !== '{' && raw[i] !== '"') i += 1;
+  if (raw[i] !== '"') return { wire: 'clear' };
+  const end = raw.indexOf('"', i + 1);
+  return { wire: 'encrypted', span: end < 0 ? raw.slice(i) : raw.slice(i, end + 1) };
+}
+
+async function opExecute(sdk, call, encrypted, signType) {
   if (typeof call.biz_content === 'string') {
     return { ok: false, error: 'unsupported: alipay-sdk (node) needs biz_content as an object', response: null };
   }
+  // Encrypted calls (`needEncrypt: true`, util.ts sign(): encrypt_type=AES in the POST body,
+  // biz_content = aesEncrypt(...)): with validateSign: true the SDK verifies the wrong text for
+  // an encrypted answer and rejects a correct one (getSignStr trims to braces a string node does
+  // not have; alipay-sdk-nodejs-all#82), so those calls run with validateSign: false and the
+  // exact span is verified with the SDK's own public rsaCheck. A call expecting a clear error
+  // (`validate_sign: true`) keeps validateSign: true.
+  const validateSign = call.validate_sign ?? !encrypted;
+  lastRawBody = null;
   try {
     // alipay.ts exec(): sign() -> formatUrl() puts the fixed urlArgs (app_id, method, charset,
     // sign_type, sign, timestamp, version, notify_url, ...) in the query and the rest
     // (biz_content) in a urlencoded POST body. #formatExecHttpResponse() throws on HTTP != 200,
-    // takes alipayResponse[<method>_response] ?? error_response and, with validateSign: true,
-    // checkResponseSign() verifies getSignStr(rawBody) (utf8, RSA-SHA1/RSA-SHA256 per signType)
-    // and throws AlipayRequestError on a bad or missing sign. With config.camelcase=false the
-    // node comes back with its original snake_case keys.
-    const result = await sdk.exec(call.method, bizParams(call, { notify_url: call.notify_url }),
-      { validateSign: true });
-    const out = { ok: true, response: result };
+    // takes alipayResponse[<method>_response] ?? error_response (a string one aesDecrypt()ed
+    // when needEncrypt) and, with validateSign: true, checkResponseSign() verifies
+    // getSignStr(rawBody) (utf8, RSA-SHA1/RSA-SHA256 per signType) and throws AlipayRequestError
+    // on a bad or missing sign. With config.camelcase=false the node comes back with its
+    // original snake_case keys.
+    const extra = { notify_url: call.notify_url };
+    if (encrypted) extra.needEncrypt = true;
+    const result = await sdk.exec(call.method, bizParams(call, extra), { validateSign });
+    const out = { ok: true, response: result, validate_sign: validateSign };
     if (result && typeof result === 'object' && 'traceId' in result) {
       // the SDK adds `traceId` (from a `trace_id` response header) to the node; keep the node clean
       out.trace_id = result.traceId;
       delete result.traceId;
+    }
+    const responseKey = `${call.method.replaceAll('.', '_')}_response`;
+    const node = wireNode(lastRawBody || '', responseKey);
+    out.wire = node.wire;
+    if (!validateSign) {
+      const sign = JSON.parse(lastRawBody).sign;
+      out.span_verified = node.wire === 'encrypted' && typeof sign === 'string'
+        && sdk.rsaCheck(node.span, sign, signType);
+      if (!out.span_verified) {
+        return { ok: false, error: `rsaCheck refused the ${node.wire} node: ${lastRawBody}`, response: null, wire: node.wire };
+      }
     }
     return out;
   } catch (e) {
@@ -70,19 +121,25 @@ async function opExecute(sdk, call) {
   }
 }
 
+let encryptAll = false;
+function encrypted(call) { return call.need_encrypt ?? encryptAll; }
+
 function opPageExecute(sdk, call) {
   // alipay.ts pageExecute(method, httpMethod, bizParams) -> #pageExec(): adds
   // alipay_sdk=alipay-sdk-nodejs-4.0.0 to the signed params; 'get' -> URL string, else the
   // auto-submitting <form> HTML.
   const httpMethod = (call.http_method || 'POST').toUpperCase();
+  // With an encryptKey the field needEncrypt makes sign() encrypt biz_content (it is not signed
+  // itself), as for exec.
   const page = sdk.pageExecute(call.method, httpMethod,
-    bizParams(call, { returnUrl: call.return_url, notifyUrl: call.notify_url }));
+    bizParams(call, { returnUrl: call.return_url, notifyUrl: call.notify_url, needEncrypt: encrypted(call) }));
   return { ok: true, page };
 }
 
 function opSdkExecute(sdk, call) {
   // alipay.ts sdkExecute(): sign() then key=encodeURIComponent(value) joined by & (spaces -> %20).
-  const orderString = sdk.sdkExecute(call.method, bizParams(call, { notifyUrl: call.notify_url }));
+  const orderString = sdk.sdkExecute(call.method,
+    bizParams(call, { notifyUrl: call.notify_url, needEncrypt: encrypted(call) }));
   return { ok: true, order_string: orderString };
 }
 
@@ -136,7 +193,11 @@ async function main() {
     ? { appCertPath: certs.app_cert_file, alipayPublicCertPath: certs.alipay_cert_file,
       alipayRootCertPath: certs.alipay_root_cert_file }
     : { alipayPublicKey }; // needed by validateSign and checkNotifySign*
+  // Interface content encryption (接口内容加密): config.encryptKey (types.ts), used by every call
+  // made with needEncrypt.
+  encryptAll = typeof inp.encrypt_key === 'string';
   const sdk = new AlipaySdk({
+    ...(encryptAll ? { encryptKey: inp.encrypt_key } : {}),
     appId: inp.app_id,
     privateKey, // PEM; formatKey() strips and re-adds the header for keyType
     keyType: 'PKCS1',
@@ -156,7 +217,7 @@ async function main() {
         res = { ok: false, error: 'unsupported: alipay-sdk (node) only speaks utf-8' };
         if (op === 'execute') res.response = null;
       } else if (op === 'execute') {
-        res = await opExecute(sdk, call);
+        res = await opExecute(sdk, call, encrypted(call), inp.sign_type || 'RSA2');
       } else if (op === 'page_execute') {
         res = opPageExecute(sdk, call);
       } else if (op === 'sdk_execute') {
