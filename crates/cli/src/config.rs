@@ -1,6 +1,9 @@
 //! The configuration file (`hongbao serve --config FILE`): TOML, relative paths resolved against
-//! the file's folder, `HONGBAO_LISTEN` / `HONGBAO_DATABASE` / `HONGBAO_METRICS_LISTEN` override
-//! their keys.
+//! the file's folder, `HONGBAO_LISTEN` / `HONGBAO_LISTEN_TLS` / `HONGBAO_DATABASE` /
+//! `HONGBAO_METRICS_LISTEN` override their keys.
+//!
+//! HTTPS: `listen_tls` with `tls_cert` and `tls_key` adds a TLS listener serving the same routes,
+//! for clients that dial 443 or insist on an https gateway URL.
 //!
 //! Certificate mode (公钥证书模式): `gateway_cert` (the gateway key's certificate, Alipay's
 //! `alipayCertPublicKey_RSA2.crt`) and `root_cert` (the root bundle, `alipayRootCert.crt`) at the
@@ -28,6 +31,14 @@ use std::path::{Path, PathBuf};
 pub struct ConfigFile {
     /// `host:port` to listen on.
     pub listen: Option<String>,
+    /// `host:port` of an HTTPS listener beside `listen` (`127.0.0.1:443`), serving the same
+    /// routes with `tls_cert` and `tls_key`.
+    pub listen_tls: Option<String>,
+    /// PEM: the HTTPS listener's certificate, then any intermediates (the demo's is issued by
+    /// the sandbox CA for localhost, 127.0.0.1 and Alipay's gateway host names).
+    pub tls_cert: Option<String>,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: Option<String>,
     /// `sqlite://PATH` (default `sqlite://hongbao.db`) or `postgres://user@host:port/db`.
     pub database: Option<String>,
     /// PEM (PKCS#1 or PKCS#8) or bare base64: signs every answer.
@@ -115,6 +126,10 @@ pub struct UserEntry {
 pub struct Config {
     /// Listen address.
     pub listen: String,
+    /// The HTTPS listener's address, when one is configured.
+    pub listen_tls: Option<String>,
+    /// `tls_cert` and `tls_key`, loaded, with the certificate's path (for the banner).
+    pub tls: Option<(hongbao_gateway::tls::TlsConfig, PathBuf)>,
     /// The database the gateway keeps its ledger in.
     pub database: Database,
     /// The gateway key.
@@ -220,6 +235,11 @@ pub fn resolve(mut file: ConfigFile, base: &Path) -> Result<Config> {
         .ok()
         .or(file.listen.clone())
         .unwrap_or_else(|| LISTEN_DEFAULT.to_owned());
+    let listen_tls = std::env::var("HONGBAO_LISTEN_TLS")
+        .ok()
+        .or(file.listen_tls.clone())
+        .filter(|listen| !listen.is_empty());
+    let tls = tls_files(&file, base)?;
     let database = std::env::var("HONGBAO_DATABASE")
         .ok()
         .or(file.database.clone())
@@ -330,6 +350,8 @@ pub fn resolve(mut file: ConfigFile, base: &Path) -> Result<Config> {
         .filter(|listen| !listen.is_empty());
     Ok(Config {
         listen,
+        listen_tls,
+        tls,
         database,
         gateway_key,
         certs,
@@ -340,6 +362,26 @@ pub fn resolve(mut file: ConfigFile, base: &Path) -> Result<Config> {
         sandbox_clock_token,
         metrics_listen,
     })
+}
+
+/// `tls_cert` and `tls_key`: both or neither.
+fn tls_files(
+    file: &ConfigFile,
+    base: &Path,
+) -> Result<Option<(hongbao_gateway::tls::TlsConfig, PathBuf)>> {
+    let (cert, key) = match (&file.tls_cert, &file.tls_key) {
+        (None, None) => return Ok(None),
+        (Some(cert), Some(key)) => (base.join(cert), base.join(key)),
+        _ => bail!("tls_cert and tls_key go together: set both or neither"),
+    };
+    let cert_pem = std::fs::read(&cert)
+        .with_context(|| format!("tls_cert: cannot read {}", cert.display()))?;
+    let key_pem =
+        std::fs::read(&key).with_context(|| format!("tls_key: cannot read {}", key.display()))?;
+    warn_if_loose(&key);
+    let config = hongbao_gateway::tls::TlsConfig::from_pem(&cert_pem, &key_pem)
+        .map_err(|err| anyhow!("tls_cert {} / tls_key {}: {err}", cert.display(), key.display()))?;
+    Ok(Some((config, cert)))
 }
 
 /// A certificate file's text, loaded; `what` names the key for the error line.

@@ -14,6 +14,7 @@
 use anyhow::{Context, Result};
 use hongbao_sign::cert::ec_root_pem;
 use hongbao_sign::{Authority, Certificate, EncryptKey, PrivateKey, Subject};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
 /// The demo app's id (public-key mode).
@@ -102,8 +103,28 @@ fn write_certs(data_dir: &Path, gateway: &PrivateKey, app: &PrivateKey) -> Resul
         &data_dir.join(format!("keys/app_{DEMO_CERT_APP_ID}_private_pkcs8.pem")),
         &app.to_pkcs8_pem()?,
     )?;
+    // The HTTPS listener's certificate, from the same CA: a client that trusts the sandbox CA
+    // reaches hongbao under Alipay's own gateway host names through a hosts-file entry.
+    let tls_key = PrivateKey::generate(2048)?;
+    let ips = [IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V6(Ipv6Addr::LOCALHOST)];
+    let tls_cert = ca.issue_tls_server(TLS_NAMES, &ips, &tls_key.public_key()?, from, to)?;
+    std::fs::write(data_dir.join(TLS_CERT), tls_cert.to_pem()?)?;
+    write_private(&data_dir.join(TLS_KEY), &tls_key.to_pkcs8_pem()?)?;
     Ok(())
 }
+/// The host names the demo's TLS certificate is for: loopback's, and Alipay's gateways'
+/// (production, and the sandbox's new and old names), so that a client keeps its https URL.
+pub const TLS_NAMES: &[&str] = &[
+    "localhost",
+    "openapi.alipay.com",
+    "openapi-sandbox.dl.alipaydev.com",
+    "openapi.alipaydev.com",
+];
+/// The demo's TLS certificate and key, in the data folder.
+pub const TLS_CERT: &str = "certs/gateway_tls.crt";
+/// See [`TLS_CERT`].
+pub const TLS_KEY: &str = "keys/gateway_tls.key";
+
 /// The demo merchant account (the app's own account, the agreement.pay payer).
 pub const DEMO_MERCHANT_USER_ID: &str = "2088102000000001";
 
@@ -190,7 +211,13 @@ pub fn ensure(data_dir: &Path) -> Result<PathBuf> {
          # where `hongbao cert rotate` keeps earlier gateway certificates.\n\
          gateway_cert = \"certs/alipay_cert.crt\"\n\
          root_cert = \"certs/alipay_root.crt\"\n\
-         gateway_cert_previous = \"certs/previous\"\n\n",
+         gateway_cert_previous = \"certs/previous\"\n\
+         # HTTPS beside http (`hongbao serve --listen-tls 127.0.0.1:443`, or uncomment): the\n\
+         # certificate is the sandbox CA's (certs/sandbox_ca.crt) for localhost, 127.0.0.1 and\n\
+         # Alipay's gateway host names.\n\
+         # listen_tls = \"127.0.0.1:443\"\n\
+         tls_cert = \"certs/gateway_tls.crt\"\n\
+         tls_key = \"keys/gateway_tls.key\"\n\n",
     );
     let aes = EncryptKey::generate()?.to_base64();
     let cert_aes = EncryptKey::generate()?.to_base64();

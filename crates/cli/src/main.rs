@@ -13,7 +13,7 @@ mod demo;
 mod notify_cmd;
 mod telemetry;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use hongbao_gateway::{Gateway, SandboxClock, SystemClock};
 use hongbao_store::Store;
@@ -161,6 +161,10 @@ enum Command {
         /// Overrides `listen` (e.g. 127.0.0.1:0 for any free port).
         #[arg(long)]
         listen: Option<String>,
+        /// Overrides `listen_tls`: an HTTPS listener too (e.g. 127.0.0.1:443), with `tls_cert`
+        /// and `tls_key` (the demo has them, issued by its sandbox CA).
+        #[arg(long)]
+        listen_tls: Option<String>,
     },
     #[command(flatten)]
     Client(client_cmd::ClientCommand),
@@ -177,7 +181,9 @@ fn main() {
         }
     };
     let result = match cli.command {
-        Command::Serve { config, data_dir, listen } => serve(config, data_dir, listen),
+        Command::Serve { config, data_dir, listen, listen_tls } => {
+            serve(config, data_dir, listen, listen_tls)
+        }
         Command::Notify { config, data_dir, command } => notify(config, data_dir, command),
         Command::Cert { config, data_dir, command } => {
             let config = config.unwrap_or_else(|| data_dir.join("hongbao.toml"));
@@ -215,7 +221,12 @@ fn main() {
     }
 }
 
-fn serve(config_path: Option<PathBuf>, data_dir: PathBuf, listen: Option<String>) -> Result<()> {
+fn serve(
+    config_path: Option<PathBuf>,
+    data_dir: PathBuf,
+    listen: Option<String>,
+    listen_tls: Option<String>,
+) -> Result<()> {
     let demo = config_path.is_none();
     let config_path = match config_path {
         Some(path) => path,
@@ -225,6 +236,17 @@ fn serve(config_path: Option<PathBuf>, data_dir: PathBuf, listen: Option<String>
     if let Some(listen) = listen {
         config.listen = listen;
     }
+    if let Some(listen_tls) = listen_tls {
+        config.listen_tls = Some(listen_tls);
+    }
+    let tls = match (&config.listen_tls, &config.tls) {
+        (None, _) => None,
+        (Some(listen_tls), Some((tls, _))) => Some((listen_tls.clone(), tls.clone())),
+        (Some(_), None) => bail!(
+            "config {}: listen_tls needs tls_cert and tls_key (the demo's are certs/gateway_tls.crt and keys/gateway_tls.key)",
+            config_path.display()
+        ),
+    };
     // Before the store opens: its writer threads record into whatever recorder is installed.
     let metrics =
         config.metrics_listen.as_ref().map(|_| telemetry::install_metrics()).transpose()?;
@@ -245,9 +267,9 @@ fn serve(config_path: Option<PathBuf>, data_dir: PathBuf, listen: Option<String>
         for user in &config.users {
             store.ensure_user(user.clone(), now_ms).await?;
         }
-        let listener = tokio::net::TcpListener::bind(&config.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let listener = tokio::net::TcpListener::bind(&config.listen).await.with_context(|| {
+            format!("cannot listen on {}{}", config.listen, privileged_hint(&config.listen))
+        })?;
         let address = listener.local_addr()?;
         let metrics_listener = match &config.metrics_listen {
             Some(listen) => Some(
@@ -258,6 +280,20 @@ fn serve(config_path: Option<PathBuf>, data_dir: PathBuf, listen: Option<String>
             None => None,
         };
         let metrics_address = metrics_listener.as_ref().map(|l| l.local_addr()).transpose()?;
+        let tls_listener = match tls {
+            Some((listen_tls, tls)) => {
+                let listener =
+                    tokio::net::TcpListener::bind(&listen_tls).await.with_context(|| {
+                        format!(
+                            "cannot listen on {listen_tls} (listen_tls){}",
+                            privileged_hint(&listen_tls)
+                        )
+                    })?;
+                Some((listener, tls))
+            }
+            None => None,
+        };
+        let tls_address = tls_listener.as_ref().map(|(l, _)| l.local_addr()).transpose()?;
         // The demo's client profile names the address actually bound (a `--listen :0` too).
         let profile = if demo {
             Some(demo::write_client_profile(&data_dir, &address.to_string())?)
@@ -269,6 +305,7 @@ fn serve(config_path: Option<PathBuf>, data_dir: PathBuf, listen: Option<String>
             config_path: &config_path,
             address,
             metrics_address,
+            tls_address,
             demo,
             profile,
         };
@@ -312,6 +349,15 @@ fn serve(config_path: Option<PathBuf>, data_dir: PathBuf, listen: Option<String>
             }
             _ => None,
         };
+        let tls_server = tls_listener.map(|(listener, tls)| {
+            tokio::spawn(hongbao_gateway::server::serve_tls(
+                listener,
+                tls,
+                gateway.router(),
+                limits.clone(),
+                stop_requested(stopped.clone()),
+            ))
+        });
         let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
         let scheduler = tokio::spawn(hongbao_gateway::scheduler::run(
             Arc::clone(&gateway),
@@ -333,6 +379,9 @@ fn serve(config_path: Option<PathBuf>, data_dir: PathBuf, listen: Option<String>
         let _ = scheduler.await;
         if let Some(metrics_server) = metrics_server {
             let _ = metrics_server.await;
+        }
+        if let Some(tls_server) = tls_server {
+            let _ = tls_server.await;
         }
         tracing::info!("stopped");
         Ok(())
@@ -383,24 +432,48 @@ async fn shutdown_signal() {
     }
 }
 
+/// Why binding a port below 1024 fails, when it does: Linux reserves them for root unless
+/// `net.ipv4.ip_unprivileged_port_start` says otherwise.
+fn privileged_hint(listen: &str) -> &'static str {
+    let port = listen.rsplit_once(':').and_then(|(_, port)| port.parse::<u16>().ok());
+    match port {
+        Some(port) if port != 0 && port < 1024 => {
+            " (ports below 1024 need root, or sudo sysctl net.ipv4.ip_unprivileged_port_start=80)"
+        }
+        _ => "",
+    }
+}
+
 /// What the start-up banner shows.
 struct Banner<'a> {
     config: &'a config::Config,
     config_path: &'a std::path::Path,
     address: std::net::SocketAddr,
     metrics_address: Option<std::net::SocketAddr>,
+    tls_address: Option<std::net::SocketAddr>,
     demo: bool,
     /// The demo's client profile, when it wrote one.
     profile: Option<PathBuf>,
 }
 
 async fn print_banner(banner: &Banner<'_>, store: &dyn Store) -> Result<()> {
-    let Banner { config, config_path, address, metrics_address, demo, .. } = *banner;
+    let Banner { config, config_path, address, metrics_address, tls_address, demo, .. } = *banner;
     let base = config_path.parent().unwrap_or(std::path::Path::new("."));
     println!("hongbao gateway listening on http://{address}/gateway.do");
     // The second line, so scripts (and ServerProcess) find it without parsing the rest.
     if let Some(metrics_address) = metrics_address {
         println!("hongbao metrics on http://{metrics_address}/metrics");
+    }
+    if let (Some(tls_address), Some((_, cert))) = (tls_address, &config.tls) {
+        println!(
+            "hongbao gateway also on https://{tls_address}/gateway.do (certificate {}{})",
+            cert.display(),
+            if demo {
+                ", issued by the sandbox CA certs/sandbox_ca.crt: trust it in your client"
+            } else {
+                ""
+            }
+        );
     }
     println!("  config:   {}", config_path.display());
     println!("  database: {}", config.database);

@@ -29,10 +29,16 @@ impl Drop for Demo {
 }
 
 fn start_demo(folder: &Path) -> Demo {
+    start_demo_with(folder, &[])
+}
+
+fn start_demo_with(folder: &Path, extra: &[&str]) -> Demo {
     let mut child = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
         .current_dir(folder)
         .env_remove("HONGBAO_LISTEN")
+        .env_remove("HONGBAO_LISTEN_TLS")
         .env_remove("HONGBAO_DATABASE")
         .env("HONGBAO_LOG", "warn")
         .stdin(Stdio::null())
@@ -213,4 +219,101 @@ fn the_demo_from_an_empty_folder_serves_every_documented_client_command() {
     let landing = get(&demo.address, "/");
     assert!(landing.starts_with("HTTP/1.1 200"), "{landing}");
     assert!(landing.contains("/gateway.do") && landing.contains("/healthz"), "{landing}");
+}
+
+/// One HTTPS GET of `path` on `address` for host name `host`, trusting only `ca` (PEM); the
+/// handshake's error when the certificate does not verify for that name.
+fn https_get(address: &str, host: &str, ca: &Path, path: &str) -> Result<String, String> {
+    use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
+    let mut connector = SslConnector::builder(SslMethod::tls_client()).unwrap();
+    connector.set_verify(SslVerifyMode::PEER);
+    // Only the sandbox CA: the system store must not make this pass.
+    let store = {
+        let mut store = openssl::x509::store::X509StoreBuilder::new().unwrap();
+        for cert in openssl::x509::X509::stack_from_pem(&std::fs::read(ca).unwrap()).unwrap() {
+            store.add_cert(cert).unwrap();
+        }
+        store.build()
+    };
+    connector.set_cert_store(store);
+    let connector = connector.build();
+    let tcp = std::net::TcpStream::connect(address).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut stream = connector.connect(host, tcp).map_err(|err| err.to_string())?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    Ok(answer)
+}
+
+/// `--listen-tls` serves the same routes over TLS with the certificate the demo issued from its
+/// sandbox CA: valid for localhost, 127.0.0.1 and Alipay's gateway names, for no other name,
+/// and for no client that does not trust the sandbox CA.
+#[test]
+fn the_demo_serves_https_with_a_certificate_from_its_sandbox_ca() {
+    let folder = tempfile::tempdir().expect("tempdir");
+    let demo = start_demo_with(folder.path(), &["--listen-tls", "127.0.0.1:0"]);
+    let line = demo.banner.iter().find(|line| line.starts_with("hongbao gateway also on https://"));
+    let tls_address = line
+        .and_then(|line| line.strip_prefix("hongbao gateway also on https://"))
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("the banner names the https listener: {:#?}", demo.banner))
+        .to_owned();
+    let data = folder.path().join("hongbao-data");
+    let ca = data.join("certs/sandbox_ca.crt");
+    for host in ["localhost", "openapi.alipay.com", "openapi-sandbox.dl.alipaydev.com"] {
+        let answer = https_get(&tls_address, host, &ca, "/healthz").expect(host);
+        assert!(answer.starts_with("HTTP/1.1 200"), "{host}: {answer}");
+    }
+    // The same gateway behind both listeners: the landing page names /gateway.do.
+    let landing = https_get(&tls_address, "localhost", &ca, "/").expect("landing");
+    assert!(landing.contains("/gateway.do"), "{landing}");
+    let wrong_name = https_get(&tls_address, "example.org", &ca, "/healthz");
+    assert!(wrong_name.is_err(), "a name the certificate is not for: {wrong_name:?}");
+    // A client trusting another CA (the certificate-mode root bundle's EC root only would do
+    // too) refuses the server.
+    let other = folder.path().join("other_ca.pem");
+    let other_ca = hongbao_sign::Authority::new_root(
+        hongbao_sign::Subject {
+            common_name: "other",
+            organizational_unit: "x",
+            organization: "x",
+            country: "CN",
+        },
+        &hongbao_sign::PrivateKey::generate(2048).unwrap(),
+        0,
+        4_000_000_000,
+    )
+    .unwrap();
+    std::fs::write(&other, other_ca.certificate().to_pem().unwrap()).unwrap();
+    assert!(https_get(&tls_address, "localhost", &other, "/healthz").is_err());
+    // The plain listener goes on serving.
+    assert!(get(&demo.address, "/healthz").starts_with("HTTP/1.1 200"));
+    let config = std::fs::read_to_string(data.join("hongbao.toml")).unwrap();
+    assert!(config.contains("tls_cert = \"certs/gateway_tls.crt\""), "{config}");
+}
+
+/// `listen_tls` without a certificate stops start-up with one line naming what is missing.
+#[test]
+fn listen_tls_without_a_certificate_is_refused_at_start_up() {
+    let folder = tempfile::tempdir().expect("tempdir");
+    drop(start_demo(folder.path()));
+    let config = folder.path().join("hongbao-data/hongbao.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let text: String = text
+        .lines()
+        .filter(|line| !line.starts_with("tls_cert") && !line.starts_with("tls_key"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    std::fs::write(&config, text).unwrap();
+    let output = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&config)
+        .args(["--listen", "127.0.0.1:0", "--listen-tls", "127.0.0.1:0"])
+        .env_remove("HONGBAO_LISTEN_TLS")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("listen_tls needs tls_cert and tls_key"), "{stderr}");
 }

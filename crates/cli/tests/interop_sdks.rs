@@ -1595,3 +1595,129 @@ fn scenario_checks_accept_and_refuse_what_they_should() {
     let signed_error = json!({"ok": true, "response": {"code": "40004", "sub_code": "MONEY_NOT_ENOUGH", "sub_msg": "x"}});
     expect_business_error(&signed_error, "MONEY_NOT_ENOUGH", "sample");
 }
+
+// ---------------------------------------------------------------------------------------------
+// The README's unmodified Python snippet, on port 80 and over TLS on 443
+// ---------------------------------------------------------------------------------------------
+
+/// The README's "Try it in 30 seconds" block, as written there.
+fn readme_python_snippet() -> String {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README.md");
+    let marker = "```python\n# The unmodified official Python SDK against the demo";
+    let start =
+        readme.find(marker).expect("the README's unmodified Python block") + "```python\n".len();
+    let end = start + readme[start..].find("\n```").expect("the block ends");
+    readme[start..end].to_owned()
+}
+
+/// Why ports 80 and 443 of 127.0.0.1 cannot be bound here, if they cannot.
+fn low_ports_unavailable() -> Option<String> {
+    for port in [80, 443] {
+        if let Err(err) = std::net::TcpListener::bind(("127.0.0.1", port)) {
+            return Some(format!("cannot bind 127.0.0.1:{port} ({err}); run as root or lower net.ipv4.ip_unprivileged_port_start"));
+        }
+    }
+    None
+}
+
+/// The official Python SDK dials 80 or 443 whatever the port of its `server_url`; the README
+/// tells a merchant to serve those ports instead of patching the SDK. This runs the README's
+/// block byte for byte against the demo on port 80, then over TLS on 443 with the URL turned
+/// to `https://localhost/gateway.do` and the sandbox CA trusted through `SSL_CERT_FILE`, and
+/// checks that without the CA the SDK refuses the connection (the certificate really is
+/// checked). Needs root (CI runs as root); elsewhere it skips with the reason.
+#[test]
+fn the_readme_python_snippet_runs_unmodified_on_port_80_and_over_tls_on_443() {
+    if !sdks_ready() {
+        return;
+    }
+    if let Some(reason) = low_ports_unavailable() {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("the port 80/443 interop test cannot run under CI=true: {reason}");
+        }
+        eprintln!("SKIP the_readme_python_snippet_runs_unmodified_on_port_80_and_over_tls_on_443: {reason}");
+        return;
+    }
+    let folder = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hongbao"))
+        .args(["serve", "--listen", "127.0.0.1:80", "--listen-tls", "127.0.0.1:443"])
+        .current_dir(folder.path())
+        .env_remove("HONGBAO_LISTEN")
+        .env_remove("HONGBAO_LISTEN_TLS")
+        .env_remove("HONGBAO_DATABASE")
+        .env("HONGBAO_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("hongbao serve starts");
+    struct Kill(Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let stdout = child.stdout.take().unwrap();
+    let _child = Kill(child);
+    let mut banner = Vec::new();
+    let mut lines = BufReader::new(stdout).lines();
+    while !banner.last().is_some_and(|line: &String| line.contains("every call is logged")) {
+        match lines.next() {
+            Some(Ok(line)) => banner.push(line),
+            _ => panic!("the demo stopped before its banner ended: {banner:#?}"),
+        }
+    }
+    assert_eq!(banner[0], "hongbao gateway listening on http://127.0.0.1:80/gateway.do");
+    assert!(
+        banner[1].starts_with("hongbao gateway also on https://127.0.0.1:443/gateway.do"),
+        "{}",
+        banner[1]
+    );
+
+    let snippet = readme_python_snippet();
+    let http_url = "\"http://127.0.0.1/gateway.do\"";
+    assert!(snippet.contains(http_url), "the snippet names the portless URL: {snippet}");
+    let python = interop_dir().join("venv-official/bin/python");
+    let run = |code: &str, ca: Option<&std::path::Path>| {
+        let mut command = Command::new(&python);
+        command.arg("-c").arg(code).current_dir(folder.path()).env_remove("SSL_CERT_FILE");
+        if let Some(ca) = ca {
+            command.env("SSL_CERT_FILE", ca);
+        }
+        let (sender, received) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = sender.send(command.stdin(Stdio::null()).output());
+        });
+        received
+            .recv_timeout(RUNNER_TIMEOUT)
+            .expect("the README's Python snippet finished in time")
+            .expect("python runs")
+    };
+    let verified = |output: &std::process::Output, what: &str| {
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{what}: {stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        // execute() returned the node only after the SDK verified its signature.
+        let node: Value =
+            serde_json::from_str(stdout.trim()).unwrap_or_else(|_| panic!("{what}: {stdout}"));
+        assert_eq!(node["code"], "10000", "{what}: {node}");
+        assert!(all_digits(node["auth_no"].as_str().unwrap_or(""), 28), "{what}: {node}");
+        assert_eq!(node["amount"], "100.00", "{what}: {node}");
+    };
+    verified(&run(&snippet, None), "port 80");
+
+    let tls = snippet.replace(http_url, "\"https://localhost/gateway.do\"");
+    let ca = folder.path().join("hongbao-data/certs/sandbox_ca.crt");
+    verified(&run(&tls, Some(&ca)), "TLS on 443 with the sandbox CA trusted");
+    let refused = run(&tls, None);
+    assert!(
+        !refused.status.success(),
+        "without the sandbox CA the SDK must refuse the certificate"
+    );
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("CERTIFICATE_VERIFY_FAILED"), "{stderr}");
+}

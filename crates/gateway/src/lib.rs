@@ -25,6 +25,7 @@ pub mod observe;
 pub mod sandbox;
 pub mod scheduler;
 pub mod server;
+pub mod tls;
 pub mod verify;
 pub mod wallet;
 

@@ -1,10 +1,13 @@
 //! The HTTP/1.1 server loop: keep-alive, header read timeout, a cap on open connections and
-//! graceful shutdown. Written on hyper directly because `axum::serve` exposes none of these.
+//! graceful shutdown, in clear or over TLS. Written on hyper directly because `axum::serve`
+//! exposes none of these.
 
+use crate::tls::TlsConfig;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::sync::Arc;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
@@ -12,6 +15,28 @@ use tokio::sync::Semaphore;
 /// closes) and lets open requests finish within `limits.shutdown_grace`.
 pub async fn serve(
     listener: TcpListener,
+    router: axum::Router,
+    limits: crate::Limits,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    run(listener, None, router, limits, shutdown).await
+}
+
+/// [`serve`] over TLS: each accepted connection's handshake runs in its own task, bounded by
+/// the header read timeout, and counts against the connection cap like any connection.
+pub async fn serve_tls(
+    listener: TcpListener,
+    tls: TlsConfig,
+    router: axum::Router,
+    limits: crate::Limits,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    run(listener, Some(tls), router, limits, shutdown).await
+}
+
+async fn run(
+    listener: TcpListener,
+    tls: Option<TlsConfig>,
     router: axum::Router,
     limits: crate::Limits,
     shutdown: impl Future<Output = ()>,
@@ -52,12 +77,29 @@ pub async fn serve(
                 request
             },
         ));
-        let connection = http.serve_connection(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            let _ = connection.await;
-            drop(permit);
-        });
+        let http = http.clone();
+        let watcher = graceful.watcher();
+        match tls.clone() {
+            None => {
+                tokio::spawn(async move {
+                    connection(&http, watcher, stream, service).await;
+                    drop(permit);
+                });
+            }
+            Some(tls) => {
+                let handshake_timeout = limits.header_read_timeout;
+                tokio::spawn(async move {
+                    match tokio::time::timeout(handshake_timeout, tls.accept(stream)).await {
+                        Ok(Ok(stream)) => connection(&http, watcher, stream, service).await,
+                        Ok(Err(err)) => {
+                            tracing::debug!(%peer, error = %err, "TLS handshake failed")
+                        }
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
+                    drop(permit);
+                });
+            }
+        }
     }
     drop(listener);
     // Open requests get a bounded time to finish; idle keep-alive connections close at once.
@@ -65,4 +107,23 @@ pub async fn serve(
         tracing::warn!(grace = ?limits.shutdown_grace, "requests still open after the grace period; closing them");
     }
     Ok(())
+}
+
+/// One connection's requests, in clear or over TLS, watched for graceful shutdown.
+async fn connection<S, T>(
+    http: &hyper::server::conn::http1::Builder,
+    watcher: hyper_util::server::graceful::Watcher,
+    stream: S,
+    service: T,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    T: hyper::service::Service<
+            http::Request<hyper::body::Incoming>,
+            Response = http::Response<axum::body::Body>,
+        > + Send
+        + 'static,
+    T::Future: Send + 'static,
+    T::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let _ = watcher.watch(http.serve_connection(TokioIo::new(stream), service)).await;
 }

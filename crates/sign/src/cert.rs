@@ -23,7 +23,8 @@ use openssl::nid::Nid;
 use openssl::pkey::{PKey, Private};
 use openssl::stack::Stack;
 use openssl::x509::extension::{
-    AuthorityKeyIdentifier, BasicConstraints, KeyUsage, SubjectKeyIdentifier,
+    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAlternativeName,
+    SubjectKeyIdentifier,
 };
 use openssl::x509::store::X509StoreBuilder;
 use openssl::x509::verify::X509VerifyParam;
@@ -389,6 +390,49 @@ impl Authority {
         self.issue_for_name(request.subject_name(), &key, not_before_unix, not_after_unix)
     }
 
+    /// Certifies an RSA key as a TLS server for `dns_names` and `ips` (subjectAltName, the only
+    /// names clients check; serverAuth): the sandbox's HTTPS listener, so that a client configured
+    /// for Alipay's https gateway URL trusts hongbao once the sandbox CA is in its trust store.
+    pub fn issue_tls_server(
+        &self,
+        dns_names: &[&str],
+        ips: &[std::net::IpAddr],
+        key: &PublicKey,
+        not_before_unix: i64,
+        not_after_unix: i64,
+    ) -> Result<Certificate, CertError> {
+        let common_name = dns_names.first().copied().unwrap_or("hongbao sandbox");
+        let name = Subject {
+            common_name,
+            organizational_unit: "hongbao sandbox",
+            organization: "hongbao",
+            country: "CN",
+        }
+        .to_name()?;
+        let issuer = self.certificate.leaf.subject_name();
+        let mut builder = builder(&name, issuer, &key.0, not_before_unix, not_after_unix)?;
+        builder.append_extension(BasicConstraints::new().critical().build()?)?;
+        builder.append_extension(
+            KeyUsage::new().critical().digital_signature().key_encipherment().build()?,
+        )?;
+        builder.append_extension(ExtendedKeyUsage::new().server_auth().build()?)?;
+        let mut alt = SubjectAlternativeName::new();
+        for dns in dns_names {
+            alt.dns(dns);
+        }
+        for ip in ips {
+            alt.ip(&ip.to_string());
+        }
+        let alt = alt.build(&builder.x509v3_context(Some(&self.certificate.leaf), None))?;
+        builder.append_extension(alt)?;
+        let akid = AuthorityKeyIdentifier::new()
+            .keyid(false)
+            .build(&builder.x509v3_context(Some(&self.certificate.leaf), None))?;
+        builder.append_extension(akid)?;
+        builder.sign(&self.key, MessageDigest::sha256())?;
+        Certificate::from_x509(builder.build(), Vec::new())
+    }
+
     fn issue_for_name(
         &self,
         subject: &X509NameRef,
@@ -538,5 +582,36 @@ mod tests {
         assert!(cert.public_key().expect("pk") == key.public_key().expect("pk"));
         assert!(matches!(ca.issue_for_csr("garbage", NOW, NOW + YEAR), Err(CertError::NotCsr)));
         assert!(matches!(Certificate::from_pem("garbage"), Err(CertError::NoCertificate)));
+    }
+    #[test]
+    fn a_tls_server_certificate_names_its_hosts_and_chains_to_the_ca() {
+        let ca = root();
+        let key = PrivateKey::generate(1024).expect("key").public_key().expect("pk");
+        let ip: std::net::IpAddr = "127.0.0.1".parse().expect("ip");
+        let cert = ca
+            .issue_tls_server(&["localhost", "openapi.alipay.com"], &[ip], &key, NOW, NOW + YEAR)
+            .expect("issued");
+        let verifies_for = |host: Option<&str>, ip: Option<&str>| {
+            let mut store = X509StoreBuilder::new().expect("store");
+            store.add_cert(ca.certificate().leaf.clone()).expect("root");
+            let mut param = X509VerifyParam::new().expect("param");
+            param.set_time(NOW + 10);
+            if let Some(host) = host {
+                param.set_host(host).expect("host");
+            }
+            if let Some(ip) = ip {
+                param.set_ip(ip.parse().expect("ip")).expect("ip");
+            }
+            store.set_param(&param).expect("param");
+            let store = store.build();
+            let mut context = X509StoreContext::new().expect("context");
+            let chain = Stack::new().expect("stack");
+            context.init(&store, &cert.leaf, &chain, |c| c.verify_cert()).expect("verify runs")
+        };
+        assert!(verifies_for(Some("localhost"), None));
+        assert!(verifies_for(Some("openapi.alipay.com"), None));
+        assert!(verifies_for(None, Some("127.0.0.1")));
+        assert!(!verifies_for(Some("example.org"), None), "a name it was not issued for");
+        assert!(!verifies_for(None, Some("127.0.0.2")));
     }
 }
