@@ -48,6 +48,48 @@ async fn absolute_form_target_with_params_split_like_the_official_python_sdk() {
     assert_eq!(answer.sub_code(), "AUTH_ORDER_NOT_EXIST");
 }
 
+/// Item 4: the PHP SDK's `AopClient::pageExecute` (POST) puts `charset` in the form action's
+/// query and again among the form's fields, signed once. The same value twice is one
+/// parameter; two values stay refused (which one was signed would be a guess).
+#[tokio::test]
+async fn a_parameter_repeated_with_its_own_value_is_accepted_like_the_php_sdk_sends_it() {
+    let app = spawn_app().await;
+    let biz = r#"{"out_order_no":"PHP1","out_request_no":"pay1","order_title":"hongbao","amount":"1.00"}"#;
+    let call = Call::new(PAGE_PAY, biz).param("return_url", "http://merchant.example/return");
+    let php = post_request(
+        "/gateway.do?charset=utf-8",
+        &call.body(),
+        "application/x-www-form-urlencoded",
+    );
+    let http = raw(app.addr, &php).await;
+    assert_eq!(
+        http.status,
+        303,
+        "the PHP SDK's form reaches the cashier: {}",
+        String::from_utf8_lossy(&http.body)
+    );
+    assert!(http.header("location").unwrap_or("").starts_with("/cashier/"));
+    // The same on the JSON path, every common parameter given in both places.
+    let signed = Call::new(QUERY, UNKNOWN_QUERY).signed();
+    let mut common = signed.clone();
+    common.remove("biz_content");
+    let query = String::from_utf8(form_encode(&common, Charset::Utf8)).expect("ascii");
+    let both = post_request(
+        &format!("/gateway.do?{query}"),
+        &form_encode(&signed, Charset::Utf8),
+        "application/x-www-form-urlencoded",
+    );
+    let answer =
+        verify_answer(raw(app.addr, &both).await, Some(QUERY), Charset::Utf8, SignType::Rsa2);
+    assert_eq!(answer.sub_code(), "AUTH_ORDER_NOT_EXIST", "{}", answer.sub_msg());
+    // Another value in the second place is still refused.
+    let other =
+        post_request("/gateway.do?charset=GBK", &call.body(), "application/x-www-form-urlencoded");
+    let http = raw(app.addr, &other).await;
+    assert_eq!(http.status, 400);
+    assert!(String::from_utf8_lossy(&http.body).contains("charset is given more than once"));
+}
+
 #[tokio::test]
 async fn gbk_request_gets_a_gbk_body_signed_over_gbk_bytes() {
     let app = spawn_app().await;
@@ -317,12 +359,13 @@ async fn hostile_bytes_get_signed_errors_not_crashes() {
     bad_percent.extend_from_slice(b"&x=%G1");
     let mut gbk_as_utf8 = base.body();
     gbk_as_utf8.extend_from_slice(b"&order_title=%BA%EC");
+    // The same app_id twice is one parameter (issue 16, the PHP SDK's form); another is refused.
     let mut duplicate = base.body();
-    duplicate.extend_from_slice(b"&app_id=2021000000000001");
+    duplicate.extend_from_slice(b"&app_id=2021000000000002");
     for (name, body, sub_code) in [
         ("bad percent-encoding", bad_percent, "isv.invalid-parameter"),
         ("GBK bytes labelled utf-8", gbk_as_utf8, "isv.invalid-charset"),
-        ("duplicated parameter", duplicate, "isv.invalid-parameter"),
+        ("duplicated parameter, two values", duplicate, "isv.invalid-parameter"),
     ] {
         let request = post_request("/gateway.do", &body, "application/x-www-form-urlencoded");
         let answer = verify_answer(

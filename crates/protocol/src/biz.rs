@@ -5,7 +5,7 @@
 //! `BizError`, which the gateway answers as 40004 `ILLEGAL_ARGUMENT`.
 
 use hongbao_money::{AmountError, Fen};
-use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use std::fmt;
 
@@ -24,6 +24,12 @@ pub enum BizError {
     /// A key appears twice.
     #[error("参数有误 (biz_content has the key {0} more than once)")]
     DuplicateKey(String),
+    /// More fields than any method takes.
+    #[error("参数有误 (biz_content has more than {max} fields)")]
+    TooManyFields {
+        /// The bound.
+        max: usize,
+    },
     /// A required field is absent or empty.
     #[error("参数有误 ({0} is required)")]
     MissingField(&'static str),
@@ -56,16 +62,27 @@ pub const LOGON_ID_LEN_MAX: usize = 100;
 /// `pay_timeout` bounds in minutes: 1m ..= 7d.
 pub const PAY_TIMEOUT_MINUTES_MAX: u32 = 7 * 24 * 60;
 
+/// Most fields of a `biz_content` (the widest method takes about 20); counted while parsing,
+/// so the duplicate-key scan never runs over more.
+pub const BIZ_FIELDS_MAX: usize = 64;
+
 /// A parsed `biz_content`.
 #[derive(Debug)]
 pub struct BizContent {
     fields: Vec<(String, Box<RawValue>)>,
 }
 
+/// The top-level fields of a JSON object, or why they are refused.
+enum ObjectFields {
+    Fields(Vec<(String, Box<RawValue>)>),
+    Duplicate(String),
+    TooMany,
+}
+
 struct FieldsVisitor;
 
 impl<'de> Visitor<'de> for FieldsVisitor {
-    type Value = Result<Vec<(String, Box<RawValue>)>, String>;
+    type Value = ObjectFields;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
@@ -73,21 +90,46 @@ impl<'de> Visitor<'de> for FieldsVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut fields: Vec<(String, Box<RawValue>)> = Vec::new();
+        let mut refused = None;
         while let Some((key, value)) = map.next_entry::<String, Box<RawValue>>()? {
-            if fields.iter().any(|(k, _)| *k == key) {
-                return Ok(Err(key));
+            if fields.len() >= BIZ_FIELDS_MAX {
+                refused = Some(ObjectFields::TooMany);
+            } else if fields.iter().any(|(k, _)| *k == key) {
+                refused = Some(ObjectFields::Duplicate(key));
+            } else {
+                fields.push((key, value));
+                continue;
             }
-            fields.push((key, value));
+            break;
         }
-        Ok(Ok(fields))
+        // The rest is read to the end without keeping it, so that the refusal is the one
+        // reported (an object left half read is a syntax error to the parser).
+        if refused.is_some() {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        }
+        Ok(refused.unwrap_or(ObjectFields::Fields(fields)))
     }
 }
 
-struct Fields(Result<Vec<(String, Box<RawValue>)>, String>);
+impl<'de> serde::Deserialize<'de> for ObjectFields {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<ObjectFields, D::Error> {
+        deserializer.deserialize_map(FieldsVisitor)
+    }
+}
 
-impl<'de> serde::Deserialize<'de> for Fields {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Fields, D::Error> {
-        deserializer.deserialize_map(FieldsVisitor).map(Fields)
+/// Refuses a nested object (`extra_param`, `business_params`…) that repeats a key, as
+/// `biz_content` itself is refused: a last-wins reading would act on a value the merchant may
+/// not have meant.
+fn unique_keys(key: &'static str, text: &str) -> Result<(), BizError> {
+    match serde_json::from_str::<ObjectFields>(text) {
+        Ok(ObjectFields::Fields(_)) => Ok(()),
+        Ok(ObjectFields::Duplicate(repeated)) => {
+            Err(BizError::Invalid { key, reason: format!("has the key {repeated} more than once") })
+        }
+        Ok(ObjectFields::TooMany) => {
+            Err(BizError::Invalid { key, reason: format!("has more than {BIZ_FIELDS_MAX} fields") })
+        }
+        Err(_) => Err(BizError::Invalid { key, reason: "must be a JSON object".into() }),
     }
 }
 
@@ -103,9 +145,10 @@ impl BizContent {
     /// Parses `biz_content`; `None` or blank is `Missing`.
     pub fn parse(text: Option<&str>) -> Result<BizContent, BizError> {
         let text = text.filter(|t| !t.trim().is_empty()).ok_or(BizError::Missing)?;
-        match serde_json::from_str::<Fields>(text) {
-            Ok(Fields(Ok(fields))) => Ok(BizContent { fields }),
-            Ok(Fields(Err(duplicate))) => Err(BizError::DuplicateKey(duplicate)),
+        match serde_json::from_str::<ObjectFields>(text) {
+            Ok(ObjectFields::Fields(fields)) => Ok(BizContent { fields }),
+            Ok(ObjectFields::Duplicate(duplicate)) => Err(BizError::DuplicateKey(duplicate)),
+            Ok(ObjectFields::TooMany) => Err(BizError::TooManyFields { max: BIZ_FIELDS_MAX }),
             Err(err) if err.is_data() => Err(BizError::NotObject),
             Err(err) => Err(BizError::NotJson(err.to_string())),
         }
@@ -252,11 +295,7 @@ impl BizContent {
         } else {
             raw.get().to_owned()
         };
-        let value: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|_| BizError::Invalid { key, reason: "must be a JSON object".into() })?;
-        if !value.is_object() {
-            return Err(BizError::Invalid { key, reason: "must be a JSON object".into() });
-        }
+        unique_keys(key, &text)?;
         if text.chars().count() > EXTRA_PARAM_LEN_MAX {
             return Err(BizError::Invalid {
                 key,
@@ -306,6 +345,7 @@ impl BizContent {
         } else {
             raw.get().to_owned()
         };
+        unique_keys(key, &text)?;
         let serde_json::Value::Object(map) = serde_json::from_str(&text)
             .map_err(|_| BizError::Invalid { key, reason: "must be a JSON object".into() })?
         else {
@@ -454,6 +494,7 @@ pub const ORDER_EXPIRED_MINUTES_MAX: u32 = 30 * 24 * 60;
 /// ```
 pub fn order_expired_minutes(extra_param: &str) -> Result<Option<u32>, BizError> {
     let key = "extra_param";
+    unique_keys(key, extra_param)?;
     let value: serde_json::Value = serde_json::from_str(extra_param)
         .map_err(|_| BizError::Invalid { key, reason: "must be a JSON object".into() })?;
     let direct = value.get("orderExpiredTime").and_then(|v| v.as_str()).map(str::to_owned);
@@ -511,6 +552,43 @@ mod tests {
 
     fn biz(text: &str) -> BizContent {
         BizContent::parse(Some(text)).expect("parses")
+    }
+
+    #[test]
+    fn a_duplicate_key_is_named_wherever_it_is() {
+        for text in [r#"{"a":"1","a":"2","b":"3"}"#, r#"{"b":"3","a":"1","a":"2"}"#] {
+            assert_eq!(
+                BizContent::parse(Some(text)).map(|_| ()),
+                Err(BizError::DuplicateKey("a".into())),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_field_bound_is_counted_while_parsing() {
+        let fields: Vec<String> = (0..10_000).map(|i| format!("\"k{i}\":1")).collect();
+        let text = format!("{{{}}}", fields.join(","));
+        assert_eq!(
+            BizContent::parse(Some(&text)).map(|_| ()),
+            Err(BizError::TooManyFields { max: BIZ_FIELDS_MAX })
+        );
+    }
+
+    #[test]
+    fn nested_objects_refuse_duplicate_keys_too() {
+        let quoted =
+            biz(r#"{"extra_param":"{\"orderExpiredTime\":\"1m\",\"orderExpiredTime\":\"30d\"}"}"#);
+        assert!(
+            matches!(quoted.extra_param(), Err(BizError::Invalid { reason, .. }) if reason.contains("orderExpiredTime more than once"))
+        );
+        let nested = biz(r#"{"extra_param":{"a":1,"a":2}}"#);
+        assert!(nested.extra_param().is_err());
+        assert!(
+            order_expired_minutes(r#"{"orderExpiredTime":"1m","orderExpiredTime":"2m"}"#).is_err()
+        );
+        let params = biz(r#"{"business_params":{"x":"1","x":"2"}}"#);
+        assert!(params.object("business_params").is_err());
     }
 
     #[test]

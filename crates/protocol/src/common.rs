@@ -42,12 +42,17 @@ pub const URL_LEN_MAX: usize = 256;
 /// offset from UTC (−12 h … +14 h) plus this much clock skew.
 pub const TIMESTAMP_SKEW_MAX: TimeDelta = TimeDelta::minutes(15);
 
-/// Parses `yyyy-MM-dd HH:mm:ss` strictly (no missing zero padding, no trailing text).
+/// Parses `yyyy-MM-dd HH:mm:ss` strictly (no missing zero padding, no trailing text, no leap
+/// second: chrono reads `:60` as one, which no SDK's clock produces).
 pub fn parse_timestamp(text: &str) -> Option<NaiveDateTime> {
+    use chrono::Timelike;
     if text.len() != 19 {
         return None;
     }
     let parsed = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").ok()?;
+    if parsed.nanosecond() >= 1_000_000_000 {
+        return None;
+    }
     (parsed.format("%Y-%m-%d %H:%M:%S").to_string() == text).then_some(parsed)
 }
 
@@ -200,6 +205,12 @@ mod tests {
         both.remove("method");
         both.remove("app_id");
         assert_eq!(CommonParams::parse(&both, now()), Err(RequestError::MissingMethod));
+    }
+
+    #[test]
+    fn a_leap_second_is_not_a_timestamp() {
+        assert_eq!(parse_timestamp("2026-11-23 11:59:60"), None);
+        assert!(parse_timestamp("2026-11-23 11:59:59").is_some());
     }
 
     #[test]

@@ -14,6 +14,12 @@ pub enum FormError {
         /// Offset of the `%` in the input.
         position: usize,
     },
+    /// More pairs than the caller takes (decoding stopped there).
+    #[error("more than {max} pairs")]
+    TooManyPairs {
+        /// The bound.
+        max: usize,
+    },
 }
 
 /// One `key=value` pair, both percent-decoded to raw bytes.
@@ -23,9 +29,23 @@ pub type RawPair = (Vec<u8>, Vec<u8>);
 /// Empty parts (`a=1&&b=2`) are skipped; a part without `=` is a key with an empty value.
 pub fn parse_form(input: &[u8]) -> Result<Vec<RawPair>, FormError> {
     let mut pairs = Vec::new();
+    parse_form_into(input, &mut pairs, usize::MAX)?;
+    Ok(pairs)
+}
+
+/// `parse_form` appending to `pairs`, stopping with `TooManyPairs` as soon as `pairs` would hold
+/// more than `pairs_max`: a body of half a million empty pairs costs no more than the bound.
+pub fn parse_form_into(
+    input: &[u8],
+    pairs: &mut Vec<RawPair>,
+    pairs_max: usize,
+) -> Result<(), FormError> {
     let mut offset = 0;
     for part in input.split(|&b| b == b'&') {
         if !part.is_empty() {
+            if pairs.len() >= pairs_max {
+                return Err(FormError::TooManyPairs { max: pairs_max });
+            }
             let (key, value, value_offset) = match part.iter().position(|&b| b == b'=') {
                 Some(eq) => (&part[..eq], &part[eq + 1..], offset + eq + 1),
                 None => (part, &part[part.len()..], offset + part.len()),
@@ -34,13 +54,42 @@ pub fn parse_form(input: &[u8]) -> Result<Vec<RawPair>, FormError> {
         }
         offset += part.len() + 1;
     }
-    Ok(pairs)
+    Ok(())
 }
 
-/// Like `parse_form`, but skips the parts that do not decode instead of failing. Only for
-/// framing an error answer (which node, charset and sign_type) of a request already refused.
+/// Like `parse_form`, but skips the parts that do not decode instead of failing. For small
+/// inputs only (the pages' forms, under their body cap); a refused request is read with `peek`.
 pub fn parse_form_lenient(input: &[u8]) -> Vec<RawPair> {
     input.split(|&b| b == b'&').filter_map(|part| parse_form(part).ok()).flatten().collect()
+}
+
+/// The first value of each of `keys` in `inputs` (forms, read in order), decoding only the
+/// pairs whose key is one of them and skipping parts that do not decode: for framing the answer
+/// of a request already refused (which node, charset, sign_type), in one pass that allocates
+/// nothing for the other pairs, however many there are.
+pub fn peek<const N: usize>(inputs: &[&[u8]], keys: [&str; N]) -> [Option<Vec<u8>>; N] {
+    let mut found: [Option<Vec<u8>>; N] = std::array::from_fn(|_| None);
+    let longest = keys.iter().map(|k| k.len()).max().unwrap_or(0);
+    for input in inputs {
+        for part in input.split(|&b| b == b'&') {
+            let (key, value) = match part.iter().position(|&b| b == b'=') {
+                Some(eq) => (&part[..eq], &part[eq + 1..]),
+                None => (part, &part[part.len()..]),
+            };
+            // A key spelled with %XX is at most three bytes per character.
+            if key.is_empty() || key.len() > longest * 3 {
+                continue;
+            }
+            let Ok(key) = decode_component(key, 0) else { continue };
+            let Some(index) = keys.iter().position(|k| k.as_bytes() == key.as_slice()) else {
+                continue;
+            };
+            if found[index].is_none() {
+                found[index] = decode_component(value, 0).ok();
+            }
+        }
+    }
+    found
 }
 
 fn hex_value(byte: u8) -> Option<u8> {
@@ -110,6 +159,28 @@ mod tests {
         assert_eq!(parse_form(b"a=1&b=%zz"), Err(FormError::BadPercent { position: 6 }));
         assert_eq!(parse_form(b"a=%4"), Err(FormError::BadPercent { position: 2 }));
         assert_eq!(parse_form(b"%"), Err(FormError::BadPercent { position: 0 }));
+    }
+
+    #[test]
+    fn decoding_stops_at_the_pair_bound() {
+        let many = b"a&".repeat(500_000);
+        let mut pairs = Vec::new();
+        assert_eq!(
+            parse_form_into(&many, &mut pairs, 256),
+            Err(FormError::TooManyPairs { max: 256 })
+        );
+        assert_eq!(pairs.len(), 256, "nothing decoded past the bound");
+    }
+
+    #[test]
+    fn peek_finds_the_first_value_of_each_key_and_skips_bad_parts() {
+        let [method, charset, missing] = peek(
+            &[b"x=%ZZ&method=a.b&%6Dethod=c", b"charset=GBK&charset=utf-8"],
+            ["method", "charset", "app_id"],
+        );
+        assert_eq!(method.as_deref(), Some(&b"a.b"[..]));
+        assert_eq!(charset.as_deref(), Some(&b"GBK"[..]));
+        assert_eq!(missing, None);
     }
 
     proptest! {

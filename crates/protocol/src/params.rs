@@ -5,7 +5,7 @@
 
 use crate::charset::Charset;
 use crate::error::RequestError;
-use crate::form::{parse_form, RawPair};
+use crate::form::{parse_form_into, FormError, RawPair};
 use std::collections::BTreeMap;
 
 /// Decoded parameters, sorted by key (byte order, as every SDK sorts for the sign content).
@@ -110,30 +110,41 @@ pub struct DecodedRequest {
 pub const PARAMS_MAX: usize = 256;
 
 /// Parses and merges `query` and `body` (both form-encoded), then decodes every key and value
-/// with the `charset` parameter. A key given twice, in one part or across both, is an error:
-/// which of the two was signed would be a guess.
+/// with the `charset` parameter. Decoding stops at the `PARAMS_MAX + 1`th pair, so the bound
+/// costs no more than the pairs it allows.
+///
+/// A key given twice, in one part or across both, is an error when the values differ: which of
+/// the two was signed would be a guess. The same value twice is one parameter, signed once: the
+/// PHP SDK's `pageExecute` form names `charset` both in its action's query and in its fields.
 pub fn decode_request(query: &[u8], body: &[u8]) -> Result<DecodedRequest, RequestError> {
-    let mut raw = parse_form(query).map_err(RequestError::MalformedForm)?;
-    raw.extend(parse_form(body).map_err(RequestError::MalformedForm)?);
-    if raw.len() > PARAMS_MAX {
-        return Err(RequestError::TooManyParameters { max: PARAMS_MAX });
+    let mut all = Vec::new();
+    for part in [query, body] {
+        parse_form_into(part, &mut all, PARAMS_MAX).map_err(|err| match err {
+            FormError::TooManyPairs { .. } => RequestError::TooManyParameters { max: PARAMS_MAX },
+            other => RequestError::MalformedForm(other),
+        })?;
     }
-    let charset_label = peek_ascii(&raw, "charset").ok_or(RequestError::MissingCharset)?;
+    let charset_label = peek_ascii(&all, "charset").ok_or(RequestError::MissingCharset)?;
     let charset = Charset::parse(charset_label.trim())
         .ok_or_else(|| RequestError::InvalidCharset(charset_label.clone()))?;
     let mut params = Params::new();
-    for (key_bytes, value_bytes) in &raw {
+    let mut raw = Vec::with_capacity(all.len());
+    for (key_bytes, value_bytes) in all {
         let key = charset
-            .decode(key_bytes)
+            .decode(&key_bytes)
             .ok_or_else(|| RequestError::UndecodableKey { charset: charset.as_str() })?;
-        let value = charset.decode(value_bytes).ok_or_else(|| RequestError::UndecodableValue {
+        let value = charset.decode(&value_bytes).ok_or_else(|| RequestError::UndecodableValue {
             key: key.clone(),
             charset: charset.as_str(),
         })?;
-        if params.map.contains_key(&key) {
-            return Err(RequestError::DuplicateParameter(key));
+        match params.map.get(&key) {
+            Some(earlier) if *earlier == value => continue,
+            Some(_) => return Err(RequestError::DuplicateParameter(key)),
+            None => {
+                params.map.insert(key, value);
+                raw.push((key_bytes, value_bytes));
+            }
         }
-        params.map.insert(key, value);
     }
     Ok(DecodedRequest { charset, params, raw })
 }
@@ -172,9 +183,27 @@ mod tests {
     }
 
     #[test]
+    fn a_parameter_repeated_with_its_own_value_is_one_parameter() {
+        // The PHP SDK's pageExecute: charset in the form action's query and in the form.
+        let decoded = decode_request(b"charset=utf-8", b"charset=utf%2D8&method=m&a=1&a=1")
+            .expect("the same value twice is accepted");
+        assert_eq!(decoded.params.len(), 3);
+        assert_eq!(decoded.raw.len(), 3, "kept once, so it is signed once");
+    }
+
+    #[test]
+    fn the_parameter_bound_stops_decoding() {
+        let body = b"a&".repeat(500_000);
+        assert_eq!(
+            decode_request(b"charset=utf-8", &body).expect_err("bounded"),
+            RequestError::TooManyParameters { max: PARAMS_MAX }
+        );
+    }
+
+    #[test]
     fn duplicates_missing_and_unknown_charsets_are_errors() {
         assert_eq!(
-            decode_request(b"charset=utf-8&a=1", b"a=1").expect_err("dup"),
+            decode_request(b"charset=utf-8&a=1", b"a=2").expect_err("dup"),
             RequestError::DuplicateParameter("a".into())
         );
         assert_eq!(decode_request(b"a=1", b"").expect_err("none"), RequestError::MissingCharset);
