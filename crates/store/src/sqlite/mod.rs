@@ -124,8 +124,12 @@ struct Inner {
     reader_permits: Semaphore,
 }
 
+/// How long the writer and a reader on a blocking thread wait for a lock held elsewhere (a
+/// checkpoint, a backup step, another process).
+pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_MAX);
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(())
@@ -195,13 +199,23 @@ impl SqliteStore {
     /// A point lookup, run on the calling thread: it takes tens of microseconds, less than
     /// handing it to a blocking thread and waking the caller again (two context switches, which
     /// profiling showed costing more than the lookup under load). WAL readers never wait for the
-    /// writer.
+    /// writer, but a lock held elsewhere can stall them (a checkpoint's WAL reset, a backup, an
+    /// exclusive connection): there the lookup waits not at all on the caller's thread, which
+    /// runs other requests, and tries again on a blocking thread with the full busy timeout.
     async fn read<T: Send + 'static>(
         &self,
-        query: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        query: impl Fn(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let _permit = self.reader_permit().await?;
-        with_reader(&self.inner, query)
+        match with_reader(&self.inner, std::time::Duration::ZERO, &query) {
+            Err(err) if is_busy(&err) => {
+                let inner = Arc::clone(&self.inner);
+                tokio::task::spawn_blocking(move || with_reader(&inner, BUSY_TIMEOUT, &query))
+                    .await
+                    .map_err(|err| StoreError::bug(format!("reader task failed: {err}")))?
+            }
+            done => done,
+        }
     }
 
     /// A scan (snapshot, listings) whose cost grows with the data: on a blocking thread, so it
@@ -212,15 +226,27 @@ impl SqliteStore {
     ) -> Result<T, StoreError> {
         let _permit = self.reader_permit().await?;
         let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || with_reader(&inner, query))
+        tokio::task::spawn_blocking(move || with_reader(&inner, BUSY_TIMEOUT, query))
             .await
             .map_err(|err| StoreError::bug(format!("reader task failed: {err}")))?
     }
 }
 
-/// Runs `query` on a pooled read-only connection (opening one when the pool is empty).
+/// True when SQLite answered that a lock is held elsewhere.
+fn is_busy(err: &StoreError) -> bool {
+    let StoreError::Unavailable { source: Some(source), .. } = err else { return false };
+    matches!(
+        source.downcast_ref::<rusqlite::Error>(),
+        Some(rusqlite::Error::SqliteFailure(failure, _))
+            if matches!(failure.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// Runs `query` on a pooled read-only connection (opening one when the pool is empty), waiting
+/// at most `busy` for a lock held elsewhere.
 fn with_reader<T>(
     inner: &Inner,
+    busy: std::time::Duration,
     query: impl FnOnce(&Connection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
     let pooled = inner.readers.lock().ok().and_then(|mut pool| pool.pop());
@@ -235,7 +261,7 @@ fn with_reader<T>(
             conn
         }
     };
-    let result = query(&conn);
+    let result = conn.busy_timeout(busy).map_err(StoreError::from).and_then(|()| query(&conn));
     if let Ok(mut pool) = inner.readers.lock() {
         pool.push(conn);
     }
@@ -434,5 +460,54 @@ impl Store for SqliteStore {
                 waiting: 0,
             },
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// Issue 16, item 9: a point lookup runs on the caller's executor thread, so there it must
+    /// not wait for a lock held elsewhere (a checkpoint, a backup, an exclusive connection):
+    /// with SQLite's busy timeout it would freeze every request on that thread for up to 5 s.
+    /// The lookup's first attempt runs with no busy wait; when SQLite answers busy, it runs again
+    /// on a blocking thread with the full timeout. The busy answer is SQLite's own error value,
+    /// returned by the query at its first attempt: an idle WAL connection (the store's own)
+    /// keeps every other connection from taking the lock that would make SQLite answer it.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_busy_lookup_waits_off_the_executor_thread_and_not_on_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(&dir.path().join("hongbao.db")).expect("store");
+        let caller = std::thread::current().id();
+        let seen: Arc<Mutex<Vec<(std::thread::ThreadId, i64)>>> = Arc::default();
+        let record = Arc::clone(&seen);
+        let answer = store
+            .read(move |conn| {
+                let busy_ms: i64 = conn.query_row("PRAGMA busy_timeout", [], |row| row.get(0))?;
+                let mut seen = record.lock().expect("lock");
+                seen.push((std::thread::current().id(), busy_ms));
+                if seen.len() == 1 {
+                    return Err(StoreError::from(rusqlite::Error::SqliteFailure(
+                        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                        Some("database is locked".into()),
+                    )));
+                }
+                Ok(busy_ms)
+            })
+            .await
+            .expect("answered on the second attempt");
+        let seen = seen.lock().expect("lock").clone();
+        assert_eq!(seen.len(), 2, "{seen:?}");
+        assert_eq!(seen[0], (caller, 0), "the executor thread's attempt never waits for a lock");
+        assert_ne!(seen[1].0, caller, "the retry runs on a blocking thread");
+        assert_eq!(seen[1].1, BUSY_TIMEOUT.as_millis() as i64, "with the full busy timeout");
+        assert_eq!(answer, 5_000);
+        // Scans, always on a blocking thread, keep the full timeout.
+        let scanned = store
+            .scan(|conn| Ok(conn.query_row("PRAGMA busy_timeout", [], |row| row.get::<_, i64>(0))?))
+            .await
+            .expect("scan");
+        assert_eq!(scanned, 5_000);
     }
 }
