@@ -62,6 +62,7 @@ pub async fn seed(store: Arc<dyn Store>, from: u64, to: u64, bar: &ProgressBar) 
                 method: FundMethod::Agreement,
                 expire_after_ms: 48 * 3_600_000,
                 return_url: None,
+                call: hongbao_ledger::CallFormat::default(),
                 now_ms: now_ms(),
             };
             check(store.fund(cmd).await?, "fund")

@@ -250,7 +250,8 @@ pub async fn run(
         let free = permits.available_permits() as u32;
         if free > 0 {
             let now_ms = gateway.clock.now_ms();
-            match gateway.store.claim_due_notifications(now_ms, config.lease_ms, free).await {
+            let share = hongbao_ledger::notify::ClaimShare::all(free);
+            match gateway.store.claim_due_notifications(now_ms, config.lease_ms, share).await {
                 Ok(batch) => {
                     for pending in batch {
                         let Ok(permit) = Arc::clone(&permits).acquire_owned().await else { return };

@@ -20,7 +20,7 @@
 use crate::clock::wall_now_utc;
 use crate::error::ApiError;
 use crate::{App, Gateway};
-use hongbao_ledger::NotifyTarget;
+use hongbao_ledger::{CallFormat, NotifyTarget};
 use hongbao_protocol::display::format_beijing;
 use hongbao_protocol::encryption::{self, decrypt_biz_content, EncryptKey, EncryptType};
 use hongbao_protocol::params::{DecodedRequest, Params};
@@ -74,6 +74,14 @@ impl<'a> Verified<'a> {
     /// The request charset (answers, pages and notifications keep it).
     pub fn charset(&self) -> Charset {
         self.request.charset
+    }
+
+    /// The call's charset and sign_type, as orders keep them.
+    pub fn call_format(&self) -> CallFormat {
+        CallFormat {
+            charset: crate::notify::notify_charset(self.request.charset),
+            sign_type: crate::notify::notify_sign_type(self.common.sign_type),
+        }
     }
 
     /// The call's notify target: its `notify_url`, charset and sign_type, when it gave a URL.

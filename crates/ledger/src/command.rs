@@ -4,7 +4,7 @@
 //! of its business parameters: the same ids with the same fingerprint replay the first outcome,
 //! with another fingerprint they are a `UniqueViolation` (Stripe's idempotency contract).
 
-use crate::notify::NotifyTarget;
+use crate::notify::{CallFormat, NotifyTarget};
 use crate::packet::{OperationKind, OperationStatus, OperationType, Product};
 use crate::Rejection;
 use hongbao_money::Fen;
@@ -61,6 +61,8 @@ pub struct FundCommand {
     pub extra_param: Option<String>,
     /// Where to notify the merchant of the outcome (the call's `notify_url`).
     pub notify: Option<NotifyTarget>,
+    /// The call's charset and sign_type (what the payer's pages sign the return with).
+    pub call: CallFormat,
     /// How it is funded.
     pub method: FundMethod,
     /// How long after funding an undisbursed remainder goes back to the payer

@@ -31,7 +31,8 @@ pub use entry::{Account, Entry, Posting};
 pub use facts::*;
 pub use invariants::{check_invariants, LedgerSnapshot, Violation};
 pub use notify::{
-    NotifyAttempt, NotifyCharset, NotifyEvent, NotifySignType, NotifyStatus, NotifyTarget,
+    CallFormat, NotifyAttempt, NotifyCharset, NotifyEvent, NotifySignType, NotifyStatus,
+    NotifyTarget,
 };
 pub use packet::{
     check_fund, OperationKind, OperationStatus, OperationType, OrderKind, Packet, PacketStatus,

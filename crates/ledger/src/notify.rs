@@ -98,6 +98,31 @@ impl NotifySignType {
     }
 }
 
+/// How a call was made: its charset and sign_type. Kept with every payer-side order, because
+/// what is signed for the merchant later (page.pay's return parameters, the wallet's app.pay
+/// result, notifications) is signed that way, whatever the payer's page sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallFormat {
+    /// The call's charset.
+    pub charset: NotifyCharset,
+    /// The call's sign_type.
+    pub sign_type: NotifySignType,
+}
+
+impl Default for CallFormat {
+    /// The SDKs' defaults (and what rows stored without a format were made with).
+    fn default() -> CallFormat {
+        CallFormat { charset: NotifyCharset::Utf8, sign_type: NotifySignType::Rsa2 }
+    }
+}
+
+impl NotifyTarget {
+    /// The format of the call this target was given by.
+    pub fn call(&self) -> CallFormat {
+        CallFormat { charset: self.charset, sign_type: self.sign_type }
+    }
+}
+
 /// Where and how to notify the merchant: the call's `notify_url`, and the charset and sign_type
 /// of the call (a notify is signed and encoded the way the originating request was).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -244,9 +269,73 @@ pub fn decide_resend(
     })
 }
 
+/// How many due notifications a worker takes now and how they are shared among apps, so that
+/// one app's dead endpoint costs the others nothing: the stores offer the due rows round robin
+/// over the apps (each app's oldest first, at most `per_app_max` of each: SQL's
+/// `ROW_NUMBER() OVER (PARTITION BY app_id …)`), and `pick` takes them in that order, skipping
+/// an app's rows beyond what its deliveries in flight leave of `per_app_max`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClaimShare {
+    /// Most rows taken by this claim (the worker's free delivery places).
+    pub limit: u32,
+    /// Most deliveries of one app at once, those in flight included.
+    pub per_app_max: u32,
+    /// The worker's deliveries in flight, by app.
+    pub in_flight: Vec<(String, u32)>,
+}
+
+impl ClaimShare {
+    /// A claim of `limit` rows with no app bound (one app may take them all).
+    pub fn all(limit: u32) -> ClaimShare {
+        ClaimShare { limit, per_app_max: limit, in_flight: Vec::new() }
+    }
+
+    /// Most candidate rows a store offers: enough that `limit` survive the rows `pick` skips
+    /// for apps with deliveries in flight (at most their count each).
+    pub fn candidates_max(&self) -> u32 {
+        self.in_flight.iter().fold(self.limit, |total, (_, count)| total.saturating_add(*count))
+    }
+
+    /// Which candidates (`app_id` of each, in the stores' round-robin order) to claim: their
+    /// indexes, at most `limit`, none of an app beyond `per_app_max` with its in-flight ones.
+    pub fn pick<'a>(&self, candidates: impl IntoIterator<Item = &'a str>) -> Vec<usize> {
+        let mut taken: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+        let mut picked = Vec::new();
+        for (index, app_id) in candidates.into_iter().enumerate() {
+            if picked.len() >= self.limit as usize {
+                break;
+            }
+            let busy =
+                self.in_flight.iter().find(|(app, _)| app == app_id).map_or(0, |(_, count)| *count);
+            let count = taken.entry(app_id).or_insert(0);
+            if busy.saturating_add(*count) < self.per_app_max {
+                *count += 1;
+                picked.push(index);
+            }
+        }
+        picked
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_busy_app_leaves_the_claim_to_the_others() {
+        let share = ClaimShare {
+            limit: 4,
+            per_app_max: 2,
+            in_flight: vec![("A".into(), 2), ("B".into(), 1)],
+        };
+        // Round robin as the stores offer it: A1 B1 C1 A2 B2 C2 C3.
+        let offered = ["A", "B", "C", "A", "B", "C", "C"];
+        let picked: Vec<&str> = share.pick(offered).into_iter().map(|i| offered[i]).collect();
+        assert_eq!(picked, ["B", "C", "C"], "A is full, B has one place, C two");
+        assert_eq!(share.candidates_max(), 7);
+        let all = ClaimShare::all(3);
+        assert_eq!(all.pick(["A", "A", "A", "A"]), [0, 1, 2]);
+    }
 
     fn failed_at(at_ms: i64) -> NotifyAttempt {
         NotifyAttempt { at_ms, delivered: false, http_status: Some(500), error: Some("500".into()) }

@@ -8,7 +8,7 @@
 
 use crate::command::{FiredDeadline, FundMethod, SandboxUser};
 use crate::entry::{Account, Entry};
-use crate::notify::{NotifyEvent, NotifyTarget};
+use crate::notify::{CallFormat, NotifyEvent, NotifyTarget};
 use crate::packet::{OperationKind, OperationStatus, OrderKind, PacketStatus, Product};
 use crate::Rejection;
 use hongbao_money::Fen;
@@ -86,6 +86,9 @@ pub struct NewOrder {
     pub passback_params: Option<String>,
     /// The call's notify target.
     pub notify: Option<NotifyTarget>,
+    /// The call's charset and sign_type: always for a packet (its payer's pages sign with it),
+    /// with the notify target for a disburse order.
+    pub call: Option<CallFormat>,
     /// The business parameters (idempotency comparison).
     pub fingerprint: String,
     /// Creation time.

@@ -4,7 +4,7 @@
 //! account. Their decisions are in `decide::trans`.
 
 use crate::command::{fingerprint, PayeeRef};
-use crate::notify::NotifyTarget;
+use crate::notify::{CallFormat, NotifyTarget};
 use crate::packet::OperationKind;
 use crate::OperationView;
 use hongbao_money::Fen;
@@ -116,6 +116,8 @@ pub struct SendCommand {
     pub passback_params: Option<String>,
     /// Where the app's messages go (its `message_url`), in the call's charset and sign type.
     pub message: Option<NotifyTarget>,
+    /// The call's charset and sign_type (what the wallet signs its result with).
+    pub call: CallFormat,
     /// When the command arrived.
     pub now_ms: i64,
 }

@@ -21,6 +21,7 @@ mod rows;
 pub mod sqlite;
 
 use async_trait::async_trait;
+use hongbao_ledger::notify::ClaimShare;
 use hongbao_ledger::{
     Bug, ClaimCommand, CompletePayment, DisburseCommand, FiredDeadline, FundCommand,
     LedgerSnapshot, NotifyAttempt, OperationQuery, OperationView, Outcome, RefundCommand,
@@ -161,12 +162,13 @@ pub trait Store: Send + Sync + 'static {
     async fn balance(&self, user_id: &str) -> Result<Option<Fen>, StoreError>;
     /// Everything the money invariants look at.
     async fn snapshot(&self) -> Result<LedgerSnapshot, StoreError>;
-    /// Claims up to `limit` due notifications for `lease_ms` (see `notify`).
+    /// Claims due notifications for `lease_ms`, shared among apps as `share` says (round robin
+    /// over the apps, each app's oldest first: `hongbao_ledger::notify::ClaimShare`).
     async fn claim_due_notifications(
         &self,
         now_ms: i64,
         lease_ms: i64,
-        limit: u32,
+        share: ClaimShare,
     ) -> Result<Vec<PendingNotify>, StoreError>;
     /// Records a delivery attempt.
     async fn record_notify_attempt(

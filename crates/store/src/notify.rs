@@ -3,7 +3,7 @@
 //! to a row is the ledger's (`hongbao_ledger::notify`).
 
 use hongbao_ledger::{
-    FundMethod, NotifyEvent, NotifyStatus, NotifyTarget, OperationView, PacketStatus,
+    CallFormat, FundMethod, NotifyEvent, NotifyStatus, NotifyTarget, OperationView, PacketStatus,
 };
 
 /// A notification due for delivery, claimed for a lease.
@@ -91,6 +91,9 @@ pub struct PaymentOrder {
     pub pay_deadline_ms: Option<i64>,
     /// page.pay's return_url.
     pub return_url: Option<String>,
+    /// The charset and sign_type of the call that created it: what its return parameters and
+    /// wallet result are signed with.
+    pub call: CallFormat,
     /// Its PAY operation.
     pub view: OperationView,
 }

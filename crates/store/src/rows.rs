@@ -9,9 +9,9 @@ use hongbao_ledger::decide::QueryFound;
 use hongbao_ledger::invariants::OperationSnapshot;
 use hongbao_ledger::notify::OutboxState;
 use hongbao_ledger::{
-    Account, BizScene, Entry, FundMethod, NotifyCharset, NotifyEvent, NotifySignType, NotifyStatus,
-    NotifyTarget, OperationKind, OperationStatus, OperationView, OrderKind, OrderRecord, Packet,
-    PacketStatus, Posting, Product,
+    Account, BizScene, CallFormat, Entry, FundMethod, NotifyCharset, NotifyEvent, NotifySignType,
+    NotifyStatus, NotifyTarget, OperationKind, OperationStatus, OperationView, OrderKind,
+    OrderRecord, Packet, PacketStatus, Posting, Product,
 };
 use hongbao_money::Fen;
 
@@ -132,6 +132,25 @@ pub(crate) fn order_record(row: &impl Columns) -> Result<OrderRecord, StoreError
     })
 }
 
+/// The stored format of the call that created an order; orders stored before it was kept
+/// (and disburse orders without a notify_url) have none and read as the SDKs' defaults.
+pub(crate) fn call_format(
+    charset: Option<&str>,
+    sign_type: Option<&str>,
+) -> Result<CallFormat, StoreError> {
+    let default = CallFormat::default();
+    Ok(CallFormat {
+        charset: match charset {
+            None => default.charset,
+            Some(text) => parsed(NotifyCharset::parse(text), "call charset", text)?,
+        },
+        sign_type: match sign_type {
+            None => default.sign_type,
+            Some(text) => parsed(NotifySignType::parse(text), "call sign_type", text)?,
+        },
+    })
+}
+
 /// `SELECT` of an operation view (`operation_view` decodes it), without its `WHERE`.
 macro_rules! view_select {
     () => {
@@ -239,6 +258,25 @@ macro_rules! outbox_select {
     };
 }
 pub(crate) use outbox_select;
+
+/// The due notifications offered to a claim, round robin over the apps (each app's oldest
+/// first, at most `per_app` of each), `notify_id, app_id`; the SQL of both stores, whose
+/// placeholders for now, `per_app` and the row limit are the arguments.
+macro_rules! due_round_robin {
+    ($now:literal, $per_app:literal, $limit:literal) => {
+        concat!(
+            "SELECT notify_id, app_id FROM (SELECT notify_id, app_id, next_attempt_at_ms, \
+             ROW_NUMBER() OVER (PARTITION BY app_id ORDER BY next_attempt_at_ms, notify_id) AS turn \
+             FROM notify_outbox WHERE status = 'PENDING' AND next_attempt_at_ms <= ",
+            $now,
+            ") due WHERE turn <= ",
+            $per_app,
+            " ORDER BY turn, next_attempt_at_ms, notify_id LIMIT ",
+            $limit
+        )
+    };
+}
+pub(crate) use due_round_robin;
 
 /// A stored outbox row.
 pub(crate) struct OutboxRow {

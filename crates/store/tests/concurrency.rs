@@ -83,6 +83,7 @@ async fn a_hot_packet_never_pays_twice_or_beyond_its_amount() {
                 method: FundMethod::Agreement,
                 expire_after_ms: 48 * 3_600_000,
                 return_url: None,
+                call: hongbao_ledger::CallFormat::default(),
                 now_ms,
             })
             .await

@@ -48,6 +48,7 @@ async fn packet(store: &dyn Store, name: &str) -> String {
             method: FundMethod::Agreement,
             expire_after_ms: 48 * 3_600_000,
             return_url: None,
+            call: hongbao_ledger::CallFormat::default(),
             now_ms: NOW_MS,
         })
         .await

@@ -12,7 +12,7 @@
 //! a fact of every decision, not something the scheduler makes true).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the test failing
 
-use hongbao_ledger::notify::{NOTIFY_ATTEMPTS_MAX, RETRY_SCHEDULE_MS};
+use hongbao_ledger::notify::{ClaimShare, NOTIFY_ATTEMPTS_MAX, RETRY_SCHEDULE_MS};
 use hongbao_ledger::{
     check_invariants, ClaimCommand, CompletePayment, DisburseCommand, FiredDeadline, FundCommand,
     FundMethod, NotifyAttempt, NotifyCharset, NotifyEvent, NotifySignType, NotifyStatus,
@@ -244,6 +244,7 @@ async fn run(backend: Backend, actions: Vec<Action>) -> Result<(), TestCaseError
                             expire_after_ms: EXPIRE_AFTER_MS,
                             passback_params: None,
                             message: Some(target()),
+                            call: hongbao_ledger::CallFormat::default(),
                             now_ms,
                         })
                         .await
@@ -263,6 +264,7 @@ async fn run(backend: Backend, actions: Vec<Action>) -> Result<(), TestCaseError
                             method: METHODS[method],
                             expire_after_ms: EXPIRE_AFTER_MS,
                             return_url: None,
+                            call: hongbao_ledger::CallFormat::default(),
                             now_ms,
                         })
                         .await
@@ -620,8 +622,10 @@ async fn run(backend: Backend, actions: Vec<Action>) -> Result<(), TestCaseError
                     })
                     .map(|(key, _)| key.clone())
                     .collect();
-                let claimed =
-                    store.claim_due_notifications(now_ms, LEASE_MS, 1_000).await.expect("store");
+                let claimed = store
+                    .claim_due_notifications(now_ms, LEASE_MS, ClaimShare::all(1_000))
+                    .await
+                    .expect("store");
                 let got: BTreeSet<(String, &'static str)> = claimed
                     .iter()
                     .map(|pending| (pending.view.operation_id.clone(), pending.event.as_str()))

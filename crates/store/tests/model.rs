@@ -201,6 +201,7 @@ async fn run(backend: Backend, actions: Vec<Action>) -> Result<(), TestCaseError
                         method: FundMethod::Agreement,
                         expire_after_ms: 48 * 3_600_000,
                         return_url: None,
+                        call: hongbao_ledger::CallFormat::default(),
                         now_ms,
                     })
                     .await

@@ -68,6 +68,7 @@ fn fund(out_order_no: &str) -> FundCommand {
         method: FundMethod::Agreement,
         expire_after_ms: 3_600_000,
         return_url: None,
+        call: hongbao_ledger::CallFormat::default(),
         now_ms: 1_795_000_000_000,
     }
 }

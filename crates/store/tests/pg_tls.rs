@@ -94,6 +94,7 @@ async fn a_tls_only_cluster_is_reached_as_libpq_would() {
         method: FundMethod::Agreement,
         expire_after_ms: 3_600_000,
         return_url: None,
+        call: hongbao_ledger::CallFormat::default(),
         now_ms: 1_795_000_000_000,
     };
     assert!(matches!(store.fund(fund).await, Ok(Outcome::Applied(_))));

@@ -40,6 +40,7 @@ fn fund_command(
         pay_timeout_minutes,
         extra_param,
         notify: request.notify_target(),
+        call: request.call_format(),
         method,
         expire_after_ms,
         return_url: request.common().return_url.clone(),

@@ -173,6 +173,7 @@ pub(crate) async fn send_order(
         expire_after_ms: gateway.policy.packet_expiry_default_ms,
         passback_params: biz.passback("passback_params").map_err(invalid)?,
         message: message_target(request),
+        call: request.call_format(),
         now_ms,
     };
     let outcome = gateway.store.send(command).await?;

@@ -158,6 +158,7 @@ pub(crate) fn payout_plan(payout: Payout<'_>) -> Result<Plan, Bug> {
             extra_param: payout.extra_param.map(str::to_owned),
             passback_params: payout.passback_params.map(str::to_owned),
             notify: payout.notify.cloned(),
+            call: payout.notify.map(NotifyTarget::call),
             fingerprint: payout.fingerprint.clone(),
             created_at_ms: payout.now_ms,
             pay_deadline_ms: None,

@@ -5,7 +5,7 @@ use super::deadline;
 use crate::command::{FundCommand, FundMethod};
 use crate::entry::{Account, Entry};
 use crate::facts::{FundFacts, NewIds};
-use crate::notify::{NotifyEvent, NotifyTarget};
+use crate::notify::{CallFormat, NotifyEvent, NotifyTarget};
 use crate::packet::{OperationKind, OperationStatus, OrderKind, PacketStatus, Product};
 use crate::plan::{Decision, EntryMemo, NewNotify, NewOperation, NewOrder, Plan, PlannedEntry};
 use crate::{check_fund, Bug, Rejection};
@@ -76,6 +76,7 @@ pub fn decide_fund(cmd: &FundCommand, facts: &FundFacts) -> Result<Decision, Bug
         extra_param: cmd.extra_param.as_deref(),
         passback_params: None,
         notify: cmd.notify.as_ref(),
+        call: cmd.call,
         fingerprint,
         return_url: cmd.return_url.as_deref(),
         now_ms: cmd.now_ms,
@@ -106,6 +107,7 @@ pub(crate) struct NewPacket<'a> {
     pub(crate) extra_param: Option<&'a str>,
     pub(crate) passback_params: Option<&'a str>,
     pub(crate) notify: Option<&'a NotifyTarget>,
+    pub(crate) call: CallFormat,
     pub(crate) fingerprint: String,
     pub(crate) return_url: Option<&'a str>,
     pub(crate) now_ms: i64,
@@ -142,6 +144,7 @@ pub(crate) fn packet_plan(packet: NewPacket<'_>) -> Result<Plan, Bug> {
             extra_param: packet.extra_param.map(str::to_owned),
             passback_params: packet.passback_params.map(str::to_owned),
             notify: packet.notify.cloned(),
+            call: Some(packet.call),
             fingerprint: packet.fingerprint.clone(),
             created_at_ms: packet.now_ms,
             pay_deadline_ms: packet.pay_deadline_ms,
@@ -202,6 +205,7 @@ mod tests {
             pay_timeout_minutes: 60,
             extra_param: None,
             notify: Some(target()),
+            call: CallFormat::default(),
             method: FundMethod::Agreement,
             expire_after_ms: 3_600_000,
             return_url: None,
@@ -293,6 +297,7 @@ mod tests {
         assert_eq!(order.status, PacketStatus::WaitPay);
         assert_eq!(order.pay_deadline_ms, Some(NOW + 60 * 60_000));
         assert_eq!(order.expire_at_ms, None, "expiry starts when it is paid");
+        assert_eq!(order.call, Some(CallFormat::default()), "the payer's pages sign with it");
         assert_eq!(plan.new_operation.map(|op| op.status), Some(OperationStatus::Init));
     }
 }

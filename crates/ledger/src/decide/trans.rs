@@ -67,6 +67,7 @@ pub fn decide_send(cmd: &SendCommand, facts: &FundFacts) -> Result<Decision, Bug
         extra_param: None,
         passback_params: cmd.passback_params.as_deref(),
         notify: cmd.message.as_ref(),
+        call: cmd.call,
         fingerprint,
         return_url: None,
         now_ms: cmd.now_ms,
@@ -525,6 +526,7 @@ mod tests {
             expire_after_ms: 172_800_000,
             passback_params: Some("{\"k\":1}".into()),
             message: Some(target()),
+            call: crate::CallFormat::default(),
             now_ms: NOW,
         };
         let facts = FundFacts { existing: None, payer_balance: Some(Fen::ZERO), ids: ids() };

@@ -195,8 +195,9 @@ async fn insert_order(
         &pay_timeout_minutes,
         &order.extra_param,
         &order.notify.as_ref().map(|n| n.url.as_str()),
-        &order.notify.as_ref().map(|n| n.charset.as_str()),
-        &order.notify.as_ref().map(|n| n.sign_type.as_str()),
+        // The call's format, with or without a notify_url (the payer's pages sign with it).
+        &order.call.map(|call| call.charset.as_str()),
+        &order.call.map(|call| call.sign_type.as_str()),
         &order.fingerprint,
         &order.created_at_ms,
         &order.pay_deadline_ms,

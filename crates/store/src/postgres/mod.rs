@@ -36,6 +36,7 @@ use crate::ops::{PoolUse, StoreGauges};
 use crate::{Keep, SandboxUser, Store, StoreError};
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
+use hongbao_ledger::notify::ClaimShare;
 use hongbao_ledger::{
     Bug, CompletePayment, DisburseCommand, FiredDeadline, FundCommand, LedgerSnapshot,
     NotifyAttempt, OperationQuery, OperationView, Outcome, RefundCommand, Rejection,
@@ -348,9 +349,9 @@ impl Store for PostgresStore {
         &self,
         now_ms: i64,
         lease_ms: i64,
-        limit: u32,
+        share: ClaimShare,
     ) -> Result<Vec<PendingNotify>, StoreError> {
-        self.write(|tx| Box::pin(outbox::claim_due(tx, now_ms, lease_ms, limit))).await
+        self.write(|tx| Box::pin(outbox::claim_due(tx, now_ms, lease_ms, share.clone()))).await
     }
 
     async fn record_notify_attempt(

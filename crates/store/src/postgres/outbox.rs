@@ -7,10 +7,12 @@ use super::apply::guard_refused;
 use super::commands::{decoded, execute, load_view, query_all, query_opt};
 use super::Failure;
 use crate::notify::{NotifyFilter, NotifyRecord, PendingNotify};
-use crate::rows::{attempt_record, attempts_select, outbox_row, outbox_select, OutboxRow};
+use crate::rows::{
+    attempt_record, attempts_select, due_round_robin, outbox_row, outbox_select, OutboxRow,
+};
 use crate::Keep;
 use deadpool_postgres::Transaction;
-use hongbao_ledger::notify::{decide_attempt, decide_resend, OutboxChange};
+use hongbao_ledger::notify::{decide_attempt, decide_resend, ClaimShare, OutboxChange};
 use hongbao_ledger::{NotifyAttempt, NotifyStatus};
 
 /// The row, locked until COMMIT (a second process recording for it waits, then decides on
@@ -54,24 +56,39 @@ async fn change_outbox(
     Ok(())
 }
 
-/// Claims up to `limit` due notifications: their next attempt moves `lease_ms` ahead, so a
-/// delivery that never records its outcome (a crash) is retried when the lease runs out.
+/// Claims due notifications, shared among apps (`ClaimShare`): their next attempt moves
+/// `lease_ms` ahead, so a delivery that never records its outcome (a crash) is retried when the
+/// lease runs out.
 pub(crate) async fn claim_due(
     tx: &Transaction<'_>,
     now_ms: i64,
     lease_ms: i64,
-    limit: u32,
+    share: ClaimShare,
 ) -> Result<Keep<Vec<PendingNotify>>, Failure> {
-    // Rows another process is claiming right now are skipped, not waited for; once it commits,
-    // their next attempt lies in the future and the re-checked WHERE leaves them out.
+    let offered = query_all(
+        tx,
+        due_round_robin!("$1", "$2", "$3"),
+        &[&now_ms, &i64::from(share.per_app_max), &i64::from(share.candidates_max())],
+    )
+    .await?;
+    let candidates: Vec<(String, String)> =
+        offered.iter().map(|row| (row.get(0), row.get(1))).collect();
+    let picked: Vec<String> = share
+        .pick(candidates.iter().map(|(_, app_id)| app_id.as_str()))
+        .into_iter()
+        .filter_map(|index| candidates.get(index).map(|(notify_id, _)| notify_id.clone()))
+        .collect();
+    // A window function cannot lock, so the picked rows are locked here. Rows another process
+    // is claiming right now are skipped, not waited for; once it commits, their next attempt
+    // lies in the future and the re-checked WHERE leaves them out.
     let rows = query_all(
         tx,
         concat!(
             outbox_select!(),
-            " WHERE status = 'PENDING' AND next_attempt_at_ms <= $1 \
-             ORDER BY next_attempt_at_ms LIMIT $2 FOR UPDATE SKIP LOCKED"
+            " WHERE notify_id = ANY($1) AND status = 'PENDING' AND next_attempt_at_ms <= $2 \
+             FOR UPDATE SKIP LOCKED"
         ),
-        &[&now_ms, &i64::from(limit)],
+        &[&picked, &now_ms],
     )
     .await?;
     let mut claimed = Vec::with_capacity(rows.len());

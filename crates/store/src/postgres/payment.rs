@@ -6,11 +6,12 @@
 
 use super::apply::apply;
 use super::commands::{
-    balance, finish, load_view, lock_order, new_operation_id, operation_by_request,
+    balance, decoded, finish, load_view, lock_order, new_operation_id, operation_by_request,
     order_by_auth_no, query_all, query_opt,
 };
 use super::Failure;
 use crate::notify::PaymentOrder;
+use crate::rows::call_format;
 use crate::{payment_result, Keep};
 use deadpool_postgres::Transaction;
 use hongbao_ledger::decide::EXPIRE_REFUND;
@@ -97,13 +98,14 @@ pub(crate) async fn payment_order(
     let Some(fund_method) = order.fund_method.filter(|_| order.kind == OrderKind::Packet) else {
         return Ok(None);
     };
-    let return_url: Option<String> =
-        match query_opt(tx, "SELECT return_url FROM fund_order WHERE auth_no = $1", &[&auth_no])
-            .await?
-        {
-            Some(row) => row.try_get(0)?,
-            None => None,
+    let sql = "SELECT return_url, notify_charset, notify_sign_type FROM fund_order \
+               WHERE auth_no = $1";
+    let (return_url, charset, sign_type): (Option<String>, Option<String>, Option<String>) =
+        match query_opt(tx, sql, &[&auth_no]).await? {
+            Some(row) => (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?),
+            None => (None, None, None),
         };
+    let call = decoded(call_format(charset.as_deref(), sign_type.as_deref()))?;
     let view = load_view(tx, &order.first_operation_id).await?;
     Ok(Some(PaymentOrder {
         app_id: order.app_id,
@@ -111,6 +113,7 @@ pub(crate) async fn payment_order(
         status: order.packet.status,
         pay_deadline_ms: order.pay_deadline_ms,
         return_url,
+        call,
         view,
     }))
 }

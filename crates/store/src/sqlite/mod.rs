@@ -19,6 +19,7 @@ use crate::notify::{NotifyFilter, NotifyRecord, PaymentOrder, PendingNotify};
 use crate::ops::{PoolUse, StoreGauges};
 use crate::{Keep, SandboxUser, Store, StoreError};
 use async_trait::async_trait;
+use hongbao_ledger::notify::ClaimShare;
 use hongbao_ledger::{
     ClaimCommand, CompletePayment, DisburseCommand, FiredDeadline, FundCommand, LedgerSnapshot,
     NotifyAttempt, OperationQuery, OperationView, Outcome, RefundCommand, Rejection, ReturnCommand,
@@ -369,9 +370,9 @@ impl Store for SqliteStore {
         &self,
         now_ms: i64,
         lease_ms: i64,
-        limit: u32,
+        share: ClaimShare,
     ) -> Result<Vec<PendingNotify>, StoreError> {
-        self.write(move |conn| outbox::claim_due(conn, now_ms, lease_ms, limit)).await
+        self.write(move |conn| outbox::claim_due(conn, now_ms, lease_ms, &share)).await
     }
 
     async fn record_notify_attempt(

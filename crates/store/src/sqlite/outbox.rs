@@ -4,9 +4,11 @@
 use super::apply::guard_refused;
 use super::commands::{exec, first, load_view};
 use crate::notify::{NotifyFilter, NotifyRecord, PendingNotify};
-use crate::rows::{attempt_record, attempts_select, outbox_row, outbox_select, OutboxRow};
+use crate::rows::{
+    attempt_record, attempts_select, due_round_robin, outbox_row, outbox_select, OutboxRow,
+};
 use crate::{Keep, StoreError};
-use hongbao_ledger::notify::{decide_attempt, decide_resend, OutboxChange};
+use hongbao_ledger::notify::{decide_attempt, decide_resend, ClaimShare, OutboxChange};
 use hongbao_ledger::{NotifyAttempt, NotifyStatus};
 use rusqlite::{params, Connection};
 
@@ -44,26 +46,27 @@ fn change_outbox(
     Ok(())
 }
 
-/// Claims up to `limit` due notifications: their next attempt moves `lease_ms` ahead, so a
-/// delivery that never records its outcome (a crash) is retried when the lease runs out.
+/// Claims due notifications, shared among apps (`ClaimShare`): their next attempt moves
+/// `lease_ms` ahead, so a delivery that never records its outcome (a crash) is retried when the
+/// lease runs out.
 pub fn claim_due(
     conn: &Connection,
     now_ms: i64,
     lease_ms: i64,
-    limit: u32,
+    share: &ClaimShare,
 ) -> Result<Keep<Vec<PendingNotify>>, StoreError> {
-    let mut statement = conn.prepare_cached(concat!(
-        outbox_select!(),
-        " WHERE status = 'PENDING' AND next_attempt_at_ms <= ?1 ORDER BY next_attempt_at_ms LIMIT ?2"
-    ))?;
-    let mut rows = statement.query(params![now_ms, limit])?;
-    let mut due = Vec::new();
+    let mut statement = conn.prepare_cached(due_round_robin!("?1", "?2", "?3"))?;
+    let mut rows = statement.query(params![now_ms, share.per_app_max, share.candidates_max()])?;
+    let mut candidates: Vec<(String, String)> = Vec::new();
     while let Some(row) = rows.next()? {
-        due.push(outbox_row(row)?);
+        candidates.push((row.get(0)?, row.get(1)?));
     }
     drop(rows);
-    let mut claimed = Vec::with_capacity(due.len());
-    for row in due {
+    let picked = share.pick(candidates.iter().map(|(_, app_id)| app_id.as_str()));
+    let mut claimed = Vec::with_capacity(picked.len());
+    for index in picked {
+        let Some((notify_id, _)) = candidates.get(index) else { continue };
+        let Some(row) = outbox_by_id(conn, notify_id)? else { continue };
         exec(
             conn,
             "UPDATE notify_outbox SET next_attempt_at_ms = ?2 WHERE notify_id = ?1",

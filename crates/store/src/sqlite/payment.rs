@@ -7,6 +7,7 @@ use super::commands::{
     balance, finish, first, load_view, new_operation_id, operation_by_request, order_by_auth_no,
 };
 use crate::notify::PaymentOrder;
+use crate::rows::call_format;
 use crate::{payment_result, Keep, StoreError};
 use hongbao_ledger::decide::EXPIRE_REFUND;
 use hongbao_ledger::{
@@ -88,16 +89,20 @@ pub fn payment_order(conn: &Connection, auth_no: &str) -> Result<Option<PaymentO
     let Some(fund_method) = order.fund_method.filter(|_| order.kind == OrderKind::Packet) else {
         return Ok(None);
     };
-    let extra: Option<(Option<String>,)> =
-        first(conn, "SELECT return_url FROM fund_order WHERE auth_no = ?1", [auth_no], |row| {
-            Ok((row.get(0)?,))
-        })?;
+    let extra: Option<(Option<String>, Option<String>, Option<String>)> = first(
+        conn,
+        "SELECT return_url, notify_charset, notify_sign_type FROM fund_order WHERE auth_no = ?1",
+        [auth_no],
+        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+    )?;
+    let (return_url, charset, sign_type) = extra.unwrap_or_default();
     Ok(Some(PaymentOrder {
         app_id: order.app_id.clone(),
         fund_method,
         status: order.packet.status,
         pay_deadline_ms: order.pay_deadline_ms,
-        return_url: extra.and_then(|(url,)| url),
+        return_url,
+        call: call_format(charset.as_deref(), sign_type.as_deref())?,
         view: load_view(conn, &order.first_operation_id)?,
     }))
 }
