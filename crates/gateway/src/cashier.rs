@@ -5,25 +5,31 @@
 //! browser back to `return_url` with Alipay's signed return parameters.
 //!
 //! Errors are readable HTML pages here, never JSON: a person is looking at them.
+//!
+//! The page is the payer's, so nothing it sends decides what is signed for the merchant: the
+//! return parameters are signed with the charset and sign_type of the stored call
+//! (`PaymentOrder::call`). Wrong passwords are throttled per account and per client
+//! (`throttle`), and every response carries the payer pages' security headers
+//! (`html::secure`).
 
 use crate::error::{log_failure, to_alipay, ApiError};
-use crate::html::{
-    error_page, escape, field, form_fields, order_summary, page, page_keeping, pay_form, Lang,
-};
+use crate::html::{error_page, escape, field, form_fields, order_summary, page, pay_form, Lang};
 use crate::methods::fund::payer_side_order;
+use crate::sandbox::PeerAddr;
 use crate::verify::verify;
 use crate::Gateway;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
+use axum::Extension;
 use hongbao_ledger::{CompletePayment, FundMethod, OperationView, PacketStatus, Rejection};
 use hongbao_protocol::display::format_beijing;
 use hongbao_protocol::method::PAGE_PAY_RETURN;
 use hongbao_protocol::params::DecodedRequest;
 use hongbao_protocol::sign_content::sign_notify;
 use hongbao_protocol::RequestError;
-use hongbao_protocol::{Charset, Method, Params, SignType};
+use hongbao_protocol::{Method, Params};
 use hongbao_store::PaymentOrder;
 use http::StatusCode;
 use std::collections::HashMap;
@@ -31,7 +37,40 @@ use std::sync::Arc;
 
 /// `/cashier/{auth_no}`: show (GET) and act (POST).
 pub fn router(gateway: Arc<Gateway>) -> axum::Router {
-    axum::Router::new().route("/cashier/{auth_no}", get(show).post(act)).with_state(gateway)
+    axum::Router::new()
+        .route("/cashier/{auth_no}", get(show).post(act))
+        .layer(axum::middleware::map_response(secured))
+        .with_state(gateway)
+}
+
+/// The payer pages' security headers on every answer of their routes (redirects, results).
+pub(crate) async fn secured(response: Response) -> Response {
+    crate::html::secure(response)
+}
+
+/// A login tried on a payer page: throttled, then checked against the sandbox users. `Err`
+/// holds the message for the page (wrong password, or locked) or a store failure.
+pub(crate) async fn try_login(
+    gateway: &Gateway,
+    lang: Lang,
+    peer: Option<std::net::IpAddr>,
+    login: &str,
+    password: &str,
+) -> Result<Result<String, String>, ApiError> {
+    let now_ms = gateway.clock.now_ms();
+    if let Err(locked) = gateway.logins.check(login, peer, now_ms) {
+        return Ok(Err(locked.message(lang == Lang::En)));
+    }
+    match gateway.store.authenticate(login, password).await? {
+        Some(payer) => {
+            gateway.logins.succeeded(login);
+            Ok(Ok(payer))
+        }
+        None => {
+            gateway.logins.failed(login, peer, now_ms);
+            Ok(Err(lang.t("账号或密码错误", "Wrong account or password").to_owned()))
+        }
+    }
 }
 
 /// The page of a failed payer-side request (shared with the wallet): logged like a failure on
@@ -63,32 +102,8 @@ pub async fn page_pay(
         Err(err) => return failure_page(lang, Method::PagePay, "", &err),
     };
     match payer_side_order(gateway, &verified, FundMethod::Page).await {
-        Ok(view) => {
-            let target = format!(
-                "/cashier/{}?charset={}&sign_type={}",
-                view.auth_no,
-                verified.charset().as_str(),
-                verified.common().sign_type.as_str()
-            );
-            Redirect::to(&target).into_response()
-        }
+        Ok(view) => Redirect::to(&format!("/cashier/{}", view.auth_no)).into_response(),
         Err(err) => failure_page(lang, Method::PagePay, &verified.app().app_id, &err),
-    }
-}
-
-struct Context {
-    lang: Lang,
-    charset: Charset,
-    sign_type: SignType,
-}
-
-impl Context {
-    fn from(lang: Option<&str>, charset: Option<&str>, sign_type: Option<&str>) -> Context {
-        Context {
-            lang: Lang::parse(lang),
-            charset: charset.and_then(Charset::parse).unwrap_or(Charset::Utf8),
-            sign_type: sign_type.and_then(SignType::parse).unwrap_or(SignType::Rsa2),
-        }
     }
 }
 
@@ -97,12 +112,8 @@ async fn show(
     Path(auth_no): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let context = Context::from(
-        query.get("lang").map(String::as_str),
-        query.get("charset").map(String::as_str),
-        query.get("sign_type").map(String::as_str),
-    );
-    render(&gateway, &auth_no, &context, None).await
+    let lang = Lang::parse(query.get("lang").map(String::as_str));
+    render(&gateway, &auth_no, lang, None).await
 }
 
 /// The order behind a cashier (page.pay) or wallet (app.pay) page, with the merchant's name, or
@@ -127,13 +138,7 @@ pub(crate) async fn load_order(
     }
 }
 
-async fn render(
-    gateway: &Gateway,
-    auth_no: &str,
-    context: &Context,
-    error: Option<&str>,
-) -> Response {
-    let lang = context.lang;
+async fn render(gateway: &Gateway, auth_no: &str, lang: Lang, error: Option<&str>) -> Response {
     let (order, merchant) = match load_order(gateway, Method::PagePay, auth_no, lang).await {
         Ok(found) => found,
         Err(page) => return page,
@@ -153,11 +158,7 @@ async fn render(
             let form = pay_form(
                 lang,
                 &format!("/cashier/{}", order.view.auth_no),
-                &[
-                    ("lang", lang.code()),
-                    ("charset", context.charset.as_str()),
-                    ("sign_type", context.sign_type.as_str()),
-                ],
+                &[("lang", lang.code())],
                 error,
             );
             format!(
@@ -167,9 +168,7 @@ async fn render(
             )
         }
     };
-    let keep =
-        format!("&charset={}&sign_type={}", context.charset.as_str(), context.sign_type.as_str());
-    page_keeping(lang, lang.t("hongbao 收银台", "hongbao cashier"), &body, StatusCode::OK, &keep)
+    page(lang, lang.t("hongbao 收银台", "hongbao cashier"), &body, StatusCode::OK)
 }
 
 fn closed_card(summary: &str, lang: Lang) -> String {
@@ -193,15 +192,16 @@ fn back_link(lang: Lang, return_url: Option<&str>) -> String {
 async fn act(
     State(gateway): State<Arc<Gateway>>,
     Path(auth_no): Path<String>,
-    body: Bytes,
+    peer: Option<Extension<PeerAddr>>,
+    body: Body,
 ) -> Response {
+    let peer = peer.map(|Extension(PeerAddr(addr))| addr.ip().to_canonical());
+    let body = match crate::body::read(body).await {
+        Ok(body) => body,
+        Err(err) => return failure_page(Lang::Zh, Method::PagePay, "", &err.into()),
+    };
     let fields = form_fields(&body);
-    let context = Context::from(
-        field(&fields, "lang"),
-        field(&fields, "charset"),
-        field(&fields, "sign_type"),
-    );
-    let lang = context.lang;
+    let lang = lang_field(&fields);
     let (order, _) = match load_order(&gateway, Method::PagePay, &auth_no, lang).await {
         Ok(found) => found,
         Err(page) => return page,
@@ -217,13 +217,10 @@ async fn act(
     }
     let (login, password) =
         (field(&fields, "login").unwrap_or("").trim(), field(&fields, "password").unwrap_or(""));
-    let payer = match gateway.store.authenticate(login, password).await {
-        Ok(Some(payer)) => payer,
-        Ok(None) => {
-            let message = lang.t("账号或密码错误", "Wrong account or password");
-            return render(&gateway, &auth_no, &context, Some(message)).await;
-        }
-        Err(err) => return failure_page(lang, Method::PagePay, &order.app_id, &err.into()),
+    let payer = match try_login(&gateway, lang, peer, login, password).await {
+        Ok(Ok(payer)) => payer,
+        Ok(Err(message)) => return render(&gateway, &auth_no, lang, Some(&message)).await,
+        Err(err) => return failure_page(lang, Method::PagePay, &order.app_id, &err),
     };
     let now_ms = gateway.clock.now_ms();
     let paid = gateway
@@ -238,40 +235,39 @@ async fn act(
         Ok(Ok(view)) => view,
         Ok(Err(Rejection::BalanceNotEnough)) => {
             let message = lang.t("余额不足", "Balance not enough");
-            return render(&gateway, &auth_no, &context, Some(message)).await;
+            return render(&gateway, &auth_no, lang, Some(message)).await;
         }
-        Ok(Err(_)) => return render(&gateway, &auth_no, &context, None).await,
+        Ok(Err(_)) => return render(&gateway, &auth_no, lang, None).await,
         Err(err) => return failure_page(lang, Method::PagePay, &order.app_id, &err.into()),
     };
     gateway.recent_requests.remember(&view.operation_id);
     gateway.notify_wake.notify_one();
-    match order.return_url {
-        Some(return_url) => match return_params(&gateway, &order.app_id, &view, &context) {
+    match &order.return_url {
+        Some(return_url) => match return_params(&gateway, &order, &view) {
             Some(query) => {
                 let separator = if return_url.contains('?') { '&' } else { '?' };
                 Redirect::to(&format!("{return_url}{separator}{query}")).into_response()
             }
-            None => render(&gateway, &auth_no, &context, None).await,
+            None => render(&gateway, &auth_no, lang, None).await,
         },
-        None => render(&gateway, &auth_no, &context, None).await,
+        None => render(&gateway, &auth_no, lang, None).await,
     }
 }
 
 /// Alipay's signed return parameters (`method = …page.pay.return`), signed like a notify
-/// (`rsaCheckV1`), URL-encoded in UTF-8 with the call's charset named.
-fn return_params(
-    gateway: &Gateway,
-    app_id: &str,
-    view: &OperationView,
-    context: &Context,
-) -> Option<String> {
+/// (`rsaCheckV1`) in the stored call's charset and sign_type, URL-encoded in UTF-8 with the
+/// call's charset named.
+fn return_params(gateway: &Gateway, order: &PaymentOrder, view: &OperationView) -> Option<String> {
+    let charset = crate::notify::wire_charset(order.call.charset);
+    let sign_type = crate::notify::wire_sign_type(order.call.sign_type);
+    let app_id = order.app_id.as_str();
     let mut params = Params::new();
     params.insert("method", PAGE_PAY_RETURN);
     params.insert("app_id", app_id);
     params.insert("auth_app_id", app_id);
-    params.insert("charset", context.charset.as_str());
+    params.insert("charset", charset.as_str());
     params.insert("version", "1.0");
-    params.insert("sign_type", context.sign_type.as_str());
+    params.insert("sign_type", sign_type.as_str());
     params.insert("timestamp", format_beijing(gateway.clock.now_ms()));
     params.insert("out_order_no", &view.out_order_no);
     params.insert("out_request_no", &view.out_request_no);
@@ -282,8 +278,7 @@ fn return_params(
     if let Some(trans) = view.gmt_trans_ms {
         params.insert("gmt_trans", format_beijing(trans));
     }
-    let sign =
-        sign_notify(&params, context.charset, context.sign_type, &gateway.gateway_key).ok()?;
+    let sign = sign_notify(&params, charset, sign_type, &gateway.gateway_key).ok()?;
     params.insert("sign", sign);
-    String::from_utf8(params.to_form(context.charset)?).ok()
+    String::from_utf8(params.to_form(charset)?).ok()
 }

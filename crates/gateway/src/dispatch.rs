@@ -3,6 +3,7 @@
 //! the request was and decrypted (`Verified::answer_key`), in clear when it failed before that,
 //! as Alipay answers a request it could not decrypt.
 
+use crate::body::BodyError;
 use crate::cashier;
 use crate::error::{log_failure, to_alipay, ApiError};
 use crate::methods;
@@ -16,12 +17,11 @@ use axum::routing::any;
 use bytes::Bytes;
 use hongbao_protocol::encryption::EncryptKey;
 use hongbao_protocol::envelope::{response_key, ResponseNode, ERROR_RESPONSE_KEY};
-use hongbao_protocol::form::parse_form_lenient;
+use hongbao_protocol::form::peek;
 use hongbao_protocol::method::{Channel, Method};
-use hongbao_protocol::params::{decode_request, peek_ascii, DecodedRequest};
+use hongbao_protocol::params::{decode_request, DecodedRequest};
 use hongbao_protocol::{Charset, RequestError, SignType};
 use http::{header, HeaderValue, Request, StatusCode};
-use http_body_util::{BodyExt, Limited};
 use std::sync::Arc;
 use tokio::sync::OwnedSemaphorePermit;
 
@@ -37,7 +37,7 @@ pub fn router(gateway: Arc<Gateway>) -> axum::Router {
 
 async fn gateway_do(State(gateway): State<Arc<Gateway>>, received: Received) -> Response {
     let method = received.method();
-    let Received { query, body, decoded, admitted } = received;
+    let Received { query, body, decoded, guessed, admitted } = received;
     // Pages and redirects carry no envelope: the log line and the metrics know their method.
     let paged = CallOutcome { method: method.map(|m| m.name().to_owned()), ..Default::default() };
     let response = match method.map(Method::channel) {
@@ -48,7 +48,7 @@ async fn gateway_do(State(gateway): State<Arc<Gateway>>, received: Received) -> 
             paged.tag(to_wallet(&query, &body))
         }
         Some(Channel::Json | Channel::OrderString) | None => {
-            let (frame, node) = answer(&gateway, &query, &body, decoded).await;
+            let (frame, node) = answer(&gateway, decoded, guessed).await;
             reply(&gateway, &frame, node)
         }
     };
@@ -85,6 +85,8 @@ struct Received {
     query: Vec<u8>,
     body: Bytes,
     decoded: Result<DecodedRequest, RequestError>,
+    /// For a request that did not decode: its framing, read once from the raw form.
+    guessed: Option<Frame>,
     admitted: OwnedSemaphorePermit,
 }
 
@@ -92,20 +94,18 @@ impl Received {
     /// The method the request names: from its parameters, or, when they did not decode, read
     /// leniently from the raw form (only to tell which way to answer the error).
     fn method(&self) -> Option<Method> {
-        match &self.decoded {
-            Ok(request) => request.params.get("method").and_then(Method::parse),
-            Err(_) => {
-                let mut raw = parse_form_lenient(&self.query);
-                raw.extend(parse_form_lenient(&self.body));
-                peek_ascii(&raw, "method").as_deref().and_then(Method::parse)
-            }
+        match (&self.decoded, &self.guessed) {
+            (Ok(request), _) => request.params.get("method").and_then(Method::parse),
+            (Err(_), Some(frame)) => frame.method.as_deref().and_then(Method::parse),
+            (Err(_), None) => None,
         }
     }
 }
 
 impl FromRequest<Arc<Gateway>> for Received {
-    /// An answer for a request that was never taken on: a body over the cap (signed), one that
-    /// timed out, or no place in the work within `admission_wait` (see `shed`).
+    /// An answer for a request that was never taken on: a body over the cap, malformed or cut
+    /// off (signed), one that timed out, or no place in the work within `admission_wait` (see
+    /// `shed`). The body's bounds are the server's (`body::BoundedBody`).
     type Rejection = Response;
 
     async fn from_request(
@@ -113,21 +113,21 @@ impl FromRequest<Arc<Gateway>> for Received {
         gateway: &Arc<Gateway>,
     ) -> Result<Received, Response> {
         let query = request.uri().query().unwrap_or("").as_bytes().to_vec();
-        let limit = gateway.limits.body_bytes_max;
-        let collected = tokio::time::timeout(
-            gateway.limits.body_read_timeout,
-            Limited::new(request.into_body(), limit).collect(),
-        )
-        .await;
-        let body = match collected {
-            Ok(Ok(collected)) => collected.to_bytes(),
-            Ok(Err(_)) => {
-                // Over the cap (or the connection broke mid-body): answer without reading more.
+        let body = match crate::body::read(request.into_body()).await {
+            Ok(body) => body,
+            Err(BodyError::TooLarge { limit }) => {
+                // Answered without reading more.
                 let frame = Frame::guess(&query, None);
                 let node = error_node(&RequestError::BodyTooLarge { limit }.into());
                 return Err(reply(gateway, &frame, node));
             }
-            Err(_) => {
+            Err(BodyError::Malformed(what)) => {
+                let frame = Frame::guess(&query, None);
+                let node = error_node(&RequestError::MalformedBody(what).into());
+                return Err(reply(gateway, &frame, node));
+            }
+            Err(BodyError::Overloaded) => return Err(shed(gateway, Frame::guess(&query, None))),
+            Err(BodyError::TimedOut(_)) => {
                 return Err((StatusCode::REQUEST_TIMEOUT, "request body timed out").into_response())
             }
         };
@@ -144,10 +144,11 @@ impl FromRequest<Arc<Gateway>> for Received {
             .and_then(Result::ok),
         };
         let Some(admitted) = admitted else {
-            return Err(shed(gateway, &query, &body));
+            return Err(shed(gateway, Frame::guess(&query, Some(&body))));
         };
         let decoded = decode_request(&query, &body);
-        Ok(Received { query, body, decoded, admitted })
+        let guessed = decoded.is_err().then(|| Frame::guess(&query, Some(&body)));
+        Ok(Received { query, body, decoded, guessed, admitted })
     }
 }
 
@@ -165,37 +166,44 @@ struct Frame {
 }
 
 impl Frame {
-    /// Best effort from whatever could be read, for answers to requests that failed early.
+    /// Best effort from whatever could be read, for answers to requests that failed early: one
+    /// pass over the raw form (`form::peek`), whatever its size.
     fn guess(query: &[u8], body: Option<&[u8]>) -> Frame {
-        let mut raw = parse_form_lenient(query);
-        if let Some(body) = body {
-            raw.extend(parse_form_lenient(body));
-        }
-        let method = peek_ascii(&raw, "method").filter(|m| !m.trim().is_empty());
+        let inputs: &[&[u8]] = match body {
+            Some(body) => &[query, body],
+            None => &[query],
+        };
+        let [method, charset, sign_type, app_id] =
+            peek(inputs, ["method", "charset", "sign_type", "app_id"]).map(printable);
+        let method = method.filter(|m| !m.trim().is_empty());
         Frame {
             key: method
                 .as_deref()
                 .and_then(response_key)
                 .unwrap_or_else(|| ERROR_RESPONSE_KEY.to_owned()),
-            charset: peek_ascii(&raw, "charset")
+            charset: charset
                 .and_then(|label| Charset::parse(label.trim()))
                 .unwrap_or(Charset::Utf8),
-            sign_type: peek_ascii(&raw, "sign_type")
-                .and_then(|text| SignType::parse(&text))
-                .unwrap_or(SignType::Rsa2),
-            app_id: peek_ascii(&raw, "app_id"),
+            sign_type: sign_type.and_then(|text| SignType::parse(&text)).unwrap_or(SignType::Rsa2),
+            app_id,
             method,
             encrypt: None,
         }
     }
 }
 
+/// A peeked value when it is printable ASCII (the charset is not known yet).
+fn printable(value: Option<Vec<u8>>) -> Option<String> {
+    value
+        .filter(|v| v.iter().all(|b| (0x20..0x7f).contains(b)))
+        .and_then(|v| String::from_utf8(v).ok())
+}
+
 /// Over capacity: a signed 20000 in the request's own node when it names a method, else a plain
 /// HTTP 503 (there is no node to answer in). Nothing was done; the identical request may be
 /// retried.
-fn shed(gateway: &Gateway, query: &[u8], body: &[u8]) -> Response {
+fn shed(gateway: &Gateway, frame: Frame) -> Response {
     metrics::counter!("hongbao_requests_shed_total").increment(1);
-    let frame = Frame::guess(query, Some(body));
     if frame.key == ERROR_RESPONSE_KEY {
         return (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "1")], "overloaded")
             .into_response();
@@ -206,13 +214,15 @@ fn shed(gateway: &Gateway, query: &[u8], body: &[u8]) -> Response {
 /// The JSON path: verify, run the method, frame the answer.
 async fn answer(
     gateway: &Gateway,
-    query: &[u8],
-    body: &[u8],
     decoded: Result<DecodedRequest, RequestError>,
+    guessed: Option<Frame>,
 ) -> (Frame, ResponseNode) {
     let request = match decoded {
         Ok(request) => request,
-        Err(err) => return (Frame::guess(query, Some(body)), error_node(&err.into())),
+        Err(err) => {
+            let frame = guessed.unwrap_or_else(|| Frame::guess(b"", None));
+            return (frame, error_node(&err.into()));
+        }
     };
     let method = request.params.get_nonblank("method").map(str::to_owned);
     let mut frame = Frame {

@@ -40,6 +40,14 @@ pub enum ApiError {
         /// The current gateway certificate's SN (empty without certificate mode).
         current: String,
     },
+    /// `notify_url` names a destination the notify destination policy refuses.
+    #[error("参数无效 ({key} {refused})")]
+    DestinationRefused {
+        /// `notify_url`.
+        key: &'static str,
+        /// Why.
+        refused: crate::destination::DestinationRefused,
+    },
     /// The answer could not be signed (the gateway key cannot sign; never expected).
     #[error("signing the answer failed: {0}")]
     Signing(#[from] SignError),
@@ -64,6 +72,18 @@ pub enum ApiError {
         /// The fields echoed after code/msg/sub_code/sub_msg.
         echo: Vec<(&'static str, String)>,
     },
+}
+
+impl From<crate::body::BodyError> for ApiError {
+    fn from(err: crate::body::BodyError) -> ApiError {
+        use crate::body::BodyError as B;
+        match err {
+            B::TooLarge { limit } => RequestError::BodyTooLarge { limit }.into(),
+            B::TimedOut(after) => RequestError::BodyTimedOut { seconds: after.as_secs() }.into(),
+            B::Malformed(what) => RequestError::MalformedBody(what).into(),
+            B::Overloaded => ApiError::Overloaded,
+        }
+    }
 }
 
 /// The fund.trans methods, whose rejections have their own sub_codes (std-red-packet-spec §5.4).
@@ -151,6 +171,8 @@ pub fn to_alipay(err: &ApiError) -> AlipayCode {
             let text = request.to_string();
             match request {
                 R::BodyTooLarge { .. }
+                | R::MalformedBody(_)
+                | R::BodyTimedOut { .. }
                 | R::MalformedForm(_)
                 | R::TooManyParameters { .. }
                 | R::DuplicateParameter(_)
@@ -204,6 +226,9 @@ pub fn to_alipay(err: &ApiError) -> AlipayCode {
                 // the Node SDK's tests: 40003, "解密出错, 未知错误", signed, in clear).
                 R::DecryptionFailed(_) => code(CONDITIONS, "isv.decryption-error-unknown", text),
             }
+        }
+        ApiError::DestinationRefused { .. } => {
+            code(INVALID, "isv.invalid-parameter", err.to_string())
         }
         ApiError::Biz(biz) => code(BUSINESS, "ILLEGAL_ARGUMENT", biz.to_string()),
         ApiError::Rejected(rejection) => rejection_code(rejection),
@@ -314,6 +339,8 @@ pub fn catalogue() -> Vec<ApiError> {
     use hongbao_protocol::form::FormError;
     let mut all: Vec<ApiError> = vec![
         RequestError::BodyTooLarge { limit: 1 }.into(),
+        RequestError::MalformedBody("x".into()).into(),
+        RequestError::BodyTimedOut { seconds: 1 }.into(),
         RequestError::MalformedForm(FormError::BadPercent { position: 0 }).into(),
         RequestError::TooManyParameters { max: 1 }.into(),
         RequestError::DuplicateParameter("a".into()).into(),
@@ -354,6 +381,10 @@ pub fn catalogue() -> Vec<ApiError> {
         RequestError::InvalidEncrypt(DecryptError::NotBase64).into(),
         RequestError::DecryptionFailed(DecryptionFault::BadPadding).into(),
         ApiError::AlipayCertNotExist { sent: "x".into(), current: "c".into() },
+        ApiError::DestinationRefused {
+            key: "notify_url",
+            refused: crate::destination::DestinationRefused::Address,
+        },
         BizError::Missing.into(),
         ApiError::Store(StoreError::unavailable("x")),
         ApiError::Store(StoreError::bug("x")),

@@ -1,5 +1,8 @@
 //! Server-rendered HTML for the cashier and the wallet: one stylesheet, escaping, two languages.
-//! Plain HTML forms, no JavaScript needed.
+//! Plain HTML forms, no JavaScript needed, and none allowed: every payer page carries a
+//! restrictive Content-Security-Policy, may not be framed (clickjacking the Pay button) and is
+//! never cached (`secure`). Merchant-given text is shown without the invisible characters that
+//! could disguise it (`visible`).
 
 use axum::response::{Html, IntoResponse, Response};
 use http::StatusCode;
@@ -37,6 +40,42 @@ impl Lang {
             Lang::En => en,
         }
     }
+}
+
+/// Bidirectional overrides, embeddings, isolates and marks, and zero-width characters: shown
+/// verbatim they can make a title read as something else (`\u{202E}` reverses what follows), and
+/// a payer has no use for them.
+fn invisible(ch: char) -> bool {
+    matches!(ch,
+        '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
+
+/// Merchant-given text as a payer sees it: escaped, without invisible formatting characters.
+pub fn visible(text: &str) -> String {
+    let kept: String = text.chars().filter(|ch| !invisible(*ch)).collect();
+    escape(&kept)
+}
+
+/// The Content-Security-Policy of every payer page: nothing but its own inline style; no
+/// script, no frame, no base change; and no page may frame it.
+pub const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'";
+
+/// Puts the payer pages' security headers on `response` (pages, redirects, results).
+pub fn secure(mut response: Response) -> Response {
+    use http::header::{HeaderValue, CACHE_CONTROL, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS};
+    let headers = response.headers_mut();
+    headers.insert(
+        http::header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(http::header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    // The cashier's URL names the order; the merchant's return page need not learn it.
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response
 }
 
 /// Escapes text for HTML element content and attribute values.
@@ -80,27 +119,14 @@ footer{text-align:center;color:#a0a5ad;font-size:12px;margin:24px 0}
 
 /// A complete page around `body`.
 pub fn page(lang: Lang, title: &str, body: &str, status: StatusCode) -> Response {
-    page_keeping(lang, title, body, status, "")
-}
-
-/// `page`, whose language links keep `query` (`&k=v…`, already encoded) so switching language
-/// loses no state.
-pub fn page_keeping(
-    lang: Lang,
-    title: &str,
-    body: &str,
-    status: StatusCode,
-    query: &str,
-) -> Response {
     let html = format!(
-        "<!DOCTYPE html><html lang=\"{code}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{title}</title><style>{STYLE}</style></head><body><header><span class=\"brand\">hongbao<small>{sub}</small></span><span><a id=\"lang-zh\" href=\"?lang=zh{keep}\">中文</a><a id=\"lang-en\" href=\"?lang=en{keep}\">English</a></span></header><main>{body}</main><footer>{footer}</footer></body></html>",
+        "<!DOCTYPE html><html lang=\"{code}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{title}</title><style>{STYLE}</style></head><body><header><span class=\"brand\">hongbao<small>{sub}</small></span><span><a id=\"lang-zh\" href=\"?lang=zh\">中文</a><a id=\"lang-en\" href=\"?lang=en\">English</a></span></header><main>{body}</main><footer>{footer}</footer></body></html>",
         code = lang.code(),
-        keep = escape(query),
         title = escape(title),
         sub = lang.t("红包收银台 · 沙箱", "Red packet cashier · sandbox"),
         footer = lang.t("这是 hongbao 沙箱：不涉及真实资金。", "This is the hongbao sandbox: no real money moves."),
     );
-    (status, Html(html)).into_response()
+    secure((status, Html(html)).into_response())
 }
 
 /// A page saying what went wrong, with Alipay's code, sub_code and sub_msg.
@@ -124,11 +150,11 @@ pub fn order_summary(lang: Lang, merchant: &str, view: &hongbao_ledger::Operatio
     format!(
         "<div class=\"card\"><div class=\"merchant\">{m_label} {merchant}</div><div class=\"title\" id=\"order-title\">{title}</div><div class=\"amount\" id=\"amount\"><small>¥</small>{amount}</div><div class=\"meta\">{no_label} {out_order_no}</div>",
         m_label = lang.t("收款方", "Merchant"),
-        merchant = escape(merchant),
-        title = escape(&view.order_title),
+        merchant = visible(merchant),
+        title = visible(&view.order_title),
         amount = view.amount,
         no_label = lang.t("订单号", "Order no."),
-        out_order_no = escape(&view.out_order_no),
+        out_order_no = visible(&view.out_order_no),
     )
 }
 
@@ -178,6 +204,26 @@ pub fn field<'a>(fields: &'a [(String, String)], key: &str) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invisible_characters_never_reach_the_payer() {
+        // "红包 (reversed: gnp.exe)" with an override, zero-width space and joiner, BOM, isolate.
+        let title = "\u{202E}abc\u{202C}红\u{200B}包\u{200D}\u{FEFF}\u{2066}x\u{2069}";
+        assert_eq!(visible(title), "abc红包x");
+        assert_eq!(visible("<b>"), "&lt;b&gt;");
+    }
+
+    #[test]
+    fn payer_pages_carry_the_security_headers() {
+        let response = page(Lang::Zh, "t", "<p>x</p>", StatusCode::OK);
+        let header = |name: &str| {
+            response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+        };
+        assert_eq!(header("x-frame-options").as_deref(), Some("DENY"));
+        assert_eq!(header("cache-control").as_deref(), Some("no-store"));
+        let csp = header("content-security-policy").unwrap_or_default();
+        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'"));
+    }
 
     #[test]
     fn escaping_neutralises_markup() {

@@ -12,8 +12,10 @@
 //!
 //! It never knows SQL (the store does) nor the CLI.
 
+pub mod body;
 pub mod cashier;
 pub mod clock;
+pub mod destination;
 pub mod dispatch;
 pub mod error;
 pub mod health;
@@ -25,6 +27,7 @@ pub mod observe;
 pub mod sandbox;
 pub mod scheduler;
 pub mod server;
+pub mod throttle;
 pub mod tls;
 pub mod verify;
 pub mod wallet;
@@ -157,9 +160,15 @@ impl GatewayCerts {
 /// Limits of the gateway, each named `*_max`.
 #[derive(Clone, Debug)]
 pub struct Limits {
-    /// Largest request body accepted.
+    /// Largest request body accepted on `/gateway.do`.
     pub body_bytes_max: usize,
-    /// How long a client may take to send its whole body.
+    /// Largest request body accepted on every other route: the pages' forms, the sandbox
+    /// control (a login form is a few hundred bytes).
+    pub page_body_bytes_max: usize,
+    /// Most bytes of request bodies still arriving, all connections together; a body that
+    /// would go beyond it is shed as overload (`body::BodyBudget`).
+    pub body_buffer_bytes_max: usize,
+    /// How long a client may take to send its whole body, on every route.
     pub body_read_timeout: std::time::Duration,
     /// How long a client may take to send its request headers.
     pub header_read_timeout: std::time::Duration,
@@ -179,10 +188,24 @@ pub struct Limits {
     pub shutdown_grace: std::time::Duration,
 }
 
+impl Limits {
+    /// The body cap of the route at `path`.
+    pub fn body_cap(&self, path: &str) -> usize {
+        if path == "/gateway.do" {
+            self.body_bytes_max
+        } else {
+            self.page_body_bytes_max
+        }
+    }
+}
+
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
             body_bytes_max: 1024 * 1024,
+            page_body_bytes_max: 16 * 1024,
+            // 64 bodies of the largest size at once, or thousands of ordinary ones.
+            body_buffer_bytes_max: 64 * 1024 * 1024,
             body_read_timeout: std::time::Duration::from_secs(15),
             header_read_timeout: std::time::Duration::from_secs(10),
             connections_max: 10_000,
@@ -217,6 +240,10 @@ pub struct Gateway {
     pub sandbox: Sandbox,
     /// Certificate mode: required when any app has a certificate.
     pub certs: Option<GatewayCerts>,
+    /// Where notifications and messages may go (`[notify]`).
+    pub destinations: Arc<destination::DestinationPolicy>,
+    /// Wrong passwords on the payer pages, per account and per client.
+    pub logins: throttle::LoginThrottle,
     /// What `/readyz` reports: worker heartbeats, a graceful stop in progress.
     pub health: health::Health,
     /// The request behind each recent operation, for the notify worker's log lines.
@@ -264,6 +291,8 @@ impl Gateway {
             policy: Policy::default(),
             sandbox: Sandbox::default(),
             certs: None,
+            destinations: Arc::default(),
+            logins: throttle::LoginThrottle::default(),
             health: health::Health::default(),
             recent_requests: observe::RecentRequests::default(),
         }

@@ -7,14 +7,19 @@
 //! signed like `rsaCheckV1` (all but `sign` and `sign_type`, sorted, `k=v&…`) with the gateway key
 //! and the call's sign_type.
 //!
-//! Delivery: claimed from the outbox under a lease, at most `concurrency_max` at once, each with
-//! a per-attempt timeout and a response read capped at `RESPONSE_BYTES_MAX`; redirects are not
-//! followed. Failed attempts retry on Alipay's schedule (4m, 10m, 10m, 1h, 2h, 6h, 15h: 8 tries in
+//! Delivery: claimed from the outbox under a lease, at most `concurrency_max` at once and
+//! `per_app_max` of one app (claimed round robin over the apps, so one app's dead endpoint costs
+//! the others nothing), each with a per-attempt timeout and a response read capped at
+//! `RESPONSE_BYTES_MAX`; redirects are not followed, no proxy is used, and every destination
+//! passes the notify destination policy (`destination`) first: a refused one is recorded as a
+//! failed attempt and nothing is sent. Failed attempts retry on Alipay's schedule (4m, 10m, 10m, 1h, 2h, 6h, 15h: 8 tries in
 //! about 25 h) on the gateway's injected clock, then the row is marked FAILED. A resend keeps the
 //! notify_id; a crash between sending and recording repeats the attempt after the lease (at least
 //! once, de-duplicated by notify_id).
 
+use crate::destination::{refusal_in, Resolver};
 use crate::Gateway;
+use hongbao_ledger::notify::ClaimShare;
 use hongbao_ledger::{
     BizScene, NotifyAttempt, NotifyCharset, NotifyEvent, NotifySignType, OperationStatus, Product,
 };
@@ -23,7 +28,8 @@ use hongbao_protocol::method;
 use hongbao_protocol::sign_content::sign_notify;
 use hongbao_protocol::{Charset, Params, SignType};
 use hongbao_store::PendingNotify;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
@@ -41,6 +47,9 @@ pub struct NotifyConfig {
     pub attempt_timeout: Duration,
     /// Most deliveries in flight.
     pub concurrency_max: usize,
+    /// Most deliveries of one app in flight: an app whose endpoint hangs holds this many of the
+    /// places, never the others' (`ClaimShare`).
+    pub per_app_max: usize,
     /// How long a claimed row stays invisible to other workers.
     pub lease_ms: i64,
     /// How often the outbox is polled when nothing wakes the worker.
@@ -52,6 +61,7 @@ impl Default for NotifyConfig {
         NotifyConfig {
             attempt_timeout: Duration::from_secs(5),
             concurrency_max: 32,
+            per_app_max: 8,
             // Three attempt timeouts: long enough that a live delivery records first, short
             // enough that a crash delays the retry by seconds, not minutes.
             lease_ms: 15_000,
@@ -219,6 +229,129 @@ pub fn notify_sign_type(sign_type: SignType) -> NotifySignType {
     }
 }
 
+/// The delivery side of the worker: its HTTP client, its places (`concurrency_max` in all, at
+/// most `per_app_max` for one app) and the deliveries in flight by app. `run` drives it in a
+/// loop; tests drive it one `round` at a time.
+pub struct Notifier {
+    gateway: Arc<Gateway>,
+    config: NotifyConfig,
+    client: reqwest::Client,
+    permits: Arc<Semaphore>,
+    in_flight: Arc<Mutex<HashMap<String, u32>>>,
+}
+
+/// One claim and the deliveries it started.
+pub struct Round {
+    /// How many notifications were claimed.
+    pub claimed: usize,
+    deliveries: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Round {
+    /// Waits until every delivery of the round has recorded its attempt.
+    pub async fn finish(self) -> usize {
+        for delivery in self.deliveries {
+            let _ = delivery.await;
+        }
+        self.claimed
+    }
+}
+
+impl Notifier {
+    /// A notifier for `gateway`; fails only when the HTTP client cannot be built.
+    pub fn new(gateway: Arc<Gateway>, config: NotifyConfig) -> Result<Notifier, reqwest::Error> {
+        let resolver = Arc::new(Resolver::new(Arc::clone(&gateway.destinations)));
+        let client = reqwest::Client::builder()
+            .timeout(config.attempt_timeout)
+            .connect_timeout(config.attempt_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            // A proxy would resolve and connect where the policy never looks.
+            .no_proxy()
+            .dns_resolver(resolver)
+            .user_agent("hongbao-notify/1.0")
+            .build()?;
+        let permits = Arc::new(Semaphore::new(config.concurrency_max));
+        Ok(Notifier { gateway, config, client, permits, in_flight: Arc::default() })
+    }
+
+    /// Claims what is due now (as many as there are free places, shared among the apps:
+    /// `ClaimShare`) and starts delivering it.
+    pub async fn round(&self) -> Round {
+        let free = u32::try_from(self.permits.available_permits()).unwrap_or(u32::MAX);
+        if free == 0 {
+            return Round { claimed: 0, deliveries: Vec::new() };
+        }
+        let in_flight: Vec<(String, u32)> = match self.in_flight.lock() {
+            Ok(map) => map.iter().map(|(app, count)| (app.clone(), *count)).collect(),
+            Err(_) => Vec::new(),
+        };
+        let per_app_max = u32::try_from(self.config.per_app_max).unwrap_or(u32::MAX);
+        let share = ClaimShare { limit: free, per_app_max, in_flight };
+        let now_ms = self.gateway.clock.now_ms();
+        let batch = match self
+            .gateway
+            .store
+            .claim_due_notifications(now_ms, self.config.lease_ms, share)
+            .await
+        {
+            Ok(batch) => batch,
+            Err(err) => {
+                tracing::warn!(error = %err, "claiming notifications failed; will retry");
+                return Round { claimed: 0, deliveries: Vec::new() };
+            }
+        };
+        let claimed = batch.len();
+        let mut deliveries = Vec::with_capacity(claimed);
+        for pending in batch {
+            let Ok(permit) = Arc::clone(&self.permits).acquire_owned().await else { break };
+            let slot = AppSlot::take(&self.in_flight, &pending.app_id);
+            let gateway = Arc::clone(&self.gateway);
+            let client = self.client.clone();
+            deliveries.push(tokio::spawn(async move {
+                deliver(&gateway, &client, pending).await;
+                drop(slot);
+                drop(permit);
+            }));
+        }
+        Round { claimed, deliveries }
+    }
+
+    /// Waits (at most two attempt timeouts) for the deliveries in flight.
+    async fn drain(&self) {
+        let all = u32::try_from(self.config.concurrency_max).unwrap_or(u32::MAX);
+        let wait = self.config.attempt_timeout * 2;
+        let _ = tokio::time::timeout(wait, self.permits.acquire_many(all)).await;
+    }
+}
+
+/// One delivery of an app in flight, counted until it ends.
+struct AppSlot {
+    in_flight: Arc<Mutex<HashMap<String, u32>>>,
+    app_id: String,
+}
+
+impl AppSlot {
+    fn take(in_flight: &Arc<Mutex<HashMap<String, u32>>>, app_id: &str) -> AppSlot {
+        if let Ok(mut map) = in_flight.lock() {
+            *map.entry(app_id.to_owned()).or_insert(0) += 1;
+        }
+        AppSlot { in_flight: Arc::clone(in_flight), app_id: app_id.to_owned() }
+    }
+}
+
+impl Drop for AppSlot {
+    fn drop(&mut self) {
+        if let Ok(mut map) = self.in_flight.lock() {
+            if let Some(count) = map.get_mut(&self.app_id) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    map.remove(&self.app_id);
+                }
+            }
+        }
+    }
+}
+
 /// Runs the worker until `shutdown` fires, then waits (at most two attempt timeouts) for the
 /// deliveries in flight, so each stops after its current attempt and records it. Wake it early
 /// with `gateway.notify_wake`.
@@ -227,55 +360,29 @@ pub async fn run(
     config: NotifyConfig,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
-    let client = match reqwest::Client::builder()
-        .timeout(config.attempt_timeout)
-        .connect_timeout(config.attempt_timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent("hongbao-notify/1.0")
-        .build()
-    {
-        Ok(client) => client,
+    let poll_interval = config.poll_interval;
+    let notifier = match Notifier::new(Arc::clone(&gateway), config) {
+        Ok(notifier) => notifier,
         Err(err) => {
             tracing::error!(error = %err, "cannot build the notify HTTP client; notifications stay queued");
             return;
         }
     };
-    let permits = Arc::new(Semaphore::new(config.concurrency_max));
     let _running = gateway.health.start(&gateway.health.notify);
     loop {
         gateway.health.beat(&gateway.health.notify);
         if *shutdown.borrow() {
             break;
         }
-        let free = permits.available_permits() as u32;
-        if free > 0 {
-            let now_ms = gateway.clock.now_ms();
-            let share = hongbao_ledger::notify::ClaimShare::all(free);
-            match gateway.store.claim_due_notifications(now_ms, config.lease_ms, share).await {
-                Ok(batch) => {
-                    for pending in batch {
-                        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else { return };
-                        let gateway = Arc::clone(&gateway);
-                        let client = client.clone();
-                        tokio::spawn(async move {
-                            deliver(&gateway, &client, pending).await;
-                            drop(permit);
-                        });
-                    }
-                }
-                Err(err) => {
-                    tracing::warn!(error = %err, "claiming notifications failed; will retry")
-                }
-            }
-        }
+        // Deliveries run on their own; the next round claims what their ends free.
+        drop(notifier.round().await);
         tokio::select! {
-            _ = tokio::time::sleep(config.poll_interval) => {}
+            _ = tokio::time::sleep(poll_interval) => {}
             _ = gateway.notify_wake.notified() => {}
             _ = shutdown.changed() => {}
         }
     }
-    let all = u32::try_from(config.concurrency_max).unwrap_or(u32::MAX);
-    let _ = tokio::time::timeout(config.attempt_timeout * 2, permits.acquire_many(all)).await;
+    notifier.drain().await;
 }
 
 async fn deliver(gateway: &Gateway, client: &reqwest::Client, pending: PendingNotify) {
@@ -292,9 +399,14 @@ async fn deliver(gateway: &Gateway, client: &reqwest::Client, pending: PendingNo
 }
 
 async fn deliver_in_span(gateway: &Gateway, client: &reqwest::Client, pending: PendingNotify) {
-    let (delivered, http_status, error) = match signed_body(gateway, &pending) {
-        Ok((body, content_type)) => post(client, &pending.target.url, body, content_type).await,
-        Err(err) => (false, None, Some(format!("cannot build the notification: {err}"))),
+    let url = &pending.target.url;
+    let (delivered, http_status, error) = match gateway.destinations.check_url(url) {
+        // A literal address is judged here; a name when it resolves (`destination::Resolver`).
+        Err(refused) => (false, None, Some(format!("not sent: the destination {refused}"))),
+        Ok(()) => match signed_body(gateway, &pending) {
+            Ok((body, content_type)) => post(client, url, body, content_type).await,
+            Err(err) => (false, None, Some(format!("cannot build the notification: {err}"))),
+        },
     };
     let at_ms = gateway.clock.now_ms();
     let attempts_made = pending.attempts + 1;
@@ -352,6 +464,9 @@ async fn post(
 }
 
 fn describe(err: &reqwest::Error) -> String {
+    if let Some(refused) = refusal_in(err) {
+        return format!("not sent: the destination {refused}");
+    }
     if err.is_timeout() {
         "timed out".into()
     } else if err.is_connect() {

@@ -7,7 +7,7 @@
 
 use crate::html::form_fields;
 use crate::Gateway;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -45,7 +45,8 @@ fn refusal(gateway: &Gateway, peer: Option<PeerAddr>, headers: &HeaderMap) -> Op
             serde_json::json!({"error": "sandbox clock control is off (set [sandbox] clock_token)"}),
         ));
     };
-    if !peer.is_some_and(|PeerAddr(addr)| addr.ip().is_loopback()) {
+    // A dual-stack listener ([::]:port) sees IPv4 clients as ::ffff:a.b.c.d.
+    if !peer.is_some_and(|PeerAddr(addr)| addr.ip().to_canonical().is_loopback()) {
         return Some(json(
             StatusCode::FORBIDDEN,
             serde_json::json!({"error": "sandbox controls answer loopback clients only"}),
@@ -88,11 +89,17 @@ async fn advance(
     peer: Option<Extension<PeerAddr>>,
     headers: HeaderMap,
     uri: Uri,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     if let Some(refused) = refusal(&gateway, peer.map(|Extension(p)| p), &headers) {
         return refused;
     }
+    let body = match crate::body::read(body).await {
+        Ok(body) => body,
+        Err(err) => {
+            return json(StatusCode::BAD_REQUEST, serde_json::json!({"error": err.to_string()}))
+        }
+    };
     let mut fields = form_fields(uri.query().unwrap_or("").as_bytes());
     fields.extend(form_fields(&body));
     let by = fields
@@ -174,5 +181,16 @@ mod tests {
             Some(StatusCode::UNAUTHORIZED)
         );
         assert_eq!(status(refusal(&on, loopback, &bearer("0123456789abcdef"))), None);
+        let mapped = Some(PeerAddr("[::ffff:127.0.0.1]:5000".parse().expect("addr")));
+        assert_eq!(
+            status(refusal(&on, mapped, &bearer("0123456789abcdef"))),
+            None,
+            "IPv4-mapped loopback (a dual-stack listener's view of 127.0.0.1) is loopback"
+        );
+        let mapped_remote = Some(PeerAddr("[::ffff:192.0.2.7]:5000".parse().expect("addr")));
+        assert_eq!(
+            status(refusal(&on, mapped_remote, &bearer("0123456789abcdef"))),
+            Some(StatusCode::FORBIDDEN)
+        );
     }
 }

@@ -5,11 +5,32 @@
 
 use crate::Gateway;
 use hongbao_ledger::FiredDeadline;
+use hongbao_store::StoreError;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Most deadlines of each kind fired per tick (bounded transactions).
 pub const FIRE_BATCH_MAX: u32 = 200;
+
+/// One round at the gateway clock's now: fires what is due (at most `FIRE_BATCH_MAX` of each
+/// kind), logs it and wakes the notify worker for what it queued.
+pub async fn tick(gateway: &Gateway) -> Result<Vec<FiredDeadline>, StoreError> {
+    let fired = gateway.store.fire_deadlines(gateway.clock.now_ms(), FIRE_BATCH_MAX).await?;
+    for deadline in &fired {
+        match deadline {
+            FiredDeadline::Closed { auth_no } => {
+                tracing::info!(%auth_no, "unpaid red packet closed")
+            }
+            FiredDeadline::Expired { auth_no, refunded } => {
+                tracing::info!(%auth_no, %refunded, "red packet expired; remainder refunded")
+            }
+        }
+    }
+    if !fired.is_empty() {
+        gateway.notify_wake.notify_one();
+    }
+    Ok(fired)
+}
 
 /// Runs until `shutdown` fires (after its current round); wake early with
 /// `gateway.scheduler_wake`.
@@ -24,23 +45,9 @@ pub async fn run(
         if *shutdown.borrow() {
             return;
         }
-        match gateway.store.fire_deadlines(gateway.clock.now_ms(), FIRE_BATCH_MAX).await {
-            Ok(fired) if !fired.is_empty() => {
-                for deadline in &fired {
-                    match deadline {
-                        FiredDeadline::Closed { auth_no } => {
-                            tracing::info!(%auth_no, "unpaid red packet closed")
-                        }
-                        FiredDeadline::Expired { auth_no, refunded } => {
-                            tracing::info!(%auth_no, %refunded, "red packet expired; remainder refunded")
-                        }
-                    }
-                }
-                gateway.notify_wake.notify_one();
-                if fired.len() as u32 >= FIRE_BATCH_MAX {
-                    continue;
-                }
-            }
+        match tick(&gateway).await {
+            // A full batch: more may be due at once.
+            Ok(fired) if fired.len() as u32 >= FIRE_BATCH_MAX => continue,
             Ok(_) => {}
             Err(err) => tracing::warn!(error = %err, "firing deadlines failed; will retry"),
         }

@@ -1,6 +1,7 @@
-//! The HTTP/1.1 server loop: keep-alive, header read timeout, a cap on open connections and
-//! graceful shutdown, in clear or over TLS. Written on hyper directly because `axum::serve`
-//! exposes none of these.
+//! The HTTP/1.1 server loop: keep-alive, header read timeout, a cap on open connections, the
+//! bounds of every request body (`body`: deadline, cap by route, buffering budget) and graceful
+//! shutdown, in clear or over TLS. Written on hyper directly because `axum::serve` exposes none
+//! of these.
 
 use crate::tls::TlsConfig;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -42,6 +43,7 @@ async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let permits = Arc::new(Semaphore::new(limits.connections_max));
+    let budget = crate::body::BodyBudget::new(limits.body_buffer_bytes_max);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout).keep_alive(true);
@@ -67,14 +69,24 @@ async fn run(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        // The peer address rides in each request's extensions. One small wrapper per
-        // connection: `Router::layer` here would re-wrap every route for every connection, a
-        // cost that grows with the routes and shows under 10,000 idle connections.
+        // The peer address rides in each request's extensions, and its body gets the bounds
+        // every route shares. One small wrapper per connection: `Router::layer` here would
+        // re-wrap every route for every connection, a cost that grows with the routes and shows
+        // under 10,000 idle connections.
+        let (limits_here, budget_here) = (limits.clone(), budget.clone());
         let service = TowerToHyperService::new(tower::util::MapRequest::new(
             router.clone(),
-            move |mut request: http::Request<hyper::body::Incoming>| {
-                request.extensions_mut().insert(crate::sandbox::PeerAddr(peer));
-                request
+            move |request: http::Request<hyper::body::Incoming>| {
+                let (mut head, body) = request.into_parts();
+                head.extensions.insert(crate::sandbox::PeerAddr(peer));
+                let cap = limits_here.body_cap(head.uri.path());
+                let body = crate::body::BoundedBody::new(
+                    body,
+                    limits_here.body_read_timeout,
+                    cap,
+                    budget_here.clone(),
+                );
+                http::Request::from_parts(head, body)
             },
         ));
         let http = http.clone();

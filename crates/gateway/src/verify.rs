@@ -94,8 +94,9 @@ impl<'a> Verified<'a> {
     }
 }
 
-/// Common parameters, method, app, certificate SNs, signature, app_auth_token, content
-/// decryption: in that order (docs/errors.md).
+/// Common parameters, method, app, certificate SNs, signature, app_auth_token, the notify
+/// destination policy for a literal `notify_url` address, content decryption: in that order
+/// (docs/errors.md).
 pub fn verify(gateway: &Gateway, mut request: DecodedRequest) -> Result<Verified<'_>, ApiError> {
     let common = CommonParams::parse(&request.params, wall_now_utc())?;
     let method = Method::parse(&common.method)
@@ -115,6 +116,14 @@ pub fn verify(gateway: &Gateway, mut request: DecodedRequest) -> Result<Verified
     )?;
     if common.app_auth_token.is_some() {
         return Err(RequestError::AppAuthTokenNotSupported.into());
+    }
+    // After the signature: only the app learns what the policy refuses. A name is judged when
+    // the worker resolves it, at every attempt.
+    if let Some(url) = &common.notify_url {
+        gateway
+            .destinations
+            .check_url(url)
+            .map_err(|refused| ApiError::DestinationRefused { key: "notify_url", refused })?;
     }
     let answer_key = decrypt(app, &mut request)?;
     Ok(Verified { method, app, common, request, answer_key })

@@ -7,23 +7,29 @@
 //! answers what the wallet SDK returns to the app: `resultStatus` 9000 with the signed
 //! `alipay_fund_coupon_order_app_pay_response` as `result` (the merchant verifies it on its
 //! server), or 6001 when the payer cancels. `Accept: application/json` gets that object as JSON.
+//!
+//! As on the cashier, the result is signed with the stored call's charset and sign_type, never
+//! the page's fields, wrong passwords are throttled, and every answer carries the payer pages'
+//! security headers.
 
-use crate::cashier::{failure_page, lang_field, load_order};
+use crate::cashier::{failure_page, lang_field, load_order, secured, try_login};
 use crate::error::{to_alipay, ApiError, TransMethod, WalletResult};
 use crate::html::{escape, field, form_fields, order_summary, page, pay_form, Lang};
 use crate::methods::fund::payer_side_order;
 use crate::methods::order_node;
 use crate::methods::trans::{app_pay_node, send_order};
+use crate::sandbox::PeerAddr;
 use crate::verify::verify;
 use crate::Gateway;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::Extension;
 use hongbao_ledger::{CompletePayment, FundMethod, OperationView, Product};
 use hongbao_protocol::envelope::response_key;
 use hongbao_protocol::params::{decode_request, peek_ascii};
-use hongbao_protocol::{Charset, Method, SignType};
+use hongbao_protocol::Method;
 use http::{HeaderMap, StatusCode, Uri};
 use std::sync::Arc;
 
@@ -32,6 +38,7 @@ pub fn router(gateway: Arc<Gateway>) -> axum::Router {
     axum::Router::new()
         .route("/wallet", get(open))
         .route("/wallet/pay", post(pay))
+        .layer(axum::middleware::map_response(secured))
         .with_state(gateway)
 }
 
@@ -65,15 +72,7 @@ async fn open(State(gateway): State<Arc<Gateway>>, uri: Uri) -> Response {
         Ok(view) => view,
         Err(err) => return failure_page(lang, method, app_id, &err),
     };
-    confirm_page(
-        &gateway,
-        lang,
-        &view.auth_no,
-        verified.charset(),
-        verified.common().sign_type,
-        None,
-    )
-    .await
+    confirm_page(&gateway, lang, &view.auth_no, None).await
 }
 
 fn paste_form(lang: Lang) -> Response {
@@ -99,25 +98,13 @@ async fn confirm_page(
     gateway: &Gateway,
     lang: Lang,
     auth_no: &str,
-    charset: Charset,
-    sign_type: SignType,
     error: Option<&str>,
 ) -> Response {
     let (order, merchant) = match load_order(gateway, Method::AppPay, auth_no, lang).await {
         Ok(found) => found,
         Err(page) => return page,
     };
-    let form = pay_form(
-        lang,
-        "/wallet/pay",
-        &[
-            ("auth_no", auth_no),
-            ("lang", lang.code()),
-            ("charset", charset.as_str()),
-            ("sign_type", sign_type.as_str()),
-        ],
-        error,
-    );
+    let form = pay_form(lang, "/wallet/pay", &[("auth_no", auth_no), ("lang", lang.code())], error);
     let body = format!("{}</div>{form}", order_summary(lang, &merchant, &order.view));
     page(lang, lang.t("hongbao 钱包", "hongbao wallet"), &body, StatusCode::OK)
 }
@@ -158,29 +145,37 @@ fn result_response(lang: Lang, headers: &HeaderMap, json: String) -> Response {
     page(lang, lang.t("支付结果", "Payment result"), &body, StatusCode::OK)
 }
 
-async fn pay(State(gateway): State<Arc<Gateway>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn pay(
+    State(gateway): State<Arc<Gateway>>,
+    peer: Option<Extension<PeerAddr>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let peer = peer.map(|Extension(PeerAddr(addr))| addr.ip().to_canonical());
+    let body = match crate::body::read(body).await {
+        Ok(body) => body,
+        Err(err) => return failure_page(Lang::Zh, Method::AppPay, "", &err.into()),
+    };
     let fields = form_fields(&body);
     let lang = lang_field(&fields);
     let auth_no = field(&fields, "auth_no").unwrap_or("").to_owned();
-    let charset = field(&fields, "charset").and_then(Charset::parse).unwrap_or(Charset::Utf8);
-    let sign_type = field(&fields, "sign_type").and_then(SignType::parse).unwrap_or(SignType::Rsa2);
     if field(&fields, "action") == Some("cancel") {
         return result_response(lang, &headers, wallet_result(WalletResult::Cancelled, ""));
     }
-    let (app_id, method) = match load_order(&gateway, Method::AppPay, &auth_no, lang).await {
-        Ok((order, _)) => (order.app_id, app_pay_method(&order.view)),
+    let (app_id, method, call) = match load_order(&gateway, Method::AppPay, &auth_no, lang).await {
+        Ok((order, _)) => (order.app_id, app_pay_method(&order.view), order.call),
         Err(page) => return page,
     };
+    // What the app verifies is signed the way it called, whatever the page sent.
+    let charset = crate::notify::wire_charset(call.charset);
+    let sign_type = crate::notify::wire_sign_type(call.sign_type);
     let app = gateway.apps.get(&app_id);
     let login = field(&fields, "login").unwrap_or("").trim();
     let password = field(&fields, "password").unwrap_or("");
-    let payer = match gateway.store.authenticate(login, password).await {
-        Ok(Some(payer)) => payer,
-        Ok(None) => {
-            let message = lang.t("账号或密码错误", "Wrong account or password");
-            return confirm_page(&gateway, lang, &auth_no, charset, sign_type, Some(message)).await;
-        }
-        Err(err) => return failure_page(lang, Method::AppPay, &app_id, &err.into()),
+    let payer = match try_login(&gateway, lang, peer, login, password).await {
+        Ok(Ok(payer)) => payer,
+        Ok(Err(message)) => return confirm_page(&gateway, lang, &auth_no, Some(&message)).await,
+        Err(err) => return failure_page(lang, Method::AppPay, &app_id, &err),
     };
     let now_ms = gateway.clock.now_ms();
     let view = match gateway
@@ -201,15 +196,7 @@ async fn pay(State(gateway): State<Arc<Gateway>>, headers: HeaderMap, body: Byte
                 _ => ApiError::Rejected(rejection),
             };
             let alipay = to_alipay(&err);
-            return confirm_page(
-                &gateway,
-                lang,
-                &auth_no,
-                charset,
-                sign_type,
-                Some(&alipay.sub_msg),
-            )
-            .await;
+            return confirm_page(&gateway, lang, &auth_no, Some(&alipay.sub_msg)).await;
         }
         Err(err) => return failure_page(lang, method, &app_id, &err.into()),
     };

@@ -126,6 +126,11 @@ async fn every_hostile_request_gets_its_error_and_changes_nothing() {
     };
     let future =
         (chrono::Utc::now() + chrono::TimeDelta::days(2)).format("%Y-%m-%d %H:%M:%S").to_string();
+    let leap_second = chrono::Utc::now().format("%Y-%m-%d %H:59:60").to_string();
+    let many_fields = {
+        let fields: Vec<String> = (0..10_000).map(|i| format!("\"k{i}\":1")).collect();
+        format!("{{{}}}", fields.join(","))
+    };
     let rows = vec![
         row("missing method", without(&good_query, "method"), &None, "40001", "isv.missing-method"),
         row("missing app_id", without(&good_query, "app_id"), &q, "40001", "isv.missing-app-id"),
@@ -207,8 +212,25 @@ async fn every_hostile_request_gets_its_error_and_changes_nothing() {
         row("query another app's order", signed(&query(&format!(r#"{{"auth_no":"{other_auth_no}","operation_id":"{other_operation_id}"}}"#))), &q, "40004", "ACCESS_FORBIDDEN"),
         row("query mismatched id pair", signed(&query(&format!(r#"{{"auth_no":"{auth_no}","operation_id":"{other_operation_id}"}}"#))), &q, "40004", "AUTH_OPERATION_NOT_EXIST"),
         row("query non-ASCII id", signed(&query(r#"{"out_order_no":"红包","out_request_no":"1"}"#)), &q, "40004", "ILLEGAL_ARGUMENT"),
+        // Issue 16: bounds before work, exact names for what is wrong, the destination policy.
+        row("charset twice with different values", appended(&good_query, b"&charset=GBK"), &q, "40002", "isv.invalid-parameter"),
+        row("half a million empty pairs", { let mut body = good_query.body(); body.extend_from_slice(&b"&a".repeat(500_000)); body }, &q, "40002", "isv.invalid-parameter"),
+        row("timestamp with a leap second", signed(&good_query.clone().param("timestamp", &leap_second)), &q, "40002", "isv.invalid-timestamp"),
+        row("biz_content duplicate key before the last", signed(&Call::new(QUERY, r#"{"auth_no":"1","auth_no":"2","operation_id":"3","out_request_no":"4"}"#)), &q, "40004", "ILLEGAL_ARGUMENT"),
+        row("biz_content of 10,000 fields", signed(&Call::new(QUERY, &many_fields)), &q, "40004", "ILLEGAL_ARGUMENT"),
+        row("extra_param duplicate keys", signed(&pay_with("extra_param", r#"{"orderExpiredTime":"1m","orderExpiredTime":"30d"}"#)), &p, "40004", "ILLEGAL_ARGUMENT"),
+        row("extra_param object with duplicate keys", signed(&pay_raw(r#""amount":"1.00","extra_param":{"orderExpiredTime":"1m","orderExpiredTime":"30d"}"#)), &p, "40004", "ILLEGAL_ARGUMENT"),
+        row("notify_url cloud metadata", signed(&good_query.clone().param("notify_url", "http://169.254.169.254/latest/meta-data/")), &q, "40002", "isv.invalid-parameter"),
+        row("notify_url metadata in decimal", signed(&good_query.clone().param("notify_url", "http://2852039166/")), &q, "40002", "isv.invalid-parameter"),
+        row("notify_url metadata in octal", signed(&good_query.clone().param("notify_url", "http://0251.0376.0251.0376/")), &q, "40002", "isv.invalid-parameter"),
+        row("notify_url metadata in hex", signed(&good_query.clone().param("notify_url", "http://0xa9fea9fe/")), &q, "40002", "isv.invalid-parameter"),
+        row("notify_url metadata IPv4-mapped", signed(&good_query.clone().param("notify_url", "http://[::ffff:169.254.169.254]/")), &q, "40002", "isv.invalid-parameter"),
+        row("notify_url IPv6 link-local", signed(&good_query.clone().param("notify_url", "http://[fe80::1]/")), &q, "40002", "isv.invalid-parameter"),
+        row("notify_url unspecified", signed(&good_query.clone().param("notify_url", "http://0.0.0.0:8080/")), &q, "40002", "isv.invalid-parameter"),
+        row("notify_url multicast", signed(&good_query.clone().param("notify_url", "http://224.0.0.1/")), &q, "40002", "isv.invalid-parameter"),
+        row("notify_url broadcast", signed(&good_query.clone().param("notify_url", "http://255.255.255.255/")), &q, "40002", "isv.invalid-parameter"),
     ];
-    assert!(rows.len() >= 60, "the catalogue has {} rows", rows.len());
+    assert!(rows.len() >= 95, "the catalogue has {} rows", rows.len());
     for row in &rows {
         let request = post_request("/gateway.do", &row.body, "application/x-www-form-urlencoded");
         let answer = verify_answer(
@@ -225,6 +247,22 @@ async fn every_hostile_request_gets_its_error_and_changes_nothing() {
             answer.sub_msg()
         );
         assert!(!answer.sub_msg().is_empty(), "row {:?} explains itself", row.name);
+        // The sub_msg names what is wrong, not something else (issue 16: a duplicate key
+        // before the last was once reported as a trailing comma).
+        let named = match row.name.as_str() {
+            "biz_content duplicate key before the last" => Some("auth_no more than once"),
+            "extra_param duplicate keys" | "extra_param object with duplicate keys" => {
+                Some("orderExpiredTime more than once")
+            }
+            "biz_content of 10,000 fields" => Some("more than 64 fields"),
+            "half a million empty pairs" => Some("more than 256 parameters"),
+            "charset twice with different values" => Some("charset is given more than once"),
+            name if name.starts_with("notify_url ") => Some("does not send to"),
+            _ => None,
+        };
+        if let Some(named) = named {
+            assert!(answer.sub_msg().contains(named), "row {:?}: {}", row.name, answer.sub_msg());
+        }
     }
     // A 2 MiB body, answered without being read.
     let huge = vec![b'x'; 2 * 1024 * 1024];
@@ -240,4 +278,143 @@ async fn every_hostile_request_gets_its_error_and_changes_nothing() {
     let after = fingerprint(&app.store.snapshot().await.expect("snapshot"));
     assert_eq!(before, after, "the catalogue changed the ledger");
     app.assert_invariants().await;
+}
+
+/// Sends `head` (a request head promising a body) and `partial` of its body, then stops; returns
+/// what the server sent before it closed the connection, or `None` when it still held the
+/// connection open after `within`.
+async fn stall(
+    addr: std::net::SocketAddr,
+    head: String,
+    partial: Vec<u8>,
+    within: std::time::Duration,
+) -> Option<Vec<u8>> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    // A server that already answered may refuse the rest of the body: that is fine here.
+    if stream.write_all(head.as_bytes()).await.is_ok() {
+        let _ = stream.write_all(&partial).await;
+    }
+    let mut answer = Vec::new();
+    match tokio::time::timeout(within, stream.read_to_end(&mut answer)).await {
+        Ok(_) => Some(answer),
+        Err(_) => None,
+    }
+}
+
+/// Item 1: every route, whether or not its handler reads the body, lets go of a client that
+/// sent its headers and part of a body once the body deadline (1 s in tests) has passed.
+#[tokio::test]
+async fn a_half_sent_body_is_let_go_on_every_route() {
+    let app = spawn_app().await;
+    let pay = app.call(PAY, &pay_biz("S", "10.00")).await;
+    assert_eq!(pay.code(), "10000");
+    let routes = [
+        "POST /gateway.do",
+        "POST /cashier/2026111800000000000001",
+        "POST /wallet/pay",
+        "POST /sandbox/clock/advance",
+        "GET /wallet",
+        "GET /cashier/2026111800000000000001",
+        "GET /healthz",
+        "GET /readyz",
+        "GET /sandbox/clock",
+        "POST /no/such/route",
+    ];
+    for route in routes {
+        let head = format!(
+            "{route} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {SANDBOX_TOKEN}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 4000\r\n\r\n"
+        );
+        let answered =
+            stall(app.addr, head, b"by=1".to_vec(), std::time::Duration::from_secs(5)).await;
+        assert!(answered.is_some(), "{route}: the connection is still held after 5 s");
+    }
+    // The gateway answers as before.
+    assert_eq!(app.call(PAY, &pay_biz("S2", "1.00")).await.code(), "10000");
+}
+
+/// Item 1: the pages take forms of a few KiB; more is refused before it is read, with a page
+/// that says why.
+#[tokio::test]
+async fn a_page_body_over_its_cap_is_refused() {
+    let app = spawn_app().await;
+    let big = vec![b'a'; 64 * 1024];
+    for path in ["/cashier/2026111800000000000001", "/wallet/pay"] {
+        let http =
+            raw(app.addr, &post_request(path, &big, "application/x-www-form-urlencoded")).await;
+        let text = String::from_utf8_lossy(&http.body).into_owned();
+        assert_eq!(http.status, 400, "{path}: {text}");
+        assert!(text.contains("exceeds 16384 bytes"), "{path}: {text}");
+    }
+}
+
+/// Item 6: a broken chunked body is named as such, not as a body over the size cap.
+#[tokio::test]
+async fn a_malformed_chunked_body_is_named() {
+    let app = spawn_app().await;
+    let request = format!(
+        "POST /gateway.do?method={QUERY}&charset=utf-8 HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nab=cd\r\nzz\r\nxyz\r\n0\r\n\r\n"
+    );
+    let answer = verify_answer(
+        raw(app.addr, request.as_bytes()).await,
+        Some(QUERY),
+        Charset::Utf8,
+        SignType::Rsa2,
+    );
+    assert_eq!(answer.sub_code(), "isv.invalid-parameter");
+    assert!(answer.sub_msg().contains("malformed"), "{}", answer.sub_msg());
+    assert!(!answer.sub_msg().contains("exceeds"), "{}", answer.sub_msg());
+}
+
+/// Item 1: bodies still arriving share one budget. Stalled near-cap bodies beyond it are shed at
+/// once (signed 20000, nothing done) instead of each holding its memory until its deadline.
+#[tokio::test]
+async fn stalled_bodies_beyond_the_buffering_budget_are_shed_at_once() {
+    const BODIES: usize = 12;
+    const SENT: usize = 900 * 1024;
+    let budget = 4 * 1024 * 1024;
+    let app = spawn_app_with(hongbao_gateway::Limits {
+        body_buffer_bytes_max: budget,
+        body_read_timeout: std::time::Duration::from_secs(5),
+        ..test_limits()
+    })
+    .await;
+    let head = format!(
+        "POST /gateway.do?method={QUERY}&charset=utf-8 HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+        1000 * 1024
+    );
+    let part = vec![b'x'; SENT];
+    let answers = futures_join(
+        (0..BODIES)
+            .map(|_| stall(app.addr, head.clone(), part.clone(), std::time::Duration::from_secs(3)))
+            .collect(),
+    )
+    .await;
+    // At most budget / SENT bodies fit; every other one is let go well before the 5 s deadline.
+    let let_go: Vec<Vec<u8>> = answers.into_iter().flatten().collect();
+    assert!(
+        let_go.len() >= BODIES - budget / SENT,
+        "{} of {BODIES} stalled bodies let go at once; at most {} fit the budget",
+        let_go.len(),
+        budget / SENT
+    );
+    // What was answered (the connection may close before the client reads it) is a signed
+    // 20000: nothing was done, the identical request may be retried.
+    for bytes in let_go.iter().filter(|bytes| bytes.windows(4).any(|w| w == b"\r\n\r\n")) {
+        let answer =
+            verify_answer(parse_response(bytes), Some(QUERY), Charset::Utf8, SignType::Rsa2);
+        assert_eq!((answer.code(), answer.sub_code()), ("20000", "isp.unknow-error"));
+    }
+}
+
+/// Joins futures without a futures crate: each on its own task.
+async fn futures_join<T: Send + 'static>(
+    futures: Vec<impl std::future::Future<Output = T> + Send + 'static>,
+) -> Vec<T> {
+    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut out = Vec::with_capacity(handles.len());
+    for handle in handles {
+        out.push(handle.await.expect("task"));
+    }
+    out
 }

@@ -19,6 +19,10 @@ fn page_biz(out_order_no: &str, amount: &str, extra: &str) -> String {
     )
 }
 
+fn hongbao_gateway_csp() -> &'static str {
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'"
+}
+
 fn get(path: &str) -> Vec<u8> {
     format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").into_bytes()
 }
@@ -80,12 +84,16 @@ async fn page_pay_cashier_login_pay_and_signed_return() {
     {
         assert!(html.contains(expected), "cashier page lacks {expected}");
     }
-    let english = text(&raw(app.addr, &get(&format!("{cashier}&lang=en"))).await);
+    let english = text(&raw(app.addr, &get(&format!("{cashier}?lang=en"))).await);
     assert!(english.contains(">Pay<") && english.contains("Merchant"), "English cashier");
-    assert!(
-        english.contains("href=\"?lang=zh&amp;charset=utf-8&amp;sign_type=RSA2\""),
-        "switching language keeps the call's charset"
-    );
+    assert!(english.contains("href=\"?lang=zh\""), "a language link");
+    for (name, expected) in [
+        ("x-frame-options", "DENY"),
+        ("cache-control", "no-store"),
+        ("content-security-policy", hongbao_gateway_csp()),
+    ] {
+        assert_eq!(page.header(name), Some(expected), "the cashier page's {name}");
+    }
 
     let path = cashier.split('?').next().expect("path").to_owned();
     let wrong = raw(
@@ -121,6 +129,7 @@ async fn page_pay_cashier_login_pay_and_signed_return() {
     )
     .await;
     assert_eq!(paid.status, 303);
+    assert_eq!(paid.header("cache-control"), Some("no-store"), "redirects are not cached either");
     let location = paid.header("location").expect("return redirect").to_owned();
     let query = location.strip_prefix(&format!("{RETURN_URL}?")).expect("back to return_url");
     let params: Params = parse_form(query.as_bytes())
@@ -203,21 +212,16 @@ async fn a_tampered_page_pay_form_shows_a_readable_error_page() {
 
 #[tokio::test]
 async fn an_unpaid_packet_closes_when_its_pay_timeout_passes() {
-    let app = spawn_app().await;
+    // The scheduler is stepped: a tick that fires nothing at 59 s proves nothing was due.
+    let app = spawn_app_stepped().await;
     let cashier = start_page_pay(&app, &page_biz("WEB3", "5.00", r#","pay_timeout":"1m""#)).await;
     app.clock.advance_ms(59_000);
-    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    assert_eq!(app.fire_deadlines().await, vec![], "nothing is due before pay_timeout");
     assert_eq!(query_status(&app, "WEB3", "pay1").await.field("status"), "INIT");
     app.clock.advance_ms(1_000);
-    let mut status = String::new();
-    for _ in 0..50 {
-        status = query_status(&app, "WEB3", "pay1").await.field("status").to_owned();
-        if status == "CLOSED" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    assert_eq!(status, "CLOSED");
+    let fired = app.fire_deadlines().await;
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert_eq!(query_status(&app, "WEB3", "pay1").await.field("status"), "CLOSED");
     let path = cashier.split('?').next().expect("path").to_owned();
     let late = raw(
         app.addr,
@@ -300,19 +304,15 @@ async fn wallet_pay(
         .and_then(|s| s.split('"').next())
         .expect("auth_no")
         .to_owned();
-    let sign_type = html
-        .split("name=\"sign_type\" value=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .expect("sign_type")
-        .to_owned();
+    assert!(!html.contains("name=\"sign_type\""), "the page carries no signing choice");
+    // A payer who adds the fields anyway changes nothing: the result is signed as the call was.
     let form: Params = [
         ("auth_no", auth_no.as_str()),
         ("login", PAYER_LOGON),
         ("password", password),
         ("action", action),
-        ("charset", "utf-8"),
-        ("sign_type", sign_type.as_str()),
+        ("charset", "GBK"),
+        ("sign_type", "RSA2"),
     ]
     .into_iter()
     .collect();
@@ -403,4 +403,91 @@ async fn the_sandbox_clock_control_needs_its_token_and_moves_time() {
     assert_eq!(moved.status, 200, "{}", text(&moved));
     assert_eq!(app.clock.now_ms_for_tests() - before, 2 * 3_600_000);
     assert!(text(&moved).contains("\"now_ms\""));
+}
+
+/// Item 5: the return parameters are signed with the stored call's charset and sign_type.
+/// The payer rewrites the form's fields to GBK and RSA (SHA1); the merchant called with
+/// utf-8 and RSA2, and that is what it gets, verifiably.
+#[tokio::test]
+async fn the_cashier_signs_the_return_as_the_call_was_made_whatever_the_page_sends() {
+    let app = spawn_app().await;
+    let cashier = start_page_pay(&app, &page_biz("WEB9", "1.00", "")).await;
+    let path = cashier.split('?').next().expect("path").to_owned();
+    let tampered: Params = [
+        ("login", PAYER_LOGON),
+        ("password", "111111"),
+        ("action", "pay"),
+        ("lang", "zh"),
+        ("charset", "GBK"),
+        ("sign_type", "RSA"),
+    ]
+    .into_iter()
+    .collect();
+    let paid = raw(
+        app.addr,
+        &post_request(
+            &path,
+            &tampered.to_form(Charset::Utf8).expect("form"),
+            "application/x-www-form-urlencoded",
+        ),
+    )
+    .await;
+    assert_eq!(paid.status, 303, "{}", text(&paid));
+    let location = paid.header("location").expect("return redirect").to_owned();
+    let query = location.strip_prefix(&format!("{RETURN_URL}?")).expect("back to return_url");
+    let params: Params = parse_form(query.as_bytes())
+        .expect("query")
+        .into_iter()
+        .map(|(k, v)| (String::from_utf8(k).expect("k"), String::from_utf8(v).expect("v")))
+        .collect();
+    assert_eq!(params.get("charset"), Some("utf-8"));
+    assert_eq!(params.get("sign_type"), Some("RSA2"));
+    let public = gateway_key().public_key().expect("public");
+    let content = hongbao_protocol::sign_content::notify_sign_content(&params);
+    assert!(
+        public.verify(SignType::Rsa2, content.as_bytes(), params.get("sign").expect("sign")),
+        "signed with RSA2 over the UTF-8 bytes"
+    );
+}
+
+/// Item 5: wrong passwords are throttled per account: after five, even the right one is
+/// refused with a message saying when to try again, and nothing is paid; once the window has
+/// passed (the gateway's clock), the right password pays.
+#[tokio::test]
+async fn wrong_passwords_lock_the_account_for_a_while() {
+    let app = spawn_app().await;
+    let cashier = start_page_pay(&app, &page_biz("WEB10", "2.00", "")).await;
+    let path = cashier.split('?').next().expect("path").to_owned();
+    let post = |password: &str| {
+        post_request(
+            &path,
+            &cashier_form(PAYER_LOGON, password, "pay"),
+            "application/x-www-form-urlencoded",
+        )
+    };
+    for _ in 0..hongbao_gateway::throttle::ACCOUNT_FAILURES_MAX {
+        assert!(text(&raw(app.addr, &post("guess")).await).contains("账号或密码错误"));
+    }
+    let locked = text(&raw(app.addr, &post("111111")).await);
+    assert!(locked.contains("密码错误次数过多") && locked.contains("15 分钟后再试"), "{locked}");
+    assert_eq!(query_status(&app, "WEB10", "pay1").await.field("status"), "INIT");
+    assert_eq!(app.balance(MERCHANT_B).await, MERCHANT_BALANCE);
+    app.clock.advance_ms(hongbao_gateway::throttle::WINDOW_MS);
+    let paid = raw(app.addr, &post("111111")).await;
+    assert_eq!(paid.status, 303, "{}", text(&paid));
+    assert_eq!(app.balance(MERCHANT_B).await, MERCHANT_BALANCE - 200);
+}
+
+/// Item 6: a title with a bidi override and zero-width characters is shown without them.
+#[tokio::test]
+async fn invisible_characters_in_a_title_never_reach_the_payer() {
+    let app = spawn_app().await;
+    let biz = page_biz("WEB11", "1.00", "").replace("年会红包", "红包\u{202E}exe.txt\u{200B}");
+    let cashier = start_page_pay(&app, &biz).await;
+    let html = text(&raw(app.addr, &get(&cashier)).await);
+    assert!(html.contains("红包exe.txt"), "the title is shown");
+    assert!(
+        !html.contains('\u{202E}') && !html.contains('\u{200B}'),
+        "without invisible characters"
+    );
 }

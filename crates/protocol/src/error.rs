@@ -17,6 +17,15 @@ pub enum RequestError {
         /// The cap in bytes.
         limit: usize,
     },
+    /// The body did not arrive within the gateway's deadline.
+    #[error("请求体超时 (the request body did not arrive within {seconds} s)")]
+    BodyTimedOut {
+        /// The deadline in whole seconds.
+        seconds: u64,
+    },
+    /// The body's HTTP framing is broken (a malformed chunk) or the connection ended mid-body.
+    #[error("请求体格式错误 ({0})")]
+    MalformedBody(String),
     /// Query or body is not valid form encoding.
     #[error("参数格式错误 (malformed form encoding: {0})")]
     MalformedForm(FormError),

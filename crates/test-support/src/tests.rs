@@ -176,7 +176,11 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub gateway: Arc<Gateway>,
     pub dir: tempfile::TempDir,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    /// A stepped app's notifier, driven one `notify_round` at a time.
+    pub notifier: Option<hongbao_gateway::notify::Notifier>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The server loop and the background workers, joined by `stop`.
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 pub fn test_limits() -> Limits {
@@ -192,8 +196,40 @@ pub fn test_notify_config() -> hongbao_gateway::notify::NotifyConfig {
     hongbao_gateway::notify::NotifyConfig {
         attempt_timeout: std::time::Duration::from_millis(500),
         concurrency_max: 8,
+        per_app_max: 4,
         lease_ms: 60_000,
         poll_interval: std::time::Duration::from_millis(20),
+    }
+}
+
+/// How a test app runs its notify worker and deadline scheduler.
+#[derive(Clone, Debug)]
+pub enum Workers {
+    /// In the background, polling (the notify worker with this configuration).
+    Background(hongbao_gateway::notify::NotifyConfig),
+    /// Not at all on their own: the test drives them one step at a time (`notify_round`,
+    /// `fire_deadlines`), so it can assert that a step did nothing.
+    Stepped,
+}
+
+/// Everything `spawn_app_with_options` may vary.
+#[derive(Clone, Debug)]
+pub struct AppOptions {
+    pub limits: Limits,
+    /// APP_A's application gateway (`message_url`) for fund.trans messages.
+    pub message_url: Option<String>,
+    pub workers: Workers,
+    pub destinations: hongbao_gateway::destination::DestinationPolicy,
+}
+
+impl Default for AppOptions {
+    fn default() -> AppOptions {
+        AppOptions {
+            limits: test_limits(),
+            message_url: None,
+            workers: Workers::Background(test_notify_config()),
+            destinations: Default::default(),
+        }
     }
 }
 
@@ -203,28 +239,33 @@ pub async fn spawn_app() -> TestApp {
 
 /// `spawn_app` with other limits.
 pub async fn spawn_app_with(limits: Limits) -> TestApp {
-    spawn_app_limited(tempfile::tempdir().expect("tempdir"), limits).await
+    let options = AppOptions { limits, ..AppOptions::default() };
+    spawn_app_with_options(tempfile::tempdir().expect("tempdir"), options).await
 }
 
 pub async fn spawn_app_in(dir: tempfile::TempDir) -> TestApp {
-    spawn_app_limited(dir, test_limits()).await
+    spawn_app_with_options(dir, AppOptions::default()).await
+}
+
+/// `spawn_app` whose workers run only when the test steps them.
+pub async fn spawn_app_stepped() -> TestApp {
+    spawn_app_stepped_in(tempfile::tempdir().expect("tempdir")).await
+}
+
+/// `spawn_app_stepped` on an existing data folder (a restart).
+pub async fn spawn_app_stepped_in(dir: tempfile::TempDir) -> TestApp {
+    spawn_app_with_options(dir, AppOptions { workers: Workers::Stepped, ..AppOptions::default() })
+        .await
 }
 
 /// `spawn_app` whose APP_A has an application gateway (`message_url`) for fund.trans messages.
 pub async fn spawn_app_messaging(message_url: &str) -> TestApp {
-    let dir = tempfile::tempdir().expect("tempdir");
-    spawn_app_configured(dir, test_limits(), Some(message_url.to_owned())).await
+    let options = AppOptions { message_url: Some(message_url.to_owned()), ..AppOptions::default() };
+    spawn_app_with_options(tempfile::tempdir().expect("tempdir"), options).await
 }
 
-async fn spawn_app_limited(dir: tempfile::TempDir, limits: Limits) -> TestApp {
-    spawn_app_configured(dir, limits, None).await
-}
-
-async fn spawn_app_configured(
-    dir: tempfile::TempDir,
-    limits: Limits,
-    message_url: Option<String>,
-) -> TestApp {
+pub async fn spawn_app_with_options(dir: tempfile::TempDir, options: AppOptions) -> TestApp {
+    let AppOptions { limits, message_url, workers, destinations } = options;
     let store = SqliteStore::open(&dir.path().join("hongbao.db")).expect("store opens");
     let now_ms = 1_795_000_000_000; // 2026-11-18
     for (user_id, logon_id, balance, real_name) in [
@@ -275,30 +316,43 @@ async fn spawn_app_configured(
     gateway.set_limits(limits.clone());
     gateway.sandbox.clock_token = Some(SANDBOX_TOKEN.to_owned());
     gateway.certs = Some(gateway_certs());
+    gateway.destinations = Arc::new(destinations);
     let gateway = Arc::new(gateway);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
     let router = gateway.router();
     let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
-    tokio::spawn(hongbao_gateway::scheduler::run(
-        Arc::clone(&gateway),
-        std::time::Duration::from_millis(20),
-        workers_stopped.clone(),
-    ));
-    tokio::spawn(hongbao_gateway::notify::run(
-        Arc::clone(&gateway),
-        test_notify_config(),
-        workers_stopped,
-    ));
-    tokio::spawn(async move {
+    let mut tasks = Vec::new();
+    let mut notifier = None;
+    match workers {
+        Workers::Background(config) => {
+            tasks.push(tokio::spawn(hongbao_gateway::scheduler::run(
+                Arc::clone(&gateway),
+                std::time::Duration::from_millis(20),
+                workers_stopped.clone(),
+            )));
+            tasks.push(tokio::spawn(hongbao_gateway::notify::run(
+                Arc::clone(&gateway),
+                config,
+                workers_stopped,
+            )));
+        }
+        Workers::Stepped => {
+            let stepped =
+                hongbao_gateway::notify::Notifier::new(Arc::clone(&gateway), test_notify_config())
+                    .expect("notifier");
+            notifier = Some(stepped);
+        }
+    }
+    tasks.push(tokio::spawn(async move {
         let _ = hongbao_gateway::server::serve(listener, router, limits, async {
             let _ = stop.await;
         })
         .await;
         let _ = stop_workers.send(true);
-    });
-    TestApp { addr, store, clock, gateway, dir, _shutdown: shutdown }
+    }));
+    TestApp { addr, store, clock, gateway, dir, notifier, shutdown: Some(shutdown), tasks }
 }
 
 /// Percent-encodes like the official Python SDK (`quote_plus` in the charset).
@@ -570,15 +624,30 @@ pub fn verify_answer_with(
 }
 
 impl TestApp {
-    /// Stops the server and its workers, keeping the data folder for a restart.
+    /// Stops the server and its workers and waits until they have ended (the server after its
+    /// open requests, the notify worker after its deliveries in flight), keeping the data folder
+    /// for a restart.
     pub async fn stop(self) -> tempfile::TempDir {
-        let TestApp { dir, _shutdown, gateway, store, .. } = self;
-        drop(_shutdown);
-        drop(gateway);
-        drop(store);
-        // Let the server loop and the notify worker see the signal.
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let TestApp { dir, shutdown, tasks, gateway, store, notifier, .. } = self;
+        drop(shutdown);
+        for task in tasks {
+            task.await.expect("a server or worker task panicked");
+        }
+        drop((notifier, gateway, store));
         dir
+    }
+
+    /// A stepped app: claims what is due now, delivers it and waits until every attempt is
+    /// recorded; returns how many notifications were claimed (0: nothing was due).
+    pub async fn notify_round(&self) -> usize {
+        let notifier = self.notifier.as_ref().expect("a stepped app (spawn_app_stepped)");
+        notifier.round().await.finish().await
+    }
+
+    /// A stepped app: one scheduler tick at the current clock; returns what fired.
+    pub async fn fire_deadlines(&self) -> Vec<hongbao_ledger::FiredDeadline> {
+        assert!(self.notifier.is_some(), "a stepped app (spawn_app_stepped)");
+        hongbao_gateway::scheduler::tick(&self.gateway).await.expect("deadlines fire")
     }
 
     /// Signs and POSTs `call` (params in the body), returns the verified answer.
