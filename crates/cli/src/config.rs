@@ -62,6 +62,34 @@ pub struct ConfigFile {
     pub sandbox: Option<SandboxEntry>,
     /// Prometheus metrics (off by default).
     pub metrics: Option<MetricsEntry>,
+    /// Where notifications and messages may go (the notify destination policy).
+    pub notify: Option<NotifyEntry>,
+    /// Request bounds.
+    pub limits: Option<LimitsEntry>,
+}
+
+/// `[notify]`: the notify destination policy (`hongbao_gateway::destination`). By default
+/// loopback, private and public addresses are allowed and link-local, unspecified, multicast
+/// and broadcast refused; `deny` adds ranges (a platform denies loopback and private ones),
+/// `allow` makes exceptions that win over every denial.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyEntry {
+    /// CIDR ranges always allowed (`"10.1.2.3/32"`).
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// CIDR ranges refused besides the default ones (`"127.0.0.0/8"`, `"10.0.0.0/8"`).
+    #[serde(default)]
+    pub deny: Vec<String>,
+}
+
+/// `[limits]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsEntry {
+    /// How long a client may take to send a request body, on every route (`"15s"`, whole
+    /// seconds or minutes; default 15s).
+    pub body_timeout: Option<String>,
 }
 
 /// `[metrics]`.
@@ -148,6 +176,10 @@ pub struct Config {
     pub sandbox_clock_token: Option<String>,
     /// Where `/metrics` is served; `None`: metrics off (nothing recorded).
     pub metrics_listen: Option<String>,
+    /// The notify destination policy.
+    pub destinations: hongbao_gateway::destination::DestinationPolicy,
+    /// The gateway's limits (defaults, with `[limits]` applied).
+    pub limits: hongbao_gateway::Limits,
 }
 
 /// Where the ledger lives, as `database` (or `HONGBAO_DATABASE`) says.
@@ -264,8 +296,11 @@ pub fn resolve(mut file: ConfigFile, base: &Path) -> Result<Config> {
         _ => None,
     };
 
+    let destinations = destination_policy(file.notify.take().unwrap_or_default())?;
+    let limits = limits(file.limits.take().unwrap_or_default())?;
     let mut users = Vec::new();
     let mut user_ids = HashSet::new();
+    let mut issued = Fen::ZERO;
     let mut logon_ids = HashSet::new();
     for user in user_entries {
         if !is_user_id(&user.user_id) {
@@ -279,6 +314,13 @@ pub fn resolve(mut file: ConfigFile, base: &Path) -> Result<Config> {
         }
         let balance = Fen::parse_non_negative(&user.balance)
             .map_err(|err| anyhow!("[[user]] {} balance: {err}", user.user_id))?;
+        // The opening balances are issued from one account: their total must be a balance.
+        issued = issued.checked_add(balance).ok_or_else(|| {
+            anyhow!(
+                "[[user]] opening balances add up to more than {} (the most the issuance account can hold); lower them",
+                Fen::from_fen(i64::MAX)
+            )
+        })?;
         users.push(hongbao_store::SandboxUser {
             user_id: user.user_id,
             logon_id: user.logon_id,
@@ -309,6 +351,9 @@ pub fn resolve(mut file: ConfigFile, base: &Path) -> Result<Config> {
             let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
             if !scheme_ok || url.len() > 256 || url.chars().any(|c| c.is_whitespace()) {
                 bail!("[[app]] {} message_url {url:?} is not an http(s) URL of at most 256 characters", app.app_id);
+            }
+            if let Err(refused) = destinations.check_url(url) {
+                bail!("[[app]] {} message_url {url:?} {refused}", app.app_id);
             }
         }
         let encrypt_key = match &app.encrypt_key {
@@ -361,6 +406,8 @@ pub fn resolve(mut file: ConfigFile, base: &Path) -> Result<Config> {
         packet_expiry_default_ms,
         sandbox_clock_token,
         metrics_listen,
+        destinations,
+        limits,
     })
 }
 
@@ -382,6 +429,41 @@ fn tls_files(
     let config = hongbao_gateway::tls::TlsConfig::from_pem(&cert_pem, &key_pem)
         .map_err(|err| anyhow!("tls_cert {} / tls_key {}: {err}", cert.display(), key.display()))?;
     Ok(Some((config, cert)))
+}
+
+/// `[notify]` as a policy; a range that is not CIDR stops start-up.
+fn destination_policy(
+    entry: NotifyEntry,
+) -> Result<hongbao_gateway::destination::DestinationPolicy> {
+    let ranges = |list: &[String], key: &str| -> Result<Vec<ipnet::IpNet>> {
+        list.iter()
+            .map(|text| {
+                text.trim().parse().map_err(|_| {
+                    anyhow!("[notify] {key} {text:?} is not a CIDR range (e.g. \"10.0.0.0/8\", \"::1/128\")")
+                })
+            })
+            .collect()
+    };
+    let allow = ranges(&entry.allow, "allow")?;
+    let deny = ranges(&entry.deny, "deny")?;
+    Ok(hongbao_gateway::destination::DestinationPolicy::new(&allow, &deny))
+}
+
+/// The gateway's limits with `[limits]` applied.
+fn limits(entry: LimitsEntry) -> Result<hongbao_gateway::Limits> {
+    let mut limits = hongbao_gateway::Limits::default();
+    if let Some(text) = entry.body_timeout {
+        let seconds = text
+            .strip_suffix('s')
+            .and_then(|n| n.parse::<u64>().ok())
+            .or_else(|| text.strip_suffix('m').and_then(|n| n.parse::<u64>().ok()).map(|m| m * 60))
+            .filter(|s| (1..=600).contains(s))
+            .ok_or_else(|| {
+                anyhow!("[limits] body_timeout {text:?} is not whole seconds or minutes between 1s and 10m (e.g. \"15s\")")
+            })?;
+        limits.body_read_timeout = std::time::Duration::from_secs(seconds);
+    }
+    Ok(limits)
 }
 
 /// A certificate file's text, loaded; `what` names the key for the error line.
@@ -489,7 +571,70 @@ fn app_credential(
 
 #[cfg(test)]
 mod tests {
-    use super::Database;
+    use super::*;
+
+    fn config_with(dir: &Path, extra: &str) -> Result<Config> {
+        config_of_app(dir, "", extra)
+    }
+
+    fn config_of_app(dir: &Path, app_extra: &str, extra: &str) -> Result<Config> {
+        let key = PrivateKey::generate(1024)?;
+        std::fs::write(dir.join("gateway.pem"), key.to_pkcs8_pem()?)?;
+        std::fs::write(dir.join("app.pem"), key.public_key()?.to_pem()?)?;
+        let text = format!(
+            "gateway_private_key = \"gateway.pem\"\n\
+             [[app]]\napp_id = \"2021000000000001\"\napp_public_key = \"app.pem\"\nmerchant_user_id = \"2088100000000001\"\n{app_extra}\
+             [[user]]\nuser_id = \"2088100000000001\"\nlogon_id = \"m@example.com\"\nbalance = \"1.00\"\n{extra}"
+        );
+        let path = dir.join("hongbao.toml");
+        std::fs::write(&path, text)?;
+        load(&path)
+    }
+
+    #[test]
+    fn opening_balances_that_overflow_together_stop_start_up_in_one_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // Each is an amount a balance may hold (about 10^18 fen); ten of them overflow i64.
+        let huge = "9999999999999999.99";
+        let extra: String = (0..10)
+            .map(|i| {
+                format!(
+                    "[[user]]\nuser_id = \"20881000000001{i:02}\"\nlogon_id = \"u{i}@example.com\"\nbalance = \"{huge}\"\n"
+                )
+            })
+            .collect();
+        let err = config_with(dir.path(), &extra).expect_err("refused");
+        let text = format!("{err:#}");
+        assert!(text.contains("opening balances add up to more than"), "{text}");
+        assert!(!text.contains('\n'), "one line: {text}");
+    }
+
+    #[test]
+    fn the_notify_policy_is_read_and_checked_against_message_urls() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = config_with(
+            dir.path(),
+            "[notify]\ndeny = [\"127.0.0.0/8\"]\nallow = [\"127.0.0.2/32\"]\n",
+        )
+        .expect("valid");
+        assert!(!config.destinations.allows("127.0.0.1".parse().expect("ip")));
+        assert!(config.destinations.allows("127.0.0.2".parse().expect("ip")));
+        assert!(!config.destinations.allows("169.254.169.254".parse().expect("ip")));
+        let err = config_with(dir.path(), "[notify]\ndeny = [\"10.0.0.0/33\"]\n").expect_err("bad");
+        assert!(format!("{err:#}").contains("[notify] deny \"10.0.0.0/33\" is not a CIDR range"));
+        // A message_url at a refused literal address stops start-up.
+        let err = config_of_app(dir.path(), "message_url = \"http://169.254.169.254/x\"\n", "")
+            .expect_err("refused");
+        assert!(format!("{err:#}").contains("message_url"), "{err:#}");
+    }
+
+    #[test]
+    fn the_body_timeout_is_configurable() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = config_with(dir.path(), "[limits]\nbody_timeout = \"2s\"\n").expect("valid");
+        assert_eq!(config.limits.body_read_timeout, std::time::Duration::from_secs(2));
+        assert!(config_with(dir.path(), "[limits]\nbody_timeout = \"0s\"\n").is_err());
+    }
 
     #[test]
     fn database_display_hides_the_password() {

@@ -319,6 +319,8 @@ fn serve(
         gateway.policy.packet_expiry_default_ms = config.packet_expiry_default_ms;
         gateway.sandbox.clock_token = config.sandbox_clock_token.clone();
         gateway.certs = config.certs.clone();
+        gateway.destinations = Arc::new(config.destinations.clone());
+        gateway.set_limits(config.limits.clone());
         let limits = gateway.limits.clone();
         let gateway = Arc::new(gateway);
         let (stop, stopped) = tokio::sync::watch::channel(false);

@@ -12,14 +12,20 @@ const IDLE: usize = 10_000;
 const SLOW: usize = 200;
 const RSS_MAX_KB: u64 = 200 * 1024;
 
+/// The server's resident memory. A measurement that cannot be made fails the test: read as 0,
+/// it would pass any bound without testing anything (issue 16).
 fn rss_kb(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
+    let path = format!("/proc/{pid}/status");
+    let status = std::fs::read_to_string(&path)
+        .unwrap_or_else(|err| panic!("cannot read {path} to measure the server's memory: {err}"));
+    let kb: u64 = status
         .lines()
         .find_map(|line| line.strip_prefix("VmRSS:"))
         .and_then(|value| value.split_whitespace().next())
         .and_then(|kb| kb.parse().ok())
-        .unwrap_or(0)
+        .unwrap_or_else(|| panic!("{path} has no VmRSS line"));
+    assert!(kb > 0, "{path} reports no resident memory");
+    kb
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
