@@ -4,6 +4,7 @@
 //! the sandbox clock control.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the test failing
 
+use hongbao_ledger::FiredDeadline;
 use hongbao_protocol::envelope::find_signed_node;
 use hongbao_protocol::form::parse_form;
 use hongbao_protocol::sign_content::verify_notify;
@@ -237,20 +238,11 @@ async fn an_unpaid_packet_closes_when_its_pay_timeout_passes() {
     app.assert_invariants().await;
 }
 
-async fn wait_for_status(app: &TestApp, query: &str, expected: &str) -> Answer {
-    for _ in 0..100 {
-        let answer = app.call(QUERY, query).await;
-        if answer.field("status") == expected {
-            return answer;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    panic!("{query} never reached {expected}");
-}
-
 #[tokio::test]
 async fn an_expired_packet_refunds_its_remainder_automatically() {
-    let app = spawn_app().await;
+    // The scheduler is stepped: each tick says what fired, so "not yet expired" is a tick that
+    // fired nothing, not a moment the background scheduler may not have reached.
+    let app = spawn_app_stepped().await;
     let biz = format!(
         r#"{{"out_order_no":"EXP1","out_request_no":"pay1","order_title":"t","amount":"100.00","payer_user_id":"{MERCHANT_A}","extra_param":"{{\"orderExpiredTime\":\"10m\"}}"}}"#
     );
@@ -260,13 +252,18 @@ async fn an_expired_packet_refunds_its_remainder_automatically() {
         r#"{{"out_order_no":"EXP1-D","deduct_auth_no":"{auth_no}","out_request_no":"1","order_title":"t","amount":"30.00","payee_user_id":"{ALICE}"}}"#
     );
     assert_eq!(app.call(DISBURSE, &disburse).await.code(), "10000");
-    app.clock.advance_ms(10 * 60_000);
-    let refund = wait_for_status(
-        &app,
-        &format!(r#"{{"auth_no":"{auth_no}","out_request_no":"EXPIRE_REFUND"}}"#),
-        "SUCCESS",
-    )
-    .await;
+    app.clock.advance_ms(10 * 60_000 - 1);
+    assert_eq!(app.fire_deadlines().await, vec![], "nothing expires before its time");
+    app.clock.advance_ms(1);
+    let fired = app.fire_deadlines().await;
+    assert!(
+        matches!(fired.as_slice(), [FiredDeadline::Expired { auth_no: fired_no, .. }] if *fired_no == auth_no),
+        "{fired:?}"
+    );
+    let refund = app
+        .call(QUERY, &format!(r#"{{"auth_no":"{auth_no}","out_request_no":"EXPIRE_REFUND"}}"#))
+        .await;
+    assert_eq!(refund.field("status"), "SUCCESS");
     assert_eq!(refund.field("operation_type"), "REFUND");
     assert_eq!(refund.field("amount"), "70.00");
     assert_eq!(refund.field("total_pay_refund_amount"), "70.00");
@@ -278,7 +275,9 @@ async fn an_expired_packet_refunds_its_remainder_automatically() {
     let other = format!(r#"{{"auth_no":"{default_expiry}","out_request_no":"EXPIRE_REFUND"}}"#);
     assert_eq!(app.call(QUERY, &other).await.sub_code(), "AUTH_OPERATION_NOT_EXIST");
     app.clock.advance_ms(48 * 3_600_000);
-    assert_eq!(wait_for_status(&app, &other, "SUCCESS").await.field("amount"), "10.00");
+    assert_eq!(app.fire_deadlines().await.len(), 1, "the default expiry fires");
+    let refunded = app.call(QUERY, &other).await;
+    assert_eq!((refunded.field("status"), refunded.field("amount")), ("SUCCESS", "10.00"));
     app.assert_invariants().await;
 }
 
