@@ -477,6 +477,32 @@ async fn wrong_passwords_lock_the_account_for_a_while() {
     assert_eq!(app.balance(MERCHANT_B).await, MERCHANT_BALANCE - 200);
 }
 
+/// Item 5: guessing across accounts is bounded per client. One wrong password for each of 20
+/// accounts (none of them locked on its own) locks this client out: the payer's right
+/// password is then refused with a message saying when to try again, and nothing is paid.
+#[tokio::test]
+async fn wrong_passwords_across_accounts_lock_the_client() {
+    let app = spawn_app().await;
+    let cashier = start_page_pay(&app, &page_biz("WEB12", "2.00", "")).await;
+    let path = cashier.split('?').next().expect("path").to_owned();
+    let post = |login: &str, password: &str| {
+        post_request(
+            &path,
+            &cashier_form(login, password, "pay"),
+            "application/x-www-form-urlencoded",
+        )
+    };
+    for index in 0..hongbao_gateway::throttle::CLIENT_FAILURES_MAX {
+        let guess = text(&raw(app.addr, &post(&format!("guess{index}@example.com"), "x")).await);
+        assert!(guess.contains("账号或密码错误"), "guess {index}: {guess}");
+    }
+    let locked = text(&raw(app.addr, &post(PAYER_LOGON, "111111")).await);
+    assert!(locked.contains("密码错误次数过多，请 15 分钟后再试"), "{locked}");
+    assert!(!locked.contains("该账号"), "the client is locked, not the payer's account: {locked}");
+    assert_eq!(query_status(&app, "WEB12", "pay1").await.field("status"), "INIT");
+    assert_eq!(app.balance(MERCHANT_B).await, MERCHANT_BALANCE);
+}
+
 /// Item 6: a title with a bidi override and zero-width characters is shown without them.
 #[tokio::test]
 async fn invisible_characters_in_a_title_never_reach_the_payer() {
