@@ -108,6 +108,9 @@ pub struct SandboxEntry {
     /// Enables the clock control (`/sandbox/clock/advance`, `hongbao clock advance`) for
     /// loopback clients presenting this bearer token.
     pub clock_token: Option<String>,
+    /// Lists the `[[user]]` accounts (logon id and user id, never a password) on the login card
+    /// of the cashier and the wallet: the demo turns it on.
+    pub list_users: Option<bool>,
 }
 
 /// One `[[app]]`.
@@ -174,6 +177,8 @@ pub struct Config {
     pub packet_expiry_default_ms: i64,
     /// The sandbox clock control's token; `None` keeps it off.
     pub sandbox_clock_token: Option<String>,
+    /// `[sandbox] list_users`: the payer pages list the sandbox accounts.
+    pub sandbox_list_users: bool,
     /// Where `/metrics` is served; `None`: metrics off (nothing recorded).
     pub metrics_listen: Option<String>,
     /// The notify destination policy.
@@ -385,6 +390,8 @@ pub fn resolve(mut file: ConfigFile, base: &Path) -> Result<Config> {
             i64::from(minutes) * 60_000
         }
     };
+    let sandbox_list_users =
+        file.sandbox.as_ref().and_then(|sandbox| sandbox.list_users).unwrap_or(false);
     let sandbox_clock_token = file.sandbox.and_then(|sandbox| sandbox.clock_token);
     if sandbox_clock_token.as_deref().is_some_and(|token| token.len() < 16) {
         bail!("[sandbox] clock_token must be at least 16 characters");
@@ -405,6 +412,7 @@ pub fn resolve(mut file: ConfigFile, base: &Path) -> Result<Config> {
         users,
         packet_expiry_default_ms,
         sandbox_clock_token,
+        sandbox_list_users,
         metrics_listen,
         destinations,
         limits,

@@ -239,7 +239,9 @@ pub fn ensure(data_dir: &Path) -> Result<PathBuf> {
     }
     config.push_str(&format!(
         "\n# The sandbox clock control (hongbao clock advance 2h --token …), loopback only.\n\
-         [sandbox]\nclock_token = \"{clock_token}\"\n"
+         [sandbox]\nclock_token = \"{clock_token}\"\n\
+         # The cashier's and the wallet's login card list the sandbox accounts above.\n\
+         list_users = true\n"
     ));
     std::fs::write(&config_path, config)
         .with_context(|| format!("cannot write {}", config_path.display()))?;

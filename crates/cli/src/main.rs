@@ -318,6 +318,13 @@ fn serve(
         let mut gateway = Gateway::new(apps, config.gateway_key.clone(), store, clock);
         gateway.policy.packet_expiry_default_ms = config.packet_expiry_default_ms;
         gateway.sandbox.clock_token = config.sandbox_clock_token.clone();
+        if config.sandbox_list_users {
+            gateway.sandbox.login_users = config
+                .users
+                .iter()
+                .map(|user| (user.user_id.clone(), user.logon_id.clone()))
+                .collect();
+        }
         gateway.certs = config.certs.clone();
         gateway.destinations = Arc::new(config.destinations.clone());
         gateway.set_limits(config.limits.clone());

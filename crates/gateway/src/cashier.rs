@@ -13,7 +13,9 @@
 //! (`html::secure`).
 
 use crate::error::{log_failure, to_alipay, ApiError};
-use crate::html::{error_page, escape, field, form_fields, order_summary, page, pay_form, Lang};
+use crate::html::{
+    error_page, escape, field, form_fields, order_summary, page, pay_form, Attempt, ErrorKind, Lang,
+};
 use crate::methods::fund::payer_side_order;
 use crate::sandbox::PeerAddr;
 use crate::verify::verify;
@@ -79,7 +81,11 @@ pub(crate) async fn try_login(
 pub(crate) fn failure_page(lang: Lang, method: Method, app_id: &str, err: &ApiError) -> Response {
     log_failure(method, app_id, err);
     let alipay = to_alipay(err);
-    error_page(lang, alipay.code, alipay.sub_code, &alipay.sub_msg)
+    let kind = match err {
+        ApiError::Rejected(Rejection::AuthOrderNotExist) => ErrorKind::NoSuchOrder,
+        _ => ErrorKind::BadRequest,
+    };
+    error_page(lang, kind, alipay.code, alipay.sub_code, &alipay.sub_msg)
 }
 
 /// The `lang` of a submitted form.
@@ -113,7 +119,7 @@ async fn show(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let lang = Lang::parse(query.get("lang").map(String::as_str));
-    render(&gateway, &auth_no, lang, None).await
+    render(&gateway, &auth_no, lang, Attempt::default()).await
 }
 
 /// The order behind a cashier (page.pay) or wallet (app.pay) page, with the merchant's name, or
@@ -138,12 +144,13 @@ pub(crate) async fn load_order(
     }
 }
 
-async fn render(gateway: &Gateway, auth_no: &str, lang: Lang, error: Option<&str>) -> Response {
+async fn render(gateway: &Gateway, auth_no: &str, lang: Lang, attempt: Attempt<'_>) -> Response {
     let (order, merchant) = match load_order(gateway, Method::PagePay, auth_no, lang).await {
         Ok(found) => found,
         Err(page) => return page,
     };
     let summary = order_summary(lang, &merchant, &order.view);
+    let attempt = Attempt { users: &gateway.sandbox.login_users, ..attempt };
     let closed_by_time = order.pay_deadline_ms.is_some_and(|d| gateway.clock.now_ms() >= d);
     let body = match order.status {
         PacketStatus::Funded => format!(
@@ -159,7 +166,7 @@ async fn render(gateway: &Gateway, auth_no: &str, lang: Lang, error: Option<&str
                 lang,
                 &format!("/cashier/{}", order.view.auth_no),
                 &[("lang", lang.code())],
-                error,
+                attempt,
             );
             format!(
                 "{summary}<div class=\"meta\">{pay_before} {deadline}</div></div>{form}",
@@ -219,7 +226,11 @@ async fn act(
         (field(&fields, "login").unwrap_or("").trim(), field(&fields, "password").unwrap_or(""));
     let payer = match try_login(&gateway, lang, peer, login, password).await {
         Ok(Ok(payer)) => payer,
-        Ok(Err(message)) => return render(&gateway, &auth_no, lang, Some(&message)).await,
+        Ok(Err(message)) => {
+            let attempt =
+                Attempt { error: Some(&message), login: Some(login), ..Attempt::default() };
+            return render(&gateway, &auth_no, lang, attempt).await;
+        }
         Err(err) => return failure_page(lang, Method::PagePay, &order.app_id, &err),
     };
     let now_ms = gateway.clock.now_ms();
@@ -235,9 +246,11 @@ async fn act(
         Ok(Ok(view)) => view,
         Ok(Err(Rejection::BalanceNotEnough)) => {
             let message = lang.t("余额不足", "Balance not enough");
-            return render(&gateway, &auth_no, lang, Some(message)).await;
+            let attempt =
+                Attempt { error: Some(message), login: Some(login), ..Attempt::default() };
+            return render(&gateway, &auth_no, lang, attempt).await;
         }
-        Ok(Err(_)) => return render(&gateway, &auth_no, lang, None).await,
+        Ok(Err(_)) => return render(&gateway, &auth_no, lang, Attempt::default()).await,
         Err(err) => return failure_page(lang, Method::PagePay, &order.app_id, &err.into()),
     };
     gateway.recent_requests.remember(&view.operation_id);
@@ -248,9 +261,9 @@ async fn act(
                 let separator = if return_url.contains('?') { '&' } else { '?' };
                 Redirect::to(&format!("{return_url}{separator}{query}")).into_response()
             }
-            None => render(&gateway, &auth_no, lang, None).await,
+            None => render(&gateway, &auth_no, lang, Attempt::default()).await,
         },
-        None => render(&gateway, &auth_no, lang, None).await,
+        None => render(&gateway, &auth_no, lang, Attempt::default()).await,
     }
 }
 

@@ -111,38 +111,90 @@ textarea{min-height:120px;font-family:Menlo,Consolas,monospace;font-size:12px}
 button{flex:1;padding:11px 0;border-radius:6px;font-size:16px;cursor:pointer;border:1px solid #1677ff}
 button.primary{background:#1677ff;color:#fff}button.secondary{background:#fff;color:#1677ff}
 .error{background:#fff2f0;border:1px solid #ffccc7;color:#cf1322;padding:10px 12px;border-radius:6px;font-size:14px;margin-bottom:12px}
-.ok{color:#389e0d;font-size:22px;font-weight:600}.closed{color:#8f959e;font-size:22px;font-weight:600}
+.ok{color:#389e0d;font-size:22px;font-weight:600}.closed{color:#1f2329;font-size:22px;font-weight:600}.failed{color:#cf1322;font-size:22px;font-weight:600}
+.users{font-size:13px;color:#4e5969;margin:14px 0 0;padding-left:18px}.users code{color:#1f2329}
 pre{background:#f7f8fa;border-radius:6px;padding:12px;white-space:pre-wrap;word-break:break-all;font-size:12px}
 .hint{color:#8f959e;font-size:12px;margin-top:14px;line-height:1.6}
 footer{text-align:center;color:#a0a5ad;font-size:12px;margin:24px 0}
 "#;
 
-/// A complete page around `body`.
+/// Which payer surface a page belongs to: its header names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Surface {
+    /// The cashier (page.pay), and pages of the server itself.
+    Cashier,
+    /// The wallet (app.pay order strings).
+    Wallet,
+}
+
+/// A complete cashier page around `body`.
 pub fn page(lang: Lang, title: &str, body: &str, status: StatusCode) -> Response {
+    page_on(Surface::Cashier, lang, title, body, status)
+}
+
+/// A complete page of `surface` around `body`.
+pub fn page_on(
+    surface: Surface,
+    lang: Lang,
+    title: &str,
+    body: &str,
+    status: StatusCode,
+) -> Response {
+    let sub = match surface {
+        Surface::Cashier => lang.t("红包收银台 · 沙箱", "Red packet cashier · sandbox"),
+        Surface::Wallet => lang.t("钱包 · 沙箱", "Wallet · sandbox"),
+    };
     let html = format!(
         "<!DOCTYPE html><html lang=\"{code}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{title}</title><style>{STYLE}</style></head><body><header><span class=\"brand\">hongbao<small>{sub}</small></span><span><a id=\"lang-zh\" href=\"?lang=zh\">中文</a><a id=\"lang-en\" href=\"?lang=en\">English</a></span></header><main>{body}</main><footer>{footer}</footer></body></html>",
         code = lang.code(),
         title = escape(title),
-        sub = lang.t("红包收银台 · 沙箱", "Red packet cashier · sandbox"),
         footer = lang.t("这是 hongbao 沙箱：不涉及真实资金。", "This is the hongbao sandbox: no real money moves."),
     );
     secure((status, Html(html)).into_response())
 }
 
+/// What an error page says the payer (or the developer behind them) can do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The request itself is wrong: signature, parameters, charset.
+    BadRequest,
+    /// The page names an order that does not exist.
+    NoSuchOrder,
+}
+
 /// A page saying what went wrong, with Alipay's code, sub_code and sub_msg.
-pub fn error_page(lang: Lang, code: &str, sub_code: &str, sub_msg: &str) -> Response {
+pub fn error_page(
+    lang: Lang,
+    kind: ErrorKind,
+    code: &str,
+    sub_code: &str,
+    sub_msg: &str,
+) -> Response {
+    let (heading, hint, status) = match kind {
+        ErrorKind::BadRequest => (
+            lang.t("无法完成支付请求", "This payment request cannot be processed"),
+            lang.t(
+                "请检查商户的签名、参数与字符集设置后重新发起。",
+                "Check the merchant's signature, parameters and charset, then start again.",
+            ),
+            StatusCode::BAD_REQUEST,
+        ),
+        ErrorKind::NoSuchOrder => (
+            lang.t("没有这笔订单", "No such order"),
+            lang.t(
+                "链接里的订单不存在（或不属于这里）：请回到商户重新发起支付。",
+                "The order in this link does not exist here: go back to the merchant and start the payment again.",
+            ),
+            StatusCode::NOT_FOUND,
+        ),
+    };
     let body = format!(
-        "<div class=\"card\"><div class=\"closed\">{heading}</div><p class=\"meta\">code {code} · {sub_code}</p><pre id=\"error\">{msg}</pre><p class=\"hint\">{hint}</p></div>",
-        heading = lang.t("无法完成支付请求", "This payment request cannot be processed"),
+        "<div class=\"card\"><div class=\"failed\" id=\"heading\">{heading}</div><p class=\"meta\">code {code} · {sub_code}</p><pre id=\"error\">{msg}</pre><p class=\"hint\">{hint}</p></div>",
         code = escape(code),
         sub_code = escape(sub_code),
         msg = escape(sub_msg),
-        hint = lang.t(
-            "请检查商户的签名、参数与字符集设置后重新发起。",
-            "Check the merchant's signature, parameters and charset, then start again."
-        ),
     );
-    page(lang, lang.t("支付请求错误", "Payment request error"), &body, StatusCode::BAD_REQUEST)
+    page(lang, lang.t("支付请求错误", "Payment request error"), &body, status)
 }
 
 /// The order card's opening: merchant, title, amount, order number. The caller closes the card.
@@ -158,10 +210,24 @@ pub fn order_summary(lang: Lang, merchant: &str, view: &hongbao_ledger::Operatio
     )
 }
 
+/// What the payer's card shows besides the form: the message of a failed try and the login it
+/// was made with (kept, so that only the password is typed again), and the sandbox accounts to
+/// list (the demo's).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Attempt<'a> {
+    /// Why the last try failed.
+    pub error: Option<&'a str>,
+    /// The login of the last try.
+    pub login: Option<&'a str>,
+    /// Sandbox accounts (user id, logon id) to list under the form.
+    pub users: &'a [(String, String)],
+}
+
 /// The payer's card: an error line, a sandbox login, Pay and Cancel (`name=action`), posted to
 /// `action` with `hidden` fields.
-pub fn pay_form(lang: Lang, action: &str, hidden: &[(&str, &str)], error: Option<&str>) -> String {
-    let error = error
+pub fn pay_form(lang: Lang, action: &str, hidden: &[(&str, &str)], attempt: Attempt<'_>) -> String {
+    let error = attempt
+        .error
         .map(|e| format!("<div class=\"error\" id=\"error\">{}</div>", escape(e)))
         .unwrap_or_default();
     let hidden: String = hidden
@@ -172,11 +238,13 @@ pub fn pay_form(lang: Lang, action: &str, hidden: &[(&str, &str)], error: Option
         .collect();
     format!(
         "<div class=\"card\">{error}<form method=\"post\" action=\"{action}\" accept-charset=\"utf-8\">{hidden}\
-         <label for=\"login\">{login_label}</label><input type=\"text\" id=\"login\" name=\"login\" autocomplete=\"username\" placeholder=\"2088… / name@example.com\">\
+         <label for=\"login\">{login_label}</label><input type=\"text\" id=\"login\" name=\"login\" autocomplete=\"username\" placeholder=\"2088… / name@example.com\" value=\"{login}\">\
          <label for=\"password\">{password_label}</label><input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\">\
          <div class=\"actions\"><button class=\"primary\" id=\"pay\" name=\"action\" value=\"pay\" type=\"submit\">{pay}</button><button class=\"secondary\" id=\"cancel\" name=\"action\" value=\"cancel\" type=\"submit\">{cancel}</button></div></form>\
-         <p class=\"hint\">{hint}</p></div>",
+         {users}<p class=\"hint\">{hint}</p></div>",
         action = escape(action),
+        login = escape(attempt.login.unwrap_or("")),
+        users = users_list(lang, attempt.users),
         login_label = lang.t("沙箱账号（用户号或登录名）", "Sandbox account (user id or logon id)"),
         password_label = lang.t("支付密码", "Payment password"),
         pay = lang.t("确认付款", "Pay"),
@@ -185,6 +253,23 @@ pub fn pay_form(lang: Lang, action: &str, hidden: &[(&str, &str)], error: Option
             "沙箱账号与密码见 hongbao 配置文件中的 [[user]]。",
             "Sandbox accounts and passwords are the [[user]] entries of the hongbao configuration."
         ),
+    )
+}
+
+/// The sandbox accounts, listed for the payer to pick one.
+fn users_list(lang: Lang, users: &[(String, String)]) -> String {
+    if users.is_empty() {
+        return String::new();
+    }
+    let items: String = users
+        .iter()
+        .map(|(user_id, logon_id)| {
+            format!("<li><code>{}</code> · <code>{}</code></li>", escape(logon_id), escape(user_id))
+        })
+        .collect();
+    format!(
+        "<p class=\"meta\">{}</p><ul class=\"users\" id=\"users\">{items}</ul>",
+        lang.t("沙箱账号（登录名 · 用户号）：", "Sandbox accounts (logon id · user id):")
     )
 }
 

@@ -269,6 +269,9 @@ impl Default for Policy {
 pub struct Sandbox {
     /// Bearer token of the clock control; `None` disables it.
     pub clock_token: Option<String>,
+    /// Sandbox accounts (user id, logon id) listed on the payer pages' login card, so that a
+    /// payer trying the demo need not look them up; empty (the default) lists none.
+    pub login_users: Vec<(String, String)>,
 }
 
 impl Gateway {

@@ -14,7 +14,9 @@
 
 use crate::cashier::{failure_page, lang_field, load_order, secured, try_login};
 use crate::error::{to_alipay, ApiError, TransMethod, WalletResult};
-use crate::html::{escape, field, form_fields, order_summary, page, pay_form, Lang};
+use crate::html::{
+    escape, field, form_fields, order_summary, page_on, pay_form, Attempt, Lang, Surface,
+};
 use crate::methods::fund::payer_side_order;
 use crate::methods::order_node;
 use crate::methods::trans::{app_pay_node, send_order};
@@ -72,7 +74,7 @@ async fn open(State(gateway): State<Arc<Gateway>>, uri: Uri) -> Response {
         Ok(view) => view,
         Err(err) => return failure_page(lang, method, app_id, &err),
     };
-    confirm_page(&gateway, lang, &view.auth_no, None).await
+    confirm_page(&gateway, lang, &view.auth_no, Attempt::default()).await
 }
 
 fn paste_form(lang: Lang) -> Response {
@@ -91,22 +93,33 @@ fn paste_form(lang: Lang) -> Response {
             "A test build of the app can open /wallet?order_string=<the URL-encoded order string> and read the JSON on the result page (or ask with Accept: application/json)."
         ),
     );
-    page(lang, lang.t("hongbao 钱包", "hongbao wallet"), &body, StatusCode::OK)
+    page_on(Surface::Wallet, lang, lang.t("hongbao 钱包", "hongbao wallet"), &body, StatusCode::OK)
 }
 
 async fn confirm_page(
     gateway: &Gateway,
     lang: Lang,
     auth_no: &str,
-    error: Option<&str>,
+    attempt: Attempt<'_>,
 ) -> Response {
     let (order, merchant) = match load_order(gateway, Method::AppPay, auth_no, lang).await {
         Ok(found) => found,
         Err(page) => return page,
     };
-    let form = pay_form(lang, "/wallet/pay", &[("auth_no", auth_no), ("lang", lang.code())], error);
-    let body = format!("{}</div>{form}", order_summary(lang, &merchant, &order.view));
-    page(lang, lang.t("hongbao 钱包", "hongbao wallet"), &body, StatusCode::OK)
+    let attempt = Attempt { users: &gateway.sandbox.login_users, ..attempt };
+    let form =
+        pay_form(lang, "/wallet/pay", &[("auth_no", auth_no), ("lang", lang.code())], attempt);
+    // The pay-before time, as the cashier shows it.
+    let deadline = match order.pay_deadline_ms {
+        Some(deadline) => format!(
+            "<div class=\"meta\" id=\"deadline\">{} {}</div>",
+            lang.t("请在此时间前完成支付（北京时间）：", "Pay before (Beijing time):"),
+            hongbao_protocol::display::format_beijing(deadline)
+        ),
+        None => String::new(),
+    };
+    let body = format!("{}{deadline}</div>{form}", order_summary(lang, &merchant, &order.view));
+    page_on(Surface::Wallet, lang, lang.t("hongbao 钱包", "hongbao wallet"), &body, StatusCode::OK)
 }
 
 /// Which app.pay an order was created by: a fund.trans send or a fund.coupon packet.
@@ -142,7 +155,7 @@ fn result_response(lang: Lang, headers: &HeaderMap, json: String) -> Response {
         json = escape(&json),
         hint = lang.t("请在商户服务端验证 result 的签名。", "Verify the signature of result on the merchant's server."),
     );
-    page(lang, lang.t("支付结果", "Payment result"), &body, StatusCode::OK)
+    page_on(Surface::Wallet, lang, lang.t("支付结果", "Payment result"), &body, StatusCode::OK)
 }
 
 async fn pay(
@@ -174,7 +187,11 @@ async fn pay(
     let password = field(&fields, "password").unwrap_or("");
     let payer = match try_login(&gateway, lang, peer, login, password).await {
         Ok(Ok(payer)) => payer,
-        Ok(Err(message)) => return confirm_page(&gateway, lang, &auth_no, Some(&message)).await,
+        Ok(Err(message)) => {
+            let attempt =
+                Attempt { error: Some(&message), login: Some(login), ..Attempt::default() };
+            return confirm_page(&gateway, lang, &auth_no, attempt).await;
+        }
         Err(err) => return failure_page(lang, Method::AppPay, &app_id, &err),
     };
     let now_ms = gateway.clock.now_ms();
@@ -196,7 +213,9 @@ async fn pay(
                 _ => ApiError::Rejected(rejection),
             };
             let alipay = to_alipay(&err);
-            return confirm_page(&gateway, lang, &auth_no, Some(&alipay.sub_msg)).await;
+            let attempt =
+                Attempt { error: Some(&alipay.sub_msg), login: Some(login), ..Attempt::default() };
+            return confirm_page(&gateway, lang, &auth_no, attempt).await;
         }
         Err(err) => return failure_page(lang, method, &app_id, &err.into()),
     };

@@ -516,3 +516,68 @@ async fn invisible_characters_in_a_title_never_reach_the_payer() {
         "without invisible characters"
     );
 }
+
+/// The payer pages, as a newcomer meets them (issue 21 item 8): a wrong password keeps the login
+/// typed (only the password is asked again); an error page's heading is the error colour, not
+/// the grey of a disabled control; a link to an order that does not exist says "No such order"
+/// (a 404) instead of hinting at the merchant's signature; the wallet's header names the wallet
+/// and shows the pay-before time as the cashier does; the sandbox accounts are listed on the
+/// login card when `[sandbox] list_users` is on (the demo), and not otherwise.
+#[tokio::test]
+async fn the_payer_pages_keep_the_login_name_missing_orders_and_list_the_sandbox_users() {
+    let options = AppOptions { list_users: true, ..AppOptions::default() };
+    let app = spawn_app_with_options(tempfile::tempdir().unwrap(), options).await;
+    let cashier = start_page_pay(&app, &page_biz("WEB20", "2.00", "")).await;
+    let path = cashier.split('?').next().expect("path").to_owned();
+    let shown = text(&raw(app.addr, &get(&cashier)).await);
+    assert!(shown.contains("id=\"users\""), "the demo lists its accounts: {shown}");
+    assert!(shown.contains(PAYER_LOGON) && shown.contains(MERCHANT_B), "{shown}");
+    assert!(!shown.contains("111111"), "never a password");
+    assert!(shown.contains("请在此时间前完成支付"), "the cashier's deadline");
+
+    let wrong = text(
+        &raw(
+            app.addr,
+            &post_request(
+                &path,
+                &cashier_form(PAYER_LOGON, "guess", "pay"),
+                "application/x-www-form-urlencoded",
+            ),
+        )
+        .await,
+    );
+    assert!(wrong.contains("账号或密码错误"), "{wrong}");
+    assert!(
+        wrong.contains(&format!("name=\"login\" autocomplete=\"username\" placeholder=\"2088… / name@example.com\" value=\"{PAYER_LOGON}\"")),
+        "the login stays filled in: {wrong}"
+    );
+    assert!(!wrong.contains("value=\"guess\""), "the password is not echoed");
+
+    let missing = raw(app.addr, &get("/cashier/2026112000000000000000000000")).await;
+    assert_eq!(missing.status, 404);
+    let missing = text(&missing);
+    assert!(missing.contains("没有这笔订单"), "{missing}");
+    assert!(missing.contains("class=\"failed\""), "an error heading in the error colour");
+    assert!(!missing.contains("签名"), "no signature hint for a missing order: {missing}");
+
+    let broken = raw(app.addr, &get("/wallet?order_string=app_id%3D1")).await;
+    let broken = text(&broken);
+    assert!(broken.contains("无法完成支付请求") && broken.contains("class=\"failed\""), "{broken}");
+
+    let encoded: String =
+        encode_component(order_string(&page_biz("APP20", "1.00", ""), SignType::Rsa2).as_bytes())
+            .into_iter()
+            .map(char::from)
+            .collect();
+    let wallet = text(&raw(app.addr, &get(&format!("/wallet?order_string={encoded}"))).await);
+    assert!(wallet.contains("钱包 · 沙箱"), "the header names the wallet: {wallet}");
+    assert!(!wallet.contains("红包收银台"), "not the cashier: {wallet}");
+    assert!(wallet.contains("id=\"deadline\""), "the pay-before time: {wallet}");
+    assert!(wallet.contains("id=\"users\""));
+
+    // Without list_users (a platform's gateway), no account is shown.
+    let plain = spawn_app().await;
+    let cashier = start_page_pay(&plain, &page_biz("WEB21", "2.00", "")).await;
+    let shown = text(&raw(plain.addr, &get(&cashier)).await);
+    assert!(!shown.contains("id=\"users\"") && !shown.contains(PAYER_LOGON), "{shown}");
+}

@@ -220,6 +220,8 @@ pub struct AppOptions {
     pub message_url: Option<String>,
     pub workers: Workers,
     pub destinations: hongbao_gateway::destination::DestinationPolicy,
+    /// `[sandbox] list_users`: the payer pages list the sandbox accounts.
+    pub list_users: bool,
 }
 
 impl Default for AppOptions {
@@ -229,6 +231,7 @@ impl Default for AppOptions {
             message_url: None,
             workers: Workers::Background(test_notify_config()),
             destinations: Default::default(),
+            list_users: false,
         }
     }
 }
@@ -265,7 +268,8 @@ pub async fn spawn_app_messaging(message_url: &str) -> TestApp {
 }
 
 pub async fn spawn_app_with_options(dir: tempfile::TempDir, options: AppOptions) -> TestApp {
-    let AppOptions { limits, message_url, workers, destinations } = options;
+    let AppOptions { limits, message_url, workers, destinations, list_users } = options;
+    let mut login_users = Vec::new();
     let store = SqliteStore::open(&dir.path().join("hongbao.db")).expect("store opens");
     let now_ms = 1_795_000_000_000; // 2026-11-18
     for (user_id, logon_id, balance, real_name) in [
@@ -274,6 +278,9 @@ pub async fn spawn_app_with_options(dir: tempfile::TempDir, options: AppOptions)
         (ALICE, ALICE_LOGON, 0, Some(ALICE_NAME)),
         (BOB, BOB_LOGON, 0, None),
     ] {
+        if list_users {
+            login_users.push((user_id.to_owned(), logon_id.to_owned()));
+        }
         store
             .ensure_user(
                 SandboxUser {
@@ -315,6 +322,7 @@ pub async fn spawn_app_with_options(dir: tempfile::TempDir, options: AppOptions)
     let mut gateway = Gateway::new(apps, gateway_key(), Arc::new(store.clone()), clock.clone());
     gateway.set_limits(limits.clone());
     gateway.sandbox.clock_token = Some(SANDBOX_TOKEN.to_owned());
+    gateway.sandbox.login_users = login_users;
     gateway.certs = Some(gateway_certs());
     gateway.destinations = Arc::new(destinations);
     let gateway = Arc::new(gateway);
