@@ -411,6 +411,10 @@ async fn ready_status(server: &ServerProcess, want: u16, within: Duration) -> (u
 }
 
 #[tokio::test]
+#[cfg_attr(
+    hongbao_no_pg,
+    ignore = "SKIPPED: needs PostgreSQL (set HONGBAO_TEST_PG; scripts/pg-cluster.sh start prints one)"
+)]
 async fn readiness_fails_while_postgres_is_paused_and_recovers_after() {
     let dir = std::env::temp_dir().join(format!("hongbao-pg-ready-{}", std::process::id()));
     let started = pg_cluster("start", &dir);

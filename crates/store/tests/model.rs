@@ -439,6 +439,7 @@ proptest! {
     }
 
     #[test]
+    #[cfg_attr(hongbao_no_pg, ignore = "SKIPPED: needs PostgreSQL (set HONGBAO_TEST_PG; scripts/pg-cluster.sh start prints one)")]
     fn postgres_store_matches_the_model_and_keeps_every_invariant(
         actions in proptest::collection::vec(action(), 1..40)
     ) {

@@ -74,6 +74,10 @@ fn fund(out_order_no: &str) -> FundCommand {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    hongbao_no_pg,
+    ignore = "SKIPPED: needs PostgreSQL (set HONGBAO_TEST_PG; scripts/pg-cluster.sh start prints one)"
+)]
 async fn a_lost_database_is_retry_safe_and_recovers_by_itself() {
     let (cluster, url) = match start_cluster() {
         Ok(started) => started,

@@ -53,6 +53,10 @@ async fn connect_error(url: &str) -> String {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    hongbao_no_pg,
+    ignore = "SKIPPED: needs PostgreSQL (set HONGBAO_TEST_PG; scripts/pg-cluster.sh start prints one)"
+)]
 async fn a_tls_only_cluster_is_reached_as_libpq_would() {
     let (cluster, url) = match start_tls_cluster() {
         Ok(started) => started,
