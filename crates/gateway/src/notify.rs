@@ -400,17 +400,19 @@ async fn deliver(gateway: &Gateway, client: &reqwest::Client, pending: PendingNo
 
 async fn deliver_in_span(gateway: &Gateway, client: &reqwest::Client, pending: PendingNotify) {
     let url = &pending.target.url;
-    let (delivered, http_status, error) = match gateway.destinations.check_url(url) {
+    let attempted = match gateway.destinations.check_url(url) {
         // A literal address is judged here; a name when it resolves (`destination::Resolver`).
-        Err(refused) => (false, None, Some(format!("not sent: the destination {refused}"))),
+        Err(refused) => Delivery::failed(format!("not sent: the destination {refused}")),
         Ok(()) => match signed_body(gateway, &pending) {
             Ok((body, content_type)) => post(client, url, body, content_type).await,
-            Err(err) => (false, None, Some(format!("cannot build the notification: {err}"))),
+            Err(err) => Delivery::failed(format!("cannot build the notification: {err}")),
         },
     };
+    let Delivery { delivered, http_status, error, answer, latency_ms } = attempted;
     let at_ms = gateway.clock.now_ms();
     let attempts_made = pending.attempts + 1;
-    let attempt = NotifyAttempt { at_ms, delivered, http_status, error: error.clone() };
+    let attempt =
+        NotifyAttempt { at_ms, delivered, http_status, error: error.clone(), answer, latency_ms };
     // The ledger decides the retry (`next_attempt_at`); the metric only names the outcome.
     let result = match (delivered, next_attempt_at(at_ms, attempts_made)) {
         (true, _) => "delivered",
@@ -429,16 +431,53 @@ async fn deliver_in_span(gateway: &Gateway, client: &reqwest::Client, pending: P
     }
 }
 
-async fn post(
+/// What one POST to a merchant found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    /// HTTP 200 with exactly `success`.
+    pub delivered: bool,
+    /// The status, when an answer came.
+    pub http_status: Option<u16>,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// The first `RESPONSE_BYTES_MAX` bytes of the answer, as text.
+    pub answer: Option<String>,
+    /// How long it took.
+    pub latency_ms: Option<i64>,
+}
+
+impl Delivery {
+    fn failed(error: String) -> Delivery {
+        Delivery {
+            delivered: false,
+            http_status: None,
+            error: Some(error),
+            answer: None,
+            latency_ms: None,
+        }
+    }
+}
+
+/// POSTs a signed notification body to `url` once.
+pub async fn post(
     client: &reqwest::Client,
     url: &str,
     body: Vec<u8>,
     content_type: String,
-) -> (bool, Option<u16>, Option<String>) {
+) -> Delivery {
+    let started = std::time::Instant::now();
+    let elapsed = |started: std::time::Instant| {
+        Some(i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX))
+    };
     let response =
         match client.post(url).header("content-type", content_type).body(body).send().await {
             Ok(response) => response,
-            Err(err) => return (false, None, Some(describe(&err))),
+            Err(err) => {
+                return Delivery {
+                    latency_ms: elapsed(started),
+                    ..Delivery::failed(describe(&err))
+                }
+            }
         };
     let status = response.status().as_u16();
     let mut response = response;
@@ -452,15 +491,34 @@ async fn post(
                 }
             }
             Ok(None) => break,
-            Err(err) => return (false, Some(status), Some(describe(&err))),
+            Err(err) => {
+                return Delivery {
+                    http_status: Some(status),
+                    latency_ms: elapsed(started),
+                    ..Delivery::failed(describe(&err))
+                }
+            }
         }
     }
-    if status == 200 && answer == b"success" {
-        return (true, Some(status), None);
-    }
+    let latency_ms = elapsed(started);
     let shown: String =
         String::from_utf8_lossy(&answer[..answer.len().min(RESPONSE_BYTES_MAX)]).into_owned();
-    (false, Some(status), Some(format!("HTTP {status} answered {shown:?}, not \"success\"")))
+    if status == 200 && answer == b"success" {
+        return Delivery {
+            delivered: true,
+            http_status: Some(status),
+            error: None,
+            answer: Some(shown),
+            latency_ms,
+        };
+    }
+    Delivery {
+        delivered: false,
+        http_status: Some(status),
+        error: Some(format!("HTTP {status} answered {shown:?}, not \"success\"")),
+        answer: Some(shown),
+        latency_ms,
+    }
 }
 
 fn describe(err: &reqwest::Error) -> String {

@@ -151,6 +151,26 @@ pub struct UserFacts {
     pub issuance_balance: Fen,
 }
 
+/// What `decide_create_user` needs (a sandbox user made from the console).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewUserFacts {
+    /// Whether a user with this id exists already.
+    pub exists: bool,
+    /// Whether another user has this logon id.
+    pub logon_id_taken: bool,
+    /// The issuance account's balance.
+    pub issuance_balance: Fen,
+}
+
+/// What `decide_top_up` needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopUpFacts {
+    /// The user's balance; `None` when no such user exists.
+    pub balance: Option<Fen>,
+    /// The issuance account's balance.
+    pub issuance_balance: Fen,
+}
+
 /// A login candidate: a user whose id or logon id is what was typed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoginCandidate {

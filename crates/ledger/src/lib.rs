@@ -23,9 +23,9 @@ pub mod trans;
 
 pub use command::*;
 pub use decide::{
-    decide_claim, decide_close, decide_disburse, decide_expiry, decide_fund, decide_login,
-    decide_payment, decide_query, decide_refund, decide_return, decide_send, decide_trans_query,
-    decide_transfer, decide_user,
+    decide_claim, decide_close, decide_create_user, decide_disburse, decide_expiry, decide_fund,
+    decide_login, decide_payment, decide_query, decide_refund, decide_return, decide_send,
+    decide_top_up, decide_trans_query, decide_transfer, decide_user,
 };
 pub use entry::{Account, Entry, Posting};
 pub use facts::*;

@@ -197,6 +197,10 @@ pub struct NotifyAttempt {
     pub http_status: Option<u16>,
     /// Why it failed (or the first bytes of a wrong answer).
     pub error: Option<String>,
+    /// The first bytes of the merchant's answer, when one came back.
+    pub answer: Option<String>,
+    /// How long the attempt took, in milliseconds.
+    pub latency_ms: Option<i64>,
 }
 
 /// An outbox row as a decision needs it.
@@ -338,7 +342,14 @@ mod tests {
     }
 
     fn failed_at(at_ms: i64) -> NotifyAttempt {
-        NotifyAttempt { at_ms, delivered: false, http_status: Some(500), error: Some("500".into()) }
+        NotifyAttempt {
+            at_ms,
+            delivered: false,
+            http_status: Some(500),
+            error: Some("500".into()),
+            answer: None,
+            latency_ms: None,
+        }
     }
 
     #[test]
@@ -361,8 +372,14 @@ mod tests {
     #[test]
     fn a_delivery_ends_the_round_and_late_results_change_nothing() {
         let row = OutboxState { status: NotifyStatus::Pending, attempts: 3 };
-        let attempt =
-            NotifyAttempt { at_ms: 9, delivered: true, http_status: Some(200), error: None };
+        let attempt = NotifyAttempt {
+            at_ms: 9,
+            delivered: true,
+            http_status: Some(200),
+            error: None,
+            answer: Some("success".into()),
+            latency_ms: Some(3),
+        };
         let change = decide_attempt(row, &attempt).expect("pending row");
         assert_eq!(change.after, OutboxState { status: NotifyStatus::Delivered, attempts: 4 });
         assert_eq!(change.delivered_at_ms, Some(9));

@@ -182,6 +182,8 @@ pub struct OperationChange {
 pub enum EntryMemo {
     /// A user's opening balance, from issuance.
     Issuance,
+    /// A sandbox top-up of a user (the console), from issuance.
+    TopUp,
     /// Payer → custody.
     Fund,
     /// Custody → payee.
@@ -195,6 +197,7 @@ impl EntryMemo {
     pub fn as_str(self) -> &'static str {
         match self {
             EntryMemo::Issuance => "issuance",
+            EntryMemo::TopUp => "top_up",
             EntryMemo::Fund => "fund",
             EntryMemo::Disburse => "disburse",
             EntryMemo::Refund => "refund",

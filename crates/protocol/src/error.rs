@@ -232,7 +232,8 @@ pub enum SignatureHint {
 }
 
 impl SignatureHint {
-    fn text(self) -> String {
+    /// The hint's sentence, as `sub_msg` ends with it.
+    pub fn text(self) -> String {
         match self {
             SignatureHint::OtherAlgorithm { named, verifies } => format!(
                 "。提示 (hint): 签名可用 {} 验证通过，但 sign_type={}；请让 sign_type 与签名算法一致 (the signature verifies as {}, but sign_type says {})",

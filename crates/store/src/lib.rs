@@ -13,6 +13,7 @@
 //! Only this crate knows SQL. It never knows HTTP or the Alipay wire format.
 
 mod batch;
+pub mod console;
 mod ids;
 pub mod notify;
 pub mod ops;
@@ -30,6 +31,10 @@ use hongbao_ledger::{
 use hongbao_money::Fen;
 use std::sync::Arc;
 
+pub use console::{
+    JournalEntry, LogEntry, LogFilter, LogKind, LoggedRequest, OperationDetail, OrderDetail,
+    OrderFilter, OrderSummary, Retention, UserDetail, UserSummary,
+};
 pub use hongbao_ledger::SandboxUser;
 pub use ids::{auth_no, operation_id, route_digits};
 pub use notify::{AttemptRecord, NotifyFilter, NotifyRecord, PaymentOrder, PendingNotify};
@@ -212,4 +217,46 @@ pub trait Store: Send + Sync + 'static {
     async fn gauges(&self) -> Result<StoreGauges, StoreError>;
     /// How each connection pool and writer queue is used right now; costs no query.
     fn pools(&self) -> Vec<PoolUse>;
+
+    // The sandbox console (`console`).
+
+    /// Orders of both products, newest first.
+    async fn orders(&self, filter: OrderFilter) -> Result<Vec<OrderSummary>, StoreError>;
+    /// One order with its operations, their journal entries and (for a packet) its disburse
+    /// orders; `None` for unknown ids.
+    async fn order_detail(&self, auth_no: &str) -> Result<Option<OrderDetail>, StoreError>;
+    /// Sandbox users with their balances, by user id.
+    async fn users(&self, limit: u32) -> Result<Vec<UserSummary>, StoreError>;
+    /// One user with the newest `history_limit` entries of its account.
+    async fn user_detail(
+        &self,
+        user_id: &str,
+        history_limit: u32,
+    ) -> Result<Option<UserDetail>, StoreError>;
+    /// Creates a new sandbox user with its opening balance (`ledger::decide_create_user`).
+    async fn create_user(
+        &self,
+        user: SandboxUser,
+        now_ms: i64,
+    ) -> Result<Result<(), Rejection>, StoreError>;
+    /// Issues `amount` to a user (`ledger::decide_top_up`); answers the new balance.
+    async fn top_up(
+        &self,
+        user_id: &str,
+        amount: Fen,
+        now_ms: i64,
+    ) -> Result<Result<Fen, Rejection>, StoreError>;
+    /// Appends request-log rows (numbered in order).
+    async fn append_request_log(&self, entries: Vec<LogEntry>) -> Result<(), StoreError>;
+    /// Request-log rows, newest first (without their refs).
+    async fn request_log(&self, filter: LogFilter) -> Result<Vec<LoggedRequest>, StoreError>;
+    /// One request-log row with its refs.
+    async fn request_log_entry(&self, log_id: i64) -> Result<Option<LoggedRequest>, StoreError>;
+    /// Deletes what `retention` no longer keeps (`wall_now_ms` is the wall clock); answers how
+    /// many rows went.
+    async fn prune_request_log(
+        &self,
+        retention: Retention,
+        wall_now_ms: i64,
+    ) -> Result<u64, StoreError>;
 }

@@ -36,6 +36,10 @@ pub struct AttemptRecord {
     pub http_status: Option<u16>,
     /// Why it failed.
     pub error: Option<String>,
+    /// The first bytes of the merchant's answer (attempts recorded since schema 6).
+    pub answer: Option<String>,
+    /// How long it took, in milliseconds (attempts recorded since schema 6).
+    pub latency_ms: Option<i64>,
 }
 
 /// A notification with its history, for operators and merchants.

@@ -3,6 +3,7 @@
 //! `Columns`, which SQLite's and PostgreSQL's rows both implement. A column added here is added
 //! for both stores at once.
 
+use crate::console::{JournalEntry, LogEntry, LogKind, LoggedRequest, OrderSummary, UserSummary};
 use crate::notify::{AttemptRecord, NotifyRecord, PendingNotify};
 use crate::StoreError;
 use hongbao_ledger::decide::QueryFound;
@@ -360,7 +361,7 @@ impl OutboxRow {
 macro_rules! attempts_select {
     () => {
         "SELECT at_ms, CAST(CAST(delivered AS INTEGER) AS BIGINT), CAST(http_status AS BIGINT), \
-         error FROM notify_attempt"
+         error, answer, latency_ms FROM notify_attempt"
     };
 }
 pub(crate) use attempts_select;
@@ -372,6 +373,8 @@ pub(crate) fn attempt_record(row: &impl Columns) -> Result<AttemptRecord, StoreE
         delivered: row.int(1)? != 0,
         http_status: row.int_opt(2)?.and_then(|status| u16::try_from(status).ok()),
         error: row.text_opt(3)?,
+        answer: row.text_opt(4)?,
+        latency_ms: row.int_opt(5)?,
     })
 }
 
@@ -395,5 +398,151 @@ pub(crate) fn query_found(row: &impl Columns) -> Result<QueryFound, StoreError> 
         product: parsed(Product::parse(&product), "order product", &product)?,
         scene: BizScene::of_operation(kind, row.text_opt(3)?.is_some()),
         operation_id: row.text(4)?,
+    })
+}
+
+/// `SELECT` of an order as the console lists it (`order_summary` decodes it), without its
+/// `WHERE`.
+macro_rules! order_summary_select {
+    () => {
+        "SELECT o.auth_no, o.app_id, o.out_order_no, o.kind, o.product, o.fund_method, \
+         o.order_title, o.amount_fen, o.disbursed_fen, o.refunded_fen, o.status, o.payer_user_id, \
+         o.payee_user_id, o.packet_auth_no, o.created_at_ms, o.pay_deadline_ms, o.expire_at_ms, \
+         o.expired_at_ms, o.notify_url FROM fund_order o"
+    };
+}
+pub(crate) use order_summary_select;
+
+/// Decodes a row of `order_summary_select!`.
+pub(crate) fn order_summary(row: &impl Columns) -> Result<OrderSummary, StoreError> {
+    let kind = row.text(3)?;
+    let product = row.text(4)?;
+    let status = row.text(10)?;
+    Ok(OrderSummary {
+        auth_no: row.text(0)?,
+        app_id: row.text(1)?,
+        out_order_no: row.text(2)?,
+        kind: parsed(OrderKind::parse(&kind), "order kind", &kind)?,
+        product: parsed(Product::parse(&product), "order product", &product)?,
+        fund_method: match row.text_opt(5)? {
+            None => None,
+            Some(text) => Some(parsed(FundMethod::parse(&text), "fund method", &text)?),
+        },
+        order_title: row.text(6)?,
+        packet: Packet {
+            amount: Fen::from_fen(row.int(7)?),
+            disbursed: Fen::from_fen(row.int(8)?),
+            refunded: Fen::from_fen(row.int(9)?),
+            status: parsed(PacketStatus::parse(&status), "order status", &status)?,
+        },
+        payer_user_id: row.text_opt(11)?,
+        payee_user_id: row.text_opt(12)?,
+        packet_auth_no: row.text_opt(13)?,
+        created_at_ms: row.int(14)?,
+        pay_deadline_ms: row.int_opt(15)?,
+        expire_at_ms: row.int_opt(16)?,
+        expired_at_ms: row.int_opt(17)?,
+        notify_url: row.text_opt(18)?,
+    })
+}
+
+/// `SELECT` of journal entries with their postings (`journal_entries` groups the rows), without
+/// its `WHERE`; the caller orders by `e.entry_id` (then `p.amount_fen`: the debit first).
+macro_rules! journal_select {
+    () => {
+        "SELECT e.entry_id, e.memo, e.operation_id, e.created_at_ms, p.account_id, p.amount_fen \
+         FROM journal_entry e JOIN posting p ON p.entry_id = e.entry_id"
+    };
+}
+pub(crate) use journal_select;
+
+/// One row of `journal_select!`.
+pub(crate) type JournalRow = (i64, String, Option<String>, i64, String, i64);
+
+/// Decodes a row of `journal_select!`.
+pub(crate) fn journal_row(row: &impl Columns) -> Result<JournalRow, StoreError> {
+    Ok((row.int(0)?, row.text(1)?, row.text_opt(2)?, row.int(3)?, row.text(4)?, row.int(5)?))
+}
+
+/// Groups rows of `journal_select!`, ordered by entry, into entries (in that order).
+pub(crate) fn journal_entries(rows: Vec<JournalRow>) -> Result<Vec<JournalEntry>, StoreError> {
+    let mut entries: Vec<JournalEntry> = Vec::new();
+    for (entry_id, memo, operation_id, created_at_ms, account_id, amount) in rows {
+        let account = Account::parse(&account_id)
+            .ok_or_else(|| StoreError::Corrupt(format!("posting account {account_id:?}")))?;
+        let posting = Posting { account, amount: Fen::from_fen(amount) };
+        match entries.last_mut() {
+            Some(last) if last.entry_id == entry_id => last.postings.push(posting),
+            _ => entries.push(JournalEntry {
+                entry_id,
+                memo,
+                operation_id,
+                created_at_ms,
+                postings: vec![posting],
+            }),
+        }
+    }
+    Ok(entries)
+}
+
+/// `SELECT` of users with their balances (`user_summary` decodes it), without its `WHERE`.
+macro_rules! user_summary_select {
+    () => {
+        "SELECT u.user_id, u.logon_id, u.real_name, COALESCE(a.balance_fen, 0) \
+         FROM sandbox_user u LEFT JOIN account a ON a.account_id = 'user:' || u.user_id"
+    };
+}
+pub(crate) use user_summary_select;
+
+/// Decodes a row of `user_summary_select!`.
+pub(crate) fn user_summary(row: &impl Columns) -> Result<UserSummary, StoreError> {
+    Ok(UserSummary {
+        user_id: row.text(0)?,
+        logon_id: row.text(1)?,
+        real_name: row.text_opt(2)?,
+        balance: Fen::from_fen(row.int(3)?),
+    })
+}
+
+/// `SELECT` of request-log rows (`logged_request` decodes it), without its `WHERE`. Integer
+/// columns are cast to 64 bits, the flag to an integer, so both dialects read them alike.
+macro_rules! request_log_select {
+    () => {
+        "SELECT log_id, request_id, at_ms, wall_ms, kind, http_method, path, app_id, method, \
+         charset, sign_type, params, biz_content, CAST(CAST(sign_ok AS INTEGER) AS BIGINT), \
+         sign_content, answer, code, sub_code, CAST(http_status AS BIGINT), latency_us, injected \
+         FROM request_log"
+    };
+}
+pub(crate) use request_log_select;
+
+/// Decodes a row of `request_log_select!` (its refs are read apart).
+pub(crate) fn logged_request(row: &impl Columns) -> Result<LoggedRequest, StoreError> {
+    let kind = row.text(4)?;
+    Ok(LoggedRequest {
+        log_id: row.int(0)?,
+        entry: LogEntry {
+            request_id: row.text(1)?,
+            at_ms: row.int(2)?,
+            wall_ms: row.int(3)?,
+            kind: Some(parsed(LogKind::parse(&kind), "request log kind", &kind)?),
+            http_method: row.text(5)?,
+            path: row.text(6)?,
+            app_id: row.text_opt(7)?,
+            method: row.text_opt(8)?,
+            charset: row.text_opt(9)?,
+            sign_type: row.text_opt(10)?,
+            params: row.text_opt(11)?,
+            biz_content: row.text_opt(12)?,
+            sign_ok: row.int_opt(13)?.map(|flag| flag != 0),
+            sign_content: row.text_opt(14)?,
+            answer: row.text_opt(15)?,
+            code: row.text_opt(16)?,
+            sub_code: row.text_opt(17)?,
+            http_status: u16::try_from(row.int(18)?).unwrap_or(0),
+            latency_us: row.int(19)?,
+            injected: row.text_opt(20)?,
+            refs: Vec::new(),
+        },
     })
 }

@@ -637,6 +637,8 @@ async fn run(backend: Backend, actions: Vec<Action>) -> Result<(), TestCaseError
                         delivered,
                         http_status: Some(if delivered { 200 } else { 500 }),
                         error: (!delivered).then(|| "HTTP 500".to_owned()),
+                        answer: Some(if delivered { "success" } else { "fail" }.to_owned()),
+                        latency_ms: Some(1),
                     };
                     store.record_notify_attempt(&pending.notify_id, attempt).await.expect("store");
                     let key = (pending.view.operation_id.clone(), pending.event.as_str());

@@ -24,7 +24,7 @@ pub use refund::decide_refund;
 pub use trans::{
     decide_claim, decide_return, decide_send, decide_trans_query, decide_transfer, QueryFound,
 };
-pub use user::{decide_login, decide_user};
+pub use user::{decide_create_user, decide_login, decide_top_up, decide_user};
 
 use crate::command::{OrderRef, PayeeRef};
 use crate::facts::{OrderRecord, UserRecord};

@@ -22,6 +22,7 @@
 
 mod apply;
 mod commands;
+mod console;
 mod group_commit;
 mod ops;
 mod outbox;
@@ -31,6 +32,10 @@ pub mod scratch;
 pub mod tls;
 mod trans;
 
+use crate::console::{
+    LogEntry, LogFilter, LoggedRequest, OrderDetail, OrderFilter, OrderSummary, Retention,
+    UserDetail, UserSummary,
+};
 use crate::notify::{NotifyFilter, NotifyRecord, PaymentOrder, PendingNotify};
 use crate::ops::{PoolUse, StoreGauges};
 use crate::{Keep, SandboxUser, Store, StoreError};
@@ -430,6 +435,74 @@ impl Store for PostgresStore {
             pools.extend(group.pools());
         }
         pools
+    }
+
+    async fn orders(&self, filter: OrderFilter) -> Result<Vec<OrderSummary>, StoreError> {
+        self.read(|tx| Box::pin(console::orders(tx, filter))).await
+    }
+
+    async fn order_detail(&self, auth_no: &str) -> Result<Option<OrderDetail>, StoreError> {
+        let auth_no = auth_no.to_owned();
+        self.read(|tx| Box::pin(console::order_detail(tx, auth_no))).await
+    }
+
+    async fn users(&self, limit: u32) -> Result<Vec<UserSummary>, StoreError> {
+        self.read(|tx| Box::pin(console::users(tx, limit))).await
+    }
+
+    async fn user_detail(
+        &self,
+        user_id: &str,
+        history_limit: u32,
+    ) -> Result<Option<UserDetail>, StoreError> {
+        let user_id = user_id.to_owned();
+        self.read(|tx| Box::pin(console::user_detail(tx, user_id, history_limit))).await
+    }
+
+    async fn create_user(
+        &self,
+        user: SandboxUser,
+        now_ms: i64,
+    ) -> Result<Result<(), Rejection>, StoreError> {
+        self.write(|tx| Box::pin(console::create_user(tx, user.clone(), now_ms))).await
+    }
+
+    async fn top_up(
+        &self,
+        user_id: &str,
+        amount: Fen,
+        now_ms: i64,
+    ) -> Result<Result<Fen, Rejection>, StoreError> {
+        let user_id = user_id.to_owned();
+        self.write(|tx| Box::pin(console::top_up(tx, user_id.clone(), amount, now_ms))).await
+    }
+
+    async fn append_request_log(&self, entries: Vec<LogEntry>) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        // Shared, not copied, by every try of the transaction.
+        let entries = std::sync::Arc::new(entries);
+        self.write(move |tx| {
+            Box::pin(console::append_request_log(tx, std::sync::Arc::clone(&entries)))
+        })
+        .await
+    }
+
+    async fn request_log(&self, filter: LogFilter) -> Result<Vec<LoggedRequest>, StoreError> {
+        self.read(|tx| Box::pin(console::request_log(tx, filter))).await
+    }
+
+    async fn request_log_entry(&self, log_id: i64) -> Result<Option<LoggedRequest>, StoreError> {
+        self.read(|tx| Box::pin(console::request_log_entry(tx, log_id))).await
+    }
+
+    async fn prune_request_log(
+        &self,
+        retention: Retention,
+        wall_now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        self.write(|tx| Box::pin(console::prune_request_log(tx, retention, wall_now_ms))).await
     }
 }
 

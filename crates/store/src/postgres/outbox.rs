@@ -121,10 +121,19 @@ pub(crate) async fn record_attempt(
     let http_status = attempt.http_status.map(i32::from);
     execute(
         tx,
-        "INSERT INTO notify_attempt (notify_id, attempt_no, at_ms, delivered, http_status, error) \
+        "INSERT INTO notify_attempt \
+         (notify_id, attempt_no, at_ms, delivered, http_status, error, answer, latency_ms) \
          VALUES ($1, (SELECT COUNT(*) + 1 FROM notify_attempt WHERE notify_id = $1), \
-                 $2, $3, $4, $5)",
-        &[&notify_id, &attempt.at_ms, &attempt.delivered, &http_status, &attempt.error],
+                 $2, $3, $4, $5, $6, $7)",
+        &[
+            &notify_id,
+            &attempt.at_ms,
+            &attempt.delivered,
+            &http_status,
+            &attempt.error,
+            &attempt.answer,
+            &attempt.latency_ms,
+        ],
     )
     .await?;
     Ok(Keep::Commit(()))

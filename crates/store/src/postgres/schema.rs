@@ -167,6 +167,42 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE fund_order ADD COLUMN passback_params TEXT;
     ALTER TABLE sandbox_user ADD COLUMN real_name TEXT;
     "#,
+    // 6: the sandbox console: the request log, the ids each call named, and what a notify
+    // attempt got back (as SQLite's migration 6).
+    r#"
+    CREATE SEQUENCE request_log_id;
+    CREATE TABLE request_log (
+        log_id       BIGINT PRIMARY KEY,
+        request_id   TEXT NOT NULL,
+        at_ms        BIGINT NOT NULL,
+        wall_ms      BIGINT NOT NULL,
+        kind         TEXT NOT NULL,
+        http_method  TEXT NOT NULL,
+        path         TEXT NOT NULL,
+        app_id       TEXT,
+        method       TEXT,
+        charset      TEXT,
+        sign_type    TEXT,
+        params       TEXT,
+        biz_content  TEXT,
+        sign_ok      BOOLEAN,
+        sign_content TEXT,
+        answer       TEXT,
+        code         TEXT,
+        sub_code     TEXT,
+        http_status  INTEGER NOT NULL,
+        latency_us   BIGINT NOT NULL,
+        injected     TEXT
+    );
+    CREATE TABLE request_log_ref (
+        log_id BIGINT NOT NULL,
+        ref    TEXT NOT NULL,
+        PRIMARY KEY (log_id, ref)
+    );
+    CREATE INDEX request_log_ref_by_ref ON request_log_ref (ref, log_id);
+    ALTER TABLE notify_attempt ADD COLUMN answer TEXT;
+    ALTER TABLE notify_attempt ADD COLUMN latency_ms BIGINT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -9,12 +9,17 @@
 mod apply;
 pub mod backup;
 mod commands;
+mod console;
 mod ops;
 mod outbox;
 mod payment;
 pub mod schema;
 mod trans;
 
+use crate::console::{
+    LogEntry, LogFilter, LoggedRequest, OrderDetail, OrderFilter, OrderSummary, Retention,
+    UserDetail, UserSummary,
+};
 use crate::notify::{NotifyFilter, NotifyRecord, PaymentOrder, PendingNotify};
 use crate::ops::{PoolUse, StoreGauges};
 use crate::{Keep, SandboxUser, Store, StoreError};
@@ -461,6 +466,66 @@ impl Store for SqliteStore {
                 waiting: 0,
             },
         ]
+    }
+
+    async fn orders(&self, filter: OrderFilter) -> Result<Vec<OrderSummary>, StoreError> {
+        self.scan(move |conn| console::orders(conn, &filter)).await
+    }
+
+    async fn order_detail(&self, auth_no: &str) -> Result<Option<OrderDetail>, StoreError> {
+        let auth_no = auth_no.to_owned();
+        self.scan(move |conn| console::order_detail(conn, &auth_no)).await
+    }
+
+    async fn users(&self, limit: u32) -> Result<Vec<UserSummary>, StoreError> {
+        self.scan(move |conn| console::users(conn, limit)).await
+    }
+
+    async fn user_detail(
+        &self,
+        user_id: &str,
+        history_limit: u32,
+    ) -> Result<Option<UserDetail>, StoreError> {
+        let user_id = user_id.to_owned();
+        self.scan(move |conn| console::user_detail(conn, &user_id, history_limit)).await
+    }
+
+    async fn create_user(
+        &self,
+        user: SandboxUser,
+        now_ms: i64,
+    ) -> Result<Result<(), Rejection>, StoreError> {
+        self.write(move |conn| console::create_user(conn, &user, now_ms)).await
+    }
+
+    async fn top_up(
+        &self,
+        user_id: &str,
+        amount: Fen,
+        now_ms: i64,
+    ) -> Result<Result<Fen, Rejection>, StoreError> {
+        let user_id = user_id.to_owned();
+        self.write(move |conn| console::top_up(conn, &user_id, amount, now_ms)).await
+    }
+
+    async fn append_request_log(&self, entries: Vec<LogEntry>) -> Result<(), StoreError> {
+        self.write(move |conn| console::append_request_log(conn, &entries)).await
+    }
+
+    async fn request_log(&self, filter: LogFilter) -> Result<Vec<LoggedRequest>, StoreError> {
+        self.scan(move |conn| console::request_log(conn, &filter)).await
+    }
+
+    async fn request_log_entry(&self, log_id: i64) -> Result<Option<LoggedRequest>, StoreError> {
+        self.scan(move |conn| console::request_log_entry(conn, log_id)).await
+    }
+
+    async fn prune_request_log(
+        &self,
+        retention: Retention,
+        wall_now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        self.write(move |conn| console::prune_request_log(conn, retention, wall_now_ms)).await
     }
 }
 

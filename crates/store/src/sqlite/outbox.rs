@@ -92,9 +92,18 @@ pub fn record_attempt(
     change_outbox(conn, notify_id, &change)?;
     exec(
         conn,
-        "INSERT INTO notify_attempt (notify_id, attempt_no, at_ms, delivered, http_status, error) \
-         VALUES (?1, (SELECT COUNT(*) + 1 FROM notify_attempt WHERE notify_id = ?1), ?2, ?3, ?4, ?5)",
-        params![notify_id, attempt.at_ms, attempt.delivered, attempt.http_status, attempt.error],
+        "INSERT INTO notify_attempt \
+         (notify_id, attempt_no, at_ms, delivered, http_status, error, answer, latency_ms) \
+         VALUES (?1, (SELECT COUNT(*) + 1 FROM notify_attempt WHERE notify_id = ?1), ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            notify_id,
+            attempt.at_ms,
+            attempt.delivered,
+            attempt.http_status,
+            attempt.error,
+            attempt.answer,
+            attempt.latency_ms
+        ],
     )?;
     Ok(Keep::Commit(()))
 }

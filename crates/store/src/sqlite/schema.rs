@@ -157,6 +157,43 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE fund_order ADD COLUMN passback_params TEXT;
     ALTER TABLE sandbox_user ADD COLUMN real_name TEXT;
     "#,
+    // 6: the sandbox console. The request log (outside the ledger: no money rule reads it,
+    // retention deletes from it; `log_id` grows with time, so retention deletes a range, and
+    // AUTOINCREMENT keeps it growing after a prune emptied the table), the
+    // ids each call named (the console's id filter), and what a notify attempt got back.
+    r#"
+    CREATE TABLE request_log (
+        log_id       INTEGER PRIMARY KEY AUTOINCREMENT,
+        request_id   TEXT NOT NULL,
+        at_ms        INTEGER NOT NULL,
+        wall_ms      INTEGER NOT NULL,
+        kind         TEXT NOT NULL,
+        http_method  TEXT NOT NULL,
+        path         TEXT NOT NULL,
+        app_id       TEXT,
+        method       TEXT,
+        charset      TEXT,
+        sign_type    TEXT,
+        params       TEXT,
+        biz_content  TEXT,
+        sign_ok      INTEGER,
+        sign_content TEXT,
+        answer       TEXT,
+        code         TEXT,
+        sub_code     TEXT,
+        http_status  INTEGER NOT NULL,
+        latency_us   INTEGER NOT NULL,
+        injected     TEXT
+    );
+    CREATE TABLE request_log_ref (
+        log_id INTEGER NOT NULL,
+        ref    TEXT NOT NULL,
+        PRIMARY KEY (log_id, ref)
+    );
+    CREATE INDEX request_log_ref_by_ref ON request_log_ref (ref, log_id);
+    ALTER TABLE notify_attempt ADD COLUMN answer TEXT;
+    ALTER TABLE notify_attempt ADD COLUMN latency_ms INTEGER;
+    "#,
 ];
 
 /// The schema version this build writes.
