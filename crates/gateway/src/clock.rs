@@ -50,6 +50,12 @@ pub fn wall_now_utc() -> chrono::NaiveDateTime {
     chrono::Utc::now().naive_utc()
 }
 
+/// The real wall clock in Unix milliseconds, for what is not business time (the request log's
+/// retention: moving the sandbox clock ages no log row).
+pub fn wall_now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
 /// A clock that only moves when told to.
 #[derive(Debug)]
 pub struct ManualClock(AtomicI64);

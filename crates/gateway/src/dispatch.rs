@@ -8,6 +8,7 @@ use crate::cashier;
 use crate::error::{log_failure, to_alipay, ApiError};
 use crate::methods;
 use crate::observe::CallOutcome;
+use crate::reqlog::{CallLog, Logged};
 use crate::verify::verify;
 use crate::Gateway;
 use axum::body::Body;
@@ -38,9 +39,11 @@ pub fn router(gateway: Arc<Gateway>) -> axum::Router {
 async fn gateway_do(State(gateway): State<Arc<Gateway>>, received: Received) -> Response {
     let method = received.method();
     let Received { query, body, decoded, guessed, admitted } = received;
+    let logging = gateway.request_log.is_on();
+    let mut trace = Trace::default();
     // Pages and redirects carry no envelope: the log line and the metrics know their method.
     let paged = CallOutcome { method: method.map(|m| m.name().to_owned()), ..Default::default() };
-    let response = match method.map(Method::channel) {
+    let mut response = match method.map(Method::channel) {
         Some(Channel::Page) => paged.tag(cashier::page_pay(&gateway, decoded).await),
         // Alipay's gateway sends a fund.trans send POSTed to it straight to the mobile cashier
         // (std-red-packet-spec §2.1): here, the wallet page with the very same parameters.
@@ -48,14 +51,44 @@ async fn gateway_do(State(gateway): State<Arc<Gateway>>, received: Received) -> 
             paged.tag(to_wallet(&query, &body))
         }
         Some(Channel::Json | Channel::OrderString) | None => {
-            let (frame, node) = answer(&gateway, decoded, guessed).await;
+            let (frame, node) = answer(&gateway, decoded, guessed, &mut trace).await;
+            if !trace.delay.is_zero() {
+                tokio::time::sleep(trace.delay).await;
+            }
             reply(&gateway, &frame, node)
         }
     };
     // The place in the work is held until the answer is signed.
     drop(admitted);
+    if logging {
+        // Shared bytes, not copies: the log's task decodes them later, off this path.
+        let answer = response.extensions_mut().remove::<AnswerBytes>();
+        let logged = CallLog {
+            query: Bytes::from(query),
+            body,
+            charset: answer.as_ref().map(|a| a.1),
+            answer: answer.map(|a| a.0),
+            sign_ok: trace.sign_ok,
+            sign_content: trace.sign_content,
+            injected: trace.injected,
+        };
+        response.extensions_mut().insert(Logged::Call(logged));
+    }
     response
 }
+
+/// What the request log keeps of a call's verification and injection.
+#[derive(Default)]
+struct Trace {
+    sign_ok: Option<bool>,
+    sign_content: Option<String>,
+    injected: Option<String>,
+    delay: std::time::Duration,
+}
+
+/// The signed answer's bytes and charset, left for the request log.
+#[derive(Clone)]
+struct AnswerBytes(Bytes, Charset);
 
 /// A redirect to the wallet with the request's parameters as the order string.
 fn to_wallet(query: &[u8], body: &[u8]) -> Response {
@@ -211,11 +244,13 @@ fn shed(gateway: &Gateway, frame: Frame) -> Response {
     reply(gateway, &frame, error_node(&ApiError::Overloaded))
 }
 
-/// The JSON path: verify, run the method, frame the answer.
+/// The JSON path: verify, run the method (unless a console fault rule answers instead), frame
+/// the answer.
 async fn answer(
     gateway: &Gateway,
     decoded: Result<DecodedRequest, RequestError>,
     guessed: Option<Frame>,
+    trace: &mut Trace,
 ) -> (Frame, ResponseNode) {
     let request = match decoded {
         Ok(request) => request,
@@ -242,19 +277,54 @@ async fn answer(
     };
     let node = match verify(gateway, request) {
         Ok(verified) => {
+            trace.sign_ok = Some(true);
             // Decrypted: whatever follows, success or business error, answers encrypted.
             frame.encrypt = verified.answer_key().cloned();
-            match methods::run(gateway, &verified).await {
-                Ok(node) => node,
-                Err(err) => {
-                    log_failure(verified.method(), &verified.app().app_id, &err);
+            let fault = gateway.inject.take_call(&verified.app().app_id, verified.method());
+            let injected = fault.and_then(|fault| {
+                trace.injected = Some(fault.rule);
+                trace.delay = fault.delay;
+                fault.error.map(|err| (err, fault.after_money_moved))
+            });
+            match injected {
+                // Answered instead of the method: nothing moves.
+                Some((err, false)) => error_node(&err),
+                // The method runs and commits; its answer is lost, as in a timeout.
+                Some((err, true)) => {
+                    run(gateway, &verified).await;
                     error_node(&err)
                 }
+                None => run(gateway, &verified).await,
             }
         }
-        Err(err) => error_node(&err),
+        Err(err) => {
+            if let ApiError::Request(RequestError::BadSignature { sign_content, hint }) = &err {
+                trace.sign_ok = Some(false);
+                trace.sign_content = Some(match hint {
+                    Some(hint) => {
+                        format!("{sign_content}\n{}", hint.text().trim_start_matches('。'))
+                    }
+                    None => sign_content.clone(),
+                });
+            }
+            if matches!(err, ApiError::Request(RequestError::AppAuthTokenNotSupported)) {
+                trace.sign_ok = Some(true);
+            }
+            error_node(&err)
+        }
     };
     (frame, node)
+}
+
+/// Runs a verified call's method: its node, or its error's (logged when it is the server's).
+async fn run(gateway: &Gateway, verified: &crate::verify::Verified<'_>) -> ResponseNode {
+    match methods::run(gateway, verified).await {
+        Ok(node) => node,
+        Err(err) => {
+            log_failure(verified.method(), &verified.app().app_id, &err);
+            error_node(&err)
+        }
+    }
 }
 
 fn error_node(err: &ApiError) -> ResponseNode {
@@ -281,7 +351,11 @@ fn reply(gateway: &Gateway, frame: &Frame, node: ResponseNode) -> Response {
     match signed {
         Ok(body) => {
             let content_type = format!("application/json;charset={}", frame.charset.as_str());
-            let mut response = Response::new(Body::from(body));
+            let body = Bytes::from(body);
+            let mut response = Response::new(Body::from(body.clone()));
+            if gateway.request_log.is_on() {
+                response.extensions_mut().insert(AnswerBytes(body, frame.charset));
+            }
             if let Ok(value) = HeaderValue::from_str(&content_type) {
                 response.headers_mut().insert(header::CONTENT_TYPE, value);
             }

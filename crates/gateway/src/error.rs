@@ -63,6 +63,14 @@ pub enum ApiError {
         /// Why.
         rejection: Rejection,
     },
+    /// 系统繁忙 as Alipay's gateway answers it (20000 `isp.unknow-error`), with no further word:
+    /// only the sandbox console's fault rules (`inject`) answer it.
+    #[error("系统繁忙")]
+    SystemBusy,
+    /// 系统繁忙 as a business answer (40004 `SYSTEM_ERROR`: the outcome is unknown, resend the
+    /// same request or query): only the sandbox console's fault rules answer it.
+    #[error("系统繁忙")]
+    SystemError,
     /// An error whose node also echoes request fields, as Alipay's fund.trans failures echo
     /// `out_biz_no` (`{"code":"40004",…,"out_biz_no":"…"}`).
     #[error("{error}")]
@@ -257,6 +265,8 @@ pub fn to_alipay(err: &ApiError) -> AlipayCode {
         ApiError::TransInvalid(biz) => code(BUSINESS, "INVALID_PARAMETER", biz.to_string()),
         ApiError::TransRejected { method, rejection } => trans_code(*method, rejection),
         ApiError::WithEcho { error, .. } => to_alipay(error),
+        ApiError::SystemBusy => code(UNAVAILABLE, "isp.unknow-error", "系统繁忙".into()),
+        ApiError::SystemError => code(BUSINESS, "SYSTEM_ERROR", "系统繁忙".into()),
         ApiError::Signing(_) => code(
             UNAVAILABLE,
             "isp.unknow-error",
@@ -333,6 +343,61 @@ fn trans_code(method: TransMethod, rejection: &Rejection) -> AlipayCode {
     code(BUSINESS, sub_code, sub_msg)
 }
 
+/// The fund.trans method whose sub_codes a method answers in, if it is one.
+fn trans_method(method: Method) -> Option<TransMethod> {
+    match method {
+        Method::TransAppPay => Some(TransMethod::AppPay),
+        Method::TransUniTransfer => Some(TransMethod::UniTransfer),
+        Method::TransRefund => Some(TransMethod::Refund),
+        Method::TransCommonQuery => Some(TransMethod::CommonQuery),
+        _ => None,
+    }
+}
+
+/// Every answer the sandbox console may make `method` give (`inject`), one per code and
+/// sub_code: 20000 `isp.unknow-error` and 40004 `SYSTEM_ERROR` (系统繁忙), and each business
+/// sub_code of the method's product (fund.coupon's, or fund.trans's own words). Each is an
+/// ordinary `ApiError`, so it is answered through `to_alipay` like a real one.
+pub fn injectable_errors(method: Method) -> Vec<ApiError> {
+    let rejections = [
+        Rejection::IllegalArgument("injected by the sandbox console".into()),
+        Rejection::AccessForbidden,
+        Rejection::AuthOrderNotExist,
+        Rejection::AuthOperationNotExist,
+        Rejection::PayerNotMatch,
+        Rejection::PayerNotExist,
+        Rejection::PayeeNotExist,
+        Rejection::PayeeNameNotMatch,
+        Rejection::PayerPayeeSame,
+        Rejection::UniqueViolation,
+        Rejection::OrderStatusInvalid,
+        Rejection::BalanceNotEnough,
+        Rejection::MoneyNotEnough,
+    ];
+    let mut all = vec![ApiError::SystemBusy, ApiError::SystemError];
+    let mut seen: Vec<&'static str> = Vec::new();
+    for rejection in rejections {
+        let err = match trans_method(method) {
+            Some(trans) => ApiError::TransRejected { method: trans, rejection },
+            None => ApiError::Rejected(rejection),
+        };
+        let sub_code = to_alipay(&err).sub_code;
+        if !seen.contains(&sub_code) {
+            seen.push(sub_code);
+            all.push(err);
+        }
+    }
+    all
+}
+
+/// The error `method` answers for `code` and `sub_code`, if the console may inject it.
+pub fn injectable(method: Method, code: &str, sub_code: &str) -> Option<ApiError> {
+    injectable_errors(method).into_iter().find(|err| {
+        let alipay = to_alipay(err);
+        alipay.code == code && alipay.sub_code == sub_code
+    })
+}
+
 /// One example of every error `to_alipay` distinguishes, for the table test and docs/errors.md.
 pub fn catalogue() -> Vec<ApiError> {
     use hongbao_protocol::encryption::{DecryptError, DecryptionFault};
@@ -391,6 +456,8 @@ pub fn catalogue() -> Vec<ApiError> {
         ApiError::Overloaded,
         ApiError::NotAppPay("x".into()),
         ApiError::Signing(SignError::BadKey { kind: "private" }),
+        ApiError::SystemBusy,
+        ApiError::SystemError,
     ];
     for method in [TransMethod::UniTransfer, TransMethod::Refund] {
         for rejection in [

@@ -20,10 +20,12 @@ pub mod dispatch;
 pub mod error;
 pub mod health;
 mod html;
+pub mod inject;
 pub mod landing;
 pub mod methods;
 pub mod notify;
 pub mod observe;
+pub mod reqlog;
 pub mod sandbox;
 pub mod scheduler;
 pub mod server;
@@ -248,6 +250,10 @@ pub struct Gateway {
     pub health: health::Health,
     /// The request behind each recent operation, for the notify worker's log lines.
     pub recent_requests: observe::RecentRequests,
+    /// The request log's sending side (off unless `reqlog::RequestLog::on`).
+    pub request_log: reqlog::RequestLog,
+    /// The sandbox console's fault rules.
+    pub inject: inject::Injections,
 }
 
 /// Red packet policy.
@@ -264,7 +270,8 @@ impl Default for Policy {
     }
 }
 
-/// Sandbox controls: off unless a token is configured; served on loopback connections only.
+/// Sandbox controls: off unless a token is configured; served on loopback connections only
+/// (the console: unless `console_public`).
 #[derive(Clone, Debug, Default)]
 pub struct Sandbox {
     /// Bearer token of the clock control; `None` disables it.
@@ -272,6 +279,10 @@ pub struct Sandbox {
     /// Sandbox accounts (user id, logon id) listed on the payer pages' login card, so that a
     /// payer trying the demo need not look them up; empty (the default) lists none.
     pub login_users: Vec<(String, String)>,
+    /// The sandbox console's token (`/console/`, `console`); `None` turns the console off.
+    pub console_token: Option<String>,
+    /// Serve the console to clients that are not on loopback too.
+    pub console_public: bool,
 }
 
 impl Gateway {
@@ -298,6 +309,8 @@ impl Gateway {
             logins: throttle::LoginThrottle::default(),
             health: health::Health::default(),
             recent_requests: observe::RecentRequests::default(),
+            request_log: reqlog::RequestLog::default(),
+            inject: inject::Injections::default(),
         }
     }
 
@@ -333,8 +346,9 @@ impl Gateway {
         self.limits = limits;
     }
 
-    /// The axum router: `/gateway.do`, the cashier, the wallet, the sandbox controls and the
-    /// health probes, each request in its own span with a request id and a log line (`observe`).
+    /// The axum router: `/gateway.do`, the cashier, the wallet, the sandbox controls and
+    /// console, and the health probes, each request in its own span with a request id and a log
+    /// line (`observe`, which also hands calls to the request log).
     pub fn router(self: &Arc<Gateway>) -> axum::Router {
         dispatch::router(Arc::clone(self))
             .merge(cashier::router(Arc::clone(self)))
@@ -342,6 +356,6 @@ impl Gateway {
             .merge(sandbox::router(Arc::clone(self)))
             .merge(health::router(Arc::clone(self)))
             .merge(landing::router(Arc::clone(self)))
-            .layer(axum::middleware::from_fn(observe::observe))
+            .layer(axum::middleware::from_fn_with_state(Arc::clone(self), observe::observe))
     }
 }

@@ -400,10 +400,19 @@ async fn deliver(gateway: &Gateway, client: &reqwest::Client, pending: PendingNo
 
 async fn deliver_in_span(gateway: &Gateway, client: &reqwest::Client, pending: PendingNotify) {
     let url = &pending.target.url;
-    let attempted = match gateway.destinations.check_url(url) {
+    // A sandbox console rule may delay the attempt or fail it unsent (`inject`).
+    let fault = gateway.inject.take_notify(url);
+    if let Some(fault) = &fault {
+        tokio::time::sleep(fault.delay).await;
+    }
+    let attempted = match (&fault, gateway.destinations.check_url(url)) {
+        (Some(fault), _) if fault.fail => Delivery::failed(format!(
+            "failed on purpose by the sandbox console ({}); nothing was sent",
+            fault.rule
+        )),
         // A literal address is judged here; a name when it resolves (`destination::Resolver`).
-        Err(refused) => Delivery::failed(format!("not sent: the destination {refused}")),
-        Ok(()) => match signed_body(gateway, &pending) {
+        (_, Err(refused)) => Delivery::failed(format!("not sent: the destination {refused}")),
+        (_, Ok(())) => match signed_body(gateway, &pending) {
             Ok((body, content_type)) => post(client, url, body, content_type).await,
             Err(err) => Delivery::failed(format!("cannot build the notification: {err}")),
         },

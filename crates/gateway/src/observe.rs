@@ -109,8 +109,13 @@ fn shown(text: Option<&str>) -> Option<String> {
     text.map(|t| t.chars().filter(|c| c.is_ascii_graphic()).take(64).collect())
 }
 
-/// The middleware around every route: span, request id, log line, request metrics.
-pub async fn observe(request: Request, next: Next) -> Response {
+/// The middleware around every route: span, request id, log line, request metrics, and the
+/// request log's row for a response that carries one (`reqlog::Logged`).
+pub async fn observe(
+    State(gateway): State<Arc<Gateway>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let request_id = client_request_id(&request).unwrap_or_else(new_request_id);
     let http_method = request.method().clone();
@@ -123,6 +128,26 @@ pub async fn observe(request: Request, next: Next) -> Response {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
     let status = response.status().as_u16();
+    if let Some(logged) = response.extensions_mut().remove::<crate::reqlog::Logged>() {
+        let outcome = response.extensions().get::<CallOutcome>().cloned().unwrap_or_default();
+        let location = response
+            .headers()
+            .get(http::header::LOCATION)
+            .and_then(|value| value.to_str().ok())
+            .map(|to| to.chars().take(256).collect());
+        gateway.request_log.push(crate::reqlog::Raw {
+            logged,
+            outcome,
+            request_id: request_id.to_string(),
+            http_method: http_method.to_string(),
+            path: path.clone(),
+            http_status: status,
+            location,
+            latency,
+            at_ms: gateway.clock.now_ms(),
+            wall_ms: crate::clock::wall_now_ms(),
+        });
+    }
     // Microsecond resolution is all a log line needs.
     let latency_ms = latency.as_micros() as f64 / 1000.0;
     let _entered = span.enter();
@@ -315,7 +340,7 @@ pub fn metrics_router(gateway: Arc<Gateway>, render: Render) -> axum::Router {
     });
     axum::Router::new()
         .route("/metrics", route)
-        .layer(axum::middleware::from_fn(observe))
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&gateway), observe))
         .with_state(gateway)
 }
 

@@ -4,6 +4,7 @@
 // Test code: an expectation that fails is the test failing, so unwrap and expect are the point.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use hongbao_gateway::reqlog::RequestLog;
 use hongbao_gateway::{
     App, AppCertificate, AppCredential, Gateway, GatewayCerts, Limits, ManualClock,
 };
@@ -14,7 +15,7 @@ use hongbao_protocol::sign_content::sign_request;
 use hongbao_protocol::{Charset, Params, SignType};
 use hongbao_sign::cert::ec_root_pem;
 use hongbao_sign::{Authority, Certificate, PrivateKey, PublicKey, RootBundle, Subject};
-use hongbao_store::{SandboxUser, SqliteStore, Store};
+use hongbao_store::{Retention, SandboxUser, SqliteStore, Store};
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -43,6 +44,8 @@ pub const APP_C_ENCRYPT_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY
 pub fn encrypt_key(text: &str) -> EncryptKey {
     EncryptKey::from_base64(text).expect("test encrypt key")
 }
+/// The sandbox console's token in `spawn_app_console`.
+pub const CONSOLE_TOKEN: &str = "test-console-token-0123";
 
 const VECTOR_PRIVATE: &str = include_str!("../../sign/testdata/vector_private_pkcs1.pem");
 
@@ -222,6 +225,8 @@ pub struct AppOptions {
     pub destinations: hongbao_gateway::destination::DestinationPolicy,
     /// `[sandbox] list_users`: the payer pages list the sandbox accounts.
     pub list_users: bool,
+    /// The sandbox console on (`CONSOLE_TOKEN`) and the request log written.
+    pub console: bool,
 }
 
 impl Default for AppOptions {
@@ -232,8 +237,15 @@ impl Default for AppOptions {
             workers: Workers::Background(test_notify_config()),
             destinations: Default::default(),
             list_users: false,
+            console: false,
         }
     }
+}
+
+/// `spawn_app` with the sandbox console on (`CONSOLE_TOKEN`) and the request log written.
+pub async fn spawn_app_console() -> TestApp {
+    let options = AppOptions { console: true, ..AppOptions::default() };
+    spawn_app_with_options(tempfile::tempdir().expect("tempdir"), options).await
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -268,7 +280,7 @@ pub async fn spawn_app_messaging(message_url: &str) -> TestApp {
 }
 
 pub async fn spawn_app_with_options(dir: tempfile::TempDir, options: AppOptions) -> TestApp {
-    let AppOptions { limits, message_url, workers, destinations, list_users } = options;
+    let AppOptions { limits, message_url, workers, destinations, list_users, console } = options;
     let mut login_users = Vec::new();
     let store = SqliteStore::open(&dir.path().join("hongbao.db")).expect("store opens");
     let now_ms = 1_795_000_000_000; // 2026-11-18
@@ -325,6 +337,12 @@ pub async fn spawn_app_with_options(dir: tempfile::TempDir, options: AppOptions)
     gateway.sandbox.login_users = login_users;
     gateway.certs = Some(gateway_certs());
     gateway.destinations = Arc::new(destinations);
+    let request_log = console.then(|| {
+        gateway.sandbox.console_token = Some(CONSOLE_TOKEN.to_owned());
+        let (log, receiver) = RequestLog::on(Retention::default());
+        gateway.request_log = log;
+        receiver
+    });
     let gateway = Arc::new(gateway);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
@@ -333,6 +351,13 @@ pub async fn spawn_app_with_options(dir: tempfile::TempDir, options: AppOptions)
     let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
     let mut tasks = Vec::new();
     let mut notifier = None;
+    if let Some(receiver) = request_log {
+        tasks.push(tokio::spawn(hongbao_gateway::reqlog::run(
+            Arc::clone(&gateway),
+            receiver,
+            workers_stopped.clone(),
+        )));
+    }
     match workers {
         Workers::Background(config) => {
             tasks.push(tokio::spawn(hongbao_gateway::scheduler::run(
