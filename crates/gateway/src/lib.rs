@@ -15,6 +15,7 @@
 pub mod body;
 pub mod cashier;
 pub mod clock;
+pub mod console;
 pub mod destination;
 pub mod dispatch;
 pub mod error;
@@ -354,6 +355,7 @@ impl Gateway {
             .merge(cashier::router(Arc::clone(self)))
             .merge(wallet::router(Arc::clone(self)))
             .merge(sandbox::router(Arc::clone(self)))
+            .merge(console::router(Arc::clone(self)))
             .merge(health::router(Arc::clone(self)))
             .merge(landing::router(Arc::clone(self)))
             .layer(axum::middleware::from_fn_with_state(Arc::clone(self), observe::observe))
