@@ -158,12 +158,13 @@ pub(crate) fn same_origin_form(gateway: &Gateway, headers: &HeaderMap, csrf: Opt
 }
 
 /// Headers every console answer carries: no caching (tokens and state), no framing (the
-/// forms), no referrer, and a content policy allowing only the console's own script.
+/// forms), no referrer outside the console (same-origin: with no-referrer at all, browsers
+/// send `Origin: null` on form posts, which the origin check must refuse), and a content policy allowing only the console's own script.
 pub(crate) fn harden(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
