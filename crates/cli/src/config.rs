@@ -102,7 +102,7 @@ pub struct MetricsEntry {
 }
 
 /// `[sandbox]`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SandboxEntry {
     /// Enables the clock control (`/sandbox/clock/advance`, `hongbao clock advance`) for
@@ -111,6 +111,15 @@ pub struct SandboxEntry {
     /// Lists the `[[user]]` accounts (logon id and user id, never a password) on the login card
     /// of the cashier and the wallet: the demo turns it on.
     pub list_users: Option<bool>,
+    /// Enables the sandbox console (`/console/`, docs/console.md) and its request log; at least
+    /// 16 characters.
+    pub console_token: Option<String>,
+    /// Serves the console to clients that are not on loopback too (default false).
+    pub console_public: Option<bool>,
+    /// The request log keeps at most this many rows (default 100,000).
+    pub request_log_rows: Option<u64>,
+    /// The request log keeps nothing older than this many days (default 7).
+    pub request_log_days: Option<u32>,
 }
 
 /// One `[[app]]`.
@@ -179,6 +188,12 @@ pub struct Config {
     pub sandbox_clock_token: Option<String>,
     /// `[sandbox] list_users`: the payer pages list the sandbox accounts.
     pub sandbox_list_users: bool,
+    /// The sandbox console's token; `None` keeps the console and the request log off.
+    pub console_token: Option<String>,
+    /// Serve the console to non-loopback clients too.
+    pub console_public: bool,
+    /// How much of the request log is kept.
+    pub request_log_retention: hongbao_store::Retention,
     /// Where `/metrics` is served; `None`: metrics off (nothing recorded).
     pub metrics_listen: Option<String>,
     /// The notify destination policy.
@@ -390,12 +405,36 @@ pub fn resolve(mut file: ConfigFile, base: &Path) -> Result<Config> {
             i64::from(minutes) * 60_000
         }
     };
-    let sandbox_list_users =
-        file.sandbox.as_ref().and_then(|sandbox| sandbox.list_users).unwrap_or(false);
-    let sandbox_clock_token = file.sandbox.and_then(|sandbox| sandbox.clock_token);
+    let sandbox = file.sandbox.unwrap_or_default();
+    let sandbox_list_users = sandbox.list_users.unwrap_or(false);
+    let sandbox_clock_token = sandbox.clock_token;
     if sandbox_clock_token.as_deref().is_some_and(|token| token.len() < 16) {
         bail!("[sandbox] clock_token must be at least 16 characters");
     }
+    let console_token = sandbox.console_token;
+    if console_token.as_deref().is_some_and(|token| {
+        token.chars().count() < hongbao_gateway::console::TOKEN_CHARS_MIN
+            || !token.chars().all(|c| c.is_ascii_alphanumeric() || "-_.~".contains(c))
+    }) {
+        bail!(
+            "[sandbox] console_token must be at least {} characters of A-Z, a-z, 0-9, -, _, . or ~ (it travels in a URL and a cookie)",
+            hongbao_gateway::console::TOKEN_CHARS_MIN
+        );
+    }
+    let defaults = hongbao_store::Retention::default();
+    let request_log_retention = hongbao_store::Retention {
+        rows_max: match sandbox.request_log_rows {
+            Some(0) => bail!("[sandbox] request_log_rows must be at least 1"),
+            Some(rows) => rows,
+            None => defaults.rows_max,
+        },
+        age_max_ms: match sandbox.request_log_days {
+            Some(0) => bail!("[sandbox] request_log_days must be at least 1"),
+            Some(days) if days > 3_660 => bail!("[sandbox] request_log_days must be at most 3660"),
+            Some(days) => i64::from(days) * 24 * 3_600_000,
+            None => defaults.age_max_ms,
+        },
+    };
     let metrics_listen = std::env::var("HONGBAO_METRICS_LISTEN")
         .ok()
         .or(file.metrics.and_then(|metrics| metrics.listen))
@@ -413,6 +452,9 @@ pub fn resolve(mut file: ConfigFile, base: &Path) -> Result<Config> {
         packet_expiry_default_ms,
         sandbox_clock_token,
         sandbox_list_users,
+        console_token,
+        console_public: sandbox.console_public.unwrap_or(false),
+        request_log_retention,
         metrics_listen,
         destinations,
         limits,

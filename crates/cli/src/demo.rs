@@ -202,6 +202,7 @@ pub fn ensure(data_dir: &Path) -> Result<PathBuf> {
     write_certs(data_dir, &gateway, &cert_app)?;
 
     let clock_token = random_token()?;
+    let console_token = random_token()?;
     let mut config = String::from(
         "# hongbao demo configuration, made by the first `hongbao serve`; edit freely.\n\
          listen = \"127.0.0.1:9999\"\n\
@@ -241,7 +242,9 @@ pub fn ensure(data_dir: &Path) -> Result<PathBuf> {
         "\n# The sandbox clock control (hongbao clock advance 2h --token …), loopback only.\n\
          [sandbox]\nclock_token = \"{clock_token}\"\n\
          # The cashier's and the wallet's login card list the sandbox accounts above.\n\
-         list_users = true\n"
+         list_users = true\n\
+         # The sandbox console (hongbao console url prints its login URL), loopback only.\n\
+         console_token = \"{console_token}\"\n"
     ));
     std::fs::write(&config_path, config)
         .with_context(|| format!("cannot write {}", config_path.display()))?;

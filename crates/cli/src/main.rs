@@ -9,6 +9,7 @@ mod cert_cmd;
 mod client_cmd;
 mod clock_cmd;
 mod config;
+mod console_cmd;
 mod demo;
 mod notify_cmd;
 mod telemetry;
@@ -53,6 +54,61 @@ enum NotifyCommand {
     Resend {
         /// The notify_id.
         notify_id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConsoleCommand {
+    /// Prints the console's login URL (it carries the token: open it in a browser on this
+    /// machine, the cookie then keeps you logged in).
+    Url,
+}
+
+#[derive(Subcommand)]
+enum InjectCommand {
+    /// The next N calls of a method (from an app) answer CODE SUB_CODE, optionally after the
+    /// money moved (the operation succeeds, the merchant sees the failure).
+    Call {
+        /// The method, e.g. alipay.fund.coupon.order.disburse.
+        #[arg(long)]
+        method: String,
+        /// Only this app's calls (default: any app).
+        #[arg(long)]
+        app_id: Option<String>,
+        /// The answer's code: 20000 or 40004.
+        #[arg(long)]
+        code: Option<String>,
+        /// The answer's sub_code, e.g. isp.unknow-error, SYSTEM_ERROR, MONEY_NOT_ENOUGH.
+        #[arg(long)]
+        sub_code: Option<String>,
+        /// How many calls.
+        #[arg(long, default_value_t = 1)]
+        count: u32,
+        /// Run the method (the money moves), then answer the injected code.
+        #[arg(long)]
+        after_money_moved: bool,
+        /// Answer this many milliseconds late.
+        #[arg(long, default_value_t = 0)]
+        delay_ms: u64,
+    },
+    /// Notifications to URLs starting with a prefix: delay each attempt, or fail N unsent.
+    Notify {
+        /// The URL prefix.
+        #[arg(long)]
+        url_prefix: String,
+        /// Delay before each attempt, in milliseconds.
+        #[arg(long, default_value_t = 0)]
+        delay_ms: u64,
+        /// Fail this many attempts without sending them.
+        #[arg(long, default_value_t = 0)]
+        fail: u32,
+    },
+    /// Lists the rules in force.
+    List,
+    /// Removes a rule.
+    Remove {
+        /// The rule's id (from list).
+        id: u64,
     },
 }
 
@@ -133,6 +189,34 @@ enum Command {
         #[command(subcommand)]
         command: NotifyCommand,
     },
+    /// The sandbox console of a configuration's server (needs `[sandbox] console_token`).
+    Console {
+        /// A TOML configuration file (default: the demo's).
+        #[arg(long, global = true)]
+        config: Option<PathBuf>,
+        /// The demo's data folder (ignored with --config).
+        #[arg(long, default_value = "hongbao-data", global = true)]
+        data_dir: PathBuf,
+        /// The server's base URL (default: from the configuration's listen).
+        #[arg(long, global = true)]
+        url: Option<String>,
+        #[command(subcommand)]
+        command: ConsoleCommand,
+    },
+    /// Makes a configuration's running server go wrong on purpose (sandbox console fault rules).
+    Inject {
+        /// A TOML configuration file (default: the demo's).
+        #[arg(long, global = true)]
+        config: Option<PathBuf>,
+        /// The demo's data folder (ignored with --config).
+        #[arg(long, default_value = "hongbao-data", global = true)]
+        data_dir: PathBuf,
+        /// The server's base URL (default: from the configuration's listen).
+        #[arg(long, global = true)]
+        url: Option<String>,
+        #[command(subcommand)]
+        command: InjectCommand,
+    },
     /// Copies a running server's SQLite database to a new file, consistently (online backup).
     Backup {
         /// The backup file to write (must not exist).
@@ -205,6 +289,38 @@ fn main() {
             config::load(&config_path).and_then(|config| backup_cmd::backup(&config.database, &to))
         }
         Command::Verify { file } => backup_cmd::verify(&file),
+        Command::Console { config, data_dir, url, command: ConsoleCommand::Url } => {
+            config::load(&config.unwrap_or_else(|| data_dir.join("hongbao.toml")))
+                .and_then(|config| console_cmd::url(&config, url.as_deref()))
+        }
+        Command::Inject { config, data_dir, url, command } => {
+            let inject = match command {
+                InjectCommand::Call {
+                    method,
+                    app_id,
+                    code,
+                    sub_code,
+                    count,
+                    after_money_moved,
+                    delay_ms,
+                } => console_cmd::Inject::Call {
+                    method,
+                    app_id,
+                    code,
+                    sub_code,
+                    count,
+                    after_money_moved,
+                    delay_ms,
+                },
+                InjectCommand::Notify { url_prefix, delay_ms, fail } => {
+                    console_cmd::Inject::Notify { url_prefix, delay_ms, fail }
+                }
+                InjectCommand::List => console_cmd::Inject::List,
+                InjectCommand::Remove { id } => console_cmd::Inject::Remove { id },
+            };
+            config::load(&config.unwrap_or_else(|| data_dir.join("hongbao.toml")))
+                .and_then(|config| console_cmd::inject(&config, url.as_deref(), inject))
+        }
         Command::Clock { url, token, command } => match token {
             None => Err(anyhow::anyhow!(
                 "give the server's [sandbox] clock_token with --token or HONGBAO_SANDBOX_TOKEN"
@@ -325,6 +441,15 @@ fn serve(
                 .map(|user| (user.user_id.clone(), user.logon_id.clone()))
                 .collect();
         }
+        gateway.sandbox.console_token = config.console_token.clone();
+        gateway.sandbox.console_public = config.console_public;
+        // The request log is the console's: written only while the console is on.
+        let request_log = config.console_token.is_some().then(|| {
+            let (log, receiver) =
+                hongbao_gateway::reqlog::RequestLog::on(config.request_log_retention);
+            gateway.request_log = log;
+            receiver
+        });
         gateway.certs = config.certs.clone();
         gateway.destinations = Arc::new(config.destinations.clone());
         gateway.set_limits(config.limits.clone());
@@ -373,6 +498,13 @@ fn serve(
             std::time::Duration::from_millis(500),
             workers_stopped.clone(),
         ));
+        let request_logger = request_log.map(|receiver| {
+            tokio::spawn(hongbao_gateway::reqlog::run(
+                Arc::clone(&gateway),
+                receiver,
+                workers_stopped.clone(),
+            ))
+        });
         let notifier = tokio::spawn(hongbao_gateway::notify::run(
             Arc::clone(&gateway),
             hongbao_gateway::notify::NotifyConfig::default(),
@@ -386,6 +518,10 @@ fn serve(
         let _ = stop_workers.send(true);
         let _ = notifier.await;
         let _ = scheduler.await;
+        if let Some(request_logger) = request_logger {
+            // What was queued before the stop is written.
+            let _ = request_logger.await;
+        }
         if let Some(metrics_server) = metrics_server {
             let _ = metrics_server.await;
         }
@@ -561,6 +697,13 @@ async fn print_banner(banner: &Banner<'_>, store: &dyn Store) -> Result<()> {
             "  sandbox clock control: on, loopback only: hongbao clock advance 2h --url http://{address} --token {token}"
         ),
         None => println!("  sandbox clock control: off ([sandbox] clock_token in the config turns it on)"),
+    }
+    match &config.console_token {
+        Some(token) => println!(
+            "  sandbox console: {} (request log, notifications, money, faults, clock; docs/console.md)",
+            console_cmd::login_url(&format!("http://{address}"), token)
+        ),
+        None => println!("  sandbox console: off ([sandbox] console_token in the config turns it on)"),
     }
     if let Some(profile) = &banner.profile {
         println!(

@@ -16,6 +16,11 @@
 //! * a tampered form (amount changed after signing): the readable error page with
 //!   `isv.invalid-signature` (HTTP 400), and no order exists.
 //!
+//! * the sandbox console: log in with the token, find a call the official SDK just made by its
+//!   out_order_no and open its detail, resend a notification and see the new attempt, inject an
+//!   error and see the SDK receive it (verified), create a user and pay to it; screenshots of
+//!   every console page to `target/browser/console-*.png`.
+//!
 //! Without `chromium` / `chromedriver` on PATH or the official Python SDK (`interop/setup.sh`),
 //! the tests print `SKIP browser: <reason>` and pass; under `CI=true` they fail instead.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the test failing
@@ -28,7 +33,7 @@ use hongbao_protocol::sign_content::verify_notify;
 use hongbao_protocol::{Charset, Params};
 use hongbao_test_support::{
     app_a_key, gateway_key, repo_root, run_with_timeout, write_server_config, Answer, Call,
-    ServerProcess, APP_A, MERCHANT_B, QUERY,
+    ServerProcess, APP_A, MERCHANT_A, MERCHANT_B, QUERY,
 };
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -319,10 +324,18 @@ struct Fixture {
 
 impl Fixture {
     async fn start(name: &'static str) -> Option<Fixture> {
+        Fixture::start_with(name, "").await
+    }
+
+    /// `start`, with `extra` appended to the server's configuration.
+    async fn start_with(name: &'static str, extra: &str) -> Option<Fixture> {
         let tools = ready()?;
         let started = Instant::now();
         let dir = tempfile::tempdir().expect("tempdir");
         let config = write_server_config(dir.path());
+        let mut text = std::fs::read_to_string(&config).expect("config");
+        text.push_str(extra);
+        std::fs::write(&config, text).expect("config");
         std::fs::write(dir.path().join("app_private.pem"), app_a_key().to_pkcs1_pem().unwrap())
             .expect("write app key");
         std::fs::write(
@@ -673,5 +686,151 @@ async fn a_tampered_form_in_chromium_shows_the_invalid_signature_page() {
     fx.screenshot("tampered.png").await;
     let found = fx.query("BROWSER-TAMPER").await;
     assert_eq!(found.sub_code(), "AUTH_ORDER_NOT_EXIST", "{}", found.node);
+    fx.finish().await;
+}
+
+const CONSOLE_TOKEN: &str = "browser-console-token-0123456789";
+
+/// Reloads `url` until `css` shows (the request log and notify attempts are written off the
+/// request's path, a moment later).
+async fn reload_until(fx: &Fixture, url: &str, css: &str) {
+    let deadline = Instant::now() + PAGE_WAIT;
+    loop {
+        fx.client.goto(url).await.expect("open");
+        if fx.client.find(Locator::Css(css)).await.is_ok() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no {css} at {url} within {PAGE_WAIT:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_sandbox_console_in_chromium() {
+    let extra = format!("[sandbox]\nconsole_token = \"{CONSOLE_TOKEN}\"\n");
+    let Some(fx) = Fixture::start_with("console", &extra).await else { return };
+    let base = format!("http://{}", fx.server.addr);
+
+    // Not logged in: the login page; a wrong token: still the login page.
+    fx.client.goto(&format!("{base}/console/")).await.expect("console");
+    fx.wait_for("#token").await;
+    fx.screenshot("console-login.png").await;
+    fx.fill("#token", "not-the-token-not-the-token").await;
+    fx.click("#login").await;
+    fx.wait_for("#flash").await;
+    assert_eq!(fx.document_status().await, Some(401));
+
+    // The login URL: the cookie is set and the token leaves the address bar.
+    fx.client.goto(&format!("{base}/console/?token={CONSOLE_TOKEN}")).await.expect("login");
+    fx.wait_for("#requests").await;
+    let url = fx.client.current_url().await.expect("url");
+    assert!(!url.as_str().contains("token"), "no token in later URLs: {url}");
+
+    // A call just made by the official SDK, found by its out_order_no, and its detail.
+    let notify_url = fx.site.url("/notify");
+    let results = fx.run_sdk(vec![json!({
+        "op": "execute",
+        "method": hongbao_protocol::method::AGREEMENT_PAY,
+        "biz_content": {"out_order_no": "CONSOLE-1", "out_request_no": "pay1",
+            "order_title": "<i>控制台</i>红包", "amount": "10.00", "payer_user_id": MERCHANT_A},
+    })]);
+    assert_eq!(results[0]["response"]["code"], "10000", "{}", results[0]);
+    let auth_no = results[0]["response"]["auth_no"].as_str().expect("auth_no").to_owned();
+    reload_until(&fx, &format!("{base}/console/?id=CONSOLE-1"), "#requests td a").await;
+    fx.screenshot("console-requests.png").await;
+    fx.click("#requests td a").await;
+    fx.wait_for("#biz-content").await;
+    assert!(fx.text("#biz-content").await.contains("CONSOLE-1"));
+    assert!(fx.text("#answer").await.contains(&auth_no));
+    assert_eq!(fx.text("#code").await.trim(), "10000");
+    fx.screenshot("console-request.png").await;
+
+    // Create a user with an opening balance, then pay to it with the SDK.
+    fx.client.goto(&format!("{base}/console/users")).await.expect("users");
+    fx.fill("#new-logon", "dave@example.com").await;
+    fx.fill("#new-balance", "5.00").await;
+    fx.click("#create-user").await;
+    fx.wait_for("#flash").await;
+    let flash = fx.text("#flash").await;
+    let dave = flash
+        .split_whitespace()
+        .find(|word| word.starts_with("2088"))
+        .unwrap_or_else(|| panic!("a new user id in {flash:?}"))
+        .to_owned();
+    fx.screenshot("console-users.png").await;
+    let results = fx.run_sdk(vec![json!({
+        "op": "execute",
+        "method": hongbao_protocol::method::DISBURSE,
+        "notify_url": notify_url,
+        "biz_content": {"out_order_no": "CONSOLE-1-D", "deduct_auth_no": auth_no,
+            "out_request_no": "1", "order_title": "领取", "amount": "1.00", "payee_user_id": dave},
+    })]);
+    assert_eq!(results[0]["response"]["code"], "10000", "{}", results[0]);
+    fx.client.goto(&format!("{base}/console/users/{dave}")).await.expect("user");
+    assert_eq!(fx.text("#balance").await, "6.00");
+    fx.screenshot("console-user.png").await;
+    fx.client.goto(&format!("{base}/console/orders/{auth_no}")).await.expect("order");
+    fx.wait_for("#order").await;
+    assert!(fx.text("#order").await.contains("CONSOLE-1-D"));
+    assert!(
+        fx.client.source().await.expect("source").contains("&lt;i&gt;控制台&lt;/i&gt;"),
+        "escaped"
+    );
+    fx.screenshot("console-order.png").await;
+    fx.client.goto(&format!("{base}/console/orders")).await.expect("orders");
+    fx.screenshot("console-orders.png").await;
+
+    // The notification's first attempt (the site answers 404), then Resend: a new attempt.
+    let notifications = format!("{base}/console/notifications");
+    reload_until(&fx, &notifications, "tr.notification tr.attempt").await;
+    let attempts = |source: String| source.matches("class=\"attempt\"").count();
+    let before = attempts(fx.client.source().await.expect("source"));
+    fx.click("button.resend").await;
+    fx.wait_for("#flash").await;
+    let deadline = Instant::now() + PAGE_WAIT;
+    loop {
+        fx.client.goto(&notifications).await.expect("notifications");
+        if attempts(fx.client.source().await.expect("source")) > before {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no new attempt after Resend");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    fx.screenshot("console-notifications.png").await;
+
+    // Inject an error; the SDK receives it and verifies its signature.
+    fx.client.goto(&format!("{base}/console/faults")).await.expect("faults");
+    fx.client
+        .find(Locator::Css("#rule-method"))
+        .await
+        .expect("select")
+        .select_by_value(QUERY)
+        .await
+        .expect("method");
+    fx.fill("#rule-code", "20000").await;
+    fx.fill("#rule-sub-code", "isp.unknow-error").await;
+    fx.click("#add-rule").await;
+    fx.wait_for("#call-rules td").await;
+    fx.screenshot("console-faults.png").await;
+    let results = fx.run_sdk(vec![json!({
+        "op": "execute",
+        "method": QUERY,
+        "biz_content": {"out_order_no": "CONSOLE-1", "out_request_no": "pay1"},
+    })]);
+    assert_eq!(results[0]["ok"], true, "the SDK verified the injected answer: {}", results[0]);
+    assert_eq!(results[0]["response"]["code"], "20000");
+    assert_eq!(results[0]["response"]["sub_code"], "isp.unknow-error");
+    reload_until(&fx, &format!("{base}/console/?code=20000"), "#requests td a").await;
+    fx.click("#requests td a").await;
+    fx.wait_for("#injected").await;
+
+    // The other pages, in both languages.
+    for (path, name) in [("/console/apps", "apps"), ("/console/clock", "clock")] {
+        fx.client.goto(&format!("{base}{path}")).await.expect("page");
+        fx.screenshot(&format!("console-{name}.png")).await;
+    }
+    fx.client.goto(&format!("{base}/console/?lang=en")).await.expect("english");
+    assert_eq!(fx.text("#nav-").await, "Requests");
+    fx.screenshot("console-requests-en.png").await;
     fx.finish().await;
 }
