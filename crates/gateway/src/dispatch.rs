@@ -71,6 +71,7 @@ async fn gateway_do(State(gateway): State<Arc<Gateway>>, received: Received) -> 
             sign_ok: trace.sign_ok,
             sign_content: trace.sign_content,
             injected: trace.injected,
+            decrypted_biz_content: trace.decrypted_biz_content,
         };
         response.extensions_mut().insert(Logged::Call(logged));
     }
@@ -84,6 +85,7 @@ struct Trace {
     sign_content: Option<String>,
     injected: Option<String>,
     delay: std::time::Duration,
+    decrypted_biz_content: Option<String>,
 }
 
 /// The signed answer's bytes and charset, left for the request log.
@@ -280,6 +282,10 @@ async fn answer(
             trace.sign_ok = Some(true);
             // Decrypted: whatever follows, success or business error, answers encrypted.
             frame.encrypt = verified.answer_key().cloned();
+            if frame.encrypt.is_some() && gateway.request_log.is_on() {
+                // The log shows what the merchant meant, not the ciphertext it sent.
+                trace.decrypted_biz_content = verified.biz_content().map(str::to_owned);
+            }
             let fault = gateway.inject.take_call(&verified.app().app_id, verified.method());
             let injected = fault.and_then(|fault| {
                 trace.injected = Some(fault.rule);

@@ -71,6 +71,8 @@ pub struct CallLog {
     pub sign_content: Option<String>,
     /// The injection rule behind the answer.
     pub injected: Option<String>,
+    /// An encrypted request's biz_content, decrypted (the raw one is ciphertext).
+    pub decrypted_biz_content: Option<String>,
 }
 
 /// A payer page action.
@@ -280,7 +282,9 @@ pub fn entry(raw: Raw) -> LogEntry {
                 }
                 entry.charset = request.params.get("charset").map(str::to_owned);
                 entry.sign_type = request.params.get("sign_type").map(str::to_owned);
-                if let Some(biz) = request.params.get("biz_content") {
+                let biz =
+                    call.decrypted_biz_content.as_deref().or(request.params.get("biz_content"));
+                if let Some(biz) = biz {
                     if let Ok(value) = serde_json::from_str::<serde_json::Value>(biz) {
                         refs_of(&value, &mut entry.refs);
                     }

@@ -3,7 +3,7 @@
 //! answered, the exact sign content of a failed signature), an injected answer is signed like
 //! any other and marked in the log, an injection before the money moves moves nothing, one
 //! "after the money moved" commits and its identical retry replays it, and a notify rule fails
-//! attempts unsent that Alipay's schedule then retries.
+//! attempts unsent that Alipay's schedule then retries. An encrypted call is logged decrypted.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the test failing
 
 use axum::routing::post;
@@ -220,4 +220,15 @@ async fn a_notify_rule_fails_attempts_unsent_and_the_schedule_retries() {
     let last = record.history.last().expect("attempt");
     assert_eq!(last.answer.as_deref(), Some("success"));
     assert!(last.latency_ms.is_some());
+}
+
+#[tokio::test]
+async fn an_encrypted_call_is_logged_with_its_decrypted_biz_content() {
+    let app = spawn_app_console().await;
+    let biz = pay_biz("ENC-LOG-1", "10.00");
+    let call = Call::new(PAY, &biz).encrypted(encrypt_key(APP_A_ENCRYPT_KEY));
+    assert_eq!(app.send(&call).await.code(), "10000");
+    // Found by the id inside the ciphertext: the log decrypted it.
+    let row = logged(&app, "ENC-LOG-1", 1).await.remove(0);
+    assert_eq!(row.entry.biz_content.as_deref(), Some(biz.as_str()));
 }
