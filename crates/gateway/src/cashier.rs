@@ -196,6 +196,7 @@ fn back_link(lang: Lang, return_url: Option<&str>) -> String {
     }
 }
 
+/// The payer's Pay or Cancel, recorded in the request log (`reqlog::tag_page`).
 async fn act(
     State(gateway): State<Arc<Gateway>>,
     Path(auth_no): Path<String>,
@@ -208,8 +209,19 @@ async fn act(
         Err(err) => return failure_page(Lang::Zh, Method::PagePay, "", &err.into()),
     };
     let fields = form_fields(&body);
+    let action = format!("cashier: {}", field(&fields, "action").unwrap_or("pay"));
+    let response = act_on(&gateway, auth_no.clone(), peer, fields).await;
+    crate::reqlog::tag_page(&gateway, response, Method::PagePay, &auth_no, action).await
+}
+
+async fn act_on(
+    gateway: &Gateway,
+    auth_no: String,
+    peer: Option<std::net::IpAddr>,
+    fields: Vec<(String, String)>,
+) -> Response {
     let lang = lang_field(&fields);
-    let (order, _) = match load_order(&gateway, Method::PagePay, &auth_no, lang).await {
+    let (order, _) = match load_order(gateway, Method::PagePay, &auth_no, lang).await {
         Ok(found) => found,
         Err(page) => return page,
     };
@@ -224,12 +236,12 @@ async fn act(
     }
     let (login, password) =
         (field(&fields, "login").unwrap_or("").trim(), field(&fields, "password").unwrap_or(""));
-    let payer = match try_login(&gateway, lang, peer, login, password).await {
+    let payer = match try_login(gateway, lang, peer, login, password).await {
         Ok(Ok(payer)) => payer,
         Ok(Err(message)) => {
             let attempt =
                 Attempt { error: Some(&message), login: Some(login), ..Attempt::default() };
-            return render(&gateway, &auth_no, lang, attempt).await;
+            return render(gateway, &auth_no, lang, attempt).await;
         }
         Err(err) => return failure_page(lang, Method::PagePay, &order.app_id, &err),
     };
@@ -248,22 +260,22 @@ async fn act(
             let message = lang.t("余额不足", "Balance not enough");
             let attempt =
                 Attempt { error: Some(message), login: Some(login), ..Attempt::default() };
-            return render(&gateway, &auth_no, lang, attempt).await;
+            return render(gateway, &auth_no, lang, attempt).await;
         }
-        Ok(Err(_)) => return render(&gateway, &auth_no, lang, Attempt::default()).await,
+        Ok(Err(_)) => return render(gateway, &auth_no, lang, Attempt::default()).await,
         Err(err) => return failure_page(lang, Method::PagePay, &order.app_id, &err.into()),
     };
     gateway.recent_requests.remember(&view.operation_id);
     gateway.notify_wake.notify_one();
     match &order.return_url {
-        Some(return_url) => match return_params(&gateway, &order, &view) {
+        Some(return_url) => match return_params(gateway, &order, &view) {
             Some(query) => {
                 let separator = if return_url.contains('?') { '&' } else { '?' };
                 Redirect::to(&format!("{return_url}{separator}{query}")).into_response()
             }
-            None => render(&gateway, &auth_no, lang, Attempt::default()).await,
+            None => render(gateway, &auth_no, lang, Attempt::default()).await,
         },
-        None => render(&gateway, &auth_no, lang, Attempt::default()).await,
+        None => render(gateway, &auth_no, lang, Attempt::default()).await,
     }
 }
 

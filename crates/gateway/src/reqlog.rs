@@ -164,6 +164,34 @@ impl RequestLog {
     }
 }
 
+/// Tags a payer page's answer for the log (when it is on): the order it showed or acted on, by
+/// its ids, and what the payer did. `observe` adds the status and where a redirect went.
+pub async fn tag_page(
+    gateway: &Gateway,
+    mut response: axum::response::Response,
+    method: hongbao_protocol::Method,
+    auth_no: &str,
+    action: String,
+) -> axum::response::Response {
+    if !gateway.request_log.is_on() {
+        return response;
+    }
+    // One point lookup, only while the log is on: the page's own code stays as it was.
+    let order = gateway.store.payment_order(auth_no).await.ok().flatten();
+    let mut refs = vec![auth_no.chars().take(128).collect::<String>()];
+    if let Some(order) = &order {
+        refs.push(order.view.out_order_no.clone());
+        refs.push(order.view.operation_id.clone());
+    }
+    response.extensions_mut().insert(Logged::Page(PageLog {
+        method: Some(method.name().to_owned()),
+        app_id: order.map(|order| order.app_id),
+        action,
+        refs,
+    }));
+    response
+}
+
 /// Writes queued rows until every sender is gone (the gateway dropped) or `shutdown` fires,
 /// then the rows still queued; prunes every `PRUNE_INTERVAL`.
 pub async fn run(

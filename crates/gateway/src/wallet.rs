@@ -158,6 +158,7 @@ fn result_response(lang: Lang, headers: &HeaderMap, json: String) -> Response {
     page_on(Surface::Wallet, lang, lang.t("支付结果", "Payment result"), &body, StatusCode::OK)
 }
 
+/// The payer's confirm or cancel, recorded in the request log (`reqlog::tag_page`).
 async fn pay(
     State(gateway): State<Arc<Gateway>>,
     peer: Option<Extension<PeerAddr>>,
@@ -170,12 +171,24 @@ async fn pay(
         Err(err) => return failure_page(Lang::Zh, Method::AppPay, "", &err.into()),
     };
     let fields = form_fields(&body);
+    let action = format!("wallet: {}", field(&fields, "action").unwrap_or("pay"));
+    let auth_no = field(&fields, "auth_no").unwrap_or("").to_owned();
+    let response = pay_on(&gateway, peer, &headers, fields).await;
+    crate::reqlog::tag_page(&gateway, response, Method::AppPay, &auth_no, action).await
+}
+
+async fn pay_on(
+    gateway: &Gateway,
+    peer: Option<std::net::IpAddr>,
+    headers: &HeaderMap,
+    fields: Vec<(String, String)>,
+) -> Response {
     let lang = lang_field(&fields);
     let auth_no = field(&fields, "auth_no").unwrap_or("").to_owned();
     if field(&fields, "action") == Some("cancel") {
-        return result_response(lang, &headers, wallet_result(WalletResult::Cancelled, ""));
+        return result_response(lang, headers, wallet_result(WalletResult::Cancelled, ""));
     }
-    let (app_id, method, call) = match load_order(&gateway, Method::AppPay, &auth_no, lang).await {
+    let (app_id, method, call) = match load_order(gateway, Method::AppPay, &auth_no, lang).await {
         Ok((order, _)) => (order.app_id, app_pay_method(&order.view), order.call),
         Err(page) => return page,
     };
@@ -185,12 +198,12 @@ async fn pay(
     let app = gateway.apps.get(&app_id);
     let login = field(&fields, "login").unwrap_or("").trim();
     let password = field(&fields, "password").unwrap_or("");
-    let payer = match try_login(&gateway, lang, peer, login, password).await {
+    let payer = match try_login(gateway, lang, peer, login, password).await {
         Ok(Ok(payer)) => payer,
         Ok(Err(message)) => {
             let attempt =
                 Attempt { error: Some(&message), login: Some(login), ..Attempt::default() };
-            return confirm_page(&gateway, lang, &auth_no, attempt).await;
+            return confirm_page(gateway, lang, &auth_no, attempt).await;
         }
         Err(err) => return failure_page(lang, Method::AppPay, &app_id, &err),
     };
@@ -215,7 +228,7 @@ async fn pay(
             let alipay = to_alipay(&err);
             let attempt =
                 Attempt { error: Some(&alipay.sub_msg), login: Some(login), ..Attempt::default() };
-            return confirm_page(&gateway, lang, &auth_no, attempt).await;
+            return confirm_page(gateway, lang, &auth_no, attempt).await;
         }
         Err(err) => return failure_page(lang, method, &app_id, &err.into()),
     };
@@ -236,5 +249,5 @@ async fn pay(
     // render wrote the node in the charset, so its bytes always decode; the lossy fallback is
     // never taken.
     let result = charset.decode(&signed).unwrap_or_else(|| String::from_utf8_lossy(&signed).into());
-    result_response(lang, &headers, wallet_result(WalletResult::Paid, &result))
+    result_response(lang, headers, wallet_result(WalletResult::Paid, &result))
 }

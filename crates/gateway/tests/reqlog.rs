@@ -232,3 +232,31 @@ async fn an_encrypted_call_is_logged_with_its_decrypted_biz_content() {
     let row = logged(&app, "ENC-LOG-1", 1).await.remove(0);
     assert_eq!(row.entry.biz_content.as_deref(), Some(biz.as_str()));
 }
+
+#[tokio::test]
+async fn a_payer_page_action_is_logged_with_its_order() {
+    let app = spawn_app_console().await;
+    let biz = r#"{"out_order_no":"PAGE-LOG-1","out_request_no":"pay1","order_title":"年会红包","amount":"8.00"}"#;
+    let call = Call::new(PAGE_PAY, biz).param("return_url", "http://127.0.0.1:9/return");
+    let form = "application/x-www-form-urlencoded";
+    let opened = raw(app.addr, &post_request("/gateway.do", &call.body(), form)).await;
+    assert_eq!(opened.status, 303);
+    let cashier = opened.header("location").expect("location").to_owned();
+    let path = cashier.split('?').next().expect("path").to_owned();
+    let auth_no = path.trim_start_matches("/cashier/").to_owned();
+    let pay =
+        "login=merchant-b%40example.com&password=111111&action=pay&charset=utf-8&sign_type=RSA2";
+    let paid = raw(app.addr, &post_request(&path, pay.as_bytes(), form)).await;
+    assert_eq!(paid.status, 303, "back to return_url");
+
+    let rows = logged(&app, &auth_no, 1).await;
+    let page = rows.iter().find(|row| row.entry.path == path).expect("the cashier's row");
+    let answer = page.entry.answer.as_deref().expect("answer");
+    assert!(answer.starts_with("cashier: pay; HTTP 303 → http://127.0.0.1:9/return?"), "{answer}");
+    assert_eq!(page.entry.app_id.as_deref(), Some(APP_A));
+    assert_eq!(page.entry.method.as_deref(), Some(PAGE_PAY));
+    // The page.pay call itself: a redirect to the cashier, found by the merchant's id.
+    let by_order = logged(&app, "PAGE-LOG-1", 2).await;
+    let call_row = by_order.iter().find(|row| row.entry.path == "/gateway.do").expect("call");
+    assert!(call_row.entry.answer.as_deref().is_some_and(|a| a.contains(&path)), "{call_row:?}");
+}
