@@ -301,6 +301,25 @@ async fn a_test_suite_drives_the_sandbox_through_the_api() {
         404
     );
 
+    // A test notification: a refused destination is never sent to; a dead one is reported.
+    let metadata = api(
+        &app,
+        "POST",
+        "/console/api/notifications/test",
+        Some(json!({"url": "http://169.254.169.254/latest", "app_id": APP_A})),
+    )
+    .await;
+    assert_eq!(metadata.status, 400);
+    assert!(metadata.json()["error"].as_str().is_some_and(|e| e.contains("not sent")));
+    let dead = api(
+        &app,
+        "POST",
+        "/console/api/notifications/test",
+        Some(json!({"url": "http://127.0.0.1:9/notify", "app_id": APP_A})),
+    )
+    .await;
+    assert_eq!(dead.json()["delivered"], false, "{}", dead.text);
+
     // The clock moves.
     let before =
         api(&app, "GET", "/console/api/clock", None).await.json()["now_ms"].as_i64().expect("now");

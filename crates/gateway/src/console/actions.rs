@@ -103,9 +103,19 @@ pub async fn test_notification(
         .map_err(|err| ConsoleError::bad(format!("cannot sign: {err}")))?;
     params.insert("sign", sign);
     let body = params.to_form(Charset::Utf8).unwrap_or_default();
+    // The notify destination policy holds here too: a literal address now, a name as it
+    // resolves (`destination::Resolver`), no proxy, no redirects.
+    if let Err(refused) = gateway.destinations.check_url(url) {
+        return Err(ConsoleError::bad(format!("not sent: the destination {refused}")));
+    }
+    let resolver = std::sync::Arc::new(crate::destination::Resolver::new(std::sync::Arc::clone(
+        &gateway.destinations,
+    )));
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(5))
         .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .dns_resolver(resolver)
         .user_agent("hongbao-notify/1.0")
         .build()
         .map_err(|err| ConsoleError::bad(format!("no HTTP client: {err}")))?;
