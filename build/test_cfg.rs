@@ -23,7 +23,7 @@ fn set_test_cfgs() {
     if std::env::var("HONGBAO_TEST_PG").map_or(true, |url| url.is_empty()) {
         println!("cargo:rustc-cfg=hongbao_no_pg");
     }
-    if !(on_path("chromium") || on_path("chromium-browser")) || !on_path("chromedriver") {
+    if !on_path("chromium") || !on_path("chromedriver") || !on_path("python3") {
         println!("cargo:rustc-cfg=hongbao_no_browser");
     }
     if !on_path("node") || !on_path("python3") {

@@ -524,6 +524,10 @@ fn query_params(query: &str) -> Params {
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
+#[cfg_attr(
+    hongbao_no_browser,
+    ignore = "SKIPPED: needs chromium, chromedriver and python3 (apt-get install chromium chromium-driver)"
+)]
 async fn sdk_form_cashier_login_pay_and_signed_return_in_chromium() {
     let Some(fx) = Fixture::start("pay").await else { return };
     let title = "年会红包（浏览器）";
@@ -626,6 +630,10 @@ async fn sdk_form_cashier_login_pay_and_signed_return_in_chromium() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    hongbao_no_browser,
+    ignore = "SKIPPED: needs chromium, chromedriver and python3 (apt-get install chromium chromium-driver)"
+)]
 async fn cancel_in_chromium_leaves_the_packet_unpaid() {
     let Some(fx) = Fixture::start("cancel").await else { return };
     fx.open_cashier("BROWSER-CANCEL", "取消测试红包", "1.00").await;
@@ -644,6 +652,10 @@ async fn cancel_in_chromium_leaves_the_packet_unpaid() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    hongbao_no_browser,
+    ignore = "SKIPPED: needs chromium, chromedriver and python3 (apt-get install chromium chromium-driver)"
+)]
 async fn a_wrong_password_in_chromium_shows_the_error_and_pays_nothing() {
     let Some(fx) = Fixture::start("wrong-password").await else { return };
     fx.open_cashier("BROWSER-WRONG", "密码测试红包", "2.50").await;
@@ -665,6 +677,10 @@ async fn a_wrong_password_in_chromium_shows_the_error_and_pays_nothing() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    hongbao_no_browser,
+    ignore = "SKIPPED: needs chromium, chromedriver and python3 (apt-get install chromium chromium-driver)"
+)]
 async fn a_tampered_form_in_chromium_shows_the_invalid_signature_page() {
     let Some(fx) = Fixture::start("tampered").await else { return };
     let form = fx.sdk_form("BROWSER-TAMPER", "篡改测试红包", "100.00");
@@ -706,6 +722,10 @@ async fn reload_until(fx: &Fixture, url: &str, css: &str) {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    hongbao_no_browser,
+    ignore = "SKIPPED: needs chromium, chromedriver and python3 (apt-get install chromium chromium-driver)"
+)]
 async fn the_sandbox_console_in_chromium() {
     let extra = format!("[sandbox]\nconsole_token = \"{CONSOLE_TOKEN}\"\n");
     let Some(fx) = Fixture::start_with("console", &extra).await else { return };
