@@ -105,7 +105,13 @@ fn the_demo_from_an_empty_folder_serves_every_documented_client_command() {
     let profile = folder.path().join("hongbao-data/client.toml");
     assert!(profile.exists(), "the demo writes the CLI's profile:\n{banner}");
     assert!(banner.contains("hongbao-data/client.toml"), "the banner names it:\n{banner}");
-    for expected in ["cashier", "/wallet", "cashier password 111111", "sandbox clock control: on"] {
+    for expected in [
+        "cashier",
+        "/wallet",
+        "cashier password 111111",
+        "sandbox clock control: on",
+        "sandbox console: http://",
+    ] {
         assert!(banner.contains(expected), "the banner says {expected:?}:\n{banner}");
     }
     let token = banner
