@@ -5,6 +5,7 @@
 #   scripts/pg-cluster.sh start [DIR]   creates and starts a cluster (DIR: a new temporary folder),
 #                                       prints its URL on stdout (also written to DIR/url)
 #   scripts/pg-cluster.sh stop DIR      stops the cluster and deletes DIR
+#   (the server logs to DIR/log/postgresql.log; DIR/server.log has what came before the logger)
 #   scripts/pg-cluster.sh url DIR       prints the URL of a started cluster
 #   scripts/pg-cluster.sh pause DIR     stops the server, keeping its data (a lost database)
 #   scripts/pg-cluster.sh resume DIR    starts it again on the same port
@@ -85,6 +86,16 @@ start() {
   chmod 700 "$dir"
   as_owner "$initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 \
     >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
+  # The server log in DIR/log/postgresql.log, each line naming its database, so that a test can
+  # count what its own database logged (`pg_current_logfile()`; e.g. `deadlock detected`), and
+  # lock waits longer than deadlock_timeout (1 s) logged.
+  as_owner tee -a "$dir/data/postgresql.conf" >/dev/null <<CONF
+logging_collector = on
+log_directory = '$dir/log'
+log_filename = 'postgresql.log'
+log_line_prefix = '%m [%p] %d '
+log_lock_waits = on
+CONF
   local options="-c listen_addresses=127.0.0.1 -c unix_socket_directories=$dir -c max_connections=200"
   if [ "${PG_CLUSTER_FAST:-0}" = 1 ]; then
     options="$options -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
@@ -114,7 +125,7 @@ start() {
     fi
   done
   echo "pg-cluster: could not start PostgreSQL; log:" >&2
-  cat "$dir/server.log" >&2 || true
+  cat "$dir/server.log" "$dir/log/postgresql.log" >&2 2>/dev/null || true
   exit 1
 }
 

@@ -2,9 +2,10 @@
 //! crates/store/src/postgres/group_commit.rs). Goal: a command that cannot get its row lock does
 //! not hold up the commands batched with it, and still applies exactly once. Method: another
 //! session (as another process would) locks packet A's row; a claim on A and a claim on B are
-//! sent together. B's claim must be answered while A's row is still locked (the batch's
-//! lock_timeout takes A's claim out and runs it alone); once the lock is released, A's claim
-//! applies. Both claims pay once, and every money invariant holds.
+//! sent together. B's claim must be answered while A's row is still locked (the batch waits
+//! `LOCK_WAIT_BATCH` for the rows of all its commands, then lets each command lock its own, and
+//! the commands' lock_timeout takes A's claim out and runs it alone); once the lock is released,
+//! A's claim applies. Both claims pay once, and every money invariant holds.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the test failing
 
 use hongbao_ledger::{
@@ -103,7 +104,7 @@ async fn a_locked_row_holds_up_only_its_own_command() {
         let command = claim(&free, "claim-B");
         async move { store.disburse(command).await }
     });
-    // Generous bound: the batch gives up on A's row after its 200 ms lock_timeout.
+    // Generous bound: the batch gives up on A's row after 500 + 200 ms.
     let free_answer = tokio::time::timeout(Duration::from_secs(20), on_free)
         .await
         .expect("the claim on the free packet is answered while packet A is locked")

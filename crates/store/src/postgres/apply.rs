@@ -49,10 +49,11 @@ const INSERT_ENTRY: &str = "WITH entry AS (\
      INSERT INTO posting (entry_id, account_id, amount_fen) \
      SELECT entry.entry_id, p.account_id, p.amount_fen \
      FROM entry, unnest($4::text[], $5::bigint[]) AS p (account_id, amount_fen)";
-/// Row locks in ascending `account_id` order (the fixed lock order): `FOR UPDATE` locks the
-/// rows as the sorted result returns them.
-const LOCK_ACCOUNTS: &str =
-    "SELECT account_id FROM account WHERE account_id = ANY($1) ORDER BY account_id FOR UPDATE";
+/// Row locks in ascending `account_id` order (the store's lock order, `locks`): the rows are
+/// locked as the sorted result returns them. `NO KEY`: the postings' foreign keys take
+/// `FOR KEY SHARE` on these rows, which `FOR UPDATE` would wait for.
+const LOCK_ACCOUNTS: &str = "SELECT account_id FROM account WHERE account_id = ANY($1) \
+     ORDER BY account_id FOR NO KEY UPDATE";
 /// Guarded: a row that would go negative is not updated, and the caller sees fewer rows.
 const APPLY_POSTINGS: &str = "UPDATE account SET balance_fen = account.balance_fen + p.amount_fen \
      FROM unnest($1::text[], $2::bigint[]) AS p (account_id, amount_fen) \
@@ -272,8 +273,8 @@ async fn change_operation(
     Ok(tx.execute(&s.operation_change, &params).await?)
 }
 
-/// Records the entry and applies its postings after locking the accounts in ascending order:
-/// three statements, sent together.
+/// Locks the accounts in ascending order, then records the entry (its postings reference the
+/// locked rows) and applies the postings: three statements, sent together.
 async fn post_entry(
     tx: &Transaction<'_>,
     s: &PlanStatements,
@@ -298,8 +299,8 @@ async fn post_entry(
     let postings: [Param<'_>; 2] = [&net_accounts, &net_amounts];
     let (_, _, applied) = tokio::try_join!(
         biased;
-        db(tx.execute(&s.entry, &insert)),
         db(tx.query(&s.lock_accounts, &lock)),
+        db(tx.execute(&s.entry, &insert)),
         db(tx.execute(&s.postings, &postings)),
     )?;
     if applied != net_accounts.len() as u64 {

@@ -2,14 +2,14 @@
 //! the group-commit writer's): load the facts, ask the ledger, apply its plan (`apply`).
 //!
 //! Other processes write at the same time, so the facts a plan changes are locked when they are
-//! loaded and stay locked until COMMIT:
+//! loaded and stay locked until COMMIT, in the store's one lock order (`locks`):
 //!
-//! - the packet row (`FOR UPDATE`) before anything moves out of it or its state changes; the
+//! - the packet row (`FOR NO KEY UPDATE`) before anything moves out of it or its state changes; the
 //!   idempotency lookup is sent right after the lock in the same round trip, so an identical
 //!   request that waited for the lock sees the first one's rows and replays;
 //! - a payer's account before a decision on its balance (agreement.pay, payment confirmation);
 //! - balances change in ascending `account_id` order after the packet row (`apply`), so lock
-//!   waits within a command never form a cycle;
+//!   waits never form a cycle;
 //! - a fund racing an identical fund meets the UNIQUE key; the retry replays it.
 //!
 //! Statements that do not wait for each other's answers are pipelined: a command is two or three
@@ -76,7 +76,7 @@ pub(crate) fn decoded<T>(result: Result<T, StoreError>) -> Result<T, Failure> {
 
 pub(crate) const ORDER_BY_AUTH_NO: &str = concat!(order_select!(), " WHERE o.auth_no = $1");
 pub(crate) const LOCK_ORDER: &str =
-    concat!(order_select!(), " WHERE o.auth_no = $1 FOR UPDATE OF o");
+    concat!(order_select!(), " WHERE o.auth_no = $1 FOR NO KEY UPDATE OF o");
 pub(crate) const ORDER_BY_OUT_ORDER_NO: &str =
     concat!(order_select!(), " WHERE o.app_id = $1 AND o.out_order_no = $2");
 pub(crate) const USER_BY_ID: &str =
@@ -85,7 +85,7 @@ pub(crate) const USER_BY_LOGON_ID: &str =
     "SELECT user_id, logon_id, real_name FROM sandbox_user WHERE logon_id = $1";
 /// A balance a decision looks at, locked (a debit is decided on it).
 pub(crate) const LOCK_BALANCE: &str =
-    "SELECT balance_fen FROM account WHERE account_id = $1 FOR UPDATE";
+    "SELECT balance_fen FROM account WHERE account_id = $1 FOR NO KEY UPDATE";
 const BALANCE: &str = "SELECT balance_fen FROM account WHERE account_id = $1";
 pub(crate) const OPERATION_BY_REQUEST: &str =
     "SELECT operation_id, kind, fingerprint FROM fund_operation \

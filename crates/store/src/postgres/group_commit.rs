@@ -12,23 +12,36 @@
 //! Correctness is the per-command path's: the same command code, READ COMMITTED, the same locks
 //! and guards. A command refused by the ledger rolls back to its savepoint alone. A command that
 //! meets a concurrent identical request (a unique race), a lock it cannot get in time
-//! (`LOCK_TIMEOUT`, which also breaks deadlocks between the batches of several processes long
-//! before PostgreSQL's detector would) or any database error is not decided in the batch: the
-//! batch goes on without it (or, when the transaction itself is lost, is rolled back whole) and
-//! such commands then run alone through the retrying per-command path. Nobody is answered before
-//! the batch's COMMIT returned.
+//! (`LOCK_TIMEOUT`) or any database error is not decided in the batch: the batch goes on without
+//! it (or, when the transaction itself is lost, is rolled back whole) and such commands then run
+//! alone through the retrying per-command path. Nobody is answered before the batch's COMMIT
+//! returned.
+//!
+//! Batches of several processes: a batch first locks the rows of all its commands, in the
+//! store's one lock order (`locks::lock_batch`: packets, then accounts, each ascending), in one
+//! round trip; its commands then find their rows locked. Batches of different processes wait
+//! for each other there, in a line, never in a cycle: PostgreSQL detects no deadlock, and no
+//! command waits for `LOCK_TIMEOUT` (what used to break those cycles, 200 ms at a time).
+//!
+//! Bounded: a caller waits at most `ANSWER_WITHIN` (then `Unavailable`, a retry-safe 20000, well
+//! before the SDKs' 15 s); a command whose caller is gone (timed out, or its client hung up and
+//! the request was dropped) is not started, in a batch or alone, so abandoned work holds no
+//! connection and no lock.
 //!
 //! One writer per process keeps the batches of one process from waiting on each other's locks;
 //! within a command, statements that do not depend on each other's answers are pipelined
 //! (`commands`), so a command costs a few round trips.
 
-use super::{Attempt, Failure, PostgresStore};
+use super::locks::{lock_batch, LockSet};
+use super::{Attempt, Failure, PostgresStore, ANSWER_WITHIN};
 use crate::Keep;
 use crate::StoreError;
 use deadpool_postgres::Transaction;
 use std::future::Future;
 use std::pin::Pin;
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use tokio_postgres::error::SqlState;
 use tokio_postgres::IsolationLevel;
 
 /// Most commands one transaction carries.
@@ -37,9 +50,12 @@ pub const BATCH_MAX: usize = 64;
 pub const WRITER_CONNECTIONS: usize = 4;
 /// Most commands waiting for the writer; senders wait beyond it (backpressure, bounded memory).
 pub const QUEUE_MAX: usize = 4096;
-/// How long a command in a batch waits for a row lock before it is taken out of the batch.
-/// Another process's batch holds its locks for a few milliseconds; waiting longer means a lock
-/// cycle between batches, which the command breaks by running alone.
+/// How long a batch waits for the rows of all its commands (`lock_batch`). Other processes'
+/// batches hold them for a few milliseconds each; a wait this long means a stalled holder.
+pub const LOCK_WAIT_BATCH: &str = "500ms";
+/// How long a command in a batch waits for a lock before it is taken out of the batch and run
+/// alone. Once the batch holds its rows, what a command still waits for was not foreseen (a
+/// unique key an identical request in another batch is inserting).
 pub const LOCK_TIMEOUT: &str = "200ms";
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -59,10 +75,17 @@ trait Job: Send {
     fn run_alone(self: Box<Self>, store: PostgresStore) -> BoxFuture<'static, ()>;
     /// The span of the request that sent it.
     fn span(&self) -> &tracing::Span;
+    /// The rows the command may change.
+    fn locks(&self) -> &LockSet;
+    /// Nobody waits for the answer any more: the caller's deadline passed or the caller is gone
+    /// (its request was dropped when the client hung up).
+    fn abandoned(&self) -> bool;
 }
 
 struct TypedJob<T> {
     command: std::sync::Arc<Command<T>>,
+    locks: LockSet,
+    deadline: Instant,
     result: Option<Result<T, StoreError>>,
     reply: oneshot::Sender<Result<T, StoreError>>,
     /// The caller's span (its request id), for what is logged of the command on the writer.
@@ -92,9 +115,10 @@ impl<T: Send + 'static> Job for TypedJob<T> {
         let span = self.span.clone();
         Box::pin(
             async move {
-                let command = self.command;
-                let answer = store.write(|tx| command(tx)).await;
-                let _ = self.reply.send(answer);
+                let TypedJob { command, deadline, reply, .. } = *self;
+                let answer =
+                    store.write_until(deadline, &|| reply.is_closed(), |tx| command(tx)).await;
+                let _ = reply.send(answer);
             }
             .instrument(span),
         )
@@ -102,6 +126,14 @@ impl<T: Send + 'static> Job for TypedJob<T> {
 
     fn span(&self) -> &tracing::Span {
         &self.span
+    }
+
+    fn locks(&self) -> &LockSet {
+        &self.locks
+    }
+
+    fn abandoned(&self) -> bool {
+        self.reply.is_closed() || Instant::now() >= self.deadline
     }
 }
 
@@ -167,36 +199,72 @@ impl GroupCommit {
         ]
     }
 
-    /// Queues `command` for the next batch and waits for its answer (after COMMIT).
+    /// Queues `command`, which may change the rows `locks` names, for the next batch and waits
+    /// for its answer (after COMMIT), `ANSWER_WITHIN` at most.
+    ///
+    /// Past the deadline the answer is `Unavailable` even when the batch commits the command a
+    /// moment later: an identical retry then replays it, as after any lost answer.
     pub(crate) async fn run<T: Send + 'static>(
         &self,
+        locks: LockSet,
         command: Command<T>,
     ) -> Result<T, StoreError> {
+        let deadline = Instant::now() + ANSWER_WITHIN;
         let (reply, answer) = oneshot::channel();
         let job = TypedJob {
             command: std::sync::Arc::new(command),
+            locks,
+            deadline,
             result: None,
             reply,
             span: tracing::Span::current(),
         };
-        self.jobs
-            .send(Box::new(job))
-            .await
-            .map_err(|_| StoreError::unavailable("postgres writer stopped"))?;
-        answer.await.map_err(|_| StoreError::unavailable("postgres writer stopped"))?
+        let late = || {
+            StoreError::unavailable(format!("postgres writer: no answer within {ANSWER_WITHIN:?}"))
+        };
+        let stopped = || StoreError::unavailable("postgres writer stopped");
+        match tokio::time::timeout_at(deadline, self.jobs.send(Box::new(job))).await {
+            Err(_) => return Err(late()),
+            Ok(Err(_)) => return Err(stopped()),
+            Ok(Ok(())) => {}
+        }
+        match tokio::time::timeout_at(deadline, answer).await {
+            Err(_) => Err(late()),
+            Ok(Err(_)) => Err(stopped()),
+            Ok(Ok(answer)) => answer,
+        }
     }
 }
 
 async fn writer_loop(store: PostgresStore, mut receiver: mpsc::Receiver<Box<dyn Job>>) {
     while let Some(first) = receiver.recv().await {
-        let batch = crate::batch::gather(first, &mut receiver, BATCH_MAX);
+        let batch = live(crate::batch::gather(first, &mut receiver, BATCH_MAX));
         metrics::histogram!("hongbao_store_batch_size", "store" => "postgres")
             .record(batch.len() as f64);
-        let started = std::time::Instant::now();
-        run_batch(&store, batch).await;
-        metrics::histogram!("hongbao_store_commit_seconds", "store" => "postgres")
-            .record(started.elapsed());
+        if !batch.is_empty() {
+            let started = std::time::Instant::now();
+            run_batch(&store, batch).await;
+            metrics::histogram!("hongbao_store_commit_seconds", "store" => "postgres")
+                .record(started.elapsed());
+        }
     }
+}
+
+/// The jobs somebody still waits for; the others are answered (to nobody) without running.
+fn live(batch: Vec<Box<dyn Job>>) -> Vec<Box<dyn Job>> {
+    let mut live = Vec::with_capacity(batch.len());
+    for job in batch {
+        if job.abandoned() {
+            job.finish(Some(abandoned()));
+        } else {
+            live.push(job);
+        }
+    }
+    live
+}
+
+fn abandoned() -> StoreError {
+    StoreError::unavailable("not started: its caller is gone or its deadline passed")
 }
 
 async fn run_batch(store: &PostgresStore, batch: Vec<Box<dyn Job>>) {
@@ -225,6 +293,7 @@ async fn run_in_transaction(
     // transaction loses no caller.
     let mut ran: Vec<Box<dyn Job>> = Vec::with_capacity(batch.len());
     let mut alone: Vec<Box<dyn Job>> = Vec::new();
+    let locks = LockSet::union(batch.iter().map(|job| job.locks()));
     let mut pending = batch.into_iter();
     let outcome: Result<(), Failure> = async {
         let tx = client
@@ -232,11 +301,35 @@ async fn run_in_transaction(
             .isolation_level(IsolationLevel::ReadCommitted)
             .start()
             .await?;
-        // One savepoint at a time, named alike: after `ROLLBACK TO` it still stands for the
-        // next command; after a kept command `RELEASE` and a new `SAVEPOINT` share a round trip.
-        tx.batch_execute(&format!("SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'; SAVEPOINT command"))
-            .await?;
+        // The rows of every command first, in the lock order; then the commands' own shorter
+        // lock timeout and the savepoint. One savepoint at a time, named alike: after
+        // `ROLLBACK TO` it still stands for the next command; after a kept command `RELEASE`
+        // and a new `SAVEPOINT` share a round trip.
+        let before = format!("SET LOCAL lock_timeout = '{LOCK_WAIT_BATCH}'; SAVEPOINT locks");
+        let after =
+            format!("RELEASE locks; SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'; SAVEPOINT command");
+        match lock_batch(&tx, &locks, Some(&before), Some(&after)).await {
+            Ok(()) => {}
+            Err(Failure::Db(err)) if err.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
+                // A row stays locked by someone else (a stalled transaction, an operator's
+                // session): the batch gives up its locks and goes on as each command locks its
+                // own rows, so that row holds up only the commands that need it (they run
+                // alone after `LOCK_TIMEOUT`). Batches rarely meet then; a cycle they might
+                // still form is broken by that timeout, well before PostgreSQL's detector.
+                tracing::info!(error = %err, "postgres batch could not lock its rows in time");
+                tx.batch_execute(&format!(
+                    "ROLLBACK TO locks; RELEASE locks; \
+                     SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'; SAVEPOINT command"
+                ))
+                .await?;
+            }
+            Err(failure) => return Err(failure),
+        }
         for mut job in pending.by_ref() {
+            if job.abandoned() {
+                job.finish(Some(abandoned()));
+                continue;
+            }
             match job.run(&tx).await {
                 Ok(true) => {
                     ran.push(job);

@@ -5,25 +5,28 @@
 //! `UniqueViolation`), ask the ledger, then write with guarded statements. Isolation is not
 //! what keeps money right; the schema and the writes are:
 //!
-//! - `SELECT … FOR UPDATE` on the packet row before anything moves out of it, so commands on one
-//!   packet run one after the other and decide on its latest committed counters;
+//! - `SELECT … FOR NO KEY UPDATE` on the packet row before anything moves out of it, so
+//!   commands on one packet run one after the other and decide on its latest committed counters;
 //! - guarded updates (`… WHERE amount_fen - disbursed_fen - refunded_fen >= $1`, `… WHERE
 //!   balance_fen + $2 >= 0`), which PostgreSQL re-evaluates on the newest row version after
 //!   waiting for a lock, and `CHECK` constraints behind them;
-//! - account rows updated in ascending `account_id` order, after the packet row, so two
-//!   commands never wait on each other in a cycle;
+//! - one lock order for every transaction (`locks`): packet rows, then account rows, each in
+//!   ascending order; a group-commit batch takes the rows of all its commands first, so that
+//!   neither two commands nor two processes' batches wait on each other in a cycle;
 //! - UNIQUE keys on the idempotency ids: of two identical requests racing, one inserts and the
 //!   other gets a unique violation, retries the whole transaction and then replays the
 //!   committed outcome.
 //!
 //! Serialization failures, deadlocks and those unique races are retried here a bounded number
 //! of times (`ATTEMPTS_MAX`), so a client never sees them. Everything else becomes
-//! `StoreError::Unavailable`: nothing was committed, and an identical retry is safe.
+//! `StoreError::Unavailable`: nothing was committed, and an identical retry is safe. Waits are
+//! bounded: a lock for `LOCK_WAIT_MAX`, a whole call for `ANSWER_WITHIN`.
 
 mod apply;
 mod commands;
 mod console;
 mod group_commit;
+mod locks;
 mod ops;
 mod outbox;
 mod payment;
@@ -52,6 +55,7 @@ use postgres_openssl::MakeTlsConnector;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
+use tokio::time::Instant;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::IsolationLevel;
 
@@ -61,8 +65,15 @@ pub const POOL_MAX: usize = 8;
 /// How often one command is tried when it meets a serialization failure, a deadlock or a unique
 /// race. A unique race needs one retry (the next attempt sees the committed row).
 pub const ATTEMPTS_MAX: u32 = 8;
-/// How long a command waits for a free pooled connection.
-pub const POOL_WAIT: Duration = Duration::from_secs(10);
+/// Every call of the store answers within this: done, or `StoreError::Unavailable` (a signed
+/// 20000, retry-safe) when it could not be done in time: a full writer queue, no free pooled
+/// connection, a lock held too long. The SDKs give up after 15 s; an answer after that reaches
+/// nobody, and the work behind it holds connections and locks that later requests wait for.
+pub const ANSWER_WITHIN: Duration = Duration::from_secs(10);
+/// Longest wait for one lock, on every connection. The lock order (`locks`) leaves no cycle to
+/// wait in, so a wait this long means a stalled holder: the command gives up (`Unavailable`,
+/// nothing of it committed) rather than hold its own locks and connection behind it.
+pub const LOCK_WAIT_MAX: &str = "2s";
 /// How long opening a connection may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -167,10 +178,10 @@ impl PostgresStore {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
         config.application_name("hongbao");
-        if config.get_options().is_none() {
-            // Quiet the NOTICEs of harmless `IF NOT EXISTS` statements in the migrations.
-            config.options("-c client_min_messages=warning");
-        }
+        // Quiet the NOTICEs of harmless `IF NOT EXISTS` statements in the migrations (unless the
+        // URL sets options of its own), and bound every lock wait (settings the URL names win).
+        let options = config.get_options().unwrap_or("-c client_min_messages=warning");
+        config.options(format!("-c lock_timeout={LOCK_WAIT_MAX} {options}"));
         let pool = pool(config.clone(), tls.clone(), POOL_MAX)?;
         let store = PostgresStore { pool, group: None };
         let mut client = store.client().await?;
@@ -181,27 +192,41 @@ impl PostgresStore {
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
-        self.pool.get().await.map_err(|err| match err {
+        self.client_until(Instant::now() + ANSWER_WITHIN).await
+    }
+
+    /// A pooled connection, waiting for one until `deadline` at most.
+    async fn client_until(
+        &self,
+        deadline: Instant,
+    ) -> Result<deadpool_postgres::Object, StoreError> {
+        let timeouts = deadpool_postgres::Timeouts {
+            wait: Some(deadline.saturating_duration_since(Instant::now())),
+            create: Some(CONNECT_TIMEOUT),
+            recycle: None,
+        };
+        self.pool.timeout_get(&timeouts).await.map_err(|err| match err {
             deadpool_postgres::PoolError::Backend(err) => unavailable(err),
             other => StoreError::unavailable(format!("postgres pool: {other}")),
         })
     }
 
     /// Runs a money command through the group-commit writer (`group_commit`): with the other
-    /// commands that arrive meanwhile, in one transaction.
+    /// commands that arrive meanwhile, in one transaction that first locks `locks`.
     async fn write_grouped<T: Send + 'static>(
         &self,
+        locks: locks::LockSet,
         command: impl for<'a> Fn(&'a Transaction<'a>) -> Attempt<'a, T> + Send + Sync + 'static,
     ) -> Result<T, StoreError> {
         match &self.group {
-            Some(group) => group.run(Box::new(command)).await,
+            Some(group) => group.run(locks, Box::new(command)).await,
             None => self.write(command).await,
         }
     }
 
     /// Runs `command` in a READ COMMITTED transaction of its own, commits or rolls back as it
     /// says, and retries the whole transaction on serialization failures, deadlocks and unique
-    /// races.
+    /// races; within `ANSWER_WITHIN`.
     async fn write<T>(
         &self,
         command: impl for<'a> Fn(&'a Transaction<'a>) -> Attempt<'a, T> + Send + Sync,
@@ -209,9 +234,26 @@ impl PostgresStore {
     where
         T: Send,
     {
+        self.write_until(Instant::now() + ANSWER_WITHIN, &|| false, command).await
+    }
+
+    /// `write`, giving up at `deadline`, or before an attempt once `gone()` says that nobody
+    /// waits for the answer any more (the client left): nothing runs for nobody.
+    async fn write_until<T>(
+        &self,
+        deadline: Instant,
+        gone: &(dyn Fn() -> bool + Sync),
+        command: impl for<'a> Fn(&'a Transaction<'a>) -> Attempt<'a, T> + Send + Sync,
+    ) -> Result<T, StoreError>
+    where
+        T: Send,
+    {
         let mut attempt = 1;
         loop {
-            let mut client = self.client().await?;
+            if gone() {
+                return Err(StoreError::unavailable("the caller is gone"));
+            }
+            let mut client = self.client_until(deadline).await?;
             let result: Result<T, Failure> = async {
                 let tx = client
                     .build_transaction()
@@ -232,7 +274,11 @@ impl PostgresStore {
             .await;
             match result {
                 Ok(value) => return Ok(value),
-                Err(failure) if failure.is_retryable() && attempt < ATTEMPTS_MAX => {
+                Err(failure)
+                    if failure.is_retryable()
+                        && attempt < ATTEMPTS_MAX
+                        && Instant::now() < deadline =>
+                {
                     if let Failure::Db(err) = &failure {
                         tracing::debug!(attempt, error = %err, "postgres command retried");
                     }
@@ -286,7 +332,7 @@ fn pool(
     );
     Pool::builder(manager)
         .max_size(max_size)
-        .wait_timeout(Some(POOL_WAIT))
+        .wait_timeout(Some(ANSWER_WITHIN))
         .create_timeout(Some(CONNECT_TIMEOUT))
         .runtime(deadpool_postgres::Runtime::Tokio1)
         .build()
@@ -296,15 +342,24 @@ fn pool(
 #[async_trait]
 impl Store for PostgresStore {
     async fn fund(&self, cmd: FundCommand) -> Result<Outcome, StoreError> {
-        self.write_grouped(move |tx| Box::pin(commands::fund(tx, cmd.clone()))).await
+        self.write_grouped(locks::LockSet::fund(&cmd), move |tx| {
+            Box::pin(commands::fund(tx, cmd.clone()))
+        })
+        .await
     }
 
     async fn disburse(&self, cmd: DisburseCommand) -> Result<Outcome, StoreError> {
-        self.write_grouped(move |tx| Box::pin(commands::disburse(tx, cmd.clone()))).await
+        self.write_grouped(locks::LockSet::disburse(&cmd), move |tx| {
+            Box::pin(commands::disburse(tx, cmd.clone()))
+        })
+        .await
     }
 
     async fn refund(&self, cmd: RefundCommand) -> Result<Outcome, StoreError> {
-        self.write_grouped(move |tx| Box::pin(commands::refund(tx, cmd.clone()))).await
+        self.write_grouped(locks::LockSet::refund(&cmd), move |tx| {
+            Box::pin(commands::refund(tx, cmd.clone()))
+        })
+        .await
     }
 
     async fn query(
@@ -392,7 +447,10 @@ impl Store for PostgresStore {
         &self,
         cmd: CompletePayment,
     ) -> Result<Result<OperationView, Rejection>, StoreError> {
-        self.write_grouped(move |tx| Box::pin(payment::complete_payment(tx, cmd.clone()))).await
+        self.write_grouped(locks::LockSet::payment(&cmd), move |tx| {
+            Box::pin(payment::complete_payment(tx, cmd.clone()))
+        })
+        .await
     }
 
     async fn fire_deadlines(

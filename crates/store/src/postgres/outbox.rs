@@ -18,7 +18,7 @@ use hongbao_ledger::{NotifyAttempt, NotifyStatus};
 /// The row, locked until COMMIT (a second process recording for it waits, then decides on
 /// this one's result).
 async fn lock_outbox(tx: &Transaction<'_>, notify_id: &str) -> Result<Option<OutboxRow>, Failure> {
-    let sql = concat!(outbox_select!(), " WHERE notify_id = $1 FOR UPDATE");
+    let sql = concat!(outbox_select!(), " WHERE notify_id = $1 FOR NO KEY UPDATE");
     match query_opt(tx, sql, &[&notify_id]).await? {
         Some(row) => Ok(Some(decoded(outbox_row(&row))?)),
         None => Ok(None),

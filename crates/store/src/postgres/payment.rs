@@ -1,14 +1,15 @@
 //! The payer's side of a packet on PostgreSQL: confirming a page.pay / app.pay order, and the
 //! deadlines that close unpaid orders and refund expired packets. The rules are the ledger's
 //! (`decide_payment`, `decide_close`, `decide_expiry`); this file loads, locks and applies.
-//! Every process runs the deadline scheduler: `FOR UPDATE SKIP LOCKED` gives each due packet to
-//! one of them, and the decisions find nothing to do in a packet fired meanwhile.
+//! Every process runs the deadline scheduler: `FOR NO KEY UPDATE SKIP LOCKED` gives each due
+//! packet to one of them, and the decisions find nothing to do in a packet fired meanwhile.
 
 use super::apply::apply;
 use super::commands::{
     balance, decoded, finish, load_view, lock_order, new_operation_id, operation_by_request,
     order_by_auth_no, query_all, query_opt,
 };
+use super::locks::{lock_batch, LockSet};
 use super::Failure;
 use crate::notify::PaymentOrder;
 use crate::rows::call_format;
@@ -52,7 +53,7 @@ pub(crate) async fn fire_deadlines(
     let unpaid = query_all(
         tx,
         "SELECT auth_no FROM fund_order WHERE status = 'WAIT_PAY' AND pay_deadline_ms <= $1 \
-         ORDER BY pay_deadline_ms LIMIT $2 FOR UPDATE SKIP LOCKED",
+         ORDER BY pay_deadline_ms LIMIT $2 FOR NO KEY UPDATE SKIP LOCKED",
         &[&now_ms, &limit],
     )
     .await?;
@@ -68,12 +69,16 @@ pub(crate) async fn fire_deadlines(
         tx,
         "SELECT auth_no FROM fund_order WHERE status = 'FUNDED' AND kind = 'PACKET' \
          AND expired_at_ms IS NULL AND expire_at_ms <= $1 \
-         ORDER BY expire_at_ms LIMIT $2 FOR UPDATE SKIP LOCKED",
+         ORDER BY expire_at_ms LIMIT $2 FOR NO KEY UPDATE SKIP LOCKED",
         &[&now_ms, &limit],
     )
     .await?;
-    for row in expiring {
-        let auth_no: String = row.try_get(0)?;
+    let expiring: Vec<String> =
+        expiring.iter().map(|row| row.try_get(0)).collect::<Result<_, _>>()?;
+    // Their payers get the remainders: their accounts are locked now, all at once in the lock
+    // order, rather than packet by packet in expiry order.
+    lock_batch(tx, &LockSet::payers_of(expiring.clone()), None, None).await?;
+    for auth_no in expiring {
         let Some(packet) = order_by_auth_no(tx, &auth_no).await? else { continue };
         let facts = ExpiryFacts {
             expire_refund_taken: operation_by_request(tx, &auth_no, EXPIRE_REFUND).await?.is_some(),

@@ -219,6 +219,9 @@ pub async fn migrate(client: &mut Client) -> Result<usize, StoreError> {
 
 async fn run(client: &mut Client) -> Result<usize, Failure> {
     let tx = client.transaction().await?;
+    // The migration waits as long as it takes (another process migrating, DDL waiting for
+    // running transactions), unlike the commands' bounded lock waits.
+    tx.batch_execute("SET LOCAL lock_timeout = 0").await?;
     // Held until COMMIT: a second process waits here, then finds the work done.
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
     tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")

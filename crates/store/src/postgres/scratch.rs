@@ -53,6 +53,79 @@ impl ScratchDatabase {
         &self.name
     }
 
+    /// A connection of its own to the scratch database, for a test acting beside the processes
+    /// under test (holding a lock, looking at `pg_stat_activity`).
+    pub async fn client(&self) -> Result<tokio_postgres::Client, StoreError> {
+        connect(&self.url).await
+    }
+
+    /// How many connections to the scratch database wait for a lock right now.
+    pub async fn lock_waiters(&self) -> Result<i64, StoreError> {
+        let admin = connect(&self.server_url).await?;
+        let row = admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'",
+                &[&self.name],
+            )
+            .await
+            .map_err(unavailable)?;
+        Ok(row.get(0))
+    }
+
+    /// How many deadlocks PostgreSQL detected in this database (`pg_stat_database.deadlocks`).
+    /// Backends add theirs to the count when they end, so this first waits (up to 10 s) until no
+    /// connection to the database is left: call it after the processes using it stopped.
+    pub async fn deadlocks(&self) -> Result<i64, StoreError> {
+        let admin = connect(&self.server_url).await?;
+        for _ in 0..200 {
+            let open: i64 = admin
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = $1",
+                    &[&self.name],
+                )
+                .await
+                .map_err(unavailable)?
+                .get(0);
+            if open == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let row = admin
+            .query_opt("SELECT deadlocks FROM pg_stat_database WHERE datname = $1", &[&self.name])
+            .await
+            .map_err(unavailable)?;
+        Ok(row.map_or(0, |row| row.get(0)))
+    }
+
+    /// How many lines of the server's log that name this database contain `text`; `None` when
+    /// the log cannot be read here (no `logging_collector`, no database name in
+    /// `log_line_prefix`, or a server on another machine). `scripts/pg-cluster.sh` sets both.
+    pub async fn server_log_count(&self, text: &str) -> Result<Option<usize>, StoreError> {
+        let admin = connect(&self.server_url).await?;
+        let row = admin
+            .query_one(
+                "SELECT pg_current_logfile(), current_setting('log_line_prefix'), \
+                 current_setting('data_directory')",
+                &[],
+            )
+            .await
+            .map_err(unavailable)?;
+        let (file, prefix, data): (Option<String>, String, String) =
+            (row.get(0), row.get(1), row.get(2));
+        let Some(file) = file.filter(|_| prefix.contains("%d ")) else { return Ok(None) };
+        let Ok(log) = std::fs::read(std::path::Path::new(&data).join(file)) else {
+            return Ok(None);
+        };
+        let database = format!(" {} ", self.name);
+        Ok(Some(
+            String::from_utf8_lossy(&log)
+                .lines()
+                .filter(|line| line.contains(&database) && line.contains(text))
+                .count(),
+        ))
+    }
+
     /// Drops the database now, ending the connections still open to it.
     pub async fn drop_now(self) -> Result<(), StoreError> {
         let result = drop_database(&self.server_url, &self.name).await;
