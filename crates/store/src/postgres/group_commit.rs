@@ -115,9 +115,19 @@ impl<T: Send + 'static> Job for TypedJob<T> {
         let span = self.span.clone();
         Box::pin(
             async move {
-                let TypedJob { command, deadline, reply, .. } = *self;
-                let answer =
-                    store.write_until(deadline, &|| reply.is_closed(), |tx| command(tx)).await;
+                let TypedJob { command, locks, deadline, reply, .. } = *self;
+                // Its rows first, in the lock order, as in a batch: the command's own first lock
+                // (a payer's balance) may come later in that order than a payee's account.
+                let locks = std::sync::Arc::new(locks);
+                let answer = store
+                    .write_until(deadline, &|| reply.is_closed(), |tx| {
+                        let (locks, command) = (std::sync::Arc::clone(&locks), command.clone());
+                        Box::pin(async move {
+                            lock_batch(tx, &locks, None, None).await?;
+                            command(tx).await
+                        })
+                    })
+                    .await;
                 let _ = reply.send(answer);
             }
             .instrument(span),

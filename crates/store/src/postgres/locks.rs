@@ -28,7 +28,8 @@
 use super::Failure;
 use deadpool_postgres::Transaction;
 use hongbao_ledger::{
-    Account, CompletePayment, DisburseCommand, FundCommand, OrderRef, PayeeRef, RefundCommand,
+    Account, ClaimCommand, CompletePayment, DisburseCommand, FundCommand, OrderRef, PayeeRef,
+    RefundCommand, ReturnCommand, SendCommand, TransferCommand,
 };
 
 /// The rows a command may change, as its own fields name them.
@@ -64,15 +65,49 @@ impl LockSet {
                 set.packets_by_out_order_no.push((cmd.app_id.clone(), out_order_no.clone()))
             }
         }
-        match &cmd.payee {
-            PayeeRef::UserId(user_id) => set.accounts.push(user_account(user_id)),
-            PayeeRef::LogonId(logon_id) => set.logon_ids.push(logon_id.clone()),
+        set.payee(&cmd.payee);
+        set
+    }
+
+    /// A fund.trans send moves no money until the payer confirms it (`payment`).
+    pub(crate) fn send(_cmd: &SendCommand) -> LockSet {
+        LockSet::default()
+    }
+
+    /// A fund.trans claim changes its send and credits its payee.
+    pub(crate) fn claim(cmd: &ClaimCommand) -> LockSet {
+        let mut set =
+            LockSet { packets: vec![cmd.original_order_id.clone()], ..LockSet::default() };
+        set.payee(&cmd.payee);
+        set
+    }
+
+    /// A B2C transfer debits the merchant and credits its payee.
+    pub(crate) fn transfer(cmd: &TransferCommand) -> LockSet {
+        let mut set =
+            LockSet { accounts: vec![user_account(&cmd.merchant_user_id)], ..LockSet::default() };
+        set.payee(&cmd.payee);
+        set
+    }
+
+    /// A fund.trans return changes its send and credits the send's payer.
+    pub(crate) fn return_send(cmd: &ReturnCommand) -> LockSet {
+        LockSet {
+            packets: vec![cmd.order_id.clone()],
+            payers_of: vec![cmd.order_id.clone()],
+            ..LockSet::default()
+        }
+    }
+
+    fn payee(&mut self, payee: &PayeeRef) {
+        match payee {
+            PayeeRef::UserId(user_id) => self.accounts.push(user_account(user_id)),
+            PayeeRef::LogonId(logon_id) => self.logon_ids.push(logon_id.clone()),
             PayeeRef::Both { user_id, logon_id } => {
-                set.accounts.push(user_account(user_id));
-                set.logon_ids.push(logon_id.clone());
+                self.accounts.push(user_account(user_id));
+                self.logon_ids.push(logon_id.clone());
             }
         }
-        set
     }
 
     /// A refund changes its packet and credits the packet's payer.

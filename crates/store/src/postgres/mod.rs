@@ -370,19 +370,31 @@ impl Store for PostgresStore {
     }
 
     async fn send(&self, cmd: SendCommand) -> Result<Outcome, StoreError> {
-        self.write_grouped(move |tx| Box::pin(trans::send(tx, cmd.clone()))).await
+        self.write_grouped(locks::LockSet::send(&cmd), move |tx| {
+            Box::pin(trans::send(tx, cmd.clone()))
+        })
+        .await
     }
 
     async fn claim(&self, cmd: ClaimCommand) -> Result<Outcome, StoreError> {
-        self.write_grouped(move |tx| Box::pin(trans::claim(tx, cmd.clone()))).await
+        self.write_grouped(locks::LockSet::claim(&cmd), move |tx| {
+            Box::pin(trans::claim(tx, cmd.clone()))
+        })
+        .await
     }
 
     async fn transfer(&self, cmd: TransferCommand) -> Result<Outcome, StoreError> {
-        self.write_grouped(move |tx| Box::pin(trans::transfer(tx, cmd.clone()))).await
+        self.write_grouped(locks::LockSet::transfer(&cmd), move |tx| {
+            Box::pin(trans::transfer(tx, cmd.clone()))
+        })
+        .await
     }
 
     async fn return_send(&self, cmd: ReturnCommand) -> Result<Outcome, StoreError> {
-        self.write_grouped(move |tx| Box::pin(trans::return_send(tx, cmd.clone()))).await
+        self.write_grouped(locks::LockSet::return_send(&cmd), move |tx| {
+            Box::pin(trans::return_send(tx, cmd.clone()))
+        })
+        .await
     }
 
     async fn trans_query(
