@@ -1,5 +1,6 @@
 //! The physical limit: RSA-2048 signatures (and verifications) per second on every core, with
-//! the crate the server signs with (`hongbao-sign`, openssl), over an answer-sized message.
+//! the crate the server signs with (`hongbao-sign`, openssl), over an answer-sized message; and
+//! the RSA floor of one request in CPU time (`floor_us`).
 
 use hongbao_sign::{PrivateKey, SignType};
 use serde::{Deserialize, Serialize};
@@ -14,6 +15,8 @@ pub struct Ceiling {
     pub threads: usize,
     pub signs_per_s: f64,
     pub verifies_per_s: f64,
+    /// The RSA floor of one request, µs of thread CPU time (`floor_us`).
+    pub floor_us: f64,
 }
 
 impl Ceiling {
@@ -56,5 +59,29 @@ pub fn measure(key: &PrivateKey, window: Duration) -> anyhow::Result<Ceiling> {
     let verifies_per_s = rate(threads, window / 2, &|| {
         let _ = public.verify(SignType::Rsa2, ANSWER_NODE, &sign);
     });
-    Ok(Ceiling { threads, signs_per_s, verifies_per_s })
+    let floor_us = floor_us(key)?;
+    Ok(Ceiling { threads, signs_per_s, verifies_per_s, floor_us })
+}
+
+/// Iterations of one floor sample: about 70 ms of CPU.
+const FLOOR_ITERATIONS: u32 = 200;
+
+/// The RSA floor of one request: the thread CPU time (not wall time, which the virtual machine's
+/// steal inflates) of one signature of an answer-sized node and one verification of a
+/// signature, in microseconds, averaged over `FLOOR_ITERATIONS` on a thread of its own.
+pub fn floor_us(key: &PrivateKey) -> anyhow::Result<f64> {
+    let public = key.public_key()?;
+    let sign = key.sign(SignType::Rsa2, ANSWER_NODE)?;
+    let key = key.clone();
+    let worker = std::thread::spawn(move || {
+        // One warm-up round: the first signature sets up openssl's key state.
+        let _ = key.sign(SignType::Rsa2, ANSWER_NODE);
+        let started = crate::cpu::thread_s();
+        for _ in 0..FLOOR_ITERATIONS {
+            let _ = key.sign(SignType::Rsa2, ANSWER_NODE);
+            let _ = public.verify(SignType::Rsa2, ANSWER_NODE, &sign);
+        }
+        (crate::cpu::thread_s() - started) * 1e6 / f64::from(FLOOR_ITERATIONS)
+    });
+    worker.join().map_err(|_| anyhow::anyhow!("the floor thread panicked"))
 }

@@ -36,6 +36,10 @@ pub struct LoadSpec {
     pub gateway_public_pem: String,
     /// The server process, for CPU and RSS sampling during the window.
     pub server_pid: u32,
+    /// The PostgreSQL cluster's postmaster, whose processes' CPU is sampled too (when the
+    /// benchmark started the cluster on this machine).
+    #[serde(default)]
+    pub db_pid: Option<u32>,
     pub scenario: Scenario,
     /// Unique per run: prefixes every merchant id, so runs never collide.
     pub prefix: String,
@@ -105,6 +109,20 @@ pub struct LoadResult {
     /// CPU seconds the server and this client used during the window.
     pub server_cpu_s: f64,
     pub client_cpu_s: f64,
+    /// CPU seconds of the PostgreSQL cluster's processes during the window (backends, WAL
+    /// writer, checkpointer …), when they could be read.
+    #[serde(default)]
+    pub db_cpu_s: Option<f64>,
+    /// Shares of the machine's CPU time that were idle (idle + iowait) and stolen by the host
+    /// during the window (/proc/stat).
+    #[serde(default)]
+    pub idle_share: f64,
+    #[serde(default)]
+    pub steal_share: f64,
+    /// The RSA floor per request (µs of CPU for one signature and one verification), sampled
+    /// right before and after this run (mean).
+    #[serde(default)]
+    pub rsa_floor_us: f64,
     /// Signatures this client made during the window (mixed: refunds name an auth_no only known
     /// from the pay's answer, so they are signed on the fly).
     pub client_signatures: u64,
@@ -504,8 +522,10 @@ async fn drive(
         connections.push(Connection::open(spec.addr).await.context("connect")?);
     }
     let window = Duration::from_secs_f64(spec.seconds);
-    let server_cpu_before = process_cpu_s(spec.server_pid);
-    let client_cpu_before = process_cpu_s(std::process::id());
+    let server_cpu_before = crate::cpu::process_s(spec.server_pid);
+    let client_cpu_before = crate::cpu::process_s(std::process::id());
+    let db_cpu_before = spec.db_pid.map(crate::cpu::tree_s);
+    let machine_before = crate::cpu::machine();
     let started = Instant::now();
     let deadline = started + window;
     let rss_peak = Arc::new(AtomicU64::new(process_rss_kb(spec.server_pid)));
@@ -544,6 +564,15 @@ async fn drive(
         }
     }
     let elapsed_s = started.elapsed().as_secs_f64();
+    let server_cpu_s = crate::cpu::process_s(spec.server_pid) - server_cpu_before;
+    let client_cpu_s = crate::cpu::process_s(std::process::id()) - client_cpu_before;
+    let db_cpu_s = match (spec.db_pid, &db_cpu_before) {
+        (Some(pid), Some(before)) => {
+            Some(crate::cpu::tree_delta_s(before, &crate::cpu::tree_s(pid)))
+        }
+        _ => None,
+    };
+    let (idle_share, steal_share) = machine_before.shares_until(&crate::cpu::machine());
     watcher.abort();
     bar.finish_and_clear();
     rss_peak.fetch_max(process_rss_kb(spec.server_pid), Ordering::Relaxed);
@@ -570,8 +599,12 @@ async fn drive(
         p999_ms: percentile(0.999),
         max_ms: percentile(1.0),
         server_rss_peak_kb: rss_peak.load(Ordering::Relaxed),
-        server_cpu_s: process_cpu_s(spec.server_pid) - server_cpu_before,
-        client_cpu_s: process_cpu_s(std::process::id()) - client_cpu_before,
+        server_cpu_s,
+        client_cpu_s,
+        db_cpu_s,
+        idle_share,
+        steal_share,
+        rsa_floor_us: 0.0,
         client_signatures: stats.signatures,
         presign_s: 0.0,
         exhausted: shared.exhausted.load(Ordering::Relaxed),
@@ -672,22 +705,6 @@ fn auth_no_of(body: &[u8]) -> String {
     let Some(start) = find(body, marker).map(|at| at + marker.len()) else { return String::new() };
     let end = body[start..].iter().position(|&b| b == b'"').map_or(body.len(), |n| start + n);
     String::from_utf8_lossy(&body[start..end]).into_owned()
-}
-
-/// utime + stime of a process, in seconds (0 when it cannot be read).
-pub fn process_cpu_s(pid: u32) -> f64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
-    // Fields after the command name (which may hold spaces) start after the last ')'.
-    let Some(rest) = stat.rsplit_once(')').map(|(_, rest)| rest) else { return 0.0 };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 =
-        [11, 12].iter().filter_map(|&at| fields.get(at).and_then(|v| v.parse::<f64>().ok())).sum();
-    ticks / clock_ticks_per_second()
-}
-
-fn clock_ticks_per_second() -> f64 {
-    // USER_HZ is 100 on every Linux this runs on; getconf would need a subprocess.
-    100.0
 }
 
 /// VmRSS of a process in KiB (0 when it cannot be read).

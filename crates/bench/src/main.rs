@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // dev-only tool: a failed expectation aborts the run
 
 mod ceiling;
+mod cpu;
 mod http;
 mod load;
 mod report;
@@ -123,6 +124,8 @@ pub struct Report {
     pub args: RunArgs,
     pub ceiling: ceiling::Ceiling,
     pub measured: Vec<Measured>,
+    /// The closed-loop run the sweep's rates are fractions of (the run's measured capacity).
+    pub capacity: Option<LoadResult>,
     pub sweep: Vec<SweepPoint>,
     pub growth: Vec<GrowthPoint>,
     pub postgres_note: String,
@@ -175,15 +178,22 @@ fn run(mut args: RunArgs) -> Result<()> {
     eprintln!("measuring the RSA ceiling on all cores ({:?})…", ceiling_window * 3 / 2);
     let ceiling = ceiling::measure(&gateway_key, ceiling_window)?;
     eprintln!(
-        "ceiling: {:.0} RSA-2048 signatures/s, {:.0} verifications/s on {} threads",
-        ceiling.signs_per_s, ceiling.verifies_per_s, ceiling.threads
+        "ceiling: {:.0} RSA-2048 signatures/s, {:.0} verifications/s on {} threads; RSA floor {:.0} µs of CPU per request",
+        ceiling.signs_per_s, ceiling.verifies_per_s, ceiling.threads, ceiling.floor_us
     );
     let context = BenchContext { hongbao, gateway_key, args: args.clone() };
 
     let mut measured = Vec::new();
     let mut sweep = Vec::new();
+    let mut capacity = None;
     let sqlite_dir = work.path().join("sqlite");
-    measured.extend(run_store(&context, "SQLite", &sqlite_dir, None, Some(&mut sweep))?);
+    measured.extend(run_store(
+        &context,
+        "SQLite",
+        &sqlite_dir,
+        None,
+        Some((&mut capacity, &mut sweep)),
+    )?);
 
     let mut postgres_note = String::new();
     if args.postgres != "off" {
@@ -193,11 +203,15 @@ fn run(mut args: RunArgs) -> Result<()> {
                     Some(_) => "a private cluster started by scripts/pg-cluster.sh (PostgreSQL defaults: fsync on, synchronous_commit on), over TCP on 127.0.0.1".into(),
                     None => format!("the database given with --postgres ({})", redact(&url)),
                 };
+                let database = Database {
+                    url: url.clone(),
+                    postmaster: cluster.as_deref().and_then(cpu::postmaster_pid),
+                };
                 let outcome = run_store(
                     &context,
                     "PostgreSQL",
                     &work.path().join("postgres"),
-                    Some(&url),
+                    Some(&database),
                     None,
                 );
                 if let Some(dir) = &cluster {
@@ -230,6 +244,7 @@ fn run(mut args: RunArgs) -> Result<()> {
         args: args.clone(),
         ceiling,
         measured,
+        capacity,
         sweep,
         growth,
         postgres_note,
@@ -257,6 +272,13 @@ struct BenchContext {
     hongbao: PathBuf,
     gateway_key: PrivateKey,
     args: RunArgs,
+}
+
+/// A PostgreSQL database to run on, and the cluster's postmaster when it runs on this machine
+/// (its processes' CPU is measured).
+struct Database {
+    url: String,
+    postmaster: Option<u32>,
 }
 
 fn redact(url: &str) -> String {
@@ -322,10 +344,12 @@ fn write_config(dir: &Path, gateway_key: &PrivateKey) -> Result<PathBuf> {
 struct Server {
     child: std::process::Child,
     addr: SocketAddr,
+    /// The postmaster of the PostgreSQL cluster it uses, when known.
+    db_pid: Option<u32>,
 }
 
 impl Server {
-    fn start(hongbao: &Path, config: &Path, database: Option<&str>) -> Result<Server> {
+    fn start(hongbao: &Path, config: &Path, database: Option<&Database>) -> Result<Server> {
         let log = std::fs::File::create(config.with_file_name("server.log"))?;
         let mut command = std::process::Command::new(hongbao);
         command
@@ -334,8 +358,8 @@ impl Server {
             .args(["--listen", "127.0.0.1:0"])
             .stdout(std::process::Stdio::piped())
             .stderr(log);
-        if let Some(url) = database {
-            command.env("HONGBAO_DATABASE", url);
+        if let Some(database) = database {
+            command.env("HONGBAO_DATABASE", &database.url);
         }
         let mut child =
             command.spawn().with_context(|| format!("starting {}", hongbao.display()))?;
@@ -355,7 +379,7 @@ impl Server {
             .and_then(|rest| rest.trim_end_matches("/gateway.do").parse().ok())
             .with_context(|| format!("unexpected first line {first:?}"))?;
         std::thread::spawn(move || for _ in lines {});
-        Ok(Server { child, addr })
+        Ok(Server { child, addr, db_pid: database.and_then(|database| database.postmaster) })
     }
 
     fn stop(mut self) {
@@ -374,26 +398,40 @@ impl Drop for Server {
 
 /// Every ceiling sample of the run (signatures a second on all cores).
 static SAMPLES: std::sync::Mutex<Vec<f64>> = std::sync::Mutex::new(Vec::new());
+/// Every RSA floor sample of the run (µs of CPU per request).
+static FLOORS: std::sync::Mutex<Vec<f64>> = std::sync::Mutex::new(Vec::new());
 
-/// A short ceiling measurement between runs.
-fn sample_ceiling(context: &BenchContext) -> Result<f64> {
+/// A short ceiling and floor measurement between runs: (signatures a second, floor µs).
+fn sample_ceiling(context: &BenchContext) -> Result<(f64, f64)> {
     let window =
         if context.args.smoke { Duration::from_millis(100) } else { Duration::from_millis(800) };
-    let sample = ceiling::measure(&context.gateway_key, window)?.signs_per_s;
+    let sample = ceiling::measure(&context.gateway_key, window)?;
     if let Ok(mut samples) = SAMPLES.lock() {
-        samples.push(sample);
+        samples.push(sample.signs_per_s);
     }
-    Ok(sample)
+    if let Ok(mut floors) = FLOORS.lock() {
+        floors.push(sample.floor_us);
+    }
+    Ok((sample.signs_per_s, sample.floor_us))
 }
 
-/// (min, median, max) of the ceiling samples.
-pub fn ceiling_spread() -> (f64, f64, f64) {
-    let mut samples = SAMPLES.lock().map(|s| s.clone()).unwrap_or_default();
+fn spread(samples: &std::sync::Mutex<Vec<f64>>) -> (f64, f64, f64) {
+    let mut samples = samples.lock().map(|s| s.clone()).unwrap_or_default();
     samples.sort_by(f64::total_cmp);
     if samples.is_empty() {
         return (0.0, 0.0, 0.0);
     }
     (samples[0], samples[samples.len() / 2], samples[samples.len() - 1])
+}
+
+/// (min, median, max) of the ceiling samples.
+pub fn ceiling_spread() -> (f64, f64, f64) {
+    spread(&SAMPLES)
+}
+
+/// (min, median, max) of the floor samples.
+pub fn floor_spread() -> (f64, f64, f64) {
+    spread(&FLOORS)
 }
 
 static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -403,8 +441,8 @@ struct Window {
     scenario: Scenario,
     connections: usize,
     seconds: f64,
-    /// Open loop at this fraction of the ceiling; `None` for closed loop.
-    rate_fraction: Option<f64>,
+    /// Open loop at this many requests a second; `None` for closed loop.
+    rate: Option<f64>,
     /// (out_order_no, out_request_no) pairs to query, when seeded beforehand.
     query_targets: Vec<(String, String)>,
     label: String,
@@ -417,18 +455,18 @@ fn run_load(
     config_dir: &Path,
     window: Window,
 ) -> Result<LoadResult> {
-    let Window { scenario, connections, seconds, rate_fraction, query_targets, label } = window;
+    let Window { scenario, connections, seconds, rate, query_targets, label } = window;
     let run = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let before = sample_ceiling(context)?;
-    let rate = rate_fraction.map(|fraction| fraction * before);
+    let (before, floor_before) = sample_ceiling(context)?;
     // Headroom: the capacity this VM gets drifts, and running out ends the window early.
-    let budget = (before * seconds * 1.6) as usize + 200;
+    let budget = (before.max(rate.unwrap_or(0.0)) * seconds * 1.6) as usize + 200;
     // Smoke: enough to exercise every path, not to measure anything.
     let budget = if context.args.smoke { budget.min(600) } else { budget };
     let spec = LoadSpec {
         addr: server.addr,
         gateway_public_pem: std::fs::read_to_string(config_dir.join("keys/gateway_public.pem"))?,
         server_pid: server.child.id(),
+        db_pid: server.db_pid,
         scenario,
         prefix: format!("b{run}{}", scenario_key(scenario).replace('-', "")),
         connections,
@@ -451,13 +489,21 @@ fn run_load(
     }
     let mut result: LoadResult = serde_json::from_slice(&output.stdout)
         .with_context(|| format!("load output: {}", String::from_utf8_lossy(&output.stdout)))?;
-    let after = sample_ceiling(context)?;
+    let (after, floor_after) = sample_ceiling(context)?;
     result.ceiling_signs_per_s = (before + after) / 2.0;
+    result.rsa_floor_us = (floor_before + floor_after) / 2.0;
+    let cost = report::Cost::of(&result);
     eprintln!(
-        "{label}: {:.0} req/s ({:.0} % of ceiling {:.0}), p50 {:.1} ms, p99 {:.1} ms, errors {}, server RSS {:.1} MB{}",
+        "{label}: {:.0} req/s ({:.0} % of ceiling {:.0}), server {:.0} µs CPU/req{}, floor {:.0} µs: efficiency {:.0} %{}, idle {:.0} %, p50 {:.1} ms, p99 {:.1} ms, errors {}, server RSS {:.1} MB{}",
         result.throughput,
         100.0 * result.throughput / result.ceiling_signs_per_s,
         result.ceiling_signs_per_s,
+        cost.server_us,
+        cost.db_us.map(|us| format!(" + database {us:.0} µs")).unwrap_or_default(),
+        result.rsa_floor_us,
+        100.0 * cost.efficiency,
+        cost.efficiency_with_db.map(|e| format!(" ({:.0} % with the database)", 100.0 * e)).unwrap_or_default(),
+        100.0 * result.idle_share,
         result.p50_ms,
         result.p99_ms,
         result.errors,
@@ -479,13 +525,14 @@ const SCENARIOS: [Scenario; 6] = [
     Scenario::Mixed,
 ];
 
-/// Every scenario against one store (and, on SQLite, the open-loop sweep).
+/// Every scenario against one store (and, on SQLite, the open-loop sweep against the capacity
+/// measured right before it).
 fn run_store(
     context: &BenchContext,
     store: &'static str,
     dir: &Path,
-    database: Option<&str>,
-    sweep: Option<&mut Vec<SweepPoint>>,
+    database: Option<&Database>,
+    sweep: Option<(&mut Option<LoadResult>, &mut Vec<SweepPoint>)>,
 ) -> Result<Vec<Measured>> {
     let args = &context.args;
     std::fs::create_dir_all(dir)?;
@@ -508,46 +555,57 @@ fn run_store(
                 scenario,
                 connections,
                 seconds: args.seconds,
-                rate_fraction: None,
+                rate: None,
                 query_targets: Vec::new(),
                 label,
             },
         )?;
         measured.push(Measured { store, scenario, connections, result });
     }
-    if let Some(sweep) = sweep.filter(|_| wanted(args, "sweep")) {
+    if let Some((capacity, sweep)) = sweep.filter(|_| wanted(args, "sweep")) {
         let fractions: &[f64] =
             if args.smoke { &[0.5] } else { &[0.2, 0.4, 0.6, 0.7, 0.8, 0.9, 1.0] };
         let seconds = if args.smoke { args.seconds } else { (args.seconds / 2.0).max(3.0) };
+        // The capacity: the same requests over the same connections, closed loop, right before.
+        let measured_capacity = run_load(
+            context,
+            &server,
+            dir,
+            Window {
+                scenario: Scenario::QueryMerchantIds,
+                connections: SWEEP_CONNECTIONS,
+                seconds,
+                rate: None,
+                query_targets: Vec::new(),
+                label: format!("{store} query capacity (closed loop)"),
+            },
+        )?;
         for &fraction in fractions {
-            let label = format!("{store} query at {:.0} % of ceiling", fraction * 100.0);
+            let label = format!("{store} query at {:.0} % of capacity", fraction * 100.0);
+            let offered = fraction * measured_capacity.throughput;
             let result = run_load(
                 context,
                 &server,
                 dir,
                 Window {
                     scenario: Scenario::QueryMerchantIds,
-                    connections: 128,
+                    connections: SWEEP_CONNECTIONS,
                     seconds,
-                    rate_fraction: Some(fraction),
+                    rate: Some(offered),
                     query_targets: Vec::new(),
                     label,
                 },
             )?;
-            let offered = fraction * sample_before_of(&result, fraction);
             sweep.push(SweepPoint { offered_fraction: fraction, offered, result });
         }
+        *capacity = Some(measured_capacity);
     }
     server.stop();
     Ok(measured)
 }
 
-/// The offered rate of an open-loop run: its fraction of the sample taken before it (the last
-/// sample but one when the run is done).
-fn sample_before_of(_result: &LoadResult, _fraction: f64) -> f64 {
-    let samples = SAMPLES.lock().map(|s| s.clone()).unwrap_or_default();
-    samples.len().checked_sub(2).and_then(|at| samples.get(at).copied()).unwrap_or(0.0)
-}
+/// Connections of the open-loop sweep and of its capacity run.
+const SWEEP_CONNECTIONS: usize = 128;
 
 /// Seeds 10 k … 1 M operations through the store API and measures each level.
 fn run_growth(context: &BenchContext, dir: &Path, levels: &[u64]) -> Result<Vec<GrowthPoint>> {
@@ -638,7 +696,7 @@ fn run_growth(context: &BenchContext, dir: &Path, levels: &[u64]) -> Result<Vec<
                 scenario: Scenario::QueryMerchantIds,
                 connections: 1,
                 seconds,
-                rate_fraction: None,
+                rate: None,
                 query_targets: seed::query_targets(packets, 500),
                 label: format!("growth {level}: query, 1 connection"),
             },
@@ -651,7 +709,7 @@ fn run_growth(context: &BenchContext, dir: &Path, levels: &[u64]) -> Result<Vec<
                 scenario: Scenario::DisburseSpread,
                 connections: context.args.connections,
                 seconds,
-                rate_fraction: None,
+                rate: None,
                 query_targets: Vec::new(),
                 label: format!("growth {level}: spread disburse"),
             },

@@ -16,42 +16,98 @@ fn ratio(_report: &Report, result: &LoadResult) -> f64 {
     result.throughput / result.ceiling_signs_per_s.max(1.0)
 }
 
+/// What one request cost in CPU, and the RSA floor's share of it.
+pub struct Cost {
+    /// Server CPU (utime + stime of `hongbao serve`) per request answered, µs.
+    pub server_us: f64,
+    /// The PostgreSQL cluster's CPU per request answered, µs (when measured).
+    pub db_us: Option<f64>,
+    /// RSA floor ÷ server CPU per request.
+    pub efficiency: f64,
+    /// RSA floor ÷ (server + database) CPU per request.
+    pub efficiency_with_db: Option<f64>,
+}
+
+impl Cost {
+    pub fn of(result: &LoadResult) -> Cost {
+        let answered = (result.requests as f64).max(1.0);
+        let server_us = result.server_cpu_s * 1e6 / answered;
+        let db_us = result.db_cpu_s.map(|s| s * 1e6 / answered);
+        let share = |cpu_us: f64| if cpu_us > 0.0 { result.rsa_floor_us / cpu_us } else { 0.0 };
+        Cost {
+            server_us,
+            db_us,
+            efficiency: share(server_us),
+            efficiency_with_db: db_us.map(|db| share(server_us + db)),
+        }
+    }
+}
+
 fn find<'a>(report: &'a Report, store: &str, scenario: Scenario) -> Option<&'a LoadResult> {
     report.measured.iter().find(|m| m.store == store && m.scenario == scenario).map(|m| &m.result)
 }
 
 pub fn verdicts(report: &Report) -> Vec<Verdict> {
     let mut verdicts = Vec::new();
-    let mut throughput = |store: &str, scenario: Scenario, target: f64| {
+    let mut efficiency = |store: &str, scenario: Scenario, target: f64| {
         if let Some(result) = find(report, store, scenario) {
-            let share = ratio(report, result);
+            let cost = Cost::of(result);
+            let (value, with) = match cost.efficiency_with_db {
+                Some(with_db) => (with_db, " (server + database CPU)"),
+                None => (cost.efficiency, ""),
+            };
             verdicts.push(Verdict {
                 target: format!(
-                    "{store} {} ≥ {:.0} % of the signing ceiling",
+                    "{store} {}: efficiency{with} ≥ {:.0} %",
                     scenario.name(),
                     target * 100.0
                 ),
-                measured: format!("{:.0} req/s = {:.1} %", result.throughput, share * 100.0),
-                pass: share >= target,
+                measured: format!(
+                    "RSA floor {:.0} µs ÷ {:.0} µs CPU per request = {:.1} %",
+                    result.rsa_floor_us,
+                    cost.server_us + cost.db_us.unwrap_or(0.0),
+                    value * 100.0
+                ),
+                pass: value >= target,
             });
         }
     };
-    throughput("SQLite", Scenario::QueryAlipayIds, 0.85);
-    throughput("SQLite", Scenario::QueryMerchantIds, 0.85);
-    throughput("SQLite", Scenario::DisburseSpread, 0.85);
-    throughput("SQLite", Scenario::DisburseHot, 0.70);
-    throughput("PostgreSQL", Scenario::DisburseSpread, 0.70);
-    throughput("PostgreSQL", Scenario::DisburseHot, 0.70);
-    if let Some(point) = report.sweep.iter().find(|p| (p.offered_fraction - 0.8).abs() < 1e-9) {
+    efficiency("SQLite", Scenario::QueryAlipayIds, 0.92);
+    efficiency("SQLite", Scenario::QueryMerchantIds, 0.92);
+    efficiency("SQLite", Scenario::DisburseSpread, 0.80);
+    efficiency("SQLite", Scenario::DisburseHot, 0.80);
+    efficiency("PostgreSQL", Scenario::DisburseSpread, 0.55);
+    efficiency("PostgreSQL", Scenario::DisburseHot, 0.55);
+    for scenario in [Scenario::DisburseSpread, Scenario::DisburseHot] {
+        if let Some(result) = find(report, "PostgreSQL", scenario) {
+            let share = ratio(report, result);
+            verdicts.push(Verdict {
+                target: format!(
+                    "PostgreSQL {}: throughput ≥ 50 % of the signing ceiling",
+                    scenario.name()
+                ),
+                measured: format!(
+                    "{:.0} req/s of {:.0} signatures/s = {:.1} %",
+                    result.throughput,
+                    result.ceiling_signs_per_s,
+                    share * 100.0
+                ),
+                pass: share >= 0.50,
+            });
+        }
+    }
+    if let (Some(capacity), Some(point)) =
+        (&report.capacity, report.sweep.iter().find(|p| (p.offered_fraction - 0.9).abs() < 1e-9))
+    {
         let kept_up = point.result.throughput >= 0.95 * point.offered;
         verdicts.push(Verdict {
-            target: "p99 < 25 ms at 80 % of the ceiling (open loop, query by merchant ids, SQLite)"
+            target: "p99 ≤ 10 ms at 90 % of the measured capacity (open loop, query by merchant ids, SQLite)"
                 .into(),
             measured: format!(
-                "p99 {:.1} ms at {:.0} req/s offered, {:.0} served",
-                point.result.p99_ms, point.offered, point.result.throughput
+                "p99 {:.1} ms at {:.0} req/s offered (capacity {:.0}), {:.0} served",
+                point.result.p99_ms, point.offered, capacity.throughput, point.result.throughput
             ),
-            pass: point.result.p99_ms < 25.0 && kept_up,
+            pass: point.result.p99_ms <= 10.0 && kept_up,
         });
     }
     for measured in report.measured.iter().filter(|m| m.scenario == Scenario::DisburseHot) {
@@ -70,7 +126,7 @@ pub fn verdicts(report: &Report) -> Vec<Verdict> {
             let factor = last.query.p50_ms / first.query.p50_ms;
             verdicts.push(Verdict {
                 target: format!(
-                    "query p50 at {} operations within 1.3 × of p50 at {}",
+                    "query p50 at {} operations ≤ 1.3 × p50 at {}",
                     thousands(last.operations),
                     thousands(first.operations)
                 ),
@@ -83,6 +139,7 @@ pub fn verdicts(report: &Report) -> Vec<Verdict> {
         }
     }
     let errors: u64 = report.measured.iter().map(|m| m.result.errors).sum::<u64>()
+        + report.capacity.iter().map(|c| c.errors).sum::<u64>()
         + report.sweep.iter().map(|p| p.result.errors).sum::<u64>()
         + report.growth.iter().map(|g| g.query.errors + g.disburse.errors).sum::<u64>();
     verdicts.push(Verdict {
@@ -179,13 +236,21 @@ fn scenario_row(
     let sign = result.ceiling_signs_per_s.max(1.0);
     let sign_and_verify = 1.0 / (1.0 / sign + 1.0 / (sign * verify_per_sign));
     let client_share = result.client_cpu_s / (result.client_cpu_s + result.server_cpu_s).max(1e-9);
+    let cost = Cost::of(result);
+    let dash = || "–".to_owned();
     let _ = writeln!(
         out,
-        "| {name} | {connections} | {:.0} | {:.0} | **{:.1} %** | {:.1} % | {:.2} | {:.2} | {:.2} | {} | {:.1} | {:.0} % |",
+        "| {name} | {connections} | {:.0} | {:.0} | {:.1} % | {:.1} % | {:.0} | {} | {:.0} | **{:.1} %** | {} | {:.0} % | {:.2} | {:.2} | {:.2} | {} | {:.1} | {:.0} % |",
         result.throughput,
         sign,
         100.0 * ratio(report, result),
         100.0 * result.throughput / sign_and_verify,
+        cost.server_us,
+        cost.db_us.map_or_else(dash, |us| format!("{us:.0}")),
+        result.rsa_floor_us,
+        100.0 * cost.efficiency,
+        cost.efficiency_with_db.map_or_else(dash, |e| format!("**{:.1} %**", 100.0 * e)),
+        100.0 * result.idle_share,
         result.p50_ms,
         result.p99_ms,
         result.p999_ms,
@@ -195,7 +260,7 @@ fn scenario_row(
     );
 }
 
-const SCENARIO_HEADER: &str = "| scenario | connections | req/s | ceiling at the time (signs/s) | of sign ceiling | of sign+verify ceiling | p50 ms | p99 ms | p99.9 ms | errors | server peak RSS MB | client CPU share |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |";
+const SCENARIO_HEADER: &str = "| scenario | connections | req/s | ceiling at the time (signs/s) | of sign ceiling | of sign+verify ceiling | server CPU µs/req | database CPU µs/req | RSA floor µs | efficiency | efficiency with the database | idle | p50 ms | p99 ms | p99.9 ms | errors | server peak RSS MB | client CPU share |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |";
 
 pub fn markdown(report: &Report) -> anyhow::Result<String> {
     let ceiling = &report.ceiling;
@@ -270,6 +335,27 @@ pub fn markdown(report: &Report) -> anyhow::Result<String> {
         "| requests if the cores did only the server's RSA (1 verify + 1 sign each) | {:.0} |",
         ceiling.sign_and_verify_per_s()
     )?;
+    let (floor_low, floor_median, floor_high) = crate::floor_spread();
+    writeln!(
+        w,
+        "| **RSA floor per request**, µs of thread CPU time (1 sign + 1 verify): at the start; samples min / median / max | **{:.0}**; {floor_low:.0} / {floor_median:.0} / {floor_high:.0} |",
+        ceiling.floor_us
+    )?;
+    writeln!(w)?;
+    writeln!(
+        w,
+        "The RSA floor is the CPU one request cannot do without: one signature of an answer-sized \
+         node and one verification, with the server's own library, timed as the measuring \
+         thread's CPU time (not wall time, which the host's steal inflates) and sampled again \
+         before and after every run. **Efficiency** = RSA floor ÷ the server's CPU time per \
+         request answered (utime + stime of `hongbao serve` from /proc over the window ÷ \
+         requests); on PostgreSQL also ÷ (server + database), the database being every process \
+         of the cluster (backends, WAL writer, checkpointer …), likewise from /proc. CPU time \
+         per request depends on what the server does, not on how much of the cores the host \
+         hands out, which is why the targets are set on it; **idle** is the machine's idle share \
+         of CPU time in the window (/proc/stat): a store that waits (commit flushes, locks, round \
+         trips) shows there, not in its efficiency."
+    )?;
     writeln!(w)?;
     writeln!(
         w,
@@ -286,7 +372,9 @@ pub fn markdown(report: &Report) -> anyhow::Result<String> {
         w,
         "Closed loop for {} s each: every connection sends its next request when its answer \
          arrived. The hot packet has one connection per claimer. \"client CPU share\" is the \
-         load client's share of the CPU time both processes used in the window.",
+         load client's share of the CPU time both processes used in the window. CPU per request, \
+         the RSA floor, efficiency and idle share as defined above; the throughput ratios to the \
+         signing ceiling are kept for continuity with earlier reports.",
         args.seconds
     )?;
     writeln!(w)?;
@@ -345,23 +433,30 @@ pub fn markdown(report: &Report) -> anyhow::Result<String> {
     if !report.sweep.is_empty() {
         writeln!(w, "## Latency against load")?;
         writeln!(w)?;
+        let capacity = report.capacity.as_ref().map_or(0.0, |c| c.throughput);
         writeln!(
             w,
             "Open loop on SQLite, operation.query by merchant ids over 128 connections: requests are \
              scheduled at a fixed rate and latency counts from each request's scheduled time, so \
-             queueing behind a saturated server shows (no coordinated omission)."
+             queueing behind a saturated server shows (no coordinated omission). The rates are \
+             fractions of this run's **measured capacity**: the same requests over the same 128 \
+             connections in closed loop right before the sweep, {capacity:.0} req/s."
         )?;
         writeln!(w)?;
-        writeln!(w, "| offered (of ceiling) | offered req/s | served req/s | served (of ceiling) | p50 ms | p99 ms | p99.9 ms | errors |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")?;
+        writeln!(w, "| offered (of capacity) | offered req/s | served req/s | served (of sign ceiling) | server CPU µs/req | efficiency | idle | p50 ms | p99 ms | p99.9 ms | errors |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")?;
         for point in &report.sweep {
             let r = &point.result;
+            let cost = Cost::of(r);
             writeln!(
                 w,
-                "| {:.0} % | {:.0} | {:.0} | {:.1} % | {:.2} | {:.2} | {:.2} | {} |",
+                "| {:.0} % | {:.0} | {:.0} | {:.1} % | {:.0} | {:.1} % | {:.0} % | {:.2} | {:.2} | {:.2} | {} |",
                 point.offered_fraction * 100.0,
                 point.offered,
                 r.throughput,
                 100.0 * ratio(report, r),
+                cost.server_us,
+                100.0 * cost.efficiency,
+                100.0 * r.idle_share,
                 r.p50_ms,
                 r.p99_ms,
                 r.p999_ms,
@@ -588,16 +683,17 @@ pub fn plots(report: &Report) -> Vec<(String, String)> {
         let offered = |f: &dyn Fn(&LoadResult) -> f64| -> Vec<(f64, f64)> {
             report.sweep.iter().map(|p| (p.offered_fraction * 100.0, f(&p.result))).collect()
         };
+        let capacity = report.capacity.as_ref().map_or(1.0, |c| c.throughput.max(1.0));
         line_chart(
             &mut body,
             (0.0, 0.0, 460.0, 340.0),
             "Throughput against offered load",
-            "offered load, % of the signing ceiling",
-            "served, % of the signing ceiling",
+            "offered load, % of the measured capacity",
+            "served, % of the measured capacity",
             &[
                 Series {
                     name: "served".into(),
-                    points: offered(&|r| 100.0 * r.throughput / r.ceiling_signs_per_s.max(1.0)),
+                    points: offered(&|r| 100.0 * r.throughput / capacity),
                 },
                 Series {
                     name: "offered".into(),
@@ -614,7 +710,7 @@ pub fn plots(report: &Report) -> Vec<(String, String)> {
             &mut body,
             (460.0, 0.0, 460.0, 340.0),
             "Latency against offered load",
-            "offered load, % of the signing ceiling",
+            "offered load, % of the measured capacity",
             "latency, ms",
             &[
                 Series { name: "p50".into(), points: offered(&|r| r.p50_ms) },
@@ -630,11 +726,12 @@ pub fn plots(report: &Report) -> Vec<(String, String)> {
         let (label_w, bar_w) = (330.0, 420.0);
         let _ = writeln!(
             body,
-            r#"<text x="10" y="20" font-size="14" font-weight="bold">Throughput as a share of the RSA signing ceiling measured around each run</text>"#
+            r#"<text x="10" y="20" font-size="14" font-weight="bold">Efficiency: RSA floor ÷ CPU per request (server + database on PostgreSQL)</text>"#
         );
         for (index, measured) in report.measured.iter().enumerate() {
             let y = 40.0 + row_h * index as f64;
-            let share = ratio(report, &measured.result);
+            let cost = Cost::of(&measured.result);
+            let share = cost.efficiency_with_db.unwrap_or(cost.efficiency);
             let color = if measured.store == "SQLite" { COLORS[1] } else { COLORS[2] };
             let _ = writeln!(
                 body,
@@ -653,7 +750,7 @@ pub fn plots(report: &Report) -> Vec<(String, String)> {
             );
         }
         let bottom = 40.0 + row_h * report.measured.len() as f64;
-        for (fraction, label) in [(0.7, "70 %"), (0.85, "85 %"), (1.0, "100 %")] {
+        for (fraction, label) in [(0.55, "55 %"), (0.8, "80 %"), (0.92, "92 %"), (1.0, "100 %")] {
             let x = label_w + fraction * bar_w;
             let _ = writeln!(
                 body,

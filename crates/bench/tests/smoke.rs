@@ -58,6 +58,12 @@ fn smoke_run_writes_a_report_with_zero_errors() {
     {
         assert!(report.contains(scenario), "report lacks {scenario}");
     }
+    // The CPU measures beside the throughput ratios, and targets checked from them.
+    for column in ["RSA floor per request", "server CPU µs/req", "| efficiency |", "| idle |"] {
+        assert!(report.contains(column), "report lacks {column}");
+    }
+    assert!(report.contains("efficiency ≥ 92 %"), "report lacks the efficiency targets");
+    assert!(report.contains("measured capacity"), "the sweep is against the capacity");
     assert!(
         report.contains("| PASS | zero errors in every run | 0 errors |"),
         "errors in the smoke run:\n{report}"
