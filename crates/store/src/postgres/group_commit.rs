@@ -28,15 +28,21 @@
 //! the request was dropped) is not started, in a batch or alone, so abandoned work holds no
 //! connection and no lock.
 //!
+//! Fund, disburse and refund take the batch-shaped path (`shaped`): their facts loaded with the
+//! locks, their plans written with one statement per table, no savepoint each; the other
+//! commands, and these when that path hands them back, run one by one as described above.
+//!
 //! One writer per process keeps the batches of one process from waiting on each other's locks;
 //! within a command, statements that do not depend on each other's answers are pipelined
 //! (`commands`), so a command costs a few round trips.
 
 use super::locks::{lock_batch, LockSet};
+use super::shaped::{self, Shaped};
 use super::{Attempt, Failure, PostgresStore, ANSWER_WITHIN};
 use crate::Keep;
 use crate::StoreError;
 use deadpool_postgres::Transaction;
+use hongbao_ledger::Outcome;
 use std::future::Future;
 use std::pin::Pin;
 use tokio::sync::{mpsc, oneshot};
@@ -80,10 +86,20 @@ trait Job: Send {
     /// Nobody waits for the answer any more: the caller's deadline passed or the caller is gone
     /// (its request was dropped when the client hung up).
     fn abandoned(&self) -> bool;
+    /// The command, when the batch-shaped path (`shaped`) can run it.
+    fn shaped(&self) -> Option<&Shaped>;
+    /// Holds the batch-shaped path's answer until the batch commits.
+    fn set_shaped(&mut self, answer: Result<Outcome, StoreError>);
 }
+
+type Jobs = Vec<Box<dyn Job>>;
+
+/// A batch-shaped command, and how its outcome becomes the caller's answer.
+pub(crate) type ShapedAnswer<T> = (Shaped, fn(Outcome) -> T);
 
 struct TypedJob<T> {
     command: std::sync::Arc<Command<T>>,
+    shaped: Option<ShapedAnswer<T>>,
     locks: LockSet,
     deadline: Instant,
     result: Option<Result<T, StoreError>>,
@@ -144,6 +160,16 @@ impl<T: Send + 'static> Job for TypedJob<T> {
 
     fn abandoned(&self) -> bool {
         self.reply.is_closed() || Instant::now() >= self.deadline
+    }
+
+    fn shaped(&self) -> Option<&Shaped> {
+        self.shaped.as_ref().map(|(command, _)| command)
+    }
+
+    fn set_shaped(&mut self, answer: Result<Outcome, StoreError>) {
+        if let Some((_, into)) = &self.shaped {
+            self.result = Some(answer.map(*into));
+        }
     }
 }
 
@@ -217,12 +243,14 @@ impl GroupCommit {
     pub(crate) async fn run<T: Send + 'static>(
         &self,
         locks: LockSet,
+        shaped: Option<ShapedAnswer<T>>,
         command: Command<T>,
     ) -> Result<T, StoreError> {
         let deadline = Instant::now() + ANSWER_WITHIN;
         let (reply, answer) = oneshot::channel();
         let job = TypedJob {
             command: std::sync::Arc::new(command),
+            shaped,
             locks,
             deadline,
             result: None,
@@ -304,22 +332,43 @@ async fn run_in_transaction(
     let mut ran: Vec<Box<dyn Job>> = Vec::with_capacity(batch.len());
     let mut alone: Vec<Box<dyn Job>> = Vec::new();
     let locks = LockSet::union(batch.iter().map(|job| job.locks()));
-    let mut pending = batch.into_iter();
+    // The batch-shaped commands (`shaped`) that may run together; the others, and those that
+    // would read what an earlier one creates, run one by one after them.
+    let (candidates, mut one_by_one): (Jobs, Jobs) =
+        batch.into_iter().partition(|job| job.shaped().is_some());
+    let composed =
+        shaped::compose(&candidates.iter().filter_map(|job| job.shaped()).collect::<Vec<_>>());
+    let mut together: Jobs = Vec::with_capacity(candidates.len());
+    for (job, keep) in candidates.into_iter().zip(composed) {
+        if keep {
+            together.push(job);
+        } else {
+            one_by_one.push(job);
+        }
+    }
     let outcome: Result<(), Failure> = async {
         let tx = client
             .build_transaction()
             .isolation_level(IsolationLevel::ReadCommitted)
             .start()
             .await?;
-        // The rows of every command first, in the lock order; then the commands' own shorter
-        // lock timeout and the savepoint. One savepoint at a time, named alike: after
-        // `ROLLBACK TO` it still stands for the next command; after a kept command `RELEASE`
-        // and a new `SAVEPOINT` share a round trip.
+        // The rows of every command first, in the lock order (and with them the facts of the
+        // batch-shaped commands); then the commands' own shorter lock timeout and the
+        // savepoint. One savepoint at a time, named alike: after `ROLLBACK TO` it still stands
+        // for the next command; after a kept command `RELEASE` and a new `SAVEPOINT` share a
+        // round trip.
         let before = format!("SET LOCAL lock_timeout = '{LOCK_WAIT_BATCH}'; SAVEPOINT locks");
         let after =
             format!("RELEASE locks; SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'; SAVEPOINT command");
-        match lock_batch(&tx, &locks, Some(&before), Some(&after)).await {
-            Ok(()) => {}
+        let commands: Vec<&Shaped> = together.iter().filter_map(|job| job.shaped()).collect();
+        let locked = if commands.is_empty() {
+            lock_batch(&tx, &locks, Some(&before), Some(&after)).await.map(|()| None)
+        } else {
+            shaped::lock_and_load(&tx, &locks, &before, &after, &commands).await.map(Some)
+        };
+        drop(commands);
+        let known = match locked {
+            Ok(known) => known,
             Err(Failure::Db(err)) if err.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
                 // A row stays locked by someone else (a stalled transaction, an operator's
                 // session): the batch gives up its locks and goes on as each command locks its
@@ -332,10 +381,49 @@ async fn run_in_transaction(
                      SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'; SAVEPOINT command"
                 ))
                 .await?;
+                None
             }
             Err(failure) => return Err(failure),
+        };
+        if let Some(mut known) = known {
+            let commands: Vec<&Shaped> = together.iter().filter_map(|job| job.shaped()).collect();
+            let decided = shaped::decide_all(&commands, &mut known);
+            drop(commands);
+            let written = match decided {
+                Ok((answers, writes)) => match shaped::write(&tx, &writes).await {
+                    Ok(views) => Some((answers, views)),
+                    Err(failure) => {
+                        // A guard, a unique race with another process, any error: nothing of
+                        // it stays, and the commands run one by one below, each deciding and
+                        // failing (or not) alone.
+                        if let Failure::Db(err) = &failure {
+                            tracing::debug!(error = %err, "postgres batch-shaped write rolled back");
+                        }
+                        tx.batch_execute("ROLLBACK TO shaped; RELEASE shaped").await?;
+                        None
+                    }
+                },
+                Err(_) => None,
+            };
+            shaped::count(written.is_some());
+            match written {
+                Some((answers, views)) => {
+                    if !one_by_one.is_empty() {
+                        // The savepoint the commands below roll back to must not hold these.
+                        tx.batch_execute("RELEASE command; SAVEPOINT command").await?;
+                    }
+                    for (mut job, answer) in together.drain(..).zip(answers) {
+                        job.set_shaped(answer.outcome(&views));
+                        ran.push(job);
+                    }
+                }
+                None => one_by_one.append(&mut together),
+            }
+        } else {
+            one_by_one.append(&mut together);
         }
-        for mut job in pending.by_ref() {
+        while !one_by_one.is_empty() {
+            let mut job = one_by_one.remove(0);
             if job.abandoned() {
                 job.finish(Some(abandoned()));
                 continue;
@@ -383,7 +471,8 @@ async fn run_in_transaction(
                 tracing::warn!(error = %err, commands = ran.len() + alone.len(), "postgres batch rolled back");
             }
             alone.extend(ran);
-            alone.extend(pending);
+            alone.extend(together);
+            alone.extend(one_by_one);
         }
     }
     alone

@@ -175,6 +175,18 @@ pub(crate) async fn lock_batch(
     before: Option<&str>,
     after: Option<&str>,
 ) -> Result<(), Failure> {
+    lock_batch_then(tx, all, before, after, async { Ok(()) }).await
+}
+
+/// `lock_batch`, then `then` (statements that must see the rows locked: the facts of the
+/// batch's commands), still in the same round trip.
+pub(crate) async fn lock_batch_then<T>(
+    tx: &Transaction<'_>,
+    all: &LockSet,
+    before: Option<&str>,
+    after: Option<&str>,
+    then: impl std::future::Future<Output = Result<T, Failure>>,
+) -> Result<T, Failure> {
     let (apps, out_order_nos): (Vec<&str>, Vec<&str>) = all
         .packets_by_out_order_no
         .iter()
@@ -194,16 +206,19 @@ pub(crate) async fn lock_batch(
         }
         tx.query(&accounts, &[&all.accounts, &all.logon_ids, &all.payers_of]).await.map(drop)
     };
+    let db = |result: Result<(), tokio_postgres::Error>| result.map_err(Failure::from);
     // Prepared above, so these are sent back to back in this order: the accounts' statement
-    // runs once the packets are locked, `after` once both are.
-    tokio::try_join!(
+    // runs once the packets are locked, `after` and `then` once both are. (A statement `then`
+    // still has to prepare is sent when its preparation returns: later, never earlier.)
+    let (_, _, _, _, value) = tokio::try_join!(
         biased;
-        simple(tx, before),
-        lock_packets,
-        lock_accounts,
-        simple(tx, after),
+        async { db(simple(tx, before).await) },
+        async { db(lock_packets.await) },
+        async { db(lock_accounts.await) },
+        async { db(simple(tx, after).await) },
+        then,
     )?;
-    Ok(())
+    Ok(value)
 }
 
 async fn simple(tx: &Transaction<'_>, sql: Option<&str>) -> Result<(), tokio_postgres::Error> {

@@ -32,8 +32,12 @@ mod outbox;
 mod payment;
 pub mod schema;
 pub mod scratch;
+mod shaped;
 pub mod tls;
 mod trans;
+
+#[doc(hidden)]
+pub use shaped::shaped_batches;
 
 use crate::console::{
     LogEntry, LogFilter, LoggedRequest, OrderDetail, OrderFilter, OrderSummary, Retention,
@@ -219,7 +223,24 @@ impl PostgresStore {
         command: impl for<'a> Fn(&'a Transaction<'a>) -> Attempt<'a, T> + Send + Sync + 'static,
     ) -> Result<T, StoreError> {
         match &self.group {
-            Some(group) => group.run(locks, Box::new(command)).await,
+            Some(group) => group.run(locks, None, Box::new(command)).await,
+            None => self.write(command).await,
+        }
+    }
+
+    /// `write_grouped` for a command the batch-shaped path can also run (`shaped`): with the
+    /// others of its batch, one statement per table; `command` is its per-command form, for
+    /// when it runs alone or the batch falls back to one command at a time.
+    async fn write_shaped(
+        &self,
+        locks: locks::LockSet,
+        shaped: shaped::Shaped,
+        command: impl for<'a> Fn(&'a Transaction<'a>) -> Attempt<'a, Outcome> + Send + Sync + 'static,
+    ) -> Result<Outcome, StoreError> {
+        match &self.group {
+            Some(group) => {
+                group.run(locks, Some((shaped, std::convert::identity)), Box::new(command)).await
+            }
             None => self.write(command).await,
         }
     }
@@ -342,24 +363,23 @@ fn pool(
 #[async_trait]
 impl Store for PostgresStore {
     async fn fund(&self, cmd: FundCommand) -> Result<Outcome, StoreError> {
-        self.write_grouped(locks::LockSet::fund(&cmd), move |tx| {
-            Box::pin(commands::fund(tx, cmd.clone()))
-        })
-        .await
+        let locks = locks::LockSet::fund(&cmd);
+        let shaped = shaped::Shaped::Fund(cmd.clone());
+        self.write_shaped(locks, shaped, move |tx| Box::pin(commands::fund(tx, cmd.clone()))).await
     }
 
     async fn disburse(&self, cmd: DisburseCommand) -> Result<Outcome, StoreError> {
-        self.write_grouped(locks::LockSet::disburse(&cmd), move |tx| {
-            Box::pin(commands::disburse(tx, cmd.clone()))
-        })
-        .await
+        let locks = locks::LockSet::disburse(&cmd);
+        let shaped = shaped::Shaped::Disburse(cmd.clone());
+        self.write_shaped(locks, shaped, move |tx| Box::pin(commands::disburse(tx, cmd.clone())))
+            .await
     }
 
     async fn refund(&self, cmd: RefundCommand) -> Result<Outcome, StoreError> {
-        self.write_grouped(locks::LockSet::refund(&cmd), move |tx| {
-            Box::pin(commands::refund(tx, cmd.clone()))
-        })
-        .await
+        let locks = locks::LockSet::refund(&cmd);
+        let shaped = shaped::Shaped::Refund(cmd.clone());
+        self.write_shaped(locks, shaped, move |tx| Box::pin(commands::refund(tx, cmd.clone())))
+            .await
     }
 
     async fn query(
