@@ -307,7 +307,13 @@ fn abandoned() -> StoreError {
 
 async fn run_batch(store: &PostgresStore, batch: Vec<Box<dyn Job>>) {
     let alone = match store.client().await {
-        Ok(mut client) => run_in_transaction(&mut client, batch).await,
+        Ok(mut client) => {
+            let (mut alone, again) = run_shaped(&mut client, batch).await;
+            if !again.is_empty() {
+                alone.extend(run_one_by_one(&mut client, again).await);
+            }
+            alone
+        }
         Err(err) => {
             for job in batch {
                 job.finish(Some(err.clone()));
@@ -321,21 +327,20 @@ async fn run_batch(store: &PostgresStore, batch: Vec<Box<dyn Job>>) {
     }
 }
 
-/// Runs the batch in one transaction and answers what it decided; returns the commands it did
-/// not decide, to be run alone.
-async fn run_in_transaction(
-    client: &mut deadpool_postgres::Object,
-    batch: Vec<Box<dyn Job>>,
-) -> Vec<Box<dyn Job>> {
-    // Every job is in one of these lists (or answered) before anything is awaited, so a lost
-    // transaction loses no caller.
-    let mut ran: Vec<Box<dyn Job>> = Vec::with_capacity(batch.len());
-    let mut alone: Vec<Box<dyn Job>> = Vec::new();
-    let locks = LockSet::union(batch.iter().map(|job| job.locks()));
-    // The batch-shaped commands (`shaped`) that may run together; the others, and those that
-    // would read what an earlier one creates, run one by one after them.
+/// Runs the batch in one transaction, its batch-shaped commands (`shaped`) first and in one
+/// go, without a savepoint: no subtransaction, so that the foreign-key checks on rows this
+/// transaction has locked take no multixact. Returns (the commands it did not decide, to be run
+/// alone; the whole batch, unanswered, when the batch-shaped part could not be written: its
+/// locks not had in time, a guard, a unique race, any error. Nothing of it committed then, and
+/// `run_one_by_one` runs it again).
+async fn run_shaped(client: &mut deadpool_postgres::Object, batch: Jobs) -> (Jobs, Jobs) {
     let (candidates, mut one_by_one): (Jobs, Jobs) =
         batch.into_iter().partition(|job| job.shaped().is_some());
+    if candidates.is_empty() {
+        return (Vec::new(), one_by_one);
+    }
+    // Those that would read what an earlier one of the batch creates run one by one after the
+    // others, seeing their rows.
     let composed =
         shaped::compose(&candidates.iter().filter_map(|job| job.shaped()).collect::<Vec<_>>());
     let mut together: Jobs = Vec::with_capacity(candidates.len());
@@ -346,29 +351,103 @@ async fn run_in_transaction(
             one_by_one.push(job);
         }
     }
+    let locks = LockSet::union(together.iter().chain(&one_by_one).map(|job| job.locks()));
+    let mut ran: Jobs = Vec::with_capacity(together.len() + one_by_one.len());
+    let mut alone: Jobs = Vec::new();
+    let outcome: Result<bool, Failure> = async {
+        let tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::ReadCommitted)
+            .start()
+            .await?;
+        let before = format!("SET LOCAL lock_timeout = '{LOCK_WAIT_BATCH}'");
+        let after = format!("SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'");
+        let commands: Vec<&Shaped> = together.iter().filter_map(|job| job.shaped()).collect();
+        let loaded = shaped::lock_and_load(&tx, &locks, &before, &after, &commands).await;
+        let decided = match loaded {
+            Ok(mut known) => shaped::decide_all(&commands, &mut known),
+            Err(Failure::Db(err)) if err.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
+                tracing::info!(error = %err, "postgres batch could not lock its rows in time");
+                return Ok(false);
+            }
+            Err(failure) => return Err(failure),
+        };
+        drop(commands);
+        let Ok((answers, writes)) = decided else { return Ok(false) };
+        let views = match shaped::write(&tx, &writes).await {
+            Ok(views) => views,
+            Err(failure) => {
+                if let Failure::Db(err) = &failure {
+                    tracing::debug!(error = %err, "postgres batch-shaped write failed");
+                }
+                return Ok(false);
+            }
+        };
+        for (mut job, answer) in together.drain(..).zip(answers) {
+            job.set_shaped(answer.outcome(&views));
+            ran.push(job);
+        }
+        if !one_by_one.is_empty() {
+            tx.batch_execute("SAVEPOINT command").await?;
+            run_each(&tx, &mut one_by_one, &mut ran, &mut alone).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+    .await;
+    match outcome {
+        Ok(true) => {
+            shaped::count(true);
+            for job in ran {
+                job.finish(None);
+            }
+            (alone, Vec::new())
+        }
+        Ok(false) => {
+            // Rolled back when the transaction was dropped; nothing of it was answered.
+            shaped::count(false);
+            let mut again = ran;
+            again.append(&mut together);
+            again.append(&mut one_by_one);
+            again.append(&mut alone);
+            (Vec::new(), again)
+        }
+        Err(failure) => {
+            if let Failure::Db(err) = &failure {
+                tracing::warn!(error = %err, "postgres batch rolled back");
+            }
+            alone.append(&mut ran);
+            alone.append(&mut together);
+            alone.append(&mut one_by_one);
+            (alone, Vec::new())
+        }
+    }
+}
+
+/// Runs the batch in one transaction, each command in a savepoint of its own, and answers what
+/// it decided; returns the commands it did not decide, to be run alone.
+async fn run_one_by_one(client: &mut deadpool_postgres::Object, batch: Jobs) -> Jobs {
+    // Every job is in one of these lists (or answered) before anything is awaited, so a lost
+    // transaction loses no caller.
+    let mut ran: Jobs = Vec::with_capacity(batch.len());
+    let mut alone: Jobs = Vec::new();
+    let locks = LockSet::union(batch.iter().map(|job| job.locks()));
+    let mut pending = batch;
     let outcome: Result<(), Failure> = async {
         let tx = client
             .build_transaction()
             .isolation_level(IsolationLevel::ReadCommitted)
             .start()
             .await?;
-        // The rows of every command first, in the lock order (and with them the facts of the
-        // batch-shaped commands); then the commands' own shorter lock timeout and the
-        // savepoint. One savepoint at a time, named alike: after `ROLLBACK TO` it still stands
-        // for the next command; after a kept command `RELEASE` and a new `SAVEPOINT` share a
-        // round trip.
+        // The rows of every command first, in the lock order; then the commands' own shorter
+        // lock timeout and the savepoint. One savepoint at a time, named alike: after
+        // `ROLLBACK TO` it still stands for the next command; after a kept command `RELEASE`
+        // and a new `SAVEPOINT` share a round trip.
         let before = format!("SET LOCAL lock_timeout = '{LOCK_WAIT_BATCH}'; SAVEPOINT locks");
         let after =
             format!("RELEASE locks; SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'; SAVEPOINT command");
-        let commands: Vec<&Shaped> = together.iter().filter_map(|job| job.shaped()).collect();
-        let locked = if commands.is_empty() {
-            lock_batch(&tx, &locks, Some(&before), Some(&after)).await.map(|()| None)
-        } else {
-            shaped::lock_and_load(&tx, &locks, &before, &after, &commands).await.map(Some)
-        };
-        drop(commands);
-        let known = match locked {
-            Ok(known) => known,
+        match lock_batch(&tx, &locks, Some(&before), Some(&after)).await {
+            Ok(()) => {}
             Err(Failure::Db(err)) if err.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
                 // A row stays locked by someone else (a stalled transaction, an operator's
                 // session): the batch gives up its locks and goes on as each command locks its
@@ -381,77 +460,10 @@ async fn run_in_transaction(
                      SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'; SAVEPOINT command"
                 ))
                 .await?;
-                None
             }
             Err(failure) => return Err(failure),
-        };
-        if let Some(mut known) = known {
-            let commands: Vec<&Shaped> = together.iter().filter_map(|job| job.shaped()).collect();
-            let decided = shaped::decide_all(&commands, &mut known);
-            drop(commands);
-            let written = match decided {
-                Ok((answers, writes)) => match shaped::write(&tx, &writes).await {
-                    Ok(views) => Some((answers, views)),
-                    Err(failure) => {
-                        // A guard, a unique race with another process, any error: nothing of
-                        // it stays, and the commands run one by one below, each deciding and
-                        // failing (or not) alone.
-                        if let Failure::Db(err) = &failure {
-                            tracing::debug!(error = %err, "postgres batch-shaped write rolled back");
-                        }
-                        tx.batch_execute("ROLLBACK TO shaped; RELEASE shaped").await?;
-                        None
-                    }
-                },
-                Err(_) => None,
-            };
-            shaped::count(written.is_some());
-            match written {
-                Some((answers, views)) => {
-                    if !one_by_one.is_empty() {
-                        // The savepoint the commands below roll back to must not hold these.
-                        tx.batch_execute("RELEASE command; SAVEPOINT command").await?;
-                    }
-                    for (mut job, answer) in together.drain(..).zip(answers) {
-                        job.set_shaped(answer.outcome(&views));
-                        ran.push(job);
-                    }
-                }
-                None => one_by_one.append(&mut together),
-            }
-        } else {
-            one_by_one.append(&mut together);
         }
-        while !one_by_one.is_empty() {
-            let mut job = one_by_one.remove(0);
-            if job.abandoned() {
-                job.finish(Some(abandoned()));
-                continue;
-            }
-            match job.run(&tx).await {
-                Ok(true) => {
-                    ran.push(job);
-                    tx.batch_execute("RELEASE command; SAVEPOINT command").await?;
-                }
-                Ok(false) => {
-                    ran.push(job);
-                    tx.batch_execute("ROLLBACK TO command").await?;
-                }
-                Err(Failure::Db(err)) => {
-                    // A unique race, a lock timeout, a deadlock, or anything else the database
-                    // said: the batch goes on without this command, which runs alone afterwards.
-                    job.span().in_scope(
-                        || tracing::debug!(error = %err, "postgres command taken out of its batch"),
-                    );
-                    alone.push(job);
-                    tx.batch_execute("ROLLBACK TO command").await?;
-                }
-                Err(Failure::Store(err)) => {
-                    job.finish(Some(err));
-                    tx.batch_execute("ROLLBACK TO command").await?;
-                }
-            }
-        }
+        run_each(&tx, &mut pending, &mut ran, &mut alone).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -470,10 +482,51 @@ async fn run_in_transaction(
             if let Failure::Db(err) = &failure {
                 tracing::warn!(error = %err, commands = ran.len() + alone.len(), "postgres batch rolled back");
             }
-            alone.extend(ran);
-            alone.extend(together);
-            alone.extend(one_by_one);
+            alone.append(&mut ran);
+            alone.append(&mut pending);
         }
     }
     alone
+}
+
+/// Runs `pending` one after the other, each in the savepoint `command` (established by the
+/// caller): into `ran` what was decided (answered after COMMIT), into `alone` what the
+/// database refused in the batch. A job is moved out of `pending` only once it has its place.
+async fn run_each(
+    tx: &Transaction<'_>,
+    pending: &mut Jobs,
+    ran: &mut Jobs,
+    alone: &mut Jobs,
+) -> Result<(), Failure> {
+    while !pending.is_empty() {
+        let mut job = pending.remove(0);
+        if job.abandoned() {
+            job.finish(Some(abandoned()));
+            continue;
+        }
+        match job.run(tx).await {
+            Ok(true) => {
+                ran.push(job);
+                tx.batch_execute("RELEASE command; SAVEPOINT command").await?;
+            }
+            Ok(false) => {
+                ran.push(job);
+                tx.batch_execute("ROLLBACK TO command").await?;
+            }
+            Err(Failure::Db(err)) => {
+                // A unique race, a lock timeout, a deadlock, or anything else the database
+                // said: the batch goes on without this command, which runs alone afterwards.
+                job.span().in_scope(
+                    || tracing::debug!(error = %err, "postgres command taken out of its batch"),
+                );
+                alone.push(job);
+                tx.batch_execute("ROLLBACK TO command").await?;
+            }
+            Err(Failure::Store(err)) => {
+                job.finish(Some(err));
+                tx.batch_execute("ROLLBACK TO command").await?;
+            }
+        }
+    }
+    Ok(())
 }
