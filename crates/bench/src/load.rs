@@ -40,6 +40,9 @@ pub struct LoadSpec {
     /// benchmark started the cluster on this machine).
     #[serde(default)]
     pub db_pid: Option<u32>,
+    /// The PostgreSQL database, whose own counters are read at the window's edges.
+    #[serde(default)]
+    pub db_url: Option<String>,
     pub scenario: Scenario,
     /// Unique per run: prefixes every merchant id, so runs never collide.
     pub prefix: String,
@@ -123,6 +126,9 @@ pub struct LoadResult {
     /// right before and after this run (mean).
     #[serde(default)]
     pub rsa_floor_us: f64,
+    /// PostgreSQL's WAL and transaction ids per request in the window (`pgstat`).
+    #[serde(default)]
+    pub db_work: Option<crate::pgstat::PerRequest>,
     /// Signatures this client made during the window (mixed: refunds name an auth_no only known
     /// from the pay's answer, so they are signed on the fly).
     pub client_signatures: u64,
@@ -522,6 +528,14 @@ async fn drive(
         connections.push(Connection::open(spec.addr).await.context("connect")?);
     }
     let window = Duration::from_secs_f64(spec.seconds);
+    let db_reader = match &spec.db_url {
+        Some(url) => crate::pgstat::Reader::connect(url).await,
+        None => None,
+    };
+    let db_before = match &db_reader {
+        Some(reader) => reader.read().await,
+        None => None,
+    };
     let server_cpu_before = crate::cpu::process_s(spec.server_pid);
     let client_cpu_before = crate::cpu::process_s(std::process::id());
     let db_cpu_before = spec.db_pid.map(crate::cpu::tree_s);
@@ -573,6 +587,10 @@ async fn drive(
         _ => None,
     };
     let (idle_share, steal_share) = machine_before.shares_until(&crate::cpu::machine());
+    let db_after = match &db_reader {
+        Some(reader) => reader.read().await,
+        None => None,
+    };
     watcher.abort();
     bar.finish_and_clear();
     rss_peak.fetch_max(process_rss_kb(spec.server_pid), Ordering::Relaxed);
@@ -605,6 +623,12 @@ async fn drive(
         idle_share,
         steal_share,
         rsa_floor_us: 0.0,
+        db_work: match (db_before, db_after) {
+            (Some(before), Some(after)) => {
+                Some(crate::pgstat::PerRequest::between(before, after, served + stats.errors))
+            }
+            _ => None,
+        },
         client_signatures: stats.signatures,
         presign_s: 0.0,
         exhausted: shared.exhausted.load(Ordering::Relaxed),

@@ -12,6 +12,7 @@ mod ceiling;
 mod cpu;
 mod http;
 mod load;
+mod pgstat;
 mod report;
 mod seed;
 
@@ -81,6 +82,10 @@ pub struct RunArgs {
     /// hot, mixed, sweep); default all.
     #[arg(long)]
     only: Option<String>,
+    /// Skip the SQLite scenarios (and the sweep, which runs on SQLite): to compare PostgreSQL
+    /// builds alone.
+    #[arg(long)]
+    no_sqlite: bool,
 }
 
 fn main() -> Result<()> {
@@ -187,13 +192,15 @@ fn run(mut args: RunArgs) -> Result<()> {
     let mut sweep = Vec::new();
     let mut capacity = None;
     let sqlite_dir = work.path().join("sqlite");
-    measured.extend(run_store(
-        &context,
-        "SQLite",
-        &sqlite_dir,
-        None,
-        Some((&mut capacity, &mut sweep)),
-    )?);
+    if !args.no_sqlite {
+        measured.extend(run_store(
+            &context,
+            "SQLite",
+            &sqlite_dir,
+            None,
+            Some((&mut capacity, &mut sweep)),
+        )?);
+    }
 
     let mut postgres_note = String::new();
     if args.postgres != "off" {
@@ -346,6 +353,8 @@ struct Server {
     addr: SocketAddr,
     /// The postmaster of the PostgreSQL cluster it uses, when known.
     db_pid: Option<u32>,
+    /// The PostgreSQL database it uses, for PostgreSQL's own counters around each window.
+    db_url: Option<String>,
 }
 
 impl Server {
@@ -379,7 +388,12 @@ impl Server {
             .and_then(|rest| rest.trim_end_matches("/gateway.do").parse().ok())
             .with_context(|| format!("unexpected first line {first:?}"))?;
         std::thread::spawn(move || for _ in lines {});
-        Ok(Server { child, addr, db_pid: database.and_then(|database| database.postmaster) })
+        Ok(Server {
+            child,
+            addr,
+            db_pid: database.and_then(|database| database.postmaster),
+            db_url: database.map(|database| database.url.clone()),
+        })
     }
 
     fn stop(mut self) {
@@ -467,6 +481,7 @@ fn run_load(
         gateway_public_pem: std::fs::read_to_string(config_dir.join("keys/gateway_public.pem"))?,
         server_pid: server.child.id(),
         db_pid: server.db_pid,
+        db_url: server.db_url.clone(),
         scenario,
         prefix: format!("b{run}{}", scenario_key(scenario).replace('-', "")),
         connections,
@@ -489,12 +504,13 @@ fn run_load(
     }
     let mut result: LoadResult = serde_json::from_slice(&output.stdout)
         .with_context(|| format!("load output: {}", String::from_utf8_lossy(&output.stdout)))?;
+
     let (after, floor_after) = sample_ceiling(context)?;
     result.ceiling_signs_per_s = (before + after) / 2.0;
     result.rsa_floor_us = (floor_before + floor_after) / 2.0;
     let cost = report::Cost::of(&result);
     eprintln!(
-        "{label}: {:.0} req/s ({:.0} % of ceiling {:.0}), server {:.0} µs CPU/req{}, floor {:.0} µs: efficiency {:.0} %{}, idle {:.0} %, p50 {:.1} ms, p99 {:.1} ms, errors {}, server RSS {:.1} MB{}",
+        "{label}: {:.0} req/s ({:.0} % of ceiling {:.0}), server {:.0} µs CPU/req{}, floor {:.0} µs: efficiency {:.0} %{}, idle {:.0} %{}, p50 {:.1} ms, p99 {:.1} ms, errors {}, server RSS {:.1} MB{}",
         result.throughput,
         100.0 * result.throughput / result.ceiling_signs_per_s,
         result.ceiling_signs_per_s,
@@ -504,6 +520,7 @@ fn run_load(
         100.0 * cost.efficiency,
         cost.efficiency_with_db.map(|e| format!(" ({:.0} % with the database)", 100.0 * e)).unwrap_or_default(),
         100.0 * result.idle_share,
+        result.db_work.map(|w| format!(", database {:.0} WAL bytes and {:.3} xids per request", w.wal_bytes, w.xids)).unwrap_or_default(),
         result.p50_ms,
         result.p99_ms,
         result.errors,

@@ -414,6 +414,35 @@ pub fn markdown(report: &Report) -> anyhow::Result<String> {
             );
         }
         writeln!(w)?;
+        let work: Vec<_> = report
+            .measured
+            .iter()
+            .filter(|m| m.store == store)
+            .filter_map(|m| m.result.db_work.map(|work| (m, work)))
+            .collect();
+        if !work.is_empty() {
+            writeln!(
+                w,
+                "What the database did per request, from its own counters (exact, and unmoved by \
+                 the host's CPU share): WAL written, and transaction ids taken (every writing \
+                 transaction or savepoint takes one, so 1/64 is a full group commit of 64 \
+                 commands without savepoints)."
+            )?;
+            writeln!(w)?;
+            writeln!(w, "| scenario | WAL bytes per request | transaction ids per request | database CPU µs/req |\n| --- | ---: | ---: | ---: |")?;
+            for (measured, work) in work {
+                let cost = Cost::of(&measured.result);
+                writeln!(
+                    w,
+                    "| {} | {:.0} | {:.3} | {} |",
+                    measured.scenario.name(),
+                    work.wal_bytes,
+                    work.xids,
+                    cost.db_us.map_or_else(|| "–".to_owned(), |us| format!("{us:.0}"))
+                )?;
+            }
+            writeln!(w)?;
+        }
         for measured in report.measured.iter().filter(|m| m.store == store && m.result.errors > 0) {
             writeln!(
                 w,
