@@ -214,21 +214,14 @@ fn run(mut args: RunArgs) -> Result<()> {
                     url: url.clone(),
                     postmaster: cluster.as_deref().and_then(cpu::postmaster_pid),
                 };
-                let outcome = run_store(
+                let _stop = cluster.map(ClusterGuard);
+                measured.extend(run_store(
                     &context,
                     "PostgreSQL",
                     &work.path().join("postgres"),
                     Some(&database),
                     None,
-                );
-                if let Some(dir) = &cluster {
-                    let _ = std::process::Command::new("bash")
-                        .arg(pg_script()?)
-                        .args(["stop"])
-                        .arg(dir)
-                        .status();
-                }
-                measured.extend(outcome?);
+                )?);
             }
             Err(err) => {
                 eprintln!("PostgreSQL skipped: {err:#}");
@@ -301,6 +294,20 @@ fn pg_script() -> Result<PathBuf> {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/pg-cluster.sh"),
     ];
     candidates.into_iter().find(|path| path.exists()).context("scripts/pg-cluster.sh not found")
+}
+
+/// A cluster this run started, stopped when dropped: also when the run fails or panics (a
+/// full disk makes even `eprintln!` panic), so that no postmaster outlives the bench holding
+/// the files of its deleted folder.
+struct ClusterGuard(PathBuf);
+
+impl Drop for ClusterGuard {
+    fn drop(&mut self) {
+        if let Ok(script) = pg_script() {
+            let _ =
+                std::process::Command::new("bash").arg(script).arg("stop").arg(&self.0).status();
+        }
+    }
 }
 
 /// The PostgreSQL URL to use, and the cluster folder when we started one.
