@@ -52,6 +52,7 @@ fn fund(out_order_no: &str, amount_fen: i64) -> FundCommand {
         method: FundMethod::Agreement,
         expire_after_ms: 48 * 3_600_000,
         return_url: None,
+        call: hongbao_ledger::CallFormat::default(),
         now_ms: NOW_MS,
     }
 }

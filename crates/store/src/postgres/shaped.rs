@@ -543,8 +543,9 @@ impl Writes {
             );
             o.extra_param.push(order.extra_param.clone());
             o.notify_url.push(order.notify.as_ref().map(|n| n.url.clone()));
-            o.notify_charset.push(order.notify.as_ref().map(|n| n.charset.as_str()));
-            o.notify_sign_type.push(order.notify.as_ref().map(|n| n.sign_type.as_str()));
+            // The call's format, with or without a notify_url (as apply.rs's insert_order).
+            o.notify_charset.push(order.call.map(|call| call.charset.as_str()));
+            o.notify_sign_type.push(order.call.map(|call| call.sign_type.as_str()));
             o.fingerprint.push(order.fingerprint.clone());
             o.created_at_ms.push(order.created_at_ms);
             o.pay_deadline_ms.push(order.pay_deadline_ms);
