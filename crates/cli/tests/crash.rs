@@ -122,6 +122,10 @@ async fn kill_9_at_random_moments_loses_and_duplicates_nothing_on_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    hongbao_no_pg,
+    ignore = "SKIPPED: needs PostgreSQL (set HONGBAO_TEST_PG; scripts/pg-cluster.sh start prints one)"
+)]
 async fn kill_9_at_random_moments_loses_and_duplicates_nothing_on_postgres_with_three_processes() {
     let server_url = match std::env::var(TEST_SERVER_VAR) {
         Ok(url) if !url.is_empty() => url,

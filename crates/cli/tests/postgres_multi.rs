@@ -63,6 +63,10 @@ async fn send_body(server: &ServerProcess, body: &[u8]) -> Answer {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    hongbao_no_pg,
+    ignore = "SKIPPED: needs PostgreSQL (set HONGBAO_TEST_PG; scripts/pg-cluster.sh start prints one)"
+)]
 async fn four_processes_on_one_database_never_pay_twice() {
     let Some(server_url) = postgres_server() else { return };
     let database = ScratchDatabase::create(&server_url).await.expect("test database");
@@ -236,6 +240,10 @@ impl MixedFigures {
 /// merchants', the payees' and the packets' rows in every combination: the lock order must keep
 /// them from waiting on each other in a cycle.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    hongbao_no_pg,
+    ignore = "SKIPPED: needs PostgreSQL (set HONGBAO_TEST_PG; scripts/pg-cluster.sh start prints one)"
+)]
 async fn mixed_load_on_three_processes_never_deadlocks_and_answers_in_time() {
     use std::sync::atomic::Ordering::Relaxed;
     let Some(server_url) = postgres_server() else { return };
@@ -404,6 +412,10 @@ fn claim_body(out_order_no: &str, auth_no: &str) -> Vec<u8> {
 /// it; a client that waits gets a signed, retry-safe 20000 before its own timeout, not a hung
 /// request; once the row is free, identical retries go through and earlier answers replay.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    hongbao_no_pg,
+    ignore = "SKIPPED: needs PostgreSQL (set HONGBAO_TEST_PG; scripts/pg-cluster.sh start prints one)"
+)]
 async fn abandoned_requests_never_run_and_waits_end_in_a_signed_20000() {
     const HUNG_UP: usize = 30;
     let Some(server_url) = postgres_server() else { return };

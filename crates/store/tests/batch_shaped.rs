@@ -119,6 +119,10 @@ fn paid(outcome: &Outcome) -> Option<&str> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    hongbao_no_pg,
+    ignore = "SKIPPED: needs PostgreSQL (set HONGBAO_TEST_PG; scripts/pg-cluster.sh start prints one)"
+)]
 async fn a_batch_decides_each_command_on_what_the_earlier_ones_left() {
     let Some(test_store) = backends::fresh(backends::Backend::Postgres).await else { return };
     let store = Arc::clone(&test_store.store);

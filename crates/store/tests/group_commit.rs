@@ -76,6 +76,10 @@ fn claim(auth_no: &str, out_order_no: &str) -> DisburseCommand {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    hongbao_no_pg,
+    ignore = "SKIPPED: needs PostgreSQL (set HONGBAO_TEST_PG; scripts/pg-cluster.sh start prints one)"
+)]
 async fn a_locked_row_holds_up_only_its_own_command() {
     let Some(test_store) = backends::fresh(backends::Backend::Postgres).await else { return };
     let store = Arc::clone(&test_store.store);

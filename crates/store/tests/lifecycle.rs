@@ -741,6 +741,7 @@ proptest! {
     }
 
     #[test]
+    #[cfg_attr(hongbao_no_pg, ignore = "SKIPPED: needs PostgreSQL (set HONGBAO_TEST_PG; scripts/pg-cluster.sh start prints one)")]
     fn postgres_lifecycle_matches_the_model_and_keeps_every_invariant(
         actions in proptest::collection::vec(action(), 1..40)
     ) {
