@@ -110,7 +110,13 @@ pub fn verdicts(report: &Report) -> Vec<Verdict> {
             pass: point.result.p99_ms <= 10.0 && kept_up,
         });
     }
-    for measured in report.measured.iter().filter(|m| m.scenario == Scenario::DisburseHot) {
+    // The target is about 1,000 connections: a run with fewer (the smoke's) does not measure it,
+    // so it gets no verdict rather than a FAIL.
+    for measured in report
+        .measured
+        .iter()
+        .filter(|m| m.scenario == Scenario::DisburseHot && m.connections >= 1000)
+    {
         let mb = measured.result.server_rss_peak_kb as f64 / 1024.0;
         verdicts.push(Verdict {
             target: format!(
@@ -118,7 +124,7 @@ pub fn verdicts(report: &Report) -> Vec<Verdict> {
                 measured.store, measured.connections
             ),
             measured: format!("peak VmRSS {mb:.1} MB"),
-            pass: mb < 100.0 && measured.connections >= 1000,
+            pass: mb < 100.0,
         });
     }
     if let (Some(first), Some(last)) = (report.growth.first(), report.growth.last()) {
