@@ -62,7 +62,7 @@ pub struct CallOutcome {
 impl CallOutcome {
     /// The outcome of an answer carrying `node`.
     pub fn of_node(method: Option<&str>, app_id: Option<&str>, node: &ResponseNode) -> CallOutcome {
-        let text = |key: &str| node.as_map().get(key).and_then(|v| v.as_str()).map(str::to_owned);
+        let text = |key: &str| node.get(key).and_then(|v| v.as_str()).map(str::to_owned);
         CallOutcome {
             method: method.map(str::to_owned),
             app_id: app_id.map(str::to_owned),

@@ -36,33 +36,29 @@ pub fn response_key(method: &str) -> Option<String> {
 pub const ERROR_RESPONSE_KEY: &str = "error_response";
 
 /// A response node under construction, keys in emission order: `code`, `msg`, then `sub_code`,
-/// `sub_msg` (errors only), then the method's fields.
+/// `sub_msg` (errors only), then the method's fields. The order is kept by the node itself, not
+/// by serde_json's `preserve_order` (which a crate sharing this one, the client, leaves off).
 #[derive(Clone, Debug, PartialEq)]
-pub struct ResponseNode(Map<String, Value>);
+pub struct ResponseNode(Vec<(String, Value)>);
 
 impl ResponseNode {
     /// `{"code":"10000","msg":"Success"}`.
     pub fn success() -> ResponseNode {
-        let mut map = Map::new();
-        map.insert("code".into(), "10000".into());
-        map.insert("msg".into(), "Success".into());
-        ResponseNode(map)
+        ResponseNode(Vec::new()).field("code", "10000").field("msg", "Success")
     }
 
     /// An error node.
     pub fn error(code: &str, msg: &str, sub_code: &str, sub_msg: &str) -> ResponseNode {
-        let mut map = Map::new();
-        map.insert("code".into(), code.into());
-        map.insert("msg".into(), msg.into());
-        map.insert("sub_code".into(), sub_code.into());
-        map.insert("sub_msg".into(), sub_msg.into());
-        ResponseNode(map)
+        ResponseNode(Vec::new())
+            .field("code", code)
+            .field("msg", msg)
+            .field("sub_code", sub_code)
+            .field("sub_msg", sub_msg)
     }
 
     /// Adds a string field.
-    pub fn field(mut self, key: &str, value: impl Into<String>) -> ResponseNode {
-        self.0.insert(key.into(), Value::String(value.into()));
-        self
+    pub fn field(self, key: &str, value: impl Into<String>) -> ResponseNode {
+        self.field_value(key, Value::String(value.into()))
     }
 
     /// Adds a string field when `value` is `Some`.
@@ -74,22 +70,40 @@ impl ResponseNode {
     }
 
     /// Adds a structured field (hongbao's own methods only; Alipay's nodes are flat strings).
+    /// A key given twice keeps its first place and takes the later value.
     pub fn field_value(mut self, key: &str, value: Value) -> ResponseNode {
-        self.0.insert(key.into(), value);
+        match self.0.iter_mut().find(|(existing, _)| existing == key) {
+            Some((_, slot)) => *slot = value,
+            None => self.0.push((key.to_owned(), value)),
+        }
         self
     }
 
+    /// A field's value.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0.iter().find(|(existing, _)| existing == key).map(|(_, value)| value)
+    }
+
     /// The fields as a JSON object (for the app.pay `result` and tests).
-    pub fn as_map(&self) -> &Map<String, Value> {
-        &self.0
+    pub fn as_map(&self) -> Map<String, Value> {
+        self.0.iter().cloned().collect()
     }
 
     /// Compact JSON text of the node. Braces inside string values are written as `\u007b` /
     /// `\u007d`: python-alipay-sdk counts braces without knowing strings, so a title like
     /// `a}b` would otherwise make it verify the wrong span.
     pub fn to_json(&self) -> String {
-        // A map of strings always serializes.
-        let json = serde_json::to_string(&self.0).unwrap_or_else(|_| "{}".to_owned());
+        let mut json = String::from("{");
+        for (index, (key, value)) in self.0.iter().enumerate() {
+            if index > 0 {
+                json.push(',');
+            }
+            // Display of a JSON value is its compact serialization and cannot fail.
+            json.push_str(&Value::String(key.clone()).to_string());
+            json.push(':');
+            json.push_str(&value.to_string());
+        }
+        json.push('}');
         escape_braces_in_strings(&json)
     }
 }

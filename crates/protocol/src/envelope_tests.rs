@@ -199,3 +199,13 @@ fn an_encrypted_answer_signs_the_quoted_ciphertext_where_every_sdk_takes_it() {
         .expect("renders");
     assert_eq!(clear, render("x_response", &node, Charset::Utf8, fake_sign).expect("renders"));
 }
+
+#[test]
+fn a_field_given_twice_keeps_its_first_place_and_takes_the_later_value() {
+    // The order is the node's own (no serde_json preserve_order in this crate): "b" before "a".
+    let node = ResponseNode::success().field("b", "1").field("a", "2").field("b", "3");
+    assert_eq!(node.to_json(), r#"{"code":"10000","msg":"Success","b":"3","a":"2"}"#);
+    assert_eq!(node.get("b").and_then(|v| v.as_str()), Some("3"));
+    assert_eq!(node.get("missing"), None);
+    assert_eq!(node.as_map().len(), 4);
+}

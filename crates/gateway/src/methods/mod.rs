@@ -44,7 +44,7 @@ pub async fn run(gateway: &Gateway, request: &Verified<'_>) -> Result<ResponseNo
     }?;
     let moves_money = matches!(kind, Method::AgreementPay | Method::Disburse | Method::Refund);
     if moves_money && request.common().notify_url.is_some() {
-        if let Some(operation_id) = node.as_map().get("operation_id").and_then(|id| id.as_str()) {
+        if let Some(operation_id) = node.get("operation_id").and_then(|id| id.as_str()) {
             gateway.recent_requests.remember(operation_id);
         }
         // A committed movement may have queued a notification: deliver it now, not at the next poll.
