@@ -714,6 +714,50 @@ impl TestApp {
     pub async fn balance(&self, user_id: &str) -> i64 {
         self.store.balance(user_id).await.expect("balance").expect("user exists").fen()
     }
+
+    /// Pays an app.pay order string in the wallet page as `login` (password 111111), as the
+    /// payer would in the Alipay app; returns the `result` the wallet hands the app (the signed
+    /// response text). Panics when the wallet does not answer 9000.
+    pub async fn wallet_pay(&self, order_string: &str, login: &str) -> String {
+        let encoded: String =
+            encode_component(order_string.as_bytes()).into_iter().map(char::from).collect();
+        let page = raw(
+            self.addr,
+            format!(
+                "GET /wallet?order_string={encoded} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await;
+        let html = String::from_utf8_lossy(&page.body).into_owned();
+        assert_eq!(page.status, 200, "{html}");
+        let auth_no = html
+            .split("name=\"auth_no\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_else(|| panic!("the wallet shows no order: {html}"))
+            .to_owned();
+        let form: Params = [
+            ("auth_no", auth_no.as_str()),
+            ("login", login),
+            ("password", "111111"),
+            ("action", "pay"),
+            ("charset", "utf-8"),
+            ("sign_type", "RSA2"),
+        ]
+        .into_iter()
+        .collect();
+        let body = form.to_form(Charset::Utf8).expect("form");
+        let mut request = post_request("/wallet/pay", &body, "application/x-www-form-urlencoded");
+        let at = request.windows(4).position(|w| w == b"\r\n\r\n").expect("head");
+        request.splice(at..at, b"\r\nAccept: application/json".iter().copied());
+        let http = raw(self.addr, &request).await;
+        let answer: serde_json::Value = serde_json::from_slice(&http.body).unwrap_or_else(|_| {
+            panic!("the wallet refused: {}", String::from_utf8_lossy(&http.body))
+        });
+        assert_eq!(answer["resultStatus"], "9000", "{answer}");
+        answer["result"].as_str().expect("result").to_owned()
+    }
 }
 
 // The wire names, defined once in the wire model; PAY and QUERY are the tests' short names.
