@@ -17,15 +17,17 @@
 //!
 //! Output: a two-column table, or with `--json` one JSON object on stdout (amounts as strings,
 //! errors as `{"error":{…}}`). Exit codes, so scripts can tell outcomes apart:
-//! 0 success; 1 usage or configuration error (nothing sent); 2 business failure (the gateway
+//! 0 success; 1 usage or configuration error (nothing sent, or sent to a URL that proved wrong:
+//! an HTTP 404, a redirect, another 4xx); 2 business failure (the gateway
 //! answered, verifiably, with an error); 3 transport or signature failure (outcome unknown:
 //! resend the same command, same ids, or `query`).
 
 use clap::{Args, Subcommand};
 use hongbao_client::{
-    AgreementPayRequest, CashierPayRequest, Charset, Client, DisburseRequest, Error, ErrorKind,
-    Fen, Notify, OperationQueryRequest, OperationQueryResponse, OperationRef, OperationResponse,
-    OrderRef, Payee, PrivateKey, PublicKey, RefundRequest, SignType,
+    AgreementPayRequest, AuthNo, CashierPayRequest, Charset, Client, DisburseRequest, Error,
+    ErrorKind, Fen, LogonId, Notify, OperationId, OperationQueryRequest, OperationQueryResponse,
+    OperationRef, OperationResponse, OrderRef, OutOrderNo, OutRequestNo, PayTimeout, Payee,
+    PrivateKey, PublicKey, RefundRequest, SignType, UserId,
 };
 use serde::Deserialize;
 use std::io::Read;
@@ -58,6 +60,10 @@ fn amount(text: &str) -> Result<Fen, String> {
     Fen::parse_amount(text).map_err(|err| err.to_string())
 }
 
+fn pay_timeout(text: &str) -> Result<PayTimeout, String> {
+    PayTimeout::parse(text).map_err(|err| err.to_string())
+}
+
 /// The packet fields of the three pay methods.
 #[derive(Args, Debug)]
 pub struct PacketArgs {
@@ -74,8 +80,8 @@ pub struct PacketArgs {
     #[arg(long, value_parser = amount)]
     amount: Fen,
     /// Latest pay time: 1m .. 7d.
-    #[arg(long)]
-    pay_timeout: Option<String>,
+    #[arg(long, value_parser = pay_timeout)]
+    pay_timeout: Option<PayTimeout>,
     /// Merchant extension JSON.
     #[arg(long)]
     extra_param: Option<String>,
@@ -123,8 +129,8 @@ pub enum ClientCommand {
         /// Amount in yuan.
         #[arg(long, value_parser = amount)]
         amount: Fen,
-        /// The payee, by account id.
-        #[arg(long, conflicts_with = "payee_logon_id", required_unless_present = "payee_logon_id")]
+        /// The payee, by account id (with --payee-logon-id too: both must name the same user).
+        #[arg(long, required_unless_present = "payee_logon_id")]
         payee_user_id: Option<String>,
         /// The payee, by phone or e-mail.
         #[arg(long)]
@@ -263,10 +269,10 @@ fn rows(pairs: Vec<(&str, Option<String>)>) -> Rows {
 
 fn operation_rows(op: &OperationResponse) -> Rows {
     rows(vec![
-        ("auth_no", Some(op.auth_no.clone())),
-        ("out_order_no", op.out_order_no.clone()),
-        ("operation_id", Some(op.operation_id.clone())),
-        ("out_request_no", Some(op.out_request_no.clone())),
+        ("auth_no", Some(op.auth_no.to_string())),
+        ("out_order_no", op.out_order_no.as_ref().map(OutOrderNo::to_string)),
+        ("operation_id", Some(op.operation_id.to_string())),
+        ("out_request_no", Some(op.out_request_no.to_string())),
         ("amount", Some(op.amount.to_string())),
         ("status", Some(op.status.as_str().to_owned())),
         ("gmt_trans", time_text(op.gmt_trans)),
@@ -275,18 +281,18 @@ fn operation_rows(op: &OperationResponse) -> Rows {
 
 fn query_rows(op: &OperationQueryResponse) -> Rows {
     rows(vec![
-        ("auth_no", Some(op.auth_no.clone())),
-        ("out_order_no", op.out_order_no.clone()),
-        ("operation_id", Some(op.operation_id.clone())),
-        ("out_request_no", op.out_request_no.clone()),
+        ("auth_no", Some(op.auth_no.to_string())),
+        ("out_order_no", op.out_order_no.as_ref().map(OutOrderNo::to_string)),
+        ("operation_id", Some(op.operation_id.to_string())),
+        ("out_request_no", op.out_request_no.as_ref().map(OutRequestNo::to_string)),
         ("operation_type", Some(op.operation_type.as_str().to_owned())),
         ("status", Some(op.status.as_str().to_owned())),
         ("amount", Some(op.amount.to_string())),
         ("order_title", op.order_title.clone()),
         ("remark", op.remark.clone()),
-        ("payer_user_id", op.payer_user_id.clone()),
+        ("payer_user_id", op.payer_user_id.as_ref().map(UserId::to_string)),
         ("payer_logon_id", op.payer_logon_id.clone()),
-        ("payee_user_id", op.payee_user_id.clone()),
+        ("payee_user_id", op.payee_user_id.as_ref().map(UserId::to_string)),
         ("payee_logon_id", op.payee_logon_id.clone()),
         ("gmt_create", time_text(op.gmt_create)),
         ("gmt_trans", time_text(op.gmt_trans)),
@@ -326,6 +332,8 @@ fn report(err: &Error, json: bool, sent: bool) -> i32 {
         ErrorKind::Gateway(_) => (EXIT_BUSINESS, "gateway"),
         ErrorKind::Invalid { .. } => (EXIT_USAGE, "invalid"),
         ErrorKind::Transport { .. } => (EXIT_TRANSPORT, "transport"),
+        ErrorKind::HttpStatus { .. } if !err.outcome_unknown() => (EXIT_USAGE, "http"),
+        ErrorKind::HttpStatus { .. } => (EXIT_TRANSPORT, "http"),
         ErrorKind::Signature(_) => (EXIT_TRANSPORT, "signature"),
         _ => (EXIT_TRANSPORT, "malformed"),
     };
@@ -355,8 +363,8 @@ fn report(err: &Error, json: bool, sent: bool) -> i32 {
 
 fn cashier_request(packet: PacketArgs) -> CashierPayRequest {
     let mut request = CashierPayRequest::new(
-        packet.out_order_no,
-        packet.out_request_no,
+        OutOrderNo::new(packet.out_order_no),
+        OutRequestNo::new(packet.out_request_no),
         packet.title,
         packet.amount,
     );
@@ -430,11 +438,11 @@ pub fn run(command: ClientCommand) -> i32 {
     let outcome: Result<Rows, Error> = match command {
         ClientCommand::Pay { packet, payer_user_id, .. } => {
             let mut request = AgreementPayRequest::new(
-                packet.out_order_no,
-                packet.out_request_no,
+                OutOrderNo::new(packet.out_order_no),
+                OutRequestNo::new(packet.out_request_no),
                 packet.title,
                 packet.amount,
-                payer_user_id,
+                UserId::new(payer_user_id),
             );
             request.pay_timeout = packet.pay_timeout;
             request.extra_param = packet.extra_param;
@@ -455,31 +463,50 @@ pub fn run(command: ClientCommand) -> i32 {
         } => {
             // clap guarantees exactly one of each pair.
             let packet = match (deduct_auth_no, deduct_out_order_no) {
-                (Some(auth_no), _) => OrderRef::AuthNo(auth_no),
-                (None, out_order_no) => OrderRef::OutOrderNo(out_order_no.unwrap_or_default()),
+                (Some(auth_no), _) => OrderRef::AuthNo(AuthNo::new(auth_no)),
+                (None, out_order_no) => {
+                    OrderRef::OutOrderNo(OutOrderNo::new(out_order_no.unwrap_or_default()))
+                }
             };
             let payee = match (payee_user_id, payee_logon_id) {
-                (Some(user_id), _) => Payee::UserId(user_id),
-                (None, logon_id) => Payee::LogonId(logon_id.unwrap_or_default()),
+                (Some(user_id), Some(logon_id)) => Payee::UserIdAndLogonId {
+                    user_id: UserId::new(user_id),
+                    logon_id: LogonId::new(logon_id),
+                },
+                (Some(user_id), None) => Payee::UserId(UserId::new(user_id)),
+                (None, logon_id) => Payee::LogonId(LogonId::new(logon_id.unwrap_or_default())),
             };
-            let mut request =
-                DisburseRequest::new(out_order_no, packet, out_request_no, title, amount, payee);
+            let mut request = DisburseRequest::new(
+                OutOrderNo::new(out_order_no),
+                packet,
+                OutRequestNo::new(out_request_no),
+                title,
+                amount,
+                payee,
+            );
             request.notify_url = notify_url;
             runtime.block_on(client.disburse(&request)).map(|op| operation_rows(&op))
         }
         ClientCommand::Refund { auth_no, out_request_no, amount, remark, notify_url, .. } => {
-            let mut request = RefundRequest::new(auth_no, out_request_no, amount, remark);
+            let mut request = RefundRequest::new(
+                AuthNo::new(auth_no),
+                OutRequestNo::new(out_request_no),
+                amount,
+                remark,
+            );
             request.notify_url = notify_url;
             runtime.block_on(client.refund(&request)).map(|op| operation_rows(&op))
         }
         ClientCommand::Query { auth_no, out_order_no, operation_id, out_request_no, .. } => {
             let order = match (auth_no, out_order_no) {
-                (Some(auth_no), _) => OrderRef::AuthNo(auth_no),
-                (None, out_order_no) => OrderRef::OutOrderNo(out_order_no.unwrap_or_default()),
+                (Some(auth_no), _) => OrderRef::AuthNo(AuthNo::new(auth_no)),
+                (None, out_order_no) => {
+                    OrderRef::OutOrderNo(OutOrderNo::new(out_order_no.unwrap_or_default()))
+                }
             };
             let operation = match (operation_id, out_request_no) {
-                (Some(id), _) => OperationRef::OperationId(id),
-                (None, no) => OperationRef::OutRequestNo(no.unwrap_or_default()),
+                (Some(id), _) => OperationRef::OperationId(OperationId::new(id)),
+                (None, no) => OperationRef::OutRequestNo(OutRequestNo::new(no.unwrap_or_default())),
             };
             let request = OperationQueryRequest::new(order, operation);
             runtime.block_on(client.operation_query(&request)).map(|op| query_rows(&op))

@@ -6,8 +6,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the test failing
 
 use hongbao_client::{
-    AgreementPayRequest, Certificates, Client, ErrorKind, Fen, OperationStatus, PrivateKey,
-    SignatureFailure,
+    AgreementPayRequest, Certificates, Client, ErrorKind, Fen, OperationStatus, OutOrderNo,
+    OutRequestNo, PrivateKey, SignatureFailure, UserId,
 };
 use hongbao_protocol::method::ALIPAYCERT_DOWNLOAD;
 use hongbao_sign::Certificate;
@@ -61,7 +61,13 @@ async fn the_client_downloads_and_trusts_the_rotated_gateway_certificate() {
         .sn()
         .to_owned();
     let pay = |n: u32| {
-        AgreementPayRequest::new(format!("R{n}"), "pay1", "红包", Fen::from_fen(100), MERCHANT)
+        AgreementPayRequest::new(
+            OutOrderNo::new(format!("R{n}")),
+            OutRequestNo::new("pay1"),
+            "红包",
+            Fen::from_fen(100),
+            UserId::new(MERCHANT),
+        )
     };
     let paid = client.agreement_pay(&pay(1)).await.expect("paid before the rotation");
     assert_eq!(paid.status, OperationStatus::Success);

@@ -5,8 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the test failing
 
 use hongbao_client::{
-    AgreementPayRequest, Certificates, Client, EncryptKey, Fen, OperationStatus, PrivateKey,
-    PublicKey,
+    AgreementPayRequest, Certificates, Client, EncryptKey, Fen, OperationStatus, OutOrderNo,
+    OutRequestNo, PrivateKey, PublicKey, UserId,
 };
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -79,7 +79,13 @@ async fn the_demo_prints_each_apps_aes_key_and_an_encrypting_client_uses_it() {
         .encrypt_key(EncryptKey::from_base64(&key_text).unwrap())
         .build()
         .unwrap();
-    let pay = AgreementPayRequest::new("aes-demo", "pay-1", "红包", Fen::from_fen(100), MERCHANT);
+    let pay = AgreementPayRequest::new(
+        OutOrderNo::new("aes-demo"),
+        OutRequestNo::new("pay-1"),
+        "红包",
+        Fen::from_fen(100),
+        UserId::new(MERCHANT),
+    );
     assert_eq!(client.agreement_pay(&pay).await.expect("pays").status, OperationStatus::Success);
 
     let certs = Certificates::from_pem(
@@ -95,7 +101,13 @@ async fn the_demo_prints_each_apps_aes_key_and_an_encrypting_client_uses_it() {
         .encrypt_key(EncryptKey::from_base64(&cert_key_text).unwrap())
         .build()
         .unwrap();
-    let pay = AgreementPayRequest::new("aes-cert", "pay-1", "红包", Fen::from_fen(100), MERCHANT);
+    let pay = AgreementPayRequest::new(
+        OutOrderNo::new("aes-cert"),
+        OutRequestNo::new("pay-1"),
+        "红包",
+        Fen::from_fen(100),
+        UserId::new(MERCHANT),
+    );
     assert_eq!(
         cert_client.agreement_pay(&pay).await.expect("pays").status,
         OperationStatus::Success

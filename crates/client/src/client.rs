@@ -1,22 +1,24 @@
-//! [`Client`]: configuration, the HTTP exchange with retries, and the typed calls.
+//! [`Client`]: configuration, the HTTP exchange with retries and its tracing span. The typed
+//! calls are in `coupon` and `trans`.
 //!
-//! One `reqwest::Client` (a connection pool) per `Client`; cloning a `Client` shares it. Every
-//! call is signed once, sent as the official Python SDK sends it (POST, common parameters in the
-//! query, `biz_content` in a form body labelled with the charset), and its answer verified
-//! (`Response::verify`) before anything in it is read. In certificate mode (`cert`) the answer
-//! is verified with the key of the certificate it names, downloaded and checked first when new.
+//! One [`Transport`] (by default a reqwest connection pool) per `Client`; cloning a `Client`
+//! shares it. Every call is signed once, sent as the official Python SDK sends it (POST, common
+//! parameters in the query, `biz_content` in a form body labelled with the charset), and its
+//! answer verified (`Response::verify`) before anything in it is read. In certificate mode
+//! (`cert`) the answer is verified with the key of the certificate it names, downloaded and
+//! checked first when new.
+//!
+//! Each call runs in a `tracing` span `alipay_call` with the method, the app_id and the call's
+//! ids (out_order_no, out_request_no, out_biz_no, …), and records the attempts and the answer's
+//! code and sub_code. Keys, signatures and the signed URL are never recorded.
 
 use crate::cert::{CertState, Certificates};
-use crate::coupon::{
-    AgreementPayRequest, AppPayRequest, DisburseRequest, OperationQueryRequest,
-    OperationQueryResponse, OperationResponse, PagePayRequest, RefundRequest, AGREEMENT_PAY,
-    APP_PAY, DISBURSE, OPERATION_QUERY, PAGE_PAY, REFUND,
-};
 use crate::error::{Error, ErrorKind, SignatureFailure};
-use crate::notify::Notify;
+use crate::notify::{Notify, TransOrderChanged};
 use crate::request::{RequestParts, SignedRequest, Signer, TIMESTAMP_FORMAT};
 use crate::response::Response;
 use crate::retry::RetryPolicy;
+use crate::transport::{HttpOptions, HttpRequest, ReqwestTransport, Transport};
 use chrono::NaiveDateTime;
 use hongbao_protocol::encryption::EncryptKey;
 use hongbao_protocol::envelope::{find_signed_node, response_key, SignedNode, ERROR_RESPONSE_KEY};
@@ -25,6 +27,7 @@ use hongbao_protocol::{Charset, Params, SignType};
 use hongbao_sign::{PrivateKey, PublicKey};
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 /// Largest response body read: red packet answers are well under 4 KiB; a bigger body is a
 /// misconfigured URL, not an answer.
@@ -50,6 +53,30 @@ pub const TIMEOUT_DEFAULT: Duration = Duration::from_secs(15);
 pub const CONNECT_TIMEOUT_DEFAULT: Duration = Duration::from_secs(3);
 
 const USER_AGENT: &str = concat!("hongbao-client/", env!("CARGO_PKG_VERSION"));
+
+/// The ids a call's span can carry (the `alipay_call` span's fields).
+pub(crate) const SPAN_IDS: &[&str] = &[
+    "out_order_no",
+    "out_request_no",
+    "out_biz_no",
+    "auth_no",
+    "operation_id",
+    "order_id",
+    "pay_fund_order_id",
+];
+
+impl Default for HttpOptions {
+    fn default() -> HttpOptions {
+        HttpOptions {
+            timeout: TIMEOUT_DEFAULT,
+            connect_timeout: CONNECT_TIMEOUT_DEFAULT,
+            proxy: None,
+            root_certificates_pem: Vec::new(),
+            built_in_roots: true,
+            user_agent: USER_AGENT,
+        }
+    }
+}
 
 type Clock = Arc<dyn Fn() -> NaiveDateTime + Send + Sync>;
 
@@ -126,8 +153,9 @@ impl CallOptions {
     }
 }
 
-/// Builds a [`Client`]. Defaults: utf-8, RSA2, 15 s timeout, 3 s connect timeout,
-/// [`RetryPolicy::default`], local time for `timestamp` (as every official SDK sends).
+/// Builds a [`Client`]. Defaults: utf-8, RSA2, 15 s timeout, 3 s connect timeout, no proxy,
+/// the system's TLS roots, [`RetryPolicy::default`], local time for `timestamp` (as every
+/// official SDK sends).
 ///
 /// ```
 /// use hongbao_client::{Client, Charset, SignType, RetryPolicy, PrivateKey, HONGBAO_LOCAL_GATEWAY};
@@ -150,10 +178,9 @@ pub struct ClientBuilder {
     alipay_public_key: Option<PublicKey>,
     charset: Charset,
     sign_type: SignType,
-    timeout: Duration,
-    connect_timeout: Duration,
+    http: HttpOptions,
+    transport: Option<Arc<dyn Transport>>,
     retry: RetryPolicy,
-    http: Option<reqwest::Client>,
     clock: Option<Clock>,
     certificates: Option<Certificates>,
     encrypt_key: Option<EncryptKey>,
@@ -217,7 +244,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Total time for one attempt (connect, send, read the answer).
+    /// Total time for one attempt (connect, send, read the answer) of the built-in transport.
     ///
     /// ```
     /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -236,11 +263,11 @@ impl ClientBuilder {
     /// # Ok(()) }
     /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.http.timeout = timeout;
         self
     }
 
-    /// Time to open a connection.
+    /// Time to open a connection (built-in transport).
     ///
     /// ```
     /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -255,11 +282,11 @@ impl ClientBuilder {
     ///     .build()?;
     /// let err = client.execute("alipay.fund.coupon.operation.query", "{}").await.unwrap_err();
     /// // Refused at once: a transport failure, but not a timeout.
-    /// assert!(matches!(err.kind(), ErrorKind::Transport { timed_out: false, http_status: None, .. }));
+    /// assert!(matches!(err.kind(), ErrorKind::Transport { timed_out: false, .. }));
     /// # Ok(()) }
     /// ```
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.http.connect_timeout = timeout;
         self
     }
 
@@ -273,12 +300,13 @@ impl ClientBuilder {
     /// use hongbao_client::{Client, RetryPolicy};
     /// use std::time::{Duration, Instant};
     /// let client = Client::builder(gateway, "2021", key.clone(), key.public_key()?)
-    ///     .retry(RetryPolicy::new(3, Duration::from_millis(20), Duration::from_millis(20)))
+    ///     .retry(RetryPolicy::new(3, Duration::from_millis(40), Duration::from_millis(40)))
     ///     .build()?;
     /// let started = Instant::now();
     /// let err = client.execute("alipay.fund.coupon.operation.query", "{}").await.unwrap_err();
     /// assert!(err.is_retryable());
-    /// assert!(started.elapsed() >= Duration::from_millis(40)); // 3 attempts, 2 pauses
+    /// // 3 attempts, 2 pauses, each jittered within [20 ms, 40 ms].
+    /// assert!(started.elapsed() >= Duration::from_millis(40));
     /// # Ok(()) }
     /// ```
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
@@ -286,27 +314,83 @@ impl ClientBuilder {
         self
     }
 
-    /// Uses this HTTP client (proxies, TLS roots, pools of your own). `timeout` and
-    /// `connect_timeout` then are the given client's.
+    /// Sends every call through this HTTP proxy (`http://host:port`, or `https://…`; user and
+    /// password in the URL if it needs them), as the built-in transport's only route out.
     ///
     /// ```
     /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await?; // accepts, never answers
-    /// # let gateway = format!("http://{}/gateway.do", silent.local_addr()?);
+    /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    /// // A stand-in proxy on loopback: it records the request line and refuses with 502.
+    /// let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let proxy_url = format!("http://{}", proxy.local_addr()?);
+    /// let seen = tokio::spawn(async move {
+    ///     let (mut stream, _) = proxy.accept().await.unwrap();
+    ///     let mut head = vec![0u8; 4096];
+    ///     let n = stream.read(&mut head).await.unwrap();
+    ///     stream.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").await.unwrap();
+    ///     String::from_utf8_lossy(&head[..n]).into_owned()
+    /// });
     /// # let key = hongbao_client::PrivateKey::generate(1024)?;
     /// use hongbao_client::{Client, ErrorKind, RetryPolicy};
-    /// use std::time::Duration;
-    /// let http = reqwest::Client::builder().timeout(Duration::from_millis(200)).build()?;
-    /// let client = Client::builder(gateway, "2021", key.clone(), key.public_key()?)
-    ///     .http_client(http)
+    /// let client = Client::builder("http://gw.example/gateway.do", "2021", key.clone(), key.public_key()?)
+    ///     .proxy(&proxy_url)
     ///     .retry(RetryPolicy::none())
     ///     .build()?;
     /// let err = client.execute("alipay.fund.coupon.operation.query", "{}").await.unwrap_err();
-    /// assert!(matches!(err.kind(), ErrorKind::Transport { timed_out: true, .. }));
+    /// assert!(matches!(err.kind(), ErrorKind::HttpStatus { status: 502, .. }));
+    /// // The proxy got the absolute URL: gw.example itself was never contacted.
+    /// assert!(seen.await?.starts_with("POST http://gw.example/gateway.do?timestamp="));
     /// # Ok(()) }
     /// ```
-    pub fn http_client(mut self, http: reqwest::Client) -> Self {
-        self.http = Some(http);
+    pub fn proxy(mut self, url: &str) -> Self {
+        self.http.proxy = Some(url.to_owned());
+        self
+    }
+
+    /// Trusts the certificates of this PEM text (one or more) as TLS roots too, e.g. a company
+    /// proxy's CA; with [`built_in_root_certificates(false)`](Self::built_in_root_certificates)
+    /// only them. A text without a certificate is refused by `build`.
+    ///
+    /// ```
+    /// # let key = hongbao_client::PrivateKey::generate(1024)?;
+    /// use hongbao_client::{Client, ErrorKind};
+    /// let ca_pem = hongbao_test_support::test_ca().certificate().to_pem()?;
+    /// let builder = || Client::builder("https://gw.example/gateway.do", "2021", key.clone(), key.public_key().unwrap());
+    /// assert!(builder().add_root_certificates_pem(&ca_pem).build().is_ok());
+    /// let err = builder().add_root_certificates_pem("not a certificate").build().unwrap_err();
+    /// assert!(matches!(err.kind(), ErrorKind::Invalid { .. }));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn add_root_certificates_pem(mut self, pem: &str) -> Self {
+        self.http.root_certificates_pem.push(pem.to_owned());
+        self
+    }
+
+    /// Whether the system's TLS roots are trusted (yes by default). With `false` only the
+    /// certificates given to [`add_root_certificates_pem`](Self::add_root_certificates_pem) are.
+    ///
+    /// ```
+    /// # let key = hongbao_client::PrivateKey::generate(1024)?;
+    /// use hongbao_client::Client;
+    /// let ca_pem = hongbao_test_support::test_ca().certificate().to_pem()?;
+    /// let client = Client::builder("https://gw.example/gateway.do", "2021", key.clone(), key.public_key()?)
+    ///     .add_root_certificates_pem(&ca_pem)
+    ///     .built_in_root_certificates(false)
+    ///     .build()?;
+    /// assert_eq!(client.app_id(), "2021");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn built_in_root_certificates(mut self, trusted: bool) -> Self {
+        self.http.built_in_roots = trusted;
+        self
+    }
+
+    /// Sends calls through this [`Transport`] instead of the built-in one (an HTTP stack of
+    /// your own, a recording transport in tests). `timeout`, `connect_timeout`, `proxy` and the
+    /// TLS roots are then the transport's business; retries, the body limit and verification
+    /// stay the client's. See [`Transport`] for an example.
+    pub fn transport(mut self, transport: Arc<dyn Transport>) -> Self {
+        self.transport = Some(transport);
         self
     }
 
@@ -314,13 +398,14 @@ impl ClientBuilder {
     /// the gateway accepts only times near its own clock.
     ///
     /// ```
-    /// # use hongbao_client::{Client, PrivateKey, CashierPayRequest, Fen};
+    /// # use hongbao_client::{Client, PrivateKey, CashierPayRequest, Fen, OutOrderNo, OutRequestNo};
     /// # let key = PrivateKey::generate(1024)?;
     /// let fixed = chrono::NaiveDate::from_ymd_opt(2024, 1, 2).unwrap().and_hms_opt(3, 4, 5).unwrap();
     /// let client = Client::builder("https://gw.example/gateway.do", "2021", key.clone(), key.public_key()?)
     ///     .clock(move || fixed)
     ///     .build()?;
-    /// let url = client.page_pay_url(&CashierPayRequest::new("o", "r", "t", Fen::from_fen(1)))?;
+    /// let request = CashierPayRequest::new(OutOrderNo::new("o"), OutRequestNo::new("r"), "t", Fen::from_fen(1));
+    /// let url = client.page_pay_url(&request)?;
     /// assert!(url.starts_with("https://gw.example/gateway.do?timestamp=2024-01-02+03%3A04%3A05&app_id=2021&"));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -364,16 +449,9 @@ impl ClientBuilder {
         if self.app_id.trim().is_empty() {
             return Err(Error::invalid("app_id is empty"));
         }
-        let http = match self.http {
-            Some(http) => http,
-            None => reqwest::Client::builder()
-                .timeout(self.timeout)
-                .connect_timeout(self.connect_timeout)
-                .user_agent(USER_AGENT)
-                .build()
-                .map_err(|err| {
-                    Error::invalid("the HTTP client cannot be built").with_source(err)
-                })?,
+        let transport: Arc<dyn Transport> = match self.transport {
+            Some(transport) => transport,
+            None => Arc::new(ReqwestTransport::new(&self.http).map_err(Error::invalid)?),
         };
         let clock: Clock = match self.clock {
             Some(clock) => clock,
@@ -409,7 +487,7 @@ impl ClientBuilder {
                 charset: self.charset,
                 sign_type: self.sign_type,
                 retry: self.retry,
-                http,
+                transport,
                 clock,
                 certs,
                 encrypt_key: self.encrypt_key,
@@ -422,7 +500,7 @@ impl ClientBuilder {
 /// app for the life of the program.
 ///
 /// ```
-/// use hongbao_client::{Client, PrivateKey, PublicKey, AgreementPayRequest, Fen, OperationStatus};
+/// use hongbao_client::*;
 /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # use hongbao_test_support::{app_a_key, gateway_key, spawn_app};
 /// # let hongbao = spawn_app().await; // an in-process hongbao gateway on a free local port
@@ -433,10 +511,9 @@ impl ClientBuilder {
 /// let app_key = PrivateKey::from_text(&app_private_pem)?;
 /// let alipay_key = PublicKey::from_text(&gateway_public_pem)?;
 /// let client = Client::builder(gateway, "2021000000000001", app_key, alipay_key).build()?;
-/// let paid = client
-///     .agreement_pay(&AgreementPayRequest::new("packet-1", "pay-1", "红包", Fen::from_fen(1000),
-///                                              "2088100000000001"))
-///     .await?;
+/// let pay = AgreementPayRequest::new(OutOrderNo::new("packet-1"), OutRequestNo::new("pay-1"), "红包",
+///                                    Fen::from_fen(1000), UserId::new("2088100000000001"));
+/// let paid = client.agreement_pay(&pay).await?;
 /// assert_eq!(paid.status, OperationStatus::Success);
 /// # Ok(()) }
 /// ```
@@ -453,7 +530,7 @@ struct Inner {
     charset: Charset,
     sign_type: SignType,
     retry: RetryPolicy,
-    http: reqwest::Client,
+    transport: Arc<dyn Transport>,
     clock: Clock,
     certs: Option<CertState>,
     encrypt_key: Option<EncryptKey>,
@@ -498,10 +575,9 @@ impl Client {
             alipay_public_key: Some(alipay_public_key),
             charset: Charset::Utf8,
             sign_type: SignType::Rsa2,
-            timeout: TIMEOUT_DEFAULT,
-            connect_timeout: CONNECT_TIMEOUT_DEFAULT,
+            http: HttpOptions::default(),
+            transport: None,
             retry: RetryPolicy::default(),
-            http: None,
             clock: None,
             certificates: None,
             encrypt_key: None,
@@ -523,15 +599,14 @@ impl Client {
     /// # let gateway = format!("http://{}/gateway.do", hongbao.addr);
     /// # let (app_cert_pem, alipay_cert_pem) = (app_c_cert().to_pem()?, gateway_cert().to_pem()?);
     /// # let (alipay_root_cert_pem, app_private_key) = (root_bundle_pem(), app_c_key());
-    /// use hongbao_client::{AgreementPayRequest, Certificates, Client, Fen, OperationStatus};
+    /// use hongbao_client::*;
     /// let certs = Certificates::from_pem(&app_cert_pem, &alipay_cert_pem, &alipay_root_cert_pem)?;
     /// let client =
     ///     Client::builder_with_certificates(gateway, "2021000000000003", app_private_key, certs)
     ///         .build()?;
-    /// let paid = client
-    ///     .agreement_pay(&AgreementPayRequest::new("packet-1", "pay-1", "红包", Fen::from_fen(100),
-    ///                                              "2088100000000001"))
-    ///     .await?;
+    /// let pay = AgreementPayRequest::new(OutOrderNo::new("packet-1"), OutRequestNo::new("pay-1"), "红包",
+    ///                                    Fen::from_fen(100), UserId::new("2088100000000001"));
+    /// let paid = client.agreement_pay(&pay).await?;
     /// assert_eq!(paid.status, OperationStatus::Success);
     /// # Ok(()) }
     /// ```
@@ -548,10 +623,9 @@ impl Client {
             alipay_public_key: None,
             charset: Charset::Utf8,
             sign_type: SignType::Rsa2,
-            timeout: TIMEOUT_DEFAULT,
-            connect_timeout: CONNECT_TIMEOUT_DEFAULT,
+            http: HttpOptions::default(),
+            transport: None,
             retry: RetryPolicy::default(),
-            http: None,
             clock: None,
             certificates: Some(certificates),
             encrypt_key: None,
@@ -629,7 +703,7 @@ impl Client {
         self.inner.sign_type
     }
 
-    fn sign(
+    pub(crate) fn sign(
         &self,
         method: &str,
         biz_content: &str,
@@ -688,8 +762,9 @@ impl Client {
     /// # let hongbao = spawn_app().await; // an in-process hongbao gateway on a free local port
     /// # let client = hongbao_client::Client::builder(format!("http://{}/gateway.do", hongbao.addr), APP_A,
     /// #     app_a_key(), gateway_key().public_key()?).build()?;
-    /// # client.agreement_pay(&hongbao_client::AgreementPayRequest::new(
-    /// #     "packet-1", "pay-1", "红包", hongbao_client::Fen::from_fen(1000), MERCHANT_A)).await?;
+    /// # use hongbao_client::*;
+    /// # client.agreement_pay(&AgreementPayRequest::new(OutOrderNo::new("packet-1"), OutRequestNo::new("pay-1"),
+    /// #     "红包", Fen::from_fen(1000), UserId::new(MERCHANT_A))).await?;
     /// let node = client
     ///     .execute("alipay.fund.coupon.operation.query",
     ///              r#"{"out_order_no":"packet-1","out_request_no":"pay-1"}"#)
@@ -710,9 +785,9 @@ impl Client {
     /// # let hongbao = spawn_app().await; // an in-process hongbao gateway on a free local port
     /// # let client = hongbao_client::Client::builder(format!("http://{}/gateway.do", hongbao.addr), APP_A,
     /// #     app_a_key(), gateway_key().public_key()?).build()?;
-    /// # let funded = client.agreement_pay(&hongbao_client::AgreementPayRequest::new(
-    /// #     "packet-1", "pay-1", "红包", hongbao_client::Fen::from_fen(1000), MERCHANT_A)).await?;
-    /// use hongbao_client::{CallOptions, ErrorKind};
+    /// use hongbao_client::*;
+    /// # let funded = client.agreement_pay(&AgreementPayRequest::new(OutOrderNo::new("packet-1"),
+    /// #     OutRequestNo::new("pay-1"), "红包", Fen::from_fen(1000), UserId::new(MERCHANT_A))).await?;
     /// // hongbao serves merchants only: an ISV's app_auth_token is refused (verifiably).
     /// let options = CallOptions::new().app_auth_token("202401BBa1c2d3");
     /// let biz = format!(r#"{{"auth_no":"{}","out_request_no":"refund-1","amount":"1.00","remark":"退回"}}"#, funded.auth_no);
@@ -728,22 +803,85 @@ impl Client {
         biz_content: &str,
         options: &CallOptions,
     ) -> Result<Response, Error> {
+        self.call(method, biz_content, options, &[]).await
+    }
+
+    /// A call in its `alipay_call` span, which carries `ids` (names among [`SPAN_IDS`]).
+    pub(crate) async fn call(
+        &self,
+        method: &str,
+        biz_content: &str,
+        options: &CallOptions,
+        ids: &[(&'static str, &str)],
+    ) -> Result<Response, Error> {
+        let span = tracing::info_span!(
+            "alipay_call",
+            method,
+            app_id = self.inner.app_id.as_str(),
+            out_order_no = tracing::field::Empty,
+            out_request_no = tracing::field::Empty,
+            out_biz_no = tracing::field::Empty,
+            auth_no = tracing::field::Empty,
+            operation_id = tracing::field::Empty,
+            order_id = tracing::field::Empty,
+            pay_fund_order_id = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+            code = tracing::field::Empty,
+            sub_code = tracing::field::Empty,
+        );
+        for (name, value) in ids {
+            if SPAN_IDS.contains(name) {
+                span.record(*name, *value);
+            }
+        }
+        self.call_in_span(method, biz_content, options).instrument(span).await
+    }
+
+    async fn call_in_span(
+        &self,
+        method: &str,
+        biz_content: &str,
+        options: &CallOptions,
+    ) -> Result<Response, Error> {
+        let span = tracing::Span::current();
         let signed = self.sign(method, biz_content, options)?;
         let url = format!("{}?{}", self.inner.gateway, signed.query_string()?);
         let body = signed.body_string()?.into_bytes();
         let content_type =
             format!("application/x-www-form-urlencoded;charset={}", self.inner.charset.as_str());
         let mut attempt = 1;
-        loop {
+        let result = loop {
             let result = self.send_once(&url, &content_type, &body, method).await;
             match result {
                 Err(err) if err.is_retryable() && attempt < self.inner.retry.attempts_max() => {
-                    tokio::time::sleep(self.inner.retry.backoff_after(attempt)).await;
+                    let pause = self.inner.retry.pause_after(attempt);
+                    tracing::debug!(attempt, error = %err, ?pause, "outcome unknown: resending the identical request");
+                    tokio::time::sleep(pause).await;
                     attempt += 1;
                 }
-                result => return result,
+                result => break result,
+            }
+        };
+        span.record("attempts", attempt);
+        match &result {
+            Ok(response) => {
+                span.record("code", response.code());
+            }
+            Err(err) => {
+                if let Some(gateway) = err.gateway() {
+                    span.record("code", gateway.code());
+                    if let Some(sub_code) = gateway.sub_code() {
+                        span.record("sub_code", sub_code);
+                    }
+                }
+                if err.outcome_unknown() {
+                    tracing::warn!(error = %err, "the outcome is unknown: resend the identical request later, or query it");
+                } else {
+                    tracing::debug!(error = %err, "call failed");
+                }
             }
         }
+        result
     }
 
     async fn send_once(
@@ -759,52 +897,35 @@ impl Client {
 
     /// One HTTP exchange: the body of a 200 answer, at most `RESPONSE_BYTES_MAX` bytes.
     async fn fetch(&self, url: &str, content_type: &str, body: &[u8]) -> Result<Vec<u8>, Error> {
-        let transport = |err: reqwest::Error| {
-            // The URL carries the signature: keep it out of messages and logs.
-            let err = err.without_url();
-            let mut detail = err.to_string();
-            let mut cause = std::error::Error::source(&err);
-            while let Some(inner) = cause {
-                detail.push_str(": ");
-                detail.push_str(&inner.to_string());
-                cause = inner.source();
-            }
-            Error::new(ErrorKind::Transport {
-                detail,
-                timed_out: err.is_timeout(),
-                http_status: None,
-            })
-            .with_source(err)
-        };
-        let mut http_response = self
-            .inner
-            .http
-            .post(url)
-            .header(reqwest::header::CONTENT_TYPE, content_type)
-            .body(body.to_vec())
-            .send()
-            .await
-            .map_err(transport)?;
-        let status = http_response.status();
-        if status != reqwest::StatusCode::OK {
-            return Err(Error::new(ErrorKind::Transport {
-                detail: format!("HTTP {status} (gateways answer every call with 200)"),
-                timed_out: false,
-                http_status: Some(status.as_u16()),
+        let answer =
+            self.inner.transport.post(HttpRequest::new(url, content_type, body)).await.map_err(
+                |err| {
+                    let (detail, timed_out, source) = err.into_parts();
+                    let error = Error::new(ErrorKind::Transport { detail, timed_out });
+                    match source {
+                        Some(source) => error.with_boxed_source(source),
+                        None => error,
+                    }
+                },
+            )?;
+        if answer.status != 200 {
+            let detail = match answer.status {
+                300..=399 => "a redirect: Alipay never redirects a call (is the URL right? page and app methods are opened, not called)",
+                404 => "not found: the gateway URL is wrong",
+                _ => "Alipay answers every call with 200: this came from a proxy or a wrong URL",
+            };
+            return Err(Error::new(ErrorKind::HttpStatus {
+                status: answer.status,
+                detail: detail.to_owned(),
             }));
         }
-        let mut bytes = Vec::new();
-        while let Some(chunk) = http_response.chunk().await.map_err(transport)? {
-            if bytes.len() + chunk.len() > RESPONSE_BYTES_MAX {
-                return Err(Error::new(ErrorKind::Transport {
-                    detail: format!("response body over {RESPONSE_BYTES_MAX} bytes"),
-                    timed_out: false,
-                    http_status: None,
-                }));
-            }
-            bytes.extend_from_slice(&chunk);
+        if answer.body.len() > RESPONSE_BYTES_MAX {
+            return Err(Error::new(ErrorKind::Transport {
+                detail: format!("response body over {RESPONSE_BYTES_MAX} bytes"),
+                timed_out: false,
+            }));
         }
-        Ok(bytes)
+        Ok(answer.body)
     }
 
     /// Verifies an answer and turns error answers into errors. Certificate mode picks the key by
@@ -912,186 +1033,15 @@ impl Client {
         Ok(candidate)
     }
 
-    /// `alipay.fund.coupon.order.agreement.pay`: funds a packet from the merchant's account.
-    ///
-    /// ```
-    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # use hongbao_test_support::{app_a_key, gateway_key, spawn_app, APP_A};
-    /// # let hongbao = spawn_app().await; // an in-process hongbao gateway on a free local port
-    /// # let client = hongbao_client::Client::builder(format!("http://{}/gateway.do", hongbao.addr), APP_A,
-    /// #     app_a_key(), gateway_key().public_key()?).build()?;
-    /// use hongbao_client::{AgreementPayRequest, Fen, OperationStatus};
-    /// let request =
-    ///     AgreementPayRequest::new("packet-1", "pay-1", "红包", Fen::from_fen(1000), "2088100000000001");
-    /// let paid = client.agreement_pay(&request).await?;
-    /// assert_eq!(paid.status, OperationStatus::Success);
-    /// assert_eq!(paid.amount, Fen::from_fen(1000));
-    /// assert_eq!(client.agreement_pay(&request).await?, paid); // a replay answers the first outcome
-    /// # Ok(()) }
-    /// ```
-    pub async fn agreement_pay(
+    /// Verifies a `result` the wallet (the Alipay app) handed over after an app.pay of `method`.
+    pub(crate) fn verify_wallet_result(
         &self,
-        request: &AgreementPayRequest,
-    ) -> Result<OperationResponse, Error> {
-        let options = CallOptions { notify_url: request.notify_url.clone(), ..CallOptions::new() };
-        let response = self.execute_with(AGREEMENT_PAY, &request.biz_content(), &options).await?;
-        OperationResponse::from_response(&response)
-    }
-
-    /// `alipay.fund.coupon.order.disburse`: pays part of a packet to a user.
-    ///
-    /// ```
-    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # use hongbao_test_support::{app_a_key, gateway_key, spawn_app, APP_A, MERCHANT_A};
-    /// # let hongbao = spawn_app().await; // an in-process hongbao gateway on a free local port
-    /// # let client = hongbao_client::Client::builder(format!("http://{}/gateway.do", hongbao.addr), APP_A,
-    /// #     app_a_key(), gateway_key().public_key()?).build()?;
-    /// # client.agreement_pay(&hongbao_client::AgreementPayRequest::new(
-    /// #     "packet-1", "pay-1", "红包", hongbao_client::Fen::from_fen(1000), MERCHANT_A)).await?;
-    /// use hongbao_client::{DisburseRequest, Fen, OrderRef, Payee};
-    /// let payee = Payee::UserId("2088100000000003".into());
-    /// let claim = DisburseRequest::new("claim-1", OrderRef::OutOrderNo("packet-1".into()), "claim-1",
-    ///                                  "红包领取", Fen::from_fen(300), payee);
-    /// let paid = client.disburse(&claim).await?;
-    /// assert_eq!(paid.amount, Fen::from_fen(300));
-    /// assert!(paid.gmt_trans.is_some());
-    /// # Ok(()) }
-    /// ```
-    pub async fn disburse(&self, request: &DisburseRequest) -> Result<OperationResponse, Error> {
-        let options = CallOptions { notify_url: request.notify_url.clone(), ..CallOptions::new() };
-        let response = self.execute_with(DISBURSE, &request.biz_content(), &options).await?;
-        OperationResponse::from_response(&response)
-    }
-
-    /// `alipay.fund.coupon.order.refund`: returns unclaimed money to the payer.
-    ///
-    /// ```
-    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # use hongbao_test_support::{app_a_key, gateway_key, spawn_app, APP_A, MERCHANT_A};
-    /// # let hongbao = spawn_app().await; // an in-process hongbao gateway on a free local port
-    /// # let client = hongbao_client::Client::builder(format!("http://{}/gateway.do", hongbao.addr), APP_A,
-    /// #     app_a_key(), gateway_key().public_key()?).build()?;
-    /// # let funded = client.agreement_pay(&hongbao_client::AgreementPayRequest::new(
-    /// #     "packet-1", "pay-1", "红包", hongbao_client::Fen::from_fen(1000), MERCHANT_A)).await?;
-    /// use hongbao_client::{RefundRequest, Fen};
-    /// let too_much = RefundRequest::new(&funded.auth_no, "refund-1", Fen::from_fen(1001), "退回");
-    /// let err = client.refund(&too_much).await.unwrap_err();
-    /// assert_eq!(err.gateway().map(|g| g.code()), Some("40004"));
-    /// let rest = RefundRequest::new(&funded.auth_no, "refund-2", Fen::from_fen(700), "退回");
-    /// let back = client.refund(&rest).await?;
-    /// assert_eq!(back.amount, Fen::from_fen(700));
-    /// # Ok(()) }
-    /// ```
-    pub async fn refund(&self, request: &RefundRequest) -> Result<OperationResponse, Error> {
-        let options = CallOptions { notify_url: request.notify_url.clone(), ..CallOptions::new() };
-        let response = self.execute_with(REFUND, &request.biz_content(), &options).await?;
-        OperationResponse::from_response(&response)
-    }
-
-    /// `alipay.fund.coupon.operation.query`: one operation's details.
-    ///
-    /// ```
-    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # use hongbao_test_support::{app_a_key, gateway_key, spawn_app, APP_A, MERCHANT_A};
-    /// # let hongbao = spawn_app().await; // an in-process hongbao gateway on a free local port
-    /// # let client = hongbao_client::Client::builder(format!("http://{}/gateway.do", hongbao.addr), APP_A,
-    /// #     app_a_key(), gateway_key().public_key()?).build()?;
-    /// # let funded = client.agreement_pay(&hongbao_client::AgreementPayRequest::new(
-    /// #     "packet-1", "pay-1", "红包", hongbao_client::Fen::from_fen(1000), MERCHANT_A)).await?;
-    /// use hongbao_client::{OperationQueryRequest, OperationRef, OperationType, OrderRef};
-    /// let query = OperationQueryRequest::new(OrderRef::AuthNo(funded.auth_no.clone()),
-    ///                                        OperationRef::OutRequestNo("pay-1".into()));
-    /// let detail = client.operation_query(&query).await?;
-    /// assert_eq!(detail.operation_type, OperationType::Pay);
-    /// assert_eq!(detail.operation_id, funded.operation_id);
-    /// # Ok(()) }
-    /// ```
-    pub async fn operation_query(
-        &self,
-        request: &OperationQueryRequest,
-    ) -> Result<OperationQueryResponse, Error> {
-        let response = self.execute(OPERATION_QUERY, &request.biz_content()).await?;
-        OperationQueryResponse::from_response(&response)
-    }
-
-    fn cashier_options(request: &PagePayRequest) -> CallOptions {
-        CallOptions {
-            notify_url: request.notify_url.clone(),
-            return_url: request.return_url.clone(),
-            ..CallOptions::new()
-        }
-    }
-
-    /// `alipay.fund.coupon.order.page.pay` as a GET URL for the payer's browser (the Python
-    /// SDK's `page_execute(request, http_method="GET")`, byte for byte). Nothing is sent.
-    ///
-    /// ```
-    /// # use hongbao_client::{Client, PrivateKey, PagePayRequest, Fen};
-    /// # let key = PrivateKey::generate(1024)?;
-    /// # let client = Client::builder("https://gw.example/gateway.do", "2021", key.clone(), key.public_key()?).build()?;
-    /// let url = client.page_pay_url(&PagePayRequest::new("packet-1", "pay-1", "红包", Fen::from_fen(100)))?;
-    /// assert!(url.contains("&method=alipay.fund.coupon.order.page.pay&"));
-    /// assert!(url.contains("&biz_content=%7B%22out_order_no%22%3A%22packet-1%22"));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn page_pay_url(&self, request: &PagePayRequest) -> Result<String, Error> {
-        let options = Client::cashier_options(request);
-        self.sign(PAGE_PAY, &request.biz_content(), &options)?.page_url(&self.inner.gateway)
-    }
-
-    /// `alipay.fund.coupon.order.page.pay` as an auto-submitting HTML form (POST), the markup
-    /// of the Python SDK's `page_execute(request)`. Nothing is sent.
-    ///
-    /// ```
-    /// # use hongbao_client::{Client, PrivateKey, PagePayRequest, Fen};
-    /// # let key = PrivateKey::generate(1024)?;
-    /// # let client = Client::builder("https://gw.example/gateway.do", "2021", key.clone(), key.public_key()?).build()?;
-    /// let html = client.page_pay_form(&PagePayRequest::new("packet-1", "pay-1", "红包", Fen::from_fen(100)))?;
-    /// assert!(html.starts_with("<form name=\"punchout_form\" method=\"post\" action=\"https://gw.example/gateway.do?timestamp="));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn page_pay_form(&self, request: &PagePayRequest) -> Result<String, Error> {
-        let options = Client::cashier_options(request);
-        self.sign(PAGE_PAY, &request.biz_content(), &options)?.page_form(&self.inner.gateway)
-    }
-
-    /// `alipay.fund.coupon.order.app.pay` as the order string the merchant app hands to the
-    /// Alipay app SDK (the Python SDK's `sdk_execute`, byte for byte). Nothing is sent.
-    ///
-    /// ```
-    /// # use hongbao_client::{Client, PrivateKey, AppPayRequest, Fen};
-    /// # let key = PrivateKey::generate(1024)?;
-    /// # let client = Client::builder("https://gw.example/gateway.do", "2021", key.clone(), key.public_key()?).build()?;
-    /// let order = client.app_pay_order_string(&AppPayRequest::new("packet-1", "pay-1", "红包", Fen::from_fen(100)))?;
-    /// assert!(order.starts_with("timestamp="));
-    /// assert!(order.contains("&sign_type=RSA2&sign="));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn app_pay_order_string(&self, request: &AppPayRequest) -> Result<String, Error> {
-        let options = Client::cashier_options(request);
-        self.sign(APP_PAY, &request.biz_content(), &options)?.order_string()
-    }
-
-    /// Verifies the `result` the Alipay app hands back after an app.pay (a signed
-    /// `{"alipay_fund_coupon_order_app_pay_response":{…},"sign":"…"}` text) on your server,
-    /// and reads it. Never trust it unverified on the device.
-    ///
-    /// ```
-    /// # use hongbao_client::{Client, PrivateKey, SignType, OperationStatus};
-    /// # let key = PrivateKey::generate(1024)?;
-    /// # let client = Client::builder("https://gw.example/gateway.do", "2021", key.clone(), key.public_key()?).build()?;
-    /// let node = r#"{"code":"10000","msg":"Success","auth_no":"A1","out_order_no":"packet-1","operation_id":"O1","out_request_no":"pay-1","amount":"1.00","status":"SUCCESS","gmt_trans":"2024-01-02 03:04:05"}"#;
-    /// let sign = key.sign(SignType::Rsa2, node.as_bytes())?; // done by Alipay
-    /// let result = format!(r#"{{"alipay_fund_coupon_order_app_pay_response":{node},"sign":"{sign}","sign_type":"RSA2"}}"#);
-    /// let paid = client.verify_app_pay_result(&result)?;
-    /// assert_eq!(paid.status, OperationStatus::Success);
-    /// assert!(client.verify_app_pay_result(&result.replace("1.00", "9.00")).is_err());
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn verify_app_pay_result(&self, result: &str) -> Result<OperationResponse, Error> {
+        result: &str,
+        method: &str,
+    ) -> Result<Response, Error> {
         // Certificate mode: the result names the certificate that signed it; only a known one is
         // used here (this call sends nothing, so it downloads nothing).
-        let named = find_signed_node(result, &response_key(APP_PAY).unwrap_or_default())
+        let named = find_signed_node(result, &response_key(method).unwrap_or_default())
             .and_then(|found| found.cert_sn);
         let key = match (&self.inner.certs, named) {
             (Some(certs), Some(sn)) => certs.key(&sn).ok_or_else(|| {
@@ -1102,12 +1052,10 @@ impl Client {
             })?,
             _ => self.inner.alipay_public_key.clone(),
         };
-        let response =
-            // The wallet hands the result over in clear, encrypted order string or not (the Java
-            // SDK's parseAppSyncResult decrypts nothing).
-            Response::verify_text(result, APP_PAY, self.inner.charset, self.inner.sign_type, &key, None)?
-                .into_result()?;
-        OperationResponse::from_response(&response)
+        // The wallet hands the result over in clear, encrypted order string or not (the Java
+        // SDK's parseAppSyncResult decrypts nothing).
+        Response::verify_text(result, method, self.inner.charset, self.inner.sign_type, &key, None)?
+            .into_result()
     }
 
     /// Verifies a notify's decoded parameters with the Alipay public key (see [`Notify`]).
@@ -1141,5 +1089,47 @@ impl Client {
     /// ```
     pub fn verify_notify_form(&self, body: &[u8]) -> Result<Notify, Error> {
         Notify::verify_form(body, self.inner.charset, &self.inner.alipay_public_key)
+    }
+
+    /// Verifies an `alipay.fund.trans.order.changed` message's decoded parameters with the
+    /// Alipay public key (certificate mode: the configured Alipay certificate's; messages name
+    /// no certificate). See [`TransOrderChanged`].
+    ///
+    /// ```
+    /// # use hongbao_client::*;
+    /// # let key = PrivateKey::generate(1024)?;
+    /// # let client = Client::builder("https://gw.example/gateway.do", "2021", key.clone(), key.public_key()?).build()?;
+    /// let mut params: Params = [("msg_method", "alipay.fund.trans.order.changed"),
+    ///     ("biz_content", r#"{"biz_scene":"REFUND","status":"SUCCESS","trans_amount":"9.00"}"#),
+    ///     ("notify_id", "n2"), ("charset", "utf-8"), ("sign_type", "RSA2")].into_iter().collect();
+    /// params.insert("sign", hongbao_protocol::sign_content::sign_notify(&params, Charset::Utf8, SignType::Rsa2, &key)?);
+    /// let returned = client.verify_trans_message(&params)?;
+    /// assert_eq!(returned.biz_scene, Some(BizScene::Refund));
+    /// params.insert("notify_id", "n3"); // changed after signing
+    /// assert!(client.verify_trans_message(&params).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn verify_trans_message(&self, params: &Params) -> Result<TransOrderChanged, Error> {
+        TransOrderChanged::verify(params, self.inner.charset, &self.inner.alipay_public_key)
+    }
+
+    /// Verifies a raw `alipay.fund.trans.order.changed` message body (form-encoded), as the
+    /// application gateway (应用网关) receives it.
+    ///
+    /// ```
+    /// # use hongbao_client::*;
+    /// # let key = PrivateKey::generate(1024)?;
+    /// # let client = Client::builder("https://gw.example/gateway.do", "2021", key.clone(), key.public_key()?).build()?;
+    /// let mut params: Params = [("msg_method", "alipay.fund.trans.order.changed"),
+    ///     ("biz_content", r#"{"biz_scene":"PERSONAL_PAY","status":"CLOSED"}"#), ("charset", "utf-8")]
+    ///     .into_iter().collect();
+    /// params.insert("sign", hongbao_protocol::sign_content::sign_notify(&params, Charset::Utf8, SignType::Rsa2, &key)?);
+    /// let body = params.to_form(Charset::Utf8).unwrap();
+    /// let closed = client.verify_trans_message_form(&body)?;
+    /// assert_eq!(closed.status, Some(TransStatus::Closed));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn verify_trans_message_form(&self, body: &[u8]) -> Result<TransOrderChanged, Error> {
+        TransOrderChanged::verify_form(body, self.inner.charset, &self.inner.alipay_public_key)
     }
 }

@@ -24,8 +24,7 @@ use std::fmt;
 ///         _ => "bug or configuration",
 ///     }
 /// }
-/// let err: Error =
-///     ErrorKind::Transport { detail: "timed out".into(), timed_out: true, http_status: None }.into();
+/// let err: Error = ErrorKind::Transport { detail: "timed out".into(), timed_out: true }.into();
 /// assert_eq!(describe(&err), "unknown: query before resending");
 /// assert!(err.outcome_unknown());
 /// ```
@@ -58,17 +57,26 @@ pub enum ErrorKind {
         /// What is wrong.
         detail: String,
     },
-    /// No verified answer arrived: connection failure, timeout, a status other than HTTP 200
-    /// (Alipay answers every call, errors included, with 200), or an oversized body. The
-    /// request may or may not have taken effect.
+    /// No answer arrived: connection failure, timeout, a body that could not be read or was
+    /// over [`RESPONSE_BYTES_MAX`](crate::RESPONSE_BYTES_MAX). The request may or may not have
+    /// taken effect; the client's retry loop resends it.
     #[error("transport failure: {detail}")]
     Transport {
         /// What failed.
         detail: String,
         /// True when a timeout expired (the gateway may still be processing the request).
         timed_out: bool,
-        /// The HTTP status, when one other than 200 arrived.
-        http_status: Option<u16>,
+    },
+    /// An HTTP answer other than 200. Alipay answers every call, errors included, with 200, so
+    /// this came from something else: a proxy or load balancer (5xx, 408, 429: may be passing,
+    /// retried), or a wrong URL or a method that is opened rather than called (404, a redirect,
+    /// other 4xx: retrying cannot help, nothing reached a gateway).
+    #[error("HTTP {status}: {detail}")]
+    HttpStatus {
+        /// The status.
+        status: u16,
+        /// What it means here.
+        detail: String,
     },
     /// An answer arrived but its signature did not verify with the Alipay public key, so
     /// nothing in it is trusted or returned. The request may or may not have taken effect.
@@ -158,8 +166,13 @@ pub struct GatewayError {
 /// retry with the identical request (spec §2.8: 10003 processing, 20000 unknown; the query API
 /// documents `SYSTEM_ERROR` as "retry").
 const UNKNOWN_OUTCOME_CODES: &[&str] = &["10003", "20000"];
-const UNKNOWN_OUTCOME_SUB_CODES: &[&str] =
-    &["SYSTEM_ERROR", "ACQ.SYSTEM_ERROR", "isp.unknow-error", "aop.unknow-error"];
+const UNKNOWN_OUTCOME_SUB_CODES: &[&str] = &[
+    "SYSTEM_ERROR",
+    "ACQ.SYSTEM_ERROR",
+    "isp.unknow-error",
+    "aop.unknow-error",
+    "REQUEST_PROCESSING",
+];
 
 impl GatewayError {
     /// An error answer with an empty node text (for tests and adapters).
@@ -290,6 +303,14 @@ impl Error {
         Error::new(ErrorKind::Signature(failure))
     }
 
+    pub(crate) fn with_boxed_source(
+        mut self,
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    ) -> Error {
+        self.inner.source = Some(source);
+        self
+    }
+
     pub(crate) fn with_source(
         mut self,
         source: impl std::error::Error + Send + Sync + 'static,
@@ -357,30 +378,62 @@ impl Error {
     pub fn outcome_unknown(&self) -> bool {
         match &self.inner.kind {
             ErrorKind::Transport { .. } | ErrorKind::Signature(_) => true,
+            ErrorKind::HttpStatus { status, .. } => status_outcome_unknown(*status),
             ErrorKind::Gateway(gateway) => gateway.outcome_unknown(),
             ErrorKind::Invalid { .. } | ErrorKind::Malformed { .. } => false,
         }
     }
 
-    /// True when the client's own retry loop resends the request: transport failures and the
-    /// gateway's unknown-outcome answers. Signature failures are not retried: an answer that
-    /// does not verify points at a wrong key or a tampering proxy, which resending won't fix.
+    /// True when the client's own retry loop resends the request: transport failures, an HTTP
+    /// 5xx, 408 or 429 from something in front of the gateway, and the gateway's
+    /// unknown-outcome answers. Not retried: signature failures (an answer that does not verify
+    /// points at a wrong key or a tampering proxy, which resending won't fix) and answers that
+    /// prove the URL wrong (404, redirects, other 4xx).
     ///
     /// ```
     /// use hongbao_client::{Error, ErrorKind, SignatureFailure};
-    /// let timeout = Error::from(ErrorKind::Transport { detail: "timed out".into(), timed_out: true,
-    ///                                                  http_status: None });
+    /// let timeout = Error::from(ErrorKind::Transport { detail: "timed out".into(), timed_out: true });
     /// assert!(timeout.is_retryable());
     /// let forged = Error::from(ErrorKind::Signature(SignatureFailure::Mismatch));
     /// assert!(forged.outcome_unknown() && !forged.is_retryable());
+    /// let wrong_url = Error::from(ErrorKind::HttpStatus { status: 404, detail: "Not Found".into() });
+    /// assert!(!wrong_url.is_retryable() && !wrong_url.outcome_unknown());
+    /// let busy_proxy = Error::from(ErrorKind::HttpStatus { status: 502, detail: "Bad Gateway".into() });
+    /// assert!(busy_proxy.is_retryable() && busy_proxy.outcome_unknown());
     /// ```
     pub fn is_retryable(&self) -> bool {
         match &self.inner.kind {
             ErrorKind::Transport { .. } => true,
+            ErrorKind::HttpStatus { status, .. } => status_retryable(*status),
             ErrorKind::Gateway(gateway) => gateway.outcome_unknown(),
             _ => false,
         }
     }
+
+    /// The verified `sub_code`, when this is a gateway error that has one. Read it typed with
+    /// the method's enum, e.g. [`RefundSubCode::of`](crate::RefundSubCode::of).
+    ///
+    /// ```
+    /// use hongbao_client::{Error, ErrorKind, GatewayError};
+    /// let refused = Error::from(ErrorKind::Gateway(GatewayError::new("40004", "Business Failed",
+    ///                                                                Some("MONEY_NOT_ENOUGH"), None)));
+    /// assert_eq!(refused.sub_code(), Some("MONEY_NOT_ENOUGH"));
+    /// ```
+    pub fn sub_code(&self) -> Option<&str> {
+        self.gateway().and_then(GatewayError::sub_code)
+    }
+}
+
+/// Statuses that something in front of the gateway answers while it may be passing the request
+/// on or about to: retried.
+fn status_retryable(status: u16) -> bool {
+    status >= 500 || status == 408 || status == 429
+}
+
+/// Statuses after which the request may have reached the gateway: a proxy's 5xx or 408 can come
+/// after it forwarded the request. A 429, a 404, a redirect or another 4xx means it did not.
+fn status_outcome_unknown(status: u16) -> bool {
+    status >= 500 || status == 408
 }
 
 impl fmt::Display for Error {

@@ -1,15 +1,25 @@
-//! A typed async SDK for Alipay's cash red packet API (`alipay.fund.coupon.*`), talking to
-//! hongbao or to Alipay's real and sandbox gateways alike.
+//! A typed async SDK for Alipay's cash red packet APIs, both generations: the 2017
+//! `alipay.fund.coupon.*` product and today's `STD_RED_PACKET` over `alipay.fund.trans.*`. It
+//! talks to Alipay's real and sandbox gateways, or to hongbao, alike.
 //!
 //! What it does: signs requests exactly as the official SDKs do (RSA2/RSA; utf-8, GBK, GB2312;
 //! PKCS#1, PKCS#8 and bare-base64 keys), sends them as the official Python SDK does, and
 //! verifies **every** answer over the bytes received before reading anything in it. An answer
 //! that does not verify, unsigned ones included, is an [`Error`], never data. It also builds
-//! the page.pay form / URL and the app.pay order string, verifies notifies and app.pay results,
-//! and retries ambiguous outcomes safely (the identical request, see [`RetryPolicy`]).
-//! Certificate mode (公钥证书模式, what Alipay requires for red packets in production) is
-//! [`Client::builder_with_certificates`] with the three [`Certificates`] files; interface
-//! content encryption (接口内容加密) is [`ClientBuilder::encrypt_key`].
+//! the page.pay form / URL and the app.pay order strings, verifies notifications, messages and
+//! app.pay results, and retries ambiguous outcomes safely (the identical request, exponential
+//! backoff with jitter, see [`RetryPolicy`]). Certificate mode (公钥证书模式, what Alipay
+//! requires for red packets in production) is [`Client::builder_with_certificates`] with the
+//! three [`Certificates`] files; interface content encryption (接口内容加密) is
+//! [`ClientBuilder::encrypt_key`].
+//!
+//! How it reads: ids are types ([`OutOrderNo`], [`OutRequestNo`], [`AuthNo`], [`UserId`],
+//! [`OutBizNo`], [`OrderId`], …), so two cannot be swapped; money is [`Fen`]; each method's
+//! refusals are an enum to match ([`RefundSubCode`], [`TransferSubCode`], …) whose variants say
+//! whether a retry can help; each call runs in a `tracing` span with its method, app_id and
+//! ids (never keys or signatures). HTTP goes through a small [`Transport`] trait (built in:
+//! reqwest, configured by the builder: timeouts, proxy, TLS roots), so no HTTP crate's types are
+//! part of this API.
 //!
 //! What it never knows: the server. No gateway, store or ledger code is in its dependency
 //! tree; it shares only the wire model (`hongbao-protocol`), signatures (`hongbao-sign`) and
@@ -30,36 +40,39 @@
 //! # let gateway = gateway.replace("127.0.0.1:9999", &hongbao.addr.to_string()); // test port
 //! let client = Client::builder(gateway, "2021000000000001", app_key, alipay_key).build()?;
 //!
-//! let packet = client
-//!     .agreement_pay(&AgreementPayRequest::new(
-//!         "packet-1", "pay-1", "红包发放", Fen::parse_amount("10.00")?, "2088100000000001"))
-//!     .await?;
-//! let claim = client
-//!     .disburse(&DisburseRequest::new(
-//!         "claim-1", OrderRef::AuthNo(packet.auth_no.clone()), "claim-1", "红包领取",
-//!         Fen::parse_amount("3.00")?, Payee::UserId("2088100000000003".into())))
-//!     .await?;
-//! assert_eq!(claim.status, OperationStatus::Success);
-//! match client
-//!     .refund(&RefundRequest::new(&packet.auth_no, "refund-1", Fen::parse_amount("7.00")?, "退回"))
-//!     .await
-//! {
+//! let pay = AgreementPayRequest::new(OutOrderNo::new("packet-1"), OutRequestNo::new("pay-1"),
+//!     "红包发放", Fen::parse_amount("10.00")?, UserId::new("2088100000000001"));
+//! let packet = client.agreement_pay(&pay).await?;
+//! let claim = DisburseRequest::new(OutOrderNo::new("claim-1"), OrderRef::AuthNo(packet.auth_no.clone()),
+//!     OutRequestNo::new("claim-1"), "红包领取", Fen::parse_amount("3.00")?,
+//!     Payee::UserId(UserId::new("2088100000000003")));
+//! assert_eq!(client.disburse(&claim).await?.status, OperationStatus::Success);
+//! let refund = RefundRequest::new(packet.auth_no, OutRequestNo::new("refund-1"), Fen::parse_amount("7.00")?, "退回");
+//! match client.refund(&refund).await {
 //!     Ok(refund) => println!("refunded {} at {:?}", refund.amount, refund.gmt_trans),
 //!     Err(err) if err.outcome_unknown() => println!("unknown, query refund-1 later: {err}"),
-//!     Err(err) => println!("refused: {err}"),
+//!     Err(err) => match RefundSubCode::of(&err) {
+//!         Some(RefundSubCode::MoneyNotEnough) => println!("less is left than that"),
+//!         _ => println!("refused: {err}"),
+//!     },
 //! }
 //! # Ok(()) }
 //! ```
 #![deny(missing_docs)]
 
+mod biz;
 mod cert;
 mod client;
 mod coupon;
 mod error;
+mod ids;
 mod notify;
 mod request;
 mod response;
 mod retry;
+mod sub_code;
+mod trans;
+mod transport;
 
 pub use cert::Certificates;
 pub use client::{
@@ -69,13 +82,28 @@ pub use client::{
 pub use coupon::{
     AgreementPayRequest, AppPayRequest, CashierPayRequest, DisburseRequest, OperationQueryRequest,
     OperationQueryResponse, OperationRef, OperationResponse, OperationStatus, OperationType,
-    OrderRef, PagePayRequest, Payee, RefundRequest, AGREEMENT_PAY, APP_PAY, DISBURSE,
+    OrderRef, PagePayRequest, PayTimeout, Payee, RefundRequest, AGREEMENT_PAY, APP_PAY, DISBURSE,
     OPERATION_QUERY, PAGE_PAY, REFUND,
 };
 pub use error::{Error, ErrorKind, GatewayError, SignatureFailure};
-pub use notify::Notify;
+pub use ids::{
+    AuthNo, LogonId, OperationId, OrderId, OutBizNo, OutOrderNo, OutRequestNo, PayFundOrderId,
+    RefundOrderId, UserId,
+};
+pub use notify::{Notify, TransOrderChanged};
 pub use response::Response;
 pub use retry::{RetryPolicy, ATTEMPTS_MAX_LIMIT};
+pub use sub_code::{
+    AgreementPaySubCode, CommonQuerySubCode, DisburseSubCode, OperationQuerySubCode, RefundSubCode,
+    TransRefundSubCode, TransferSubCode,
+};
+pub use trans::{
+    BizScene, CommonQueryRequest, CommonQueryResponse, Participant, ParticipantIdentity,
+    TransAppPayRequest, TransAppPayResponse, TransLookup, TransRefundRequest, TransRefundResponse,
+    TransStatus, TransferRequest, TransferResponse, STD_RED_PACKET, TRANS_APP_PAY,
+    TRANS_COMMON_QUERY, TRANS_ORDER_CHANGED, TRANS_REFUND, TRANS_UNI_TRANSFER,
+};
+pub use transport::{HttpRequest, HttpResponse, Transport, TransportError, TransportFuture};
 
 // The types a caller needs to use this crate alone (keys, money, charsets, parameter sets),
 // re-exported so that one dependency is enough.

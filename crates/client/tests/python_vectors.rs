@@ -16,7 +16,10 @@
 //! and passes; under `CI=true` it runs `interop/setup.sh` and fails if the SDK is still missing.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the test failing
 
-use hongbao_client::{Charset, Client, EncryptKey, Fen, PagePayRequest, PrivateKey, SignType};
+use hongbao_client::{
+    Charset, Client, EncryptKey, Fen, OutOrderNo, OutRequestNo, PagePayRequest, PayTimeout,
+    PrivateKey, SignType,
+};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -79,12 +82,22 @@ fn fixed_client(charset: Charset, sign_type: SignType, encrypt: bool) -> Client 
 
 fn cases() -> Vec<PagePayRequest> {
     vec![
-        PagePayRequest::new("packet-1", "pay-1", "红包发放", Fen::from_fen(10000)),
-        PagePayRequest::new("packet 2~x", "pay+2", "春节 红包~+&=/?", Fen::from_fen(1))
-            .pay_timeout("1h")
-            .extra_param(r#"{"merchantExt":"orderExpiredTime=1m"}"#)
-            .notify_url("https://shop.example/notify?a=1&b=2")
-            .return_url("https://shop.example/返回"),
+        PagePayRequest::new(
+            OutOrderNo::new("packet-1"),
+            OutRequestNo::new("pay-1"),
+            "红包发放",
+            Fen::from_fen(10000),
+        ),
+        PagePayRequest::new(
+            OutOrderNo::new("packet 2~x"),
+            OutRequestNo::new("pay+2"),
+            "春节 红包~+&=/?",
+            Fen::from_fen(1),
+        )
+        .pay_timeout(PayTimeout::hours(1).expect("1h"))
+        .extra_param(r#"{"merchantExt":"orderExpiredTime=1m"}"#)
+        .notify_url("https://shop.example/notify?a=1&b=2")
+        .return_url("https://shop.example/返回"),
     ]
 }
 

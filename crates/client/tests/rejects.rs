@@ -10,7 +10,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the test failing
 
 use hongbao_client::{
-    AgreementPayRequest, Client, ErrorKind, Fen, OperationStatus, RetryPolicy, SignatureFailure,
+    AgreementPayRequest, Client, ErrorKind, Fen, OperationStatus, OutOrderNo, OutRequestNo,
+    RetryPolicy, SignatureFailure, UserId,
 };
 use hongbao_sign::{PrivateKey, SignType};
 use hongbao_test_support::{app_a_key, gateway_key, stranger_key, APP_A, MERCHANT_A};
@@ -85,7 +86,13 @@ fn client(url: &str, retry: RetryPolicy) -> Client {
 }
 
 fn pay() -> AgreementPayRequest {
-    AgreementPayRequest::new("p-1", "pay-1", "红包", Fen::from_fen(1000), MERCHANT_A)
+    AgreementPayRequest::new(
+        OutOrderNo::new("p-1"),
+        OutRequestNo::new("pay-1"),
+        "红包",
+        Fen::from_fen(1000),
+        UserId::new(MERCHANT_A),
+    )
 }
 
 async fn pay_against(script: Vec<(u16, Vec<u8>)>) -> hongbao_client::Error {
@@ -162,7 +169,54 @@ async fn bodies_without_a_node_and_non_200_statuses_are_refused() {
     let err = pay_against(vec![(200, b"<html>gateway</html>".to_vec())]).await;
     assert!(matches!(err.kind(), ErrorKind::Signature(SignatureFailure::NoResponseNode { .. })));
     let err = pay_against(vec![(502, envelope(SUCCESS_NODE, &gateway_key()))]).await;
-    assert!(matches!(err.kind(), ErrorKind::Transport { http_status: Some(502), .. }), "{err:?}");
+    assert!(matches!(err.kind(), ErrorKind::HttpStatus { status: 502, .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn an_answer_that_proves_the_url_wrong_is_not_retried() {
+    // A 404, or a redirect (what hongbao answers to an app.pay POSTed to /gateway.do), comes
+    // from no Alipay gateway: resending cannot help and nothing was done.
+    for status in [404, 302, 400, 405] {
+        let (url, seen) = fake_gateway(vec![(status, b"<html>not here</html>".to_vec())]).await;
+        let retry = RetryPolicy::new(4, Duration::ZERO, Duration::ZERO);
+        let err = client(&url, retry).agreement_pay(&pay()).await.expect_err("wrong URL");
+        assert!(matches!(err.kind(), ErrorKind::HttpStatus { status: s, .. } if *s == status));
+        assert_eq!(seen.lock().expect("lock").len(), 1, "HTTP {status} is sent once");
+        assert!(!err.is_retryable() && !err.outcome_unknown(), "HTTP {status}");
+    }
+    // A proxy's 503 or 429 may pass: retried (the script answers 503, 429, then success).
+    let (url, seen) = fake_gateway(vec![
+        (503, Vec::new()),
+        (429, Vec::new()),
+        (200, envelope(SUCCESS_NODE, &gateway_key())),
+    ])
+    .await;
+    let retry = RetryPolicy::new(3, Duration::ZERO, Duration::ZERO);
+    client(&url, retry).agreement_pay(&pay()).await.expect("third attempt");
+    assert_eq!(seen.lock().expect("lock").len(), 3);
+}
+
+#[tokio::test]
+async fn a_redirect_is_reported_not_followed() {
+    // A redirect to another host would send the signed request elsewhere: it is not followed.
+    let (target, target_seen) =
+        fake_gateway(vec![(200, envelope(SUCCESS_NODE, &gateway_key()))]).await;
+    let head = format!("HTTP/1.1 307 Temporary Redirect\r\nLocation: {target}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let _ = read_request(&mut stream).await;
+            let _ = stream.write_all(head.as_bytes()).await;
+            let _ = stream.shutdown().await;
+        }
+    });
+    let err = client(&format!("http://{addr}/gateway.do"), RetryPolicy::none())
+        .agreement_pay(&pay())
+        .await
+        .expect_err("a redirect is no answer");
+    assert!(matches!(err.kind(), ErrorKind::HttpStatus { status: 307, .. }), "{err:?}");
+    assert!(target_seen.lock().expect("lock").is_empty(), "the redirect was not followed");
 }
 
 #[tokio::test]
@@ -200,8 +254,8 @@ async fn retries_are_bounded_and_business_errors_are_not_retried() {
     let started = Instant::now();
     let err = client(&url, retry).agreement_pay(&pay()).await.expect_err("always busy");
     assert_eq!(seen.lock().expect("lock").len(), 4);
-    // Pauses of 20 + 40 + 40 ms between the four attempts.
-    assert!(started.elapsed() >= Duration::from_millis(100));
+    // Backoffs of 20, 40 and 40 ms between the four attempts, each jittered to at least half.
+    assert!(started.elapsed() >= Duration::from_millis(50));
     assert!(err.outcome_unknown());
     assert_eq!(err.gateway().map(|g| g.code()), Some("20000"));
 

@@ -8,13 +8,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the test failing
 
 use hongbao_client::{
-    AgreementPayRequest, Charset, Client, DisburseRequest, ErrorKind, Fen, OperationQueryRequest,
-    OperationRef, OperationStatus, OperationType, OrderRef, Payee, RefundRequest, RetryPolicy,
-    SignType,
+    AgreementPayRequest, Charset, Client, DisburseRequest, DisburseSubCode, ErrorKind, Fen,
+    LogonId, OperationQueryRequest, OperationQuerySubCode, OperationRef, OperationStatus,
+    OperationType, OrderRef, OutOrderNo, OutRequestNo, PayTimeout, Payee, RefundRequest,
+    RefundSubCode, RetryPolicy, SignType, UserId,
 };
 use hongbao_test_support::{
-    app_a_key, gateway_key, spawn_app, TestApp, ALICE, APP_A, BOB, BOB_LOGON, MERCHANT_A,
-    MERCHANT_BALANCE,
+    app_a_key, gateway_key, spawn_app, TestApp, ALICE, ALICE_LOGON, APP_A, BOB, BOB_LOGON,
+    MERCHANT_A, MERCHANT_BALANCE,
 };
 
 fn client_for(app: &TestApp, charset: Charset, sign_type: SignType) -> Client {
@@ -39,13 +40,19 @@ fn fen(text: &str) -> Fen {
 async fn packet_life(client: &Client, tag: &str) {
     let packet_no = format!("{tag}-packet");
     let title = "红包发放";
-    let pay = AgreementPayRequest::new(&packet_no, "pay-1", title, fen("10.00"), MERCHANT_A)
-        .pay_timeout("30m");
+    let pay = AgreementPayRequest::new(
+        OutOrderNo::new(&packet_no),
+        OutRequestNo::new("pay-1"),
+        title,
+        fen("10.00"),
+        UserId::new(MERCHANT_A),
+    )
+    .pay_timeout(PayTimeout::minutes(30).expect("30m"));
     let paid = client.agreement_pay(&pay).await.expect("pay succeeds");
     assert_eq!(paid.status, OperationStatus::Success);
     assert_eq!(paid.amount, fen("10.00"));
-    assert_eq!(paid.out_order_no.as_deref(), Some(packet_no.as_str()));
-    assert_eq!(paid.out_request_no, "pay-1");
+    assert_eq!(paid.out_order_no, Some(OutOrderNo::new(&packet_no)));
+    assert_eq!(paid.out_request_no, OutRequestNo::new("pay-1"));
     assert!(paid.gmt_trans.is_some(), "a successful pay has a gmt_trans");
 
     // A replay of the identical request answers the first outcome; nothing moves twice.
@@ -53,37 +60,64 @@ async fn packet_life(client: &Client, tag: &str) {
     assert_eq!(replay, paid);
 
     let to_alice = DisburseRequest::new(
-        format!("{tag}-claim-a"),
+        OutOrderNo::new(format!("{tag}-claim-a")),
         OrderRef::AuthNo(paid.auth_no.clone()),
-        "claim-a",
+        OutRequestNo::new("claim-a"),
         "红包领取",
         fen("3.00"),
-        Payee::UserId(ALICE.into()),
+        Payee::UserId(UserId::new(ALICE)),
     );
     let claimed = client.disburse(&to_alice).await.expect("disburse to Alice");
     assert_eq!(claimed.status, OperationStatus::Success);
     assert_eq!(claimed.amount, fen("3.00"));
 
     let to_bob = DisburseRequest::new(
-        format!("{tag}-claim-b"),
-        OrderRef::OutOrderNo(packet_no.clone()),
-        "claim-b",
+        OutOrderNo::new(format!("{tag}-claim-b")),
+        OrderRef::OutOrderNo(OutOrderNo::new(&packet_no)),
+        OutRequestNo::new("claim-b"),
         "红包领取",
-        fen("2.50"),
-        Payee::LogonId(BOB_LOGON.into()),
+        fen("2.00"),
+        Payee::LogonId(LogonId::new(BOB_LOGON)),
     );
     client.disburse(&to_bob).await.expect("disburse to Bob by logon id");
 
+    // Both ids of one payee are accepted; ids of two users are refused, typed.
+    let both = |no: &str, logon_id: &str| {
+        DisburseRequest::new(
+            OutOrderNo::new(format!("{tag}-{no}")),
+            OrderRef::AuthNo(paid.auth_no.clone()),
+            OutRequestNo::new(no),
+            "红包领取",
+            fen("0.50"),
+            Payee::UserIdAndLogonId { user_id: UserId::new(BOB), logon_id: LogonId::new(logon_id) },
+        )
+    };
+    client.disburse(&both("claim-c", BOB_LOGON)).await.expect("Bob by both ids");
+    let mixed = client.disburse(&both("claim-d", ALICE_LOGON)).await.expect_err("two users");
+    assert_eq!(DisburseSubCode::of(&mixed), Some(DisburseSubCode::IllegalArgument));
+
     // 4.50 is left: refunding 5.00 is a verified business error, not a success.
-    let too_much = RefundRequest::new(&paid.auth_no, "refund-x", fen("5.00"), "退回");
+    let too_much = RefundRequest::new(
+        paid.auth_no.clone(),
+        OutRequestNo::new("refund-x"),
+        fen("5.00"),
+        "退回",
+    );
     let err = client.refund(&too_much).await.expect_err("over the remainder");
     let gateway = err.gateway().expect("a gateway error");
     assert_eq!(gateway.code(), "40004");
     assert_eq!(gateway.sub_code(), Some("MONEY_NOT_ENOUGH"));
+    assert_eq!(RefundSubCode::of(&err), Some(RefundSubCode::MoneyNotEnough));
+    assert!(!RefundSubCode::MoneyNotEnough.retry_can_help());
     assert!(gateway.sub_msg().is_some_and(|m| !m.is_empty()));
     assert!(!err.outcome_unknown(), "a business refusal is a known outcome");
 
-    let refund = RefundRequest::new(&paid.auth_no, "refund-1", fen("4.50"), "退回");
+    let refund = RefundRequest::new(
+        paid.auth_no.clone(),
+        OutRequestNo::new("refund-1"),
+        fen("4.50"),
+        "退回",
+    );
     let refunded = client.refund(&refund).await.expect("refund the rest");
     assert_eq!(refunded.amount, fen("4.50"));
     assert_eq!(refunded.status, OperationStatus::Success);
@@ -91,8 +125,8 @@ async fn packet_life(client: &Client, tag: &str) {
     // Every operation, by merchant ids and by Alipay ids.
     let by_merchant = client
         .operation_query(&OperationQueryRequest::new(
-            OrderRef::OutOrderNo(packet_no.clone()),
-            OperationRef::OutRequestNo("pay-1".into()),
+            OrderRef::OutOrderNo(OutOrderNo::new(&packet_no)),
+            OperationRef::OutRequestNo(OutRequestNo::new("pay-1")),
         ))
         .await
         .expect("query the pay");
@@ -100,7 +134,7 @@ async fn packet_life(client: &Client, tag: &str) {
     assert_eq!(by_merchant.operation_id, paid.operation_id);
     assert_eq!(by_merchant.amount, fen("10.00"));
     assert_eq!(by_merchant.order_title.as_deref(), Some(title));
-    assert_eq!(by_merchant.payer_user_id.as_deref(), Some(MERCHANT_A));
+    assert_eq!(by_merchant.payer_user_id, Some(UserId::new(MERCHANT_A)));
     assert!(by_merchant.gmt_create.is_some());
     assert_eq!(by_merchant.total_pay_refund_amount, Some(fen("4.50")));
 
@@ -112,13 +146,13 @@ async fn packet_life(client: &Client, tag: &str) {
         .await
         .expect("query the disburse");
     assert_eq!(disburse.operation_type, OperationType::Pay);
-    assert_eq!(disburse.payee_user_id.as_deref(), Some(ALICE));
+    assert_eq!(disburse.payee_user_id, Some(UserId::new(ALICE)));
     assert_eq!(disburse.amount, fen("3.00"));
 
     let refund_detail = client
         .operation_query(&OperationQueryRequest::new(
             OrderRef::AuthNo(paid.auth_no.clone()),
-            OperationRef::OutRequestNo("refund-1".into()),
+            OperationRef::OutRequestNo(OutRequestNo::new("refund-1")),
         ))
         .await
         .expect("query the refund");
@@ -129,12 +163,13 @@ async fn packet_life(client: &Client, tag: &str) {
 
     let missing = client
         .operation_query(&OperationQueryRequest::new(
-            OrderRef::OutOrderNo(format!("{tag}-nope")),
-            OperationRef::OutRequestNo("nope".into()),
+            OrderRef::OutOrderNo(OutOrderNo::new(format!("{tag}-nope"))),
+            OperationRef::OutRequestNo(OutRequestNo::new("nope")),
         ))
         .await
         .expect_err("unknown order");
     assert_eq!(missing.gateway().and_then(|g| g.sub_code()), Some("AUTH_ORDER_NOT_EXIST"));
+    assert_eq!(OperationQuerySubCode::of(&missing), Some(OperationQuerySubCode::AuthOrderNotExist));
 }
 
 #[tokio::test]
@@ -145,7 +180,8 @@ async fn every_method_round_trips_in_utf8_rsa2_and_gbk_rsa() {
     packet_life(&utf8, "u8").await;
     packet_life(&gbk, "gbk").await;
     app.assert_invariants().await;
-    // Two packets of 10.00: 5.50 each went to users, 4.50 each came back.
+    // Two packets of 10.00: 5.50 each went to users (3.00 to Alice, 2.00 + 0.50 to Bob),
+    // 4.50 each came back.
     assert_eq!(app.balance(MERCHANT_A).await, MERCHANT_BALANCE - 2 * 550);
     assert_eq!(app.balance(ALICE).await, 2 * 300);
     assert_eq!(app.balance(BOB).await, 2 * 250);
@@ -186,7 +222,13 @@ async fn a_client_with_the_wrong_gateway_key_rejects_real_answers() {
     .build()
     .expect("builds");
     let err = client
-        .agreement_pay(&AgreementPayRequest::new("k-1", "pay-1", "t", fen("1.00"), MERCHANT_A))
+        .agreement_pay(&AgreementPayRequest::new(
+            OutOrderNo::new("k-1"),
+            OutRequestNo::new("pay-1"),
+            "t",
+            fen("1.00"),
+            UserId::new(MERCHANT_A),
+        ))
         .await
         .expect_err("unverifiable");
     assert_eq!(
@@ -234,7 +276,13 @@ async fn every_method_round_trips_encrypted() {
 
     let wrong = encrypted(Charset::Utf8, SignType::Rsa2, "MDEyMzQ1Njc4OWFiY2RlZg==");
     let err = wrong
-        .agreement_pay(&AgreementPayRequest::new("aes-w", "pay-1", "t", fen("1.00"), MERCHANT_A))
+        .agreement_pay(&AgreementPayRequest::new(
+            OutOrderNo::new("aes-w"),
+            OutRequestNo::new("pay-1"),
+            "t",
+            fen("1.00"),
+            UserId::new(MERCHANT_A),
+        ))
         .await
         .expect_err("another key");
     let gateway = err.gateway().expect("a verified gateway error");
@@ -262,7 +310,12 @@ async fn encrypted_page_and_app_requests_reach_the_cashier_and_the_wallet() {
         format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").into_bytes()
     };
     let url = client
-        .page_pay_url(&CashierPayRequest::new("aes-page", "pay-1", "加密红包", fen("1.11")))
+        .page_pay_url(&CashierPayRequest::new(
+            OutOrderNo::new("aes-page"),
+            OutRequestNo::new("pay-1"),
+            "加密红包",
+            fen("1.11"),
+        ))
         .expect("url");
     assert!(url.contains("encrypt_type=AES") && !url.contains("aes-page"), "{url}");
     let path = url.strip_prefix(&format!("http://{}", app.addr)).expect("on the gateway");
@@ -272,7 +325,12 @@ async fn encrypted_page_and_app_requests_reach_the_cashier_and_the_wallet() {
     assert!(String::from_utf8_lossy(&cashier.body).contains("加密红包"));
 
     let order = client
-        .app_pay_order_string(&AppPayRequest::new("aes-app", "pay-1", "钱包红包", fen("2.22")))
+        .app_pay_order_string(&AppPayRequest::new(
+            OutOrderNo::new("aes-app"),
+            OutRequestNo::new("pay-1"),
+            "钱包红包",
+            fen("2.22"),
+        ))
         .expect("order string");
     assert!(order.contains("encrypt_type=AES") && !order.contains("aes-app"), "{order}");
     let encoded: String = encode_component(order.as_bytes()).into_iter().map(char::from).collect();
