@@ -52,6 +52,44 @@ impl Certificates {
         Ok(Certificates { app_cert, alipay_cert, root })
     }
 
+    /// Reads the three files Alipay's console hands out (`appCertPublicKey_<app_id>.crt`,
+    /// `alipayCertPublicKey_RSA2.crt`, `alipayRootCert.crt`; hongbao's demo: `certs/`), as the
+    /// official SDKs' `appCertPath`, `alipayPublicCertPath` and `rootCertPath` do.
+    ///
+    /// ```
+    /// # use hongbao_test_support::{app_c_cert, gateway_cert, root_bundle_pem};
+    /// # let dir = tempfile::tempdir()?;
+    /// # std::fs::write(dir.path().join("appCertPublicKey.crt"), app_c_cert().to_pem()?)?;
+    /// # std::fs::write(dir.path().join("alipayCertPublicKey_RSA2.crt"), gateway_cert().to_pem()?)?;
+    /// # std::fs::write(dir.path().join("alipayRootCert.crt"), root_bundle_pem())?;
+    /// use hongbao_client::{Certificates, ErrorKind};
+    /// let certs = Certificates::from_files(
+    ///     dir.path().join("appCertPublicKey.crt"),
+    ///     dir.path().join("alipayCertPublicKey_RSA2.crt"),
+    ///     dir.path().join("alipayRootCert.crt"),
+    /// )?;
+    /// assert_eq!(certs.alipay_cert_sn(), gateway_cert().sn());
+    /// let missing = Certificates::from_files("nope.crt", "nope.crt", "nope.crt").unwrap_err();
+    /// assert!(matches!(missing.kind(), ErrorKind::Invalid { .. }));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_files(
+        app_cert: impl AsRef<std::path::Path>,
+        alipay_cert: impl AsRef<std::path::Path>,
+        alipay_root_cert: impl AsRef<std::path::Path>,
+    ) -> Result<Certificates, Error> {
+        let read = |path: &std::path::Path| {
+            std::fs::read_to_string(path).map_err(|err| {
+                Error::invalid(format!("cannot read {}: {err}", path.display())).with_source(err)
+            })
+        };
+        Certificates::from_pem(
+            &read(app_cert.as_ref())?,
+            &read(alipay_cert.as_ref())?,
+            &read(alipay_root_cert.as_ref())?,
+        )
+    }
+
     /// `app_cert_sn`, sent with every request.
     ///
     /// ```
