@@ -273,7 +273,8 @@ pub async fn spawn_app_stepped_in(dir: tempfile::TempDir) -> TestApp {
         .await
 }
 
-/// `spawn_app` whose APP_A has an application gateway (`message_url`) for fund.trans messages.
+/// `spawn_app` whose APP_A and APP_C (the certificate-mode app) have an application gateway
+/// (`message_url`) for fund.trans messages.
 pub async fn spawn_app_messaging(message_url: &str) -> TestApp {
     let options = AppOptions { message_url: Some(message_url.to_owned()), ..AppOptions::default() };
     spawn_app_with_options(tempfile::tempdir().expect("tempdir"), options).await
@@ -324,7 +325,7 @@ pub async fn spawn_app_with_options(dir: tempfile::TempDir, options: AppOptions)
                 name: format!("shop {app_id}"),
                 credential,
                 merchant_user_id: merchant.into(),
-                message_url: if app_id == APP_A { message_url.clone() } else { None },
+                message_url: if app_id == APP_B { None } else { message_url.clone() },
                 encrypt_key: aes.map(encrypt_key),
             },
         )
@@ -731,6 +732,8 @@ impl TestApp {
         .await;
         let html = String::from_utf8_lossy(&page.body).into_owned();
         assert_eq!(page.status, 200, "{html}");
+        // The order goes back as a browser sends it; the wallet answers in the order's own
+        // charset and sign_type (kept with the order since its call).
         let auth_no = html
             .split("name=\"auth_no\" value=\"")
             .nth(1)
@@ -742,8 +745,6 @@ impl TestApp {
             ("login", login),
             ("password", "111111"),
             ("action", "pay"),
-            ("charset", "utf-8"),
-            ("sign_type", "RSA2"),
         ]
         .into_iter()
         .collect();
