@@ -1,6 +1,7 @@
 //! Today's red packet product (`STD_RED_PACKET` over `alipay.fund.trans.*`) through the typed
-//! calls against a running hongbao, in both key modes: a public-key app (utf-8/RSA2 and
-//! GBK/RSA) and a certificate-mode app configured from its three certificate files. One life:
+//! calls against a running hongbao, in both key modes: a public-key app (utf-8/RSA2, GBK/RSA
+//! and with interface content encryption) and a certificate-mode app configured from its three
+//! certificate files (clear and encrypted). One life:
 //! the send's order string paid in the wallet and its result verified, claims by account id
 //! and by logon id, a replay, typed refusals, returns (a refused one resubmitted under its
 //! number), every query path, a B2C red packet, and the `alipay.fund.trans.order.changed`
@@ -78,16 +79,18 @@ fn gateway_url(app: &TestApp) -> String {
 
 /// APP_A, configured with keys.
 fn public_key_client(app: &TestApp, charset: Charset, sign_type: SignType) -> Client {
+    public_key_builder(app, charset, sign_type).build().expect("client builds")
+}
+
+fn public_key_builder(app: &TestApp, charset: Charset, sign_type: SignType) -> ClientBuilder {
     Client::builder(gateway_url(app), APP_A, app_a_key(), gateway_key().public_key().expect("pk"))
         .charset(charset)
         .sign_type(sign_type)
         .retry(RetryPolicy::none())
-        .build()
-        .expect("client builds")
 }
 
 /// APP_C, configured as a merchant would: the three files of the console.
-fn certificate_client(app: &TestApp, dir: &std::path::Path) -> Client {
+fn certificate_builder(app: &TestApp, dir: &std::path::Path) -> ClientBuilder {
     let files = [
         ("appCertPublicKey_2021000000000003.crt", app_c_cert().to_pem().expect("pem")),
         ("alipayCertPublicKey_RSA2.crt", gateway_cert().to_pem().expect("pem")),
@@ -101,8 +104,6 @@ fn certificate_client(app: &TestApp, dir: &std::path::Path) -> Client {
             .expect("the certificate files");
     Client::builder_with_certificates(gateway_url(app), APP_C, app_c_key(), certs)
         .retry(RetryPolicy::none())
-        .build()
-        .expect("client builds")
 }
 
 /// The whole STD_RED_PACKET life of one send through `client`; `tag` keeps ids apart.
@@ -269,20 +270,36 @@ async fn red_packet_life(app: &TestApp, inbox: &Inbox, client: &Client, tag: &st
 }
 
 #[tokio::test]
-async fn a_red_packet_life_with_a_public_key_app_in_utf8_rsa2_and_gbk_rsa() {
+async fn a_red_packet_life_with_a_public_key_app_in_utf8_rsa2_gbk_rsa_and_encrypted() {
     let (inbox, message_url) = start_inbox().await;
     let app = spawn_app_messaging(&message_url).await;
     red_packet_life(&app, &inbox, &public_key_client(&app, Charset::Utf8, SignType::Rsa2), "u")
         .await;
     red_packet_life(&app, &inbox, &public_key_client(&app, Charset::Gbk, SignType::Rsa), "g").await;
+    // Interface content encryption: requests, the order string and answers are AES ciphertext;
+    // the wallet's result and the messages stay clear.
+    let encrypted = public_key_builder(&app, Charset::Gbk, SignType::Rsa2)
+        .encrypt_key(encrypt_key(APP_A_ENCRYPT_KEY))
+        .build()
+        .expect("client builds");
+    red_packet_life(&app, &inbox, &encrypted, "e").await;
+    let send = TransAppPayRequest::new(OutBizNo::new("e-x"), fen("1.00"), UserId::new(MERCHANT_B));
+    let order_string = encrypted.trans_app_pay_order_string(&send).expect("signed");
+    assert!(order_string.contains("encrypt_type=AES"), "{order_string}");
+    assert!(!order_string.contains("e-x") && !order_string.contains("STD_RED_PACKET"));
 }
 
 #[tokio::test]
-async fn a_red_packet_life_with_a_certificate_app_configured_from_files() {
+async fn a_red_packet_life_with_a_certificate_app_configured_from_files_clear_and_encrypted() {
     let (inbox, message_url) = start_inbox().await;
     let app = spawn_app_messaging(&message_url).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let client = certificate_client(&app, dir.path());
+    let client = certificate_builder(&app, dir.path()).build().expect("client builds");
     red_packet_life(&app, &inbox, &client, "c").await;
     assert_eq!(client.known_alipay_cert_sns(), vec![gateway_cert().sn().to_owned()]);
+    let encrypted = certificate_builder(&app, dir.path())
+        .encrypt_key(encrypt_key(APP_C_ENCRYPT_KEY))
+        .build()
+        .expect("client builds");
+    red_packet_life(&app, &inbox, &encrypted, "ce").await;
 }
