@@ -211,7 +211,17 @@ struct Profile {
     gateway: String,
     app_id: String,
     app_private_key: PathBuf,
-    alipay_public_key: PathBuf,
+    /// Public-key mode: the gateway's ("Alipay's") public key.
+    alipay_public_key: Option<PathBuf>,
+    /// Certificate mode, instead of `alipay_public_key`: the app's certificate, the gateway's
+    /// certificate and the root bundle, the three files an SDK is configured with.
+    app_cert: Option<PathBuf>,
+    /// See `app_cert`.
+    alipay_cert: Option<PathBuf>,
+    /// See `app_cert`.
+    alipay_root_cert: Option<PathBuf>,
+    /// Interface content encryption: the app's AES key, base64.
+    encrypt_key: Option<String>,
     charset: Option<String>,
     sign_type: Option<String>,
     timeout_seconds: Option<u64>,
@@ -233,9 +243,6 @@ fn load_client(path: &Path) -> Result<Client, UsageError> {
     let private_path = base.join(&profile.app_private_key);
     let app_key = PrivateKey::from_text(&read_text(&private_path, "app_private_key")?)
         .map_err(|err| UsageError(format!("{}: {err}", private_path.display())))?;
-    let public_path = base.join(&profile.alipay_public_key);
-    let alipay_key = PublicKey::from_text(&read_text(&public_path, "alipay_public_key")?)
-        .map_err(|err| UsageError(format!("{}: {err}", public_path.display())))?;
     let charset = match profile.charset.as_deref() {
         None => Charset::Utf8,
         Some(label) => Charset::parse(label).ok_or_else(|| {
@@ -247,9 +254,36 @@ fn load_client(path: &Path) -> Result<Client, UsageError> {
         Some(text) => SignType::parse(text)
             .ok_or_else(|| UsageError(format!("profile sign_type {text:?}: use RSA2 or RSA")))?,
     };
-    let mut builder = Client::builder(profile.gateway, profile.app_id, app_key, alipay_key)
-        .charset(charset)
-        .sign_type(sign_type);
+    let certificate_files = (&profile.app_cert, &profile.alipay_cert, &profile.alipay_root_cert);
+    let builder = match (&profile.alipay_public_key, certificate_files) {
+        (Some(public), (None, None, None)) => {
+            let public_path = base.join(public);
+            let alipay_key = PublicKey::from_text(&read_text(&public_path, "alipay_public_key")?)
+                .map_err(|err| UsageError(format!("{}: {err}", public_path.display())))?;
+            Client::builder(profile.gateway, profile.app_id, app_key, alipay_key)
+        }
+        (None, (Some(app_cert), Some(alipay_cert), Some(root_cert))) => {
+            let certificates = hongbao_client::Certificates::from_files(
+                base.join(app_cert),
+                base.join(alipay_cert),
+                base.join(root_cert),
+            )
+            .map_err(|err| UsageError(format!("profile {}: {err}", path.display())))?;
+            Client::builder_with_certificates(profile.gateway, profile.app_id, app_key, certificates)
+        }
+        _ => {
+            return Err(UsageError(format!(
+                "profile {}: give alipay_public_key (public-key mode) or app_cert, alipay_cert and alipay_root_cert (certificate mode)",
+                path.display()
+            )))
+        }
+    };
+    let mut builder = builder.charset(charset).sign_type(sign_type);
+    if let Some(text) = &profile.encrypt_key {
+        let key = hongbao_client::EncryptKey::from_base64(text)
+            .map_err(|err| UsageError(format!("profile {} encrypt_key: {err}", path.display())))?;
+        builder = builder.encrypt_key(key);
+    }
     if let Some(seconds) = profile.timeout_seconds {
         builder = builder.timeout(Duration::from_secs(seconds));
     }

@@ -148,6 +148,11 @@ fn random_token() -> Result<String> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// The profile of the demo's certificate-mode app.
+pub const CLIENT_PROFILE_CERT: &str = "client-cert.toml";
+/// The profile of the demo app with interface content encryption on.
+pub const CLIENT_PROFILE_AES: &str = "client-aes.toml";
+
 /// The CLI's client profile for the demo app (public-key mode), beside the config.
 fn client_profile(listen: &str) -> String {
     format!(
@@ -164,11 +169,38 @@ fn client_profile(listen: &str) -> String {
 
 /// Writes the demo's client profile for the address the server listens on (rewritten at every
 /// demo start, so that it always names the running server).
-pub fn write_client_profile(data_dir: &Path, listen: &str) -> Result<PathBuf> {
-    let path = data_dir.join(CLIENT_PROFILE);
-    std::fs::write(&path, client_profile(listen))
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(path)
+///
+/// Beside it, `client-cert.toml` (the certificate-mode app) and, when the demo app has an AES
+/// key, `client-aes.toml` (the same app with interface content encryption on).
+pub fn write_client_profile(
+    data_dir: &Path,
+    listen: &str,
+    aes_key: Option<&str>,
+) -> Result<PathBuf> {
+    let write = |name: &str, text: String| {
+        let path = data_dir.join(name);
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        Ok::<PathBuf, anyhow::Error>(path)
+    };
+    let plain = client_profile(listen);
+    let cert = format!(
+        "# The demo's certificate-mode app (公钥证书模式): `hongbao pay --profile {CLIENT_PROFILE_CERT} …`.\n\
+         gateway = \"http://{listen}/gateway.do\"\n\
+         app_id = \"{DEMO_CERT_APP_ID}\"\n\
+         app_private_key = \"keys/app_{DEMO_CERT_APP_ID}_private.pem\"\n\
+         app_cert = \"certs/app_{DEMO_CERT_APP_ID}.crt\"\n\
+         alipay_cert = \"certs/alipay_cert.crt\"\n\
+         alipay_root_cert = \"certs/alipay_root.crt\"\n"
+    );
+    write(CLIENT_PROFILE_CERT, cert)?;
+    if let Some(aes_key) = aes_key {
+        let aes = format!(
+            "{plain}# Interface content encryption (接口内容加密): encrypt_type=AES on every call.\n\
+             encrypt_key = \"{aes_key}\"\n"
+        );
+        write(CLIENT_PROFILE_AES, aes)?;
+    }
+    write(CLIENT_PROFILE, plain)
 }
 
 fn write_private(path: &Path, text: &str) -> Result<()> {

@@ -412,7 +412,13 @@ fn serve(
         let tls_address = tls_listener.as_ref().map(|(l, _)| l.local_addr()).transpose()?;
         // The demo's client profile names the address actually bound (a `--listen :0` too).
         let profile = if demo {
-            Some(demo::write_client_profile(&data_dir, &address.to_string())?)
+            let aes = config
+                .apps
+                .iter()
+                .find(|app| app.app_id == demo::DEMO_APP_ID)
+                .and_then(|app| app.encrypt_key.as_ref())
+                .map(|key| key.to_base64());
+            Some(demo::write_client_profile(&data_dir, &address.to_string(), aes.as_deref())?)
         } else {
             None
         };
@@ -707,7 +713,7 @@ async fn print_banner(banner: &Banner<'_>, store: &dyn Store) -> Result<()> {
     }
     if let Some(profile) = &banner.profile {
         println!(
-            "  CLI client profile: {} (e.g. hongbao query --profile {} --out-order-no …)",
+            "  CLI client profile: {} (e.g. hongbao query --profile {} --out-order-no …); client-cert.toml: the certificate-mode app, client-aes.toml: encrypted calls",
             profile.display(),
             profile.display()
         );

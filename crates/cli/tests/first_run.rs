@@ -182,6 +182,46 @@ fn the_demo_from_an_empty_folder_serves_every_documented_client_command() {
         &["query", "--out-order-no", "first-1", "--out-request-no", "r1", "--json"],
     ));
     assert_eq!(query["operation_type"], "REFUND");
+    // The certificate-mode app's and the encrypting app's profiles, written by the demo too.
+    for (profile, out_order_no) in [
+        ("hongbao-data/client-cert.toml", "first-cert"),
+        ("hongbao-data/client-aes.toml", "first-aes"),
+    ] {
+        let paid = ok_json(&hongbao(
+            folder.path(),
+            &[
+                "pay",
+                "--profile",
+                profile,
+                "--out-order-no",
+                out_order_no,
+                "--out-request-no",
+                "1",
+                "--title",
+                "红包",
+                "--amount",
+                "2.00",
+                "--payer-user-id",
+                MERCHANT,
+                "--json",
+            ],
+        ));
+        assert_eq!(paid["amount"], "2.00", "{profile}: {paid}");
+        let found = ok_json(&hongbao(
+            folder.path(),
+            &[
+                "query",
+                "--profile",
+                profile,
+                "--out-order-no",
+                out_order_no,
+                "--out-request-no",
+                "1",
+                "--json",
+            ],
+        ));
+        assert_eq!(found["amount"], "2.00", "{profile}: {found}");
+    }
     let page = hongbao(
         folder.path(),
         &[
