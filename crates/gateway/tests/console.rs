@@ -302,15 +302,15 @@ async fn a_test_suite_drives_the_sandbox_through_the_api() {
     );
 
     // A test notification: a refused destination is never sent to; a dead one is reported.
-    let metadata = api(
+    let refused = api(
         &app,
         "POST",
         "/console/api/notifications/test",
-        Some(json!({"url": "http://169.254.169.254/latest", "app_id": APP_A})),
+        Some(json!({"url": "http://0.0.0.0/latest", "app_id": APP_A})),
     )
     .await;
-    assert_eq!(metadata.status, 400);
-    assert!(metadata.json()["error"].as_str().is_some_and(|e| e.contains("not sent")));
+    assert_eq!(refused.status, 400);
+    assert!(refused.json()["error"].as_str().is_some_and(|e| e.contains("not sent")));
     let dead = api(
         &app,
         "POST",
