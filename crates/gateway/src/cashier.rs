@@ -14,7 +14,8 @@
 
 use crate::error::{log_failure, to_alipay, ApiError};
 use crate::html::{
-    error_page, escape, field, form_fields, order_summary, page, pay_form, Attempt, ErrorKind, Lang,
+    error_page, escape, field, form_fields, order_summary, page, pay_before, pay_form, Attempt,
+    ErrorKind, Lang,
 };
 use crate::methods::fund::payer_side_order;
 use crate::sandbox::PeerAddr;
@@ -161,18 +162,13 @@ async fn render(gateway: &Gateway, auth_no: &str, lang: Lang, attempt: Attempt<'
         PacketStatus::Closed => closed_card(&summary, lang),
         PacketStatus::WaitPay if closed_by_time => closed_card(&summary, lang),
         PacketStatus::WaitPay => {
-            let deadline = order.pay_deadline_ms.map(format_beijing).unwrap_or_default();
             let form = pay_form(
                 lang,
                 &format!("/cashier/{}", order.view.auth_no),
                 &[("lang", lang.code())],
                 attempt,
             );
-            format!(
-                "{summary}<div class=\"meta\">{pay_before} {deadline}</div></div>{form}",
-                pay_before =
-                    lang.t("请在此时间前完成支付（北京时间）：", "Pay before (Beijing time):"),
-            )
+            format!("{summary}{}</div>{form}", pay_before(lang, order.pay_deadline_ms))
         }
     };
     page(lang, lang.t("hongbao 收银台", "hongbao cashier"), &body, StatusCode::OK)

@@ -223,6 +223,19 @@ pub struct Attempt<'a> {
     pub users: &'a [(String, String)],
 }
 
+/// The order card's pay-before line (Beijing time), for the cashier and the wallet alike; none
+/// for an order without a deadline.
+pub fn pay_before(lang: Lang, deadline_ms: Option<i64>) -> String {
+    match deadline_ms {
+        Some(deadline) => format!(
+            "<div class=\"meta\" id=\"deadline\">{} {}</div>",
+            lang.t("请在此时间前完成支付（北京时间）：", "Pay before (Beijing time):"),
+            hongbao_protocol::display::format_beijing(deadline)
+        ),
+        None => String::new(),
+    }
+}
+
 /// The payer's card: an error line, a sandbox login, Pay and Cancel (`name=action`), posted to
 /// `action` with `hidden` fields.
 pub fn pay_form(lang: Lang, action: &str, hidden: &[(&str, &str)], attempt: Attempt<'_>) -> String {

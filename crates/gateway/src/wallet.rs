@@ -15,7 +15,8 @@
 use crate::cashier::{failure_page, lang_field, load_order, secured, try_login};
 use crate::error::{to_alipay, ApiError, TransMethod, WalletResult};
 use crate::html::{
-    escape, field, form_fields, order_summary, page_on, pay_form, Attempt, Lang, Surface,
+    escape, field, form_fields, order_summary, page_on, pay_before, pay_form, Attempt, Lang,
+    Surface,
 };
 use crate::methods::fund::payer_side_order;
 use crate::methods::order_node;
@@ -109,16 +110,11 @@ async fn confirm_page(
     let attempt = Attempt { users: &gateway.sandbox.login_users, ..attempt };
     let form =
         pay_form(lang, "/wallet/pay", &[("auth_no", auth_no), ("lang", lang.code())], attempt);
-    // The pay-before time, as the cashier shows it.
-    let deadline = match order.pay_deadline_ms {
-        Some(deadline) => format!(
-            "<div class=\"meta\" id=\"deadline\">{} {}</div>",
-            lang.t("请在此时间前完成支付（北京时间）：", "Pay before (Beijing time):"),
-            hongbao_protocol::display::format_beijing(deadline)
-        ),
-        None => String::new(),
-    };
-    let body = format!("{}{deadline}</div>{form}", order_summary(lang, &merchant, &order.view));
+    let body = format!(
+        "{}{}</div>{form}",
+        order_summary(lang, &merchant, &order.view),
+        pay_before(lang, order.pay_deadline_ms)
+    );
     page_on(Surface::Wallet, lang, lang.t("hongbao 钱包", "hongbao wallet"), &body, StatusCode::OK)
 }
 
