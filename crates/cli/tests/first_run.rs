@@ -5,35 +5,21 @@
 //! server to a browser.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the test failing
 
-use std::io::{BufRead, BufReader, Read, Write};
+use hongbao_test_support::ServerProcess;
+use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_hongbao");
 const MERCHANT: &str = "2088102000000001";
 const ALICE: &str = "2088102000000002";
 
-/// The demo server and the banner lines it printed.
-struct Demo {
-    child: Child,
-    banner: Vec<String>,
-    address: String,
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_demo(folder: &Path) -> Demo {
-    start_demo_with(folder, &[])
-}
-
-fn start_demo_with(folder: &Path, extra: &[&str]) -> Demo {
-    let mut child = Command::new(BIN)
+/// The demo, started with no configuration in `folder`: `hongbao serve --listen 127.0.0.1:0`
+/// plus `extra`, its whole banner read.
+fn start_demo_with(folder: &Path, extra: &[&str]) -> ServerProcess {
+    let mut command = Command::new(BIN);
+    command
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(extra)
         .current_dir(folder)
@@ -42,34 +28,12 @@ fn start_demo_with(folder: &Path, extra: &[&str]) -> Demo {
         .env_remove("HONGBAO_DATABASE")
         .env("HONGBAO_LOG", "warn")
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("hongbao serve starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let (sender, lines) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut banner = Vec::new();
-    // The banner ends with the line about the request log.
-    while !banner.last().is_some_and(|line: &String| line.contains("every call is logged")) {
-        let line = lines.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| {
-            panic!("the banner did not finish: {banner:#?}");
-        });
-        banner.push(line);
-    }
-    let first = &banner[0];
-    let address = first
-        .strip_prefix("hongbao gateway listening on http://")
-        .and_then(|rest| rest.strip_suffix("/gateway.do"))
-        .unwrap_or_else(|| panic!("first line: {first}"))
-        .to_owned();
-    Demo { child, banner, address }
+        .stderr(Stdio::null());
+    ServerProcess::spawn(command)
+}
+
+fn start_demo(folder: &Path) -> ServerProcess {
+    start_demo_with(folder, &[])
 }
 
 fn hongbao(folder: &Path, args: &[&str]) -> Output {
@@ -255,14 +219,14 @@ fn the_demo_from_an_empty_folder_serves_every_documented_client_command() {
     assert!(String::from_utf8_lossy(&app.stdout).contains("app_id="), "an order string");
 
     // The operator commands read the demo's own config.
-    let url = format!("http://{}", demo.address);
+    let url = format!("http://{}", demo.addr);
     let clock = hongbao(folder.path(), &["clock", "now", "--url", &url, "--token", &token]);
     assert_eq!(clock.status.code(), Some(0), "{}", String::from_utf8_lossy(&clock.stderr));
     let notify = hongbao(folder.path(), &["notify", "list"]);
     assert_eq!(notify.status.code(), Some(0), "{}", String::from_utf8_lossy(&notify.stderr));
 
     // A browser pointed at the server is told what it is.
-    let landing = get(&demo.address, "/");
+    let landing = get(&demo.addr.to_string(), "/");
     assert!(landing.starts_with("HTTP/1.1 200"), "{landing}");
     assert!(landing.contains("/gateway.do") && landing.contains("/healthz"), "{landing}");
 }
@@ -334,7 +298,7 @@ fn the_demo_serves_https_with_a_certificate_from_its_sandbox_ca() {
     std::fs::write(&other, other_ca.certificate().to_pem().unwrap()).unwrap();
     assert!(https_get(&tls_address, "localhost", &other, "/healthz").is_err());
     // The plain listener goes on serving.
-    assert!(get(&demo.address, "/healthz").starts_with("HTTP/1.1 200"));
+    assert!(get(&demo.addr.to_string(), "/healthz").starts_with("HTTP/1.1 200"));
     let config = std::fs::read_to_string(data.join("hongbao.toml")).unwrap();
     assert!(config.contains("tls_cert = \"certs/gateway_tls.crt\""), "{config}");
 }

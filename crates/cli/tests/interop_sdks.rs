@@ -1679,7 +1679,8 @@ fn the_readme_python_snippet_runs_unmodified_on_port_80_and_over_tls_on_443() {
         return;
     }
     let folder = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hongbao"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hongbao"));
+    command
         .args(["serve", "--listen", "127.0.0.1:80", "--listen-tls", "127.0.0.1:443"])
         .current_dir(folder.path())
         .env_remove("HONGBAO_LISTEN")
@@ -1687,27 +1688,9 @@ fn the_readme_python_snippet_runs_unmodified_on_port_80_and_over_tls_on_443() {
         .env_remove("HONGBAO_DATABASE")
         .env("HONGBAO_LOG", "warn")
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("hongbao serve starts");
-    struct Kill(Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let stdout = child.stdout.take().unwrap();
-    let _child = Kill(child);
-    let mut banner = Vec::new();
-    let mut lines = BufReader::new(stdout).lines();
-    while !banner.last().is_some_and(|line: &String| line.contains("every call is logged")) {
-        match lines.next() {
-            Some(Ok(line)) => banner.push(line),
-            _ => panic!("the demo stopped before its banner ended: {banner:#?}"),
-        }
-    }
+        .stderr(Stdio::null());
+    let demo = hongbao_test_support::ServerProcess::spawn(command);
+    let banner = &demo.banner;
     assert_eq!(banner[0], "hongbao gateway listening on http://127.0.0.1:80/gateway.do");
     assert!(
         banner[1].starts_with("hongbao gateway also on https://127.0.0.1:443/gateway.do"),

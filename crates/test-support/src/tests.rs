@@ -833,6 +833,8 @@ pub struct ServerProcess {
     pub addr: SocketAddr,
     /// The `/metrics` listener, when the config has `[metrics] listen`.
     pub metrics_addr: Option<SocketAddr>,
+    /// The start-up banner as printed, up to its last line (the one about the request log).
+    pub banner: Vec<String>,
 }
 
 /// Appends `[metrics] listen = "127.0.0.1:0"` to a `write_server_config` file.
@@ -870,25 +872,30 @@ impl ServerProcess {
     }
 
     /// Starts a prepared `hongbao serve` command (its stdout is taken here) and waits for its
-    /// "listening on" line (and the metrics line after it, when there is one).
+    /// whole banner: the "listening on" line first, the metrics line second when metrics are
+    /// on, the line about the request log last.
     pub fn spawn(mut command: std::process::Command) -> ServerProcess {
         use std::io::BufRead;
         let mut child =
             command.stdout(std::process::Stdio::piped()).spawn().expect("hongbao starts");
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = std::io::BufReader::new(stdout).lines();
-        let first = lines.next().expect("a first line").expect("utf-8");
+        let mut banner: Vec<String> = Vec::new();
+        while !banner.last().is_some_and(|line| line.contains("every call is logged")) {
+            match lines.next() {
+                Some(Ok(line)) => banner.push(line),
+                _ => panic!("hongbao serve stopped before its banner ended: {banner:#?}"),
+            }
+        }
         let url =
-            first.strip_prefix("hongbao gateway listening on http://").expect("listening line");
+            banner[0].strip_prefix("hongbao gateway listening on http://").expect("listening line");
         let addr = url.trim_end_matches("/gateway.do").parse().expect("address");
-        // The banner always has more lines; the metrics line is the second when metrics are on.
-        let second = lines.next().expect("a second line").expect("utf-8");
-        let metrics_addr = second
+        let metrics_addr = banner[1]
             .strip_prefix("hongbao metrics on http://")
             .map(|url| url.trim_end_matches("/metrics").parse().expect("metrics address"));
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        ServerProcess { child, addr, metrics_addr }
+        ServerProcess { child, addr, metrics_addr, banner }
     }
 
     /// GETs `path` from the gateway listener (`Connection: close`).
