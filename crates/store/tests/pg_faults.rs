@@ -5,53 +5,12 @@
 //! when PostgreSQL cannot be started, except under CI=true.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the test failing
 
+mod backends;
+
+use backends::PrivateCluster;
 use hongbao_ledger::{FundCommand, FundMethod, Outcome};
 use hongbao_money::Fen;
 use hongbao_store::{PostgresStore, SandboxUser, Store, StoreError};
-use std::path::PathBuf;
-use std::process::Command;
-
-fn script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/pg-cluster.sh")
-}
-
-struct Cluster(PathBuf);
-
-impl Cluster {
-    fn run(&self, action: &str) -> bool {
-        Command::new("bash")
-            .arg(script())
-            .arg(action)
-            .arg(&self.0)
-            .status()
-            .is_ok_and(|s| s.success())
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = self.run("stop");
-    }
-}
-
-fn start_cluster() -> Result<(Cluster, String), String> {
-    let dir = std::env::temp_dir().join(format!("hongbao-pg-faults-{}", std::process::id()));
-    let output = Command::new("bash")
-        .arg(script())
-        .arg("start")
-        .arg(&dir)
-        .env("PG_CLUSTER_FAST", "1")
-        .output()
-        .map_err(|err| format!("cannot run pg-cluster.sh: {err}"))?;
-    let cluster = Cluster(dir);
-    if !output.status.success() {
-        return Err(format!(
-            "pg-cluster.sh start failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
-    Ok((cluster, String::from_utf8_lossy(&output.stdout).trim().to_owned()))
-}
 
 fn fund(out_order_no: &str) -> FundCommand {
     FundCommand {
@@ -79,7 +38,7 @@ fn fund(out_order_no: &str) -> FundCommand {
     ignore = "SKIPPED: needs PostgreSQL (set HONGBAO_TEST_PG; scripts/pg-cluster.sh start prints one)"
 )]
 async fn a_lost_database_is_retry_safe_and_recovers_by_itself() {
-    let (cluster, url) = match start_cluster() {
+    let (cluster, url) = match PrivateCluster::start("pg-faults", &[]) {
         Ok(started) => started,
         Err(reason) if std::env::var("CI").as_deref() == Ok("true") => panic!("{reason}"),
         Err(reason) => {

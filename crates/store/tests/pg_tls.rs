@@ -6,44 +6,13 @@
 //! PostgreSQL cannot be started, except under CI=true.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the test failing
 
+mod backends;
+
+use backends::PrivateCluster;
 use hongbao_ledger::{FundCommand, FundMethod, Outcome};
 use hongbao_money::Fen;
 use hongbao_store::postgres::scratch::ScratchDatabase;
 use hongbao_store::{PostgresStore, SandboxUser, Store};
-use std::path::PathBuf;
-use std::process::Command;
-
-fn script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/pg-cluster.sh")
-}
-
-struct Cluster(PathBuf);
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = Command::new("bash").arg(script()).arg("stop").arg(&self.0).status();
-    }
-}
-
-fn start_tls_cluster() -> Result<(Cluster, String), String> {
-    let dir = std::env::temp_dir().join(format!("hongbao-pg-tls-{}", std::process::id()));
-    let output = Command::new("bash")
-        .arg(script())
-        .arg("start")
-        .arg(&dir)
-        .env("PG_CLUSTER_FAST", "1")
-        .env("PG_CLUSTER_TLS", "1")
-        .output()
-        .map_err(|err| format!("cannot run pg-cluster.sh: {err}"))?;
-    let cluster = Cluster(dir);
-    if !output.status.success() {
-        return Err(format!(
-            "pg-cluster.sh start failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
-    Ok((cluster, String::from_utf8_lossy(&output.stdout).trim().to_owned()))
-}
 
 async fn connect_error(url: &str) -> String {
     match PostgresStore::connect(url).await {
@@ -58,7 +27,7 @@ async fn connect_error(url: &str) -> String {
     ignore = "SKIPPED: needs PostgreSQL (set HONGBAO_TEST_PG; scripts/pg-cluster.sh start prints one)"
 )]
 async fn a_tls_only_cluster_is_reached_as_libpq_would() {
-    let (cluster, url) = match start_tls_cluster() {
+    let (cluster, url) = match PrivateCluster::start("pg-tls", &[("PG_CLUSTER_TLS", "1")]) {
         Ok(started) => started,
         Err(reason) if std::env::var("CI").as_deref() == Ok("true") => panic!("{reason}"),
         Err(reason) => {
@@ -66,7 +35,7 @@ async fn a_tls_only_cluster_is_reached_as_libpq_would() {
             return;
         }
     };
-    let tls = cluster.0.join("tls");
+    let tls = cluster.dir.join("tls");
     let port = url.split("localhost:").nth(1).and_then(|rest| rest.split('/').next()).unwrap();
     let by_ip = |query: &str| format!("postgres://postgres@127.0.0.1:{port}/postgres?{query}");
     let ca = tls.join("ca.crt").display().to_string();

@@ -109,3 +109,55 @@ pub async fn each_store() -> Vec<TestStore> {
     }
     stores
 }
+
+/// A private PostgreSQL cluster of `scripts/pg-cluster.sh` (fsync off), for tests that stop,
+/// pause or reconfigure their server, which the shared `HONGBAO_TEST_PG` one must not be:
+/// stopped and deleted when dropped.
+pub struct PrivateCluster {
+    /// The cluster's folder (its `tls/` holds the CA of a TLS cluster).
+    pub dir: std::path::PathBuf,
+}
+
+impl PrivateCluster {
+    /// Starts a cluster in a temporary folder named after `name`, with `env` for the script
+    /// (`PG_CLUSTER_TLS=1`); returns it and its URL, or why it could not start.
+    pub fn start(name: &str, env: &[(&str, &str)]) -> Result<(PrivateCluster, String), String> {
+        let dir = std::env::temp_dir().join(format!("hongbao-{name}-{}", std::process::id()));
+        let output = std::process::Command::new("bash")
+            .arg(Self::script())
+            .arg("start")
+            .arg(&dir)
+            .env("PG_CLUSTER_FAST", "1")
+            .envs(env.iter().copied())
+            .output()
+            .map_err(|err| format!("cannot run pg-cluster.sh: {err}"))?;
+        let cluster = PrivateCluster { dir };
+        if !output.status.success() {
+            return Err(format!(
+                "pg-cluster.sh start failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+        Ok((cluster, String::from_utf8_lossy(&output.stdout).trim().to_owned()))
+    }
+
+    /// Runs `pg-cluster.sh ACTION` (`pause`, `resume`, `stop`) on it; true when it succeeded.
+    pub fn run(&self, action: &str) -> bool {
+        std::process::Command::new("bash")
+            .arg(Self::script())
+            .arg(action)
+            .arg(&self.dir)
+            .status()
+            .is_ok_and(|status| status.success())
+    }
+
+    fn script() -> std::path::PathBuf {
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/pg-cluster.sh")
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        let _ = self.run("stop");
+    }
+}
