@@ -17,8 +17,8 @@
 //!
 //! Output: a two-column table, or with `--json` one JSON object on stdout (amounts as strings,
 //! errors as `{"error":{…}}`). Exit codes, so scripts can tell outcomes apart:
-//! 0 success; 1 usage or configuration error (nothing sent, or sent to a URL that proved wrong:
-//! an HTTP 404, a redirect, another 4xx); 2 business failure (the gateway
+//! 0 success; 1 usage or configuration error, or no connection to the gateway (nothing sent, or
+//! sent to a URL that proved wrong: an HTTP 404, a redirect, another 4xx); 2 business failure (the gateway
 //! answered, verifiably, with an error); 3 transport or signature failure (outcome unknown:
 //! resend the same command, same ids, or `query`).
 
@@ -36,7 +36,7 @@ use std::time::Duration;
 
 /// Exit code: success.
 pub const EXIT_SUCCESS: i32 = 0;
-/// Exit code: bad arguments, profile or keys; nothing was sent.
+/// Exit code: bad arguments, profile or keys, or no connection to the gateway; nothing was sent.
 pub const EXIT_USAGE: i32 = 1;
 /// Exit code: the gateway answered with a verified error (code/sub_code printed).
 pub const EXIT_BUSINESS: i32 = 2;
@@ -160,19 +160,23 @@ pub enum ClientCommand {
         notify_url: Option<String>,
     },
     /// Shows one operation (alipay.fund.coupon.operation.query).
+    ///
+    /// Name the order by Alipay's id (--auth-no) or by your own (--out-order-no), and the
+    /// operation by Alipay's id (--operation-id) or by your own (--out-request-no); the merchant
+    /// ids are what you have when an answer never arrived.
     Query {
         #[command(flatten)]
         options: ClientOptions,
-        /// The order, by auth_no.
+        /// The order, by Alipay's auth_no (or give --out-order-no instead).
         #[arg(long, conflicts_with = "out_order_no", required_unless_present = "out_order_no")]
         auth_no: Option<String>,
-        /// The order, by out_order_no.
+        /// The order, by your out_order_no (instead of --auth-no).
         #[arg(long)]
         out_order_no: Option<String>,
-        /// The operation, by operation_id.
+        /// The operation, by Alipay's operation_id (or give --out-request-no instead).
         #[arg(long, conflicts_with = "out_request_no", required_unless_present = "out_request_no")]
         operation_id: Option<String>,
-        /// The operation, by out_request_no.
+        /// The operation, by your out_request_no (instead of --operation-id).
         #[arg(long)]
         out_request_no: Option<String>,
     },
@@ -347,7 +351,8 @@ fn notify_rows(notify: &Notify) -> Rows {
     rows
 }
 
-fn print_rows(rows: &Rows, json: bool) {
+/// Prints `rows` as the client commands do: a two-column table, or one JSON object.
+pub(crate) fn print_rows(rows: &Rows, json: bool) {
     if json {
         let object: serde_json::Map<String, serde_json::Value> =
             rows.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(v.as_str()))).collect();
@@ -365,6 +370,7 @@ fn report(err: &Error, json: bool, sent: bool) -> i32 {
     let (code, kind) = match err.kind() {
         ErrorKind::Gateway(_) => (EXIT_BUSINESS, "gateway"),
         ErrorKind::Invalid { .. } => (EXIT_USAGE, "invalid"),
+        ErrorKind::Unreachable { .. } => (EXIT_USAGE, "unreachable"),
         ErrorKind::Transport { .. } => (EXIT_TRANSPORT, "transport"),
         ErrorKind::HttpStatus { .. } if !err.outcome_unknown() => (EXIT_USAGE, "http"),
         ErrorKind::HttpStatus { .. } => (EXIT_TRANSPORT, "http"),
@@ -386,6 +392,16 @@ fn report(err: &Error, json: bool, sent: bool) -> i32 {
         println!("{}", serde_json::json!({ "error": object }));
     } else {
         eprintln!("hongbao: {err}");
+        if let ErrorKind::Unreachable { .. } = err.kind() {
+            eprintln!(
+                "hongbao: nothing happened; is the server running (`hongbao demo` or `hongbao serve`) at the profile's gateway URL?"
+            );
+        }
+        if let ErrorKind::HttpStatus { status: 404 | 405, .. } = err.kind() {
+            eprintln!(
+                "hongbao: nothing happened; the profile's gateway URL should end in /gateway.do"
+            );
+        }
         if sent && err.outcome_unknown() {
             eprintln!(
                 "hongbao: the outcome is unknown: resend the same command (same ids) or query it"
@@ -393,6 +409,38 @@ fn report(err: &Error, json: bool, sent: bool) -> i32 {
         }
     }
     code
+}
+
+/// Says what a notification that does not verify failed on: the verdict, the exact content
+/// the signature was checked over (Alipay's rule: every parameter but `sign` and `sign_type`,
+/// sorted) and the key it was checked with, so a merchant can tell a changed body from a wrong key.
+fn explain_notify_failure(err: &Error, body: &[u8], profile: &Path) {
+    let ErrorKind::Signature(failure) = err.kind() else { return };
+    // Exit 3 as any signature failure, but not "response rejected": a notification is a request.
+    eprintln!("hongbao: the notification is not genuine: {failure}");
+    if matches!(failure, hongbao_client::SignatureFailure::Mismatch) {
+        let pairs = hongbao_protocol::form::parse_form_lenient(body);
+        let charset = pairs
+            .iter()
+            .find(|(key, _)| key == b"charset")
+            .and_then(|(_, value)| Charset::parse(&String::from_utf8_lossy(value)))
+            .unwrap_or(Charset::Utf8);
+        let text = |bytes: &[u8]| {
+            charset.decode(bytes).unwrap_or_else(|| String::from_utf8_lossy(bytes).into_owned())
+        };
+        let mut params = hongbao_client::Params::new();
+        for (key, value) in &pairs {
+            params.insert(text(key), text(value));
+        }
+        eprintln!(
+            "hongbao: checked with the alipay_public_key of {} over:\n  {}",
+            profile.display(),
+            hongbao_protocol::sign_content::notify_sign_content(&params)
+        );
+        eprintln!(
+            "hongbao: either the body was changed after signing, or it was signed by another key than that one"
+        );
+    }
 }
 
 fn cashier_request(packet: PacketArgs) -> CashierPayRequest {
@@ -443,7 +491,8 @@ fn options_of(command: &ClientCommand) -> &ClientOptions {
 /// Runs a client command; returns the process exit code.
 pub fn run(command: ClientCommand) -> i32 {
     let json = options_of(&command).json;
-    let client = match load_client(&options_of(&command).profile) {
+    let profile = options_of(&command).profile.clone();
+    let client = match load_client(&profile) {
         Ok(client) => client,
         Err(UsageError(message)) => {
             if json {
@@ -563,7 +612,14 @@ pub fn run(command: ClientCommand) -> i32 {
                     return EXIT_USAGE;
                 }
             };
-            client.verify_notify_form(&body).map(|notify| notify_rows(&notify))
+            match client.verify_notify_form(&body) {
+                Ok(notify) => Ok(notify_rows(&notify)),
+                Err(err) if !json && matches!(err.kind(), ErrorKind::Signature(_)) => {
+                    explain_notify_failure(&err, &body, &profile);
+                    return EXIT_TRANSPORT;
+                }
+                Err(err) => Err(err),
+            }
         }
     };
     match outcome {

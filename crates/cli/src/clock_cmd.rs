@@ -4,8 +4,9 @@
 
 use anyhow::{bail, Context, Result};
 
-/// Asks the server at `url` for its business time, or moves it forward by `by` (`90m`, `2h`, `3d`).
-pub fn run(url: &str, token: &str, by: Option<&str>) -> Result<()> {
+/// Asks the server at `url` for its business time, or moves it forward by `by` (`90m`, `2h`, `3d`),
+/// and prints the time as the client commands print (a table, or one JSON object with `json`).
+pub fn run(url: &str, token: &str, by: Option<&str>, json: bool) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
         let client =
@@ -28,10 +29,26 @@ pub fn run(url: &str, token: &str, by: Option<&str>) -> Result<()> {
             .with_context(|| format!("cannot reach {base}"))?;
         let status = response.status();
         let body = response.text().await.unwrap_or_default();
+        let answer: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
         if !status.is_success() {
-            bail!("the server answered {status}: {body}");
+            match answer.get("error").and_then(|e| e.as_str()) {
+                Some(error) => bail!("the server answered {status}: {error}"),
+                None => bail!("the server answered {status}: {body}"),
+            }
         }
-        println!("{body}");
+        let field = |name: &str| match answer.get(name) {
+            Some(serde_json::Value::String(text)) => Some(text.clone()),
+            Some(serde_json::Value::Number(number)) => Some(number.to_string()),
+            _ => None,
+        };
+        let (Some(now), Some(now_ms)) = (field("now"), field("now_ms")) else {
+            bail!("{base} did not answer with the clock's time: {body}");
+        };
+        let mut rows = vec![("now".to_owned(), now), ("now_ms".to_owned(), now_ms)];
+        if let Some(by) = by {
+            rows.insert(0, ("advanced_by".to_owned(), by.to_owned()));
+        }
+        crate::client_cmd::print_rows(&rows, json);
         Ok(())
     })
 }

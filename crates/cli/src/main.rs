@@ -175,6 +175,9 @@ enum Command {
         /// The server's `[sandbox] clock_token`.
         #[arg(long, env = "HONGBAO_SANDBOX_TOKEN", global = true, hide_env_values = true)]
         token: Option<String>,
+        /// Print one JSON object instead of a table.
+        #[arg(long, global = true)]
+        json: bool,
         #[command(subcommand)]
         command: ClockCommand,
     },
@@ -321,13 +324,13 @@ fn main() {
             config::load(&config.unwrap_or_else(|| data_dir.join("hongbao.toml")))
                 .and_then(|config| console_cmd::inject(&config, url.as_deref(), inject))
         }
-        Command::Clock { url, token, command } => match token {
+        Command::Clock { url, token, json, command } => match token {
             None => Err(anyhow::anyhow!(
                 "give the server's [sandbox] clock_token with --token or HONGBAO_SANDBOX_TOKEN"
             )),
             Some(token) => match command {
-                ClockCommand::Now => clock_cmd::run(&url, &token, None),
-                ClockCommand::Advance { by } => clock_cmd::run(&url, &token, Some(&by)),
+                ClockCommand::Now => clock_cmd::run(&url, &token, None, json),
+                ClockCommand::Advance { by } => clock_cmd::run(&url, &token, Some(&by), json),
             },
         },
     };

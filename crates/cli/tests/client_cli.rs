@@ -228,22 +228,51 @@ async fn client_commands_round_trip_with_telling_exit_codes() {
     };
     assert_eq!(verify(params.to_form(Charset::Utf8).expect("form")).status.code(), Some(0));
     params.insert("amount", "700.00");
-    assert_eq!(
-        verify(params.to_form(Charset::Utf8).expect("form")).status.code(),
-        Some(3),
-        "a forged notify exits 3"
+    let forged = verify(params.to_form(Charset::Utf8).expect("form"));
+    assert_eq!(forged.status.code(), Some(3), "a forged notify exits 3");
+    let said = String::from_utf8_lossy(&forged.stderr);
+    assert!(
+        said.contains("not genuine")
+            && said.contains("amount=700.00&charset=utf-8&notify_id=n1&notify_type=")
+            && said.contains(&profile.display().to_string()),
+        "a failed verification names the content it checked and the profile's key: {said}"
     );
+    assert!(!said.contains("response rejected"), "a notification is not a response: {said}");
+
+    // A URL without /gateway.do reaches the server but no gateway: nothing happened, exit 1.
+    for (path, status) in [("/gateway", "HTTP 404"), ("/", "HTTP 405")] {
+        let url = format!("http://{}{path}", server.addr);
+        let wrong_path = write_profile(dir.path(), "path.toml", &url);
+        let not_found =
+            hongbao(&wrong_path, &["query", "--out-order-no", "CLI1", "--out-request-no", "1"]);
+        let said = String::from_utf8_lossy(&not_found.stderr);
+        assert_eq!(not_found.status.code(), Some(1), "{said}");
+        assert!(said.contains(status) && said.contains("end in /gateway.do"), "{said}");
+        assert!(!said.contains("unknown"), "{said}");
+    }
     server.stop();
 
-    // Nothing listening: a transport failure exits 3.
+    // Nothing listening: nothing was sent, so the outcome is known (nothing happened): exit 1,
+    // and no advice to resend as if the call might have gone through.
     let closed =
         std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");
     let dead = write_profile(dir.path(), "dead.toml", &format!("http://{closed}/gateway.do"));
     let unreachable = hongbao(&dead, &["query", "--out-order-no", "CLI1", "--out-request-no", "1"]);
-    assert_eq!(
-        unreachable.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&unreachable.stderr)
-    );
+    let said = String::from_utf8_lossy(&unreachable.stderr);
+    assert_eq!(unreachable.status.code(), Some(1), "{said}");
+    assert!(said.contains("nothing was sent") && !said.contains("unknown"), "{said}");
+    let as_json = json(&hongbao(
+        &dead,
+        &["query", "--json", "--out-order-no", "CLI1", "--out-request-no", "1"],
+    ));
+    assert_eq!(as_json["error"]["kind"], "unreachable");
+    assert_eq!(as_json["error"]["outcome_unknown"], false);
+
+    // `query --help` names both ways of naming the order and the operation.
+    let help = Command::new(BIN).args(["query", "--help"]).output().expect("runs");
+    let help = String::from_utf8_lossy(&help.stdout);
+    for flag in ["--auth-no", "--out-order-no", "--operation-id", "--out-request-no"] {
+        assert!(help.contains(flag), "{flag} in {help}");
+    }
+    assert!(help.contains("instead of --auth-no"), "{help}");
 }

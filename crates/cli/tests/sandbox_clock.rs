@@ -31,12 +31,18 @@ async fn clock_advance_expires_a_packet_on_a_running_server() {
     let refused = clock(&["advance", "30m"], "wrong-token-wrong-token");
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("401"));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("missing or wrong bearer token"));
+    // `clock now` prints a table as the client commands do, and one JSON object with --json.
     let now = clock(&["now"], TOKEN);
-    assert!(
-        String::from_utf8_lossy(&now.stdout).contains("now_ms"),
-        "{}",
-        String::from_utf8_lossy(&now.stderr)
-    );
+    let table = String::from_utf8_lossy(&now.stdout).into_owned();
+    let rows: Vec<Vec<&str>> = table.lines().map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(rows.len(), 2, "{table}{}", String::from_utf8_lossy(&now.stderr));
+    assert_eq!((rows[0][0], rows[1][0]), ("now", "now_ms"), "{table}");
+    let as_json = clock(&["now", "--json"], TOKEN);
+    let as_json: serde_json::Value = serde_json::from_slice(&as_json.stdout).expect("one object");
+    let table_ms: i64 = rows[1][1].parse().expect("now_ms is a number");
+    let json_ms: i64 = as_json["now_ms"].as_str().and_then(|ms| ms.parse().ok()).expect("now_ms");
+    assert!(json_ms >= table_ms, "the clock does not go back: {json_ms} after {table_ms}");
     let moved = clock(&["advance", "30m"], TOKEN);
     assert!(moved.status.success(), "{}", String::from_utf8_lossy(&moved.stderr));
     let query = format!(r#"{{"auth_no":"{auth_no}","out_request_no":"EXPIRE_REFUND"}}"#);

@@ -18,7 +18,7 @@ use crate::notify::{Notify, TransOrderChanged};
 use crate::request::{RequestParts, SignedRequest, Signer, TIMESTAMP_FORMAT};
 use crate::response::Response;
 use crate::retry::RetryPolicy;
-use crate::transport::{HttpOptions, HttpRequest, ReqwestTransport, Transport};
+use crate::transport::{HttpOptions, HttpRequest, ReqwestTransport, Transport, TransportError};
 use chrono::NaiveDateTime;
 use hongbao_protocol::encryption::EncryptKey;
 use hongbao_protocol::envelope::{find_signed_node, response_key, SignedNode, ERROR_RESPONSE_KEY};
@@ -281,8 +281,9 @@ impl ClientBuilder {
     ///     .retry(RetryPolicy::none())
     ///     .build()?;
     /// let err = client.execute("alipay.fund.coupon.operation.query", "{}").await.unwrap_err();
-    /// // Refused at once: a transport failure, but not a timeout.
-    /// assert!(matches!(err.kind(), ErrorKind::Transport { timed_out: false, .. }));
+    /// // Refused at once: no connection, so nothing was sent and nothing happened.
+    /// assert!(matches!(err.kind(), ErrorKind::Unreachable { .. }));
+    /// assert!(!err.outcome_unknown());
     /// # Ok(()) }
     /// ```
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
@@ -850,14 +851,25 @@ impl Client {
         let content_type =
             format!("application/x-www-form-urlencoded;charset={}", self.inner.charset.as_str());
         let mut attempt = 1;
+        // Whether an attempt so far may have reached the gateway: then a last attempt that
+        // could not connect does not make the outcome known.
+        let mut maybe_sent = false;
         let result = loop {
             let result = self.send_once(&url, &content_type, &body, method).await;
             match result {
                 Err(err) if err.is_retryable() && attempt < self.inner.retry.attempts_max() => {
+                    maybe_sent |= err.outcome_unknown();
                     let pause = self.inner.retry.pause_after(attempt);
-                    tracing::debug!(attempt, error = %err, ?pause, "outcome unknown: resending the identical request");
+                    tracing::debug!(attempt, error = %err, ?pause, "resending the identical request");
                     tokio::time::sleep(pause).await;
                     attempt += 1;
+                }
+                Err(err) if maybe_sent && matches!(err.kind(), ErrorKind::Unreachable { .. }) => {
+                    break Err(Error::new(ErrorKind::Transport {
+                        detail: format!("{err}; an earlier attempt may have reached the gateway"),
+                        timed_out: false,
+                    })
+                    .with_source(err));
                 }
                 result => break result,
             }
@@ -897,21 +909,17 @@ impl Client {
 
     /// One HTTP exchange: the body of a 200 answer, at most `RESPONSE_BYTES_MAX` bytes.
     async fn fetch(&self, url: &str, content_type: &str, body: &[u8]) -> Result<Vec<u8>, Error> {
-        let answer =
-            self.inner.transport.post(HttpRequest::new(url, content_type, body)).await.map_err(
-                |err| {
-                    let (detail, timed_out, source) = err.into_parts();
-                    let error = Error::new(ErrorKind::Transport { detail, timed_out });
-                    match source {
-                        Some(source) => error.with_boxed_source(source),
-                        None => error,
-                    }
-                },
-            )?;
+        let answer = self
+            .inner
+            .transport
+            .post(HttpRequest::new(url, content_type, body))
+            .await
+            .map_err(TransportError::into_error)?;
         if answer.status != 200 {
             let detail = match answer.status {
                 300..=399 => "a redirect: Alipay never redirects a call (is the URL right? page and app methods are opened, not called)",
-                404 => "not found: the gateway URL is wrong",
+                404 => "not found: check the gateway URL, which ends in /gateway.do",
+                405 => "method not allowed: this URL is not the gateway, check that it ends in /gateway.do",
                 _ => "Alipay answers every call with 200: this came from a proxy or a wrong URL",
             };
             return Err(Error::new(ErrorKind::HttpStatus {

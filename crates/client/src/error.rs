@@ -1,8 +1,9 @@
 //! The SDK's one error type: `Error { kind }` with a `#[non_exhaustive]` [`ErrorKind`].
 //!
-//! Four things can go wrong and callers must tell them apart, because they call for different
-//! actions: the request could not be built (fix the code or the configuration), the transport
-//! failed (the outcome is unknown: retry the identical request or query), the answer could not
+//! Five things can go wrong and callers must tell them apart, because they call for different
+//! actions: the request could not be built (fix the code or the configuration), no connection
+//! could be made (nothing was sent: start the server or fix the URL), the transport failed after
+//! that (the outcome is unknown: retry the identical request or query), the answer could not
 //! be verified (the outcome is unknown *and* the data is untrusted), or the gateway answered,
 //! verifiably, with an error (a business outcome: read `sub_code`).
 
@@ -57,8 +58,18 @@ pub enum ErrorKind {
         /// What is wrong.
         detail: String,
     },
-    /// No answer arrived: connection failure, timeout, a body that could not be read or was
-    /// over [`RESPONSE_BYTES_MAX`](crate::RESPONSE_BYTES_MAX). The request may or may not have
+    /// No connection to the gateway could be made (refused, no route, a name that does not
+    /// resolve, a TLS handshake that failed), on every attempt: nothing was sent, so nothing
+    /// happened. The client's retry loop tries again; when it gives up, the request can be sent
+    /// later as it is, or not at all.
+    #[error("cannot connect to the gateway (nothing was sent): {detail}")]
+    Unreachable {
+        /// What failed.
+        detail: String,
+    },
+    /// No answer arrived after the request went out, or might have: a connection that broke,
+    /// a timeout, a body that could not be read or was over
+    /// [`RESPONSE_BYTES_MAX`](crate::RESPONSE_BYTES_MAX). The request may or may not have
     /// taken effect; the client's retry loop resends it.
     #[error("transport failure: {detail}")]
     Transport {
@@ -374,10 +385,13 @@ impl Error {
     /// assert!(Error::from(ErrorKind::Gateway(busy)).outcome_unknown());
     /// assert!(Error::from(ErrorKind::Signature(SignatureFailure::Mismatch)).outcome_unknown());
     /// assert!(!Error::from(ErrorKind::Invalid { detail: "bad key".into() }).outcome_unknown());
+    /// let refused = Error::from(ErrorKind::Unreachable { detail: "connection refused".into() });
+    /// assert!(!refused.outcome_unknown()); // nothing was sent
     /// ```
     pub fn outcome_unknown(&self) -> bool {
         match &self.inner.kind {
             ErrorKind::Transport { .. } | ErrorKind::Signature(_) => true,
+            ErrorKind::Unreachable { .. } => false,
             ErrorKind::HttpStatus { status, .. } => status_outcome_unknown(*status),
             ErrorKind::Gateway(gateway) => gateway.outcome_unknown(),
             ErrorKind::Invalid { .. } | ErrorKind::Malformed { .. } => false,
@@ -394,6 +408,8 @@ impl Error {
     /// use hongbao_client::{Error, ErrorKind, SignatureFailure};
     /// let timeout = Error::from(ErrorKind::Transport { detail: "timed out".into(), timed_out: true });
     /// assert!(timeout.is_retryable());
+    /// let refused = Error::from(ErrorKind::Unreachable { detail: "connection refused".into() });
+    /// assert!(refused.is_retryable()); // a server that is restarting may be back
     /// let forged = Error::from(ErrorKind::Signature(SignatureFailure::Mismatch));
     /// assert!(forged.outcome_unknown() && !forged.is_retryable());
     /// let wrong_url = Error::from(ErrorKind::HttpStatus { status: 404, detail: "Not Found".into() });
@@ -403,7 +419,7 @@ impl Error {
     /// ```
     pub fn is_retryable(&self) -> bool {
         match &self.inner.kind {
-            ErrorKind::Transport { .. } => true,
+            ErrorKind::Transport { .. } | ErrorKind::Unreachable { .. } => true,
             ErrorKind::HttpStatus { status, .. } => status_retryable(*status),
             ErrorKind::Gateway(gateway) => gateway.outcome_unknown(),
             _ => false,

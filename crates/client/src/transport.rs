@@ -88,6 +88,8 @@ impl HttpResponse {
 pub struct TransportError {
     detail: String,
     timed_out: bool,
+    /// No connection was made: not a byte of the request left.
+    unreachable: bool,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
@@ -99,7 +101,7 @@ impl TransportError {
     /// assert_eq!(TransportError::new("reset").to_string(), "reset");
     /// ```
     pub fn new(detail: impl Into<String>) -> Self {
-        TransportError { detail: detail.into(), timed_out: false, source: None }
+        TransportError { detail: detail.into(), timed_out: false, unreachable: false, source: None }
     }
 
     /// A timeout: the gateway may still be processing the request.
@@ -109,7 +111,30 @@ impl TransportError {
     /// assert!(TransportError::timeout("read timed out").is_timeout());
     /// ```
     pub fn timeout(detail: impl Into<String>) -> Self {
-        TransportError { detail: detail.into(), timed_out: true, source: None }
+        TransportError { detail: detail.into(), timed_out: true, unreachable: false, source: None }
+    }
+
+    /// No connection could be made (refused, no route, a name that does not resolve, a TLS
+    /// handshake that failed): nothing of the request was sent. Only say so when it is certain;
+    /// the caller then reports that nothing happened instead of an unknown outcome.
+    ///
+    /// ```
+    /// use hongbao_client::TransportError;
+    /// let err = TransportError::unreachable("connection refused");
+    /// assert!(err.is_unreachable() && !err.is_timeout());
+    /// ```
+    pub fn unreachable(detail: impl Into<String>) -> Self {
+        TransportError { detail: detail.into(), timed_out: false, unreachable: true, source: None }
+    }
+
+    /// True when no connection was made, so nothing was sent.
+    ///
+    /// ```
+    /// use hongbao_client::TransportError;
+    /// assert!(!TransportError::new("reset by peer").is_unreachable());
+    /// ```
+    pub fn is_unreachable(&self) -> bool {
+        self.unreachable
     }
 
     /// Keeps the underlying error as the `source()`.
@@ -136,10 +161,18 @@ impl TransportError {
         self.timed_out
     }
 
-    pub(crate) fn into_parts(
-        self,
-    ) -> (String, bool, Option<Box<dyn std::error::Error + Send + Sync + 'static>>) {
-        (self.detail, self.timed_out, self.source)
+    /// The client's error for this failure, the underlying error kept as its source.
+    pub(crate) fn into_error(self) -> crate::Error {
+        let kind = if self.unreachable {
+            crate::ErrorKind::Unreachable { detail: self.detail }
+        } else {
+            crate::ErrorKind::Transport { detail: self.detail, timed_out: self.timed_out }
+        };
+        let error = crate::Error::new(kind);
+        match self.source {
+            Some(source) => error.with_boxed_source(source),
+            None => error,
+        }
     }
 }
 
@@ -261,9 +294,15 @@ fn describe(err: reqwest::Error) -> TransportError {
         detail.push_str(&inner.to_string());
         cause = inner.source();
     }
-    let timed_out = err.is_timeout();
-    let described =
-        if timed_out { TransportError::timeout(detail) } else { TransportError::new(detail) };
+    // reqwest reports a failure while connecting (DNS, TCP, TLS handshake) as `is_connect`:
+    // the request had not been written yet. A reused pooled connection that breaks is not one.
+    let described = if err.is_connect() {
+        TransportError::unreachable(detail)
+    } else if err.is_timeout() {
+        TransportError::timeout(detail)
+    } else {
+        TransportError::new(detail)
+    };
     described.with_source(err)
 }
 

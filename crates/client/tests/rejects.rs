@@ -10,8 +10,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the test failing
 
 use hongbao_client::{
-    AgreementPayRequest, Client, ErrorKind, Fen, OperationStatus, OutOrderNo, OutRequestNo,
-    RetryPolicy, SignatureFailure, UserId,
+    AgreementPayRequest, Client, ErrorKind, Fen, HttpRequest, OperationStatus, OutOrderNo,
+    OutRequestNo, RetryPolicy, SignatureFailure, Transport, TransportError, TransportFuture,
+    UserId,
 };
 use hongbao_sign::{PrivateKey, SignType};
 use hongbao_test_support::{app_a_key, gateway_key, stranger_key, APP_A, MERCHANT_A};
@@ -295,4 +296,57 @@ async fn a_timeout_is_a_transport_error_that_says_so() {
     let err = client.agreement_pay(&pay()).await.expect_err("times out");
     assert!(matches!(err.kind(), ErrorKind::Transport { timed_out: true, .. }), "{err:?}");
     assert!(err.outcome_unknown());
+}
+
+#[tokio::test]
+async fn a_refused_connection_says_nothing_was_sent_and_leaves_no_unknown_outcome() {
+    // A port with no listener: bound, read, then closed.
+    let closed =
+        std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");
+    let url = format!("http://{closed}/gateway.do");
+    let retry = RetryPolicy::new(2, Duration::from_millis(1), Duration::from_millis(1));
+    let err = client(&url, retry).agreement_pay(&pay()).await.expect_err("nothing listens");
+    assert!(matches!(err.kind(), ErrorKind::Unreachable { .. }), "{err:?}");
+    assert!(!err.outcome_unknown(), "nothing was sent, so nothing happened");
+    assert!(err.to_string().contains("nothing was sent"), "{err}");
+}
+
+/// A transport that fails with each of `script` in turn (the last one repeats).
+struct Failing(Mutex<Vec<TransportError>>);
+
+impl Transport for Failing {
+    fn post<'a>(&'a self, _request: HttpRequest<'a>) -> TransportFuture<'a> {
+        let mut script = self.0.lock().expect("lock");
+        let next = if script.len() > 1 {
+            script.remove(0)
+        } else {
+            TransportError::unreachable(script[0].to_string())
+        };
+        Box::pin(async move { Err(next) })
+    }
+}
+
+#[tokio::test]
+async fn a_refused_retry_after_a_timeout_keeps_the_outcome_unknown() {
+    // The first attempt timed out (it may have reached the gateway), the retry could not
+    // connect: the call as a whole may still have taken effect.
+    let failing = Failing(Mutex::new(vec![
+        TransportError::timeout("no answer in 15 s"),
+        TransportError::unreachable("connection refused"),
+    ]));
+    let retry = RetryPolicy::new(2, Duration::from_millis(1), Duration::from_millis(1));
+    let client = Client::builder(
+        "http://127.0.0.1:9/gateway.do",
+        APP_A,
+        app_a_key(),
+        gateway_key().public_key().expect("public"),
+    )
+    .retry(retry)
+    .transport(Arc::new(failing))
+    .build()
+    .expect("builds");
+    let err = client.agreement_pay(&pay()).await.expect_err("fails");
+    assert!(matches!(err.kind(), ErrorKind::Transport { .. }), "{err:?}");
+    assert!(err.outcome_unknown(), "{err}");
+    assert!(err.to_string().contains("an earlier attempt may have reached the gateway"), "{err}");
 }
