@@ -90,6 +90,9 @@ pub struct LimitsEntry {
     /// How long a client may take to send a request body, on every route (`"15s"`, whole
     /// seconds or minutes; default 15s).
     pub body_timeout: Option<String>,
+    /// Most answer signatures remembered for answers whose bytes come again (a polled
+    /// `operation.query`, a replayed retry); 0 signs every answer afresh (default 4096).
+    pub signature_cache: Option<usize>,
 }
 
 /// `[metrics]`.
@@ -513,6 +516,14 @@ fn limits(entry: LimitsEntry) -> Result<hongbao_gateway::Limits> {
             })?;
         limits.body_read_timeout = std::time::Duration::from_secs(seconds);
     }
+    if let Some(entries) = entry.signature_cache {
+        if entries > 1_000_000 {
+            bail!(
+                "[limits] signature_cache {entries} is over 1000000 entries (about 400 bytes each)"
+            );
+        }
+        limits.signature_cache_entries = entries;
+    }
     Ok(limits)
 }
 
@@ -684,6 +695,17 @@ mod tests {
         let config = config_with(dir.path(), "[limits]\nbody_timeout = \"2s\"\n").expect("valid");
         assert_eq!(config.limits.body_read_timeout, std::time::Duration::from_secs(2));
         assert!(config_with(dir.path(), "[limits]\nbody_timeout = \"0s\"\n").is_err());
+    }
+
+    #[test]
+    fn the_signature_memo_is_configurable_and_bounded() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let default = config_with(dir.path(), "").expect("valid");
+        assert_eq!(default.limits.signature_cache_entries, 4096);
+        let off = config_with(dir.path(), "[limits]\nsignature_cache = 0\n").expect("valid");
+        assert_eq!(off.limits.signature_cache_entries, 0);
+        assert!(config_with(dir.path(), "[limits]\nsignature_cache = 2000000\n").is_err());
+        assert!(config_with(dir.path(), "[limits]\nsignature_cache = -1\n").is_err());
     }
 
     #[test]

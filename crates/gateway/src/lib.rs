@@ -38,7 +38,9 @@ pub mod wallet;
 use hongbao_protocol::encryption::EncryptKey;
 use hongbao_protocol::envelope::{render_answer, NodeForm, RenderError, ResponseNode};
 use hongbao_protocol::{Charset, SignType};
-use hongbao_sign::{CertError, Certificate, PrivateKey, PublicKey, RootBundle, SignError};
+use hongbao_sign::{
+    CachingSigner, CertError, Certificate, PrivateKey, PublicKey, RootBundle, SignError, Source,
+};
 use hongbao_store::Store;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -189,6 +191,9 @@ pub struct Limits {
     /// How long a graceful stop waits for the requests in flight before it closes their
     /// connections.
     pub shutdown_grace: std::time::Duration,
+    /// Most answer signatures remembered for answers whose bytes come again (a polled query,
+    /// a replayed retry): `sign::CachingSigner`. 0 signs every answer afresh.
+    pub signature_cache_entries: usize,
 }
 
 impl Limits {
@@ -215,6 +220,8 @@ impl Default for Limits {
             inflight_max: 512,
             admission_wait: std::time::Duration::from_secs(1),
             shutdown_grace: std::time::Duration::from_secs(10),
+            // About 400 bytes each: under 2 MB, a few seconds of polling at full speed.
+            signature_cache_entries: 4096,
         }
     }
 }
@@ -225,6 +232,8 @@ pub struct Gateway {
     pub apps: HashMap<String, App>,
     /// Signs every answer ("the Alipay private key").
     pub gateway_key: PrivateKey,
+    /// The same key for answers, remembering recent signatures (see `Limits`).
+    answer_signer: CachingSigner,
     /// The ledger's storage.
     pub store: Arc<dyn Store>,
     /// Business time (gmt_* fields, timeouts).
@@ -296,6 +305,10 @@ impl Gateway {
     ) -> Gateway {
         Gateway {
             apps,
+            answer_signer: CachingSigner::new(
+                gateway_key.clone(),
+                Limits::default().signature_cache_entries,
+            ),
             gateway_key,
             store,
             clock,
@@ -334,16 +347,27 @@ impl Gateway {
         };
         let form = encrypt.map_or(NodeForm::Clear, NodeForm::Encrypted);
         render_answer(key, node, charset, form, cert_sn, |bytes| {
-            self.gateway_key.sign(sign_type, bytes)
+            let (signature, source) = self.answer_signer.sign(sign_type, bytes)?;
+            if source == Source::Remembered {
+                metrics::counter!("hongbao_signatures_remembered_total").increment(1);
+            }
+            Ok(signature)
         })
         .map_err(|err| match err {
             RenderError::Sign(err) | RenderError::Encrypt(err) => err,
         })
     }
 
+    /// How many answer signatures are remembered now (`Limits::signature_cache_entries`).
+    pub fn signatures_remembered(&self) -> usize {
+        self.answer_signer.remembered()
+    }
+
     /// Replaces the limits (and resizes the in-flight admission with them).
     pub fn set_limits(&mut self, limits: Limits) {
         self.inflight = Arc::new(tokio::sync::Semaphore::new(limits.inflight_max));
+        self.answer_signer =
+            CachingSigner::new(self.gateway_key.clone(), limits.signature_cache_entries);
         self.limits = limits;
     }
 

@@ -457,3 +457,40 @@ async fn arbitrary_bytes_never_break_the_gateway() {
     // The server still answers normally afterwards.
     assert_eq!(app.call(QUERY, UNKNOWN_QUERY).await.sub_code(), "AUTH_ORDER_NOT_EXIST");
 }
+
+#[tokio::test]
+async fn a_polled_query_gets_the_same_verified_bytes_and_is_signed_once() {
+    for entries in [4096, 0] {
+        let limits =
+            hongbao_gateway::Limits { signature_cache_entries: entries, ..Default::default() };
+        let app = spawn_app_with(limits).await;
+        let pay = app.call(PAY, &pay_biz("POLL1", "10.00")).await;
+        assert_eq!(pay.code(), "10000");
+        let before = app.gateway.signatures_remembered();
+        let query = format!(
+            r#"{{"auth_no":"{}","operation_id":"{}"}}"#,
+            pay.field("auth_no"),
+            pay.field("operation_id")
+        );
+        // A merchant polling for SUCCESS: three identical answers, each verified by `call`.
+        let polls = [
+            app.call(QUERY, &query).await,
+            app.call(QUERY, &query).await,
+            app.call(QUERY, &query).await,
+        ];
+        assert!(polls.iter().all(|poll| poll.field("status") == "SUCCESS"));
+        assert!(
+            polls.iter().all(|poll| poll.http.body == polls[0].http.body),
+            "byte-identical answers"
+        );
+        // The same bytes under RSA are another signature: signed, not looked up.
+        let rsa = app.send(&Call::new(QUERY, &query).sign_type(SignType::Rsa)).await;
+        assert_eq!(rsa.field("status"), "SUCCESS");
+        let remembered = app.gateway.signatures_remembered();
+        if entries == 0 {
+            assert_eq!(remembered, 0, "a memo of 0 entries remembers nothing");
+        } else {
+            assert_eq!(remembered, before + 2, "one RSA2 signature for the three polls, one RSA");
+        }
+    }
+}

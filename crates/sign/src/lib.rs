@@ -9,9 +9,11 @@
 #![deny(missing_docs)]
 
 pub mod aes;
+pub mod cache;
 pub mod cert;
 
 pub use aes::EncryptKey;
+pub use cache::{CachingSigner, Source};
 pub use cert::{Authority, CertError, Certificate, RootBundle, Subject};
 
 use base64::engine::general_purpose::STANDARD as BASE64;
