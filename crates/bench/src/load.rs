@@ -73,6 +73,12 @@ pub enum Scenario {
     DisburseHot,
     /// Red-packet day: fund, claims, refund of the remainder, queries.
     Mixed,
+    /// A claim, then its query three times (a merchant polling for SUCCESS), with the
+    /// gateway's signature memo off like every scenario above.
+    ClaimPolled,
+    /// The same with the memo on: the polls' answer bytes come again, so its saving shows
+    /// here and nowhere else.
+    ClaimPolledMemo,
 }
 
 impl Scenario {
@@ -84,6 +90,8 @@ impl Scenario {
             Scenario::DisburseSpread => "disburse, spread over 1,000 packets",
             Scenario::DisburseHot => "disburse, one hot packet",
             Scenario::Mixed => "mixed red-packet day",
+            Scenario::ClaimPolled => "disburse, each claim polled 3 times",
+            Scenario::ClaimPolledMemo => "disburse, each claim polled 3 times, signature memo on",
         }
     }
 }
@@ -92,6 +100,8 @@ impl Scenario {
 pub const SPREAD_PACKETS: usize = 1000;
 /// Claims per packet in the mixed workload (then the remainder is refunded).
 const MIXED_CLAIMS: usize = 8;
+/// Queries after each claim in the polled-claim workload.
+pub const POLLS: usize = 3;
 
 /// What a load process measured.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -297,6 +307,32 @@ async fn prepare(spec: &LoadSpec, verifier: &PublicKey) -> Result<(Vec<Vec<PlanS
                     let biz =
                         disburse_biz(&format!("{prefix}H{index}"), &packet, "0.01", claimer(index));
                     single((DISBURSE, biz))
+                })
+                .collect();
+            (plans, false)
+        }
+        Scenario::ClaimPolled | Scenario::ClaimPolledMemo => {
+            // A cycle: a claim spread over the packets as in `DisburseSpread`, then POLLS
+            // identical queries of it by the merchant's ids.
+            let cycles = spec.budget / (POLLS + 1) + 1;
+            let packets = SPREAD_PACKETS.min(cycles);
+            let pays: Vec<Plan> = (0..packets)
+                .map(|index| (PAY, pay_biz(&format!("{prefix}W{index}"), "100.00")))
+                .collect();
+            let auth_nos: Vec<String> = setup_calls(spec.addr, pays, verifier)
+                .await?
+                .iter()
+                .map(|node| field(node, "auth_no"))
+                .collect();
+            let plans = (0..cycles)
+                .map(|cycle| {
+                    let claim_no = format!("{prefix}V{cycle}");
+                    let packet = format!(r#""deduct_auth_no":"{}""#, auth_nos[cycle % packets]);
+                    let biz = disburse_biz(&claim_no, &packet, "0.01", claimer(cycle));
+                    let mut steps = vec![PlanStep::Sign((DISBURSE, biz))];
+                    let query = format!(r#"{{"out_order_no":"{claim_no}","out_request_no":"1"}}"#);
+                    steps.extend((0..POLLS).map(|_| PlanStep::Sign((QUERY, query.clone()))));
+                    steps
                 })
                 .collect();
             (plans, false)

@@ -145,6 +145,8 @@ fn scenario_key(scenario: Scenario) -> &'static str {
         Scenario::DisburseSpread => "spread",
         Scenario::DisburseHot => "hot",
         Scenario::Mixed => "mixed",
+        Scenario::ClaimPolled => "poll",
+        Scenario::ClaimPolledMemo => "poll-memo",
     }
 }
 
@@ -332,7 +334,9 @@ fn postgres_url(choice: &str, work: &Path) -> Result<(String, Option<PathBuf>)> 
 }
 
 /// Writes keys and `hongbao.toml` into `dir`; returns the config path.
-fn write_config(dir: &Path, gateway_key: &PrivateKey) -> Result<PathBuf> {
+/// `hongbao.toml` for a bench server. `signature_memo` off (every scenario but one) makes every
+/// answer cost a signature, as the RSA floor assumes; on, the gateway's default memo.
+fn write_config(dir: &Path, gateway_key: &PrivateKey, signature_memo: bool) -> Result<PathBuf> {
     let keys = dir.join("keys");
     std::fs::create_dir_all(&keys)?;
     std::fs::write(keys.join("gateway_private.pem"), gateway_key.to_pkcs8_pem()?)?;
@@ -348,6 +352,9 @@ fn write_config(dir: &Path, gateway_key: &PrivateKey) -> Result<PathBuf> {
             "[[user]]\nuser_id = \"{}\"\nlogon_id = \"claimer{index}@bench.example\"\nbalance = \"0.00\"\n",
             CLAIMER_BASE + index
         ));
+    }
+    if !signature_memo {
+        config.push_str("[limits]\nsignature_cache = 0\n");
     }
     let path = dir.join("hongbao.toml");
     std::fs::write(&path, config)?;
@@ -540,13 +547,14 @@ fn run_load(
     Ok(result)
 }
 
-const SCENARIOS: [Scenario; 6] = [
+const SCENARIOS: [Scenario; 7] = [
     Scenario::QueryAlipayIds,
     Scenario::QueryMerchantIds,
     Scenario::Pay,
     Scenario::DisburseSpread,
     Scenario::DisburseHot,
     Scenario::Mixed,
+    Scenario::ClaimPolled,
 ];
 
 /// Every scenario against one store (and, on SQLite, the open-loop sweep against the capacity
@@ -560,7 +568,7 @@ fn run_store(
 ) -> Result<Vec<Measured>> {
     let args = &context.args;
     std::fs::create_dir_all(dir)?;
-    let config = write_config(dir, &context.gateway_key)?;
+    let config = write_config(dir, &context.gateway_key, false)?;
     let server = Server::start(&context.hongbao, &config, database)?;
     eprintln!("{store}: hongbao serve on {} (pid {})", server.addr, server.child.id());
     let mut measured = Vec::new();
@@ -625,6 +633,23 @@ fn run_store(
         *capacity = Some(measured_capacity);
     }
     server.stop();
+    if wanted(args, scenario_key(Scenario::ClaimPolledMemo)) {
+        // The polled claims again on a server with the signature memo on (same database).
+        let config = write_config(dir, &context.gateway_key, true)?;
+        let server = Server::start(&context.hongbao, &config, database)?;
+        let scenario = Scenario::ClaimPolledMemo;
+        let window = Window {
+            scenario,
+            connections: args.connections,
+            seconds: args.seconds,
+            rate: None,
+            query_targets: Vec::new(),
+            label: format!("{store} {}", scenario.name()),
+        };
+        let result = run_load(context, &server, dir, window)?;
+        measured.push(Measured { store, scenario, connections: args.connections, result });
+        server.stop();
+    }
     Ok(measured)
 }
 
@@ -634,7 +659,7 @@ const SWEEP_CONNECTIONS: usize = 128;
 /// Seeds 10 k … 1 M operations through the store API and measures each level.
 fn run_growth(context: &BenchContext, dir: &Path, levels: &[u64]) -> Result<Vec<GrowthPoint>> {
     std::fs::create_dir_all(dir)?;
-    let config = write_config(dir, &context.gateway_key)?;
+    let config = write_config(dir, &context.gateway_key, false)?;
     let database = dir.join("data/hongbao.db");
     std::fs::create_dir_all(database.parent().context("data dir")?)?;
     let url = format!("sqlite://{}", database.display());
