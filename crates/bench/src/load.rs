@@ -79,6 +79,19 @@ pub enum Scenario {
     /// The same with the memo on: the polls' answer bytes come again, so its saving shows
     /// here and nowhere else.
     ClaimPolledMemo,
+    /// `QueryMerchantIds` on a server writing the sandbox request log (the console on).
+    QueryMerchantIdsLogged,
+    /// `DisburseSpread` on a server writing the sandbox request log.
+    DisburseSpreadLogged,
+}
+
+/// How a scenario's server differs from the bench's default one (memo off, no request log).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Variant {
+    /// The gateway's signature memo on (`[limits] signature_cache` left at its default).
+    pub signature_memo: bool,
+    /// The sandbox console on, so every call is written to the request log.
+    pub request_log: bool,
 }
 
 impl Scenario {
@@ -92,6 +105,19 @@ impl Scenario {
             Scenario::Mixed => "mixed red-packet day",
             Scenario::ClaimPolled => "disburse, each claim polled 3 times",
             Scenario::ClaimPolledMemo => "disburse, each claim polled 3 times, signature memo on",
+            Scenario::QueryMerchantIdsLogged => "operation.query by merchant ids, request log on",
+            Scenario::DisburseSpreadLogged => "disburse, spread, request log on",
+        }
+    }
+
+    /// Its server's configuration.
+    pub fn variant(self) -> Variant {
+        match self {
+            Scenario::ClaimPolledMemo => Variant { signature_memo: true, request_log: false },
+            Scenario::QueryMerchantIdsLogged | Scenario::DisburseSpreadLogged => {
+                Variant { signature_memo: false, request_log: true }
+            }
+            _ => Variant::default(),
         }
     }
 }
@@ -214,7 +240,9 @@ async fn prepare(spec: &LoadSpec, verifier: &PublicKey) -> Result<(Vec<Vec<PlanS
     let prefix = &spec.prefix;
     let single = |plan: Plan| vec![PlanStep::Sign(plan)];
     Ok(match spec.scenario {
-        Scenario::QueryAlipayIds | Scenario::QueryMerchantIds => {
+        Scenario::QueryAlipayIds
+        | Scenario::QueryMerchantIds
+        | Scenario::QueryMerchantIdsLogged => {
             let targets: Vec<(String, String, String, String)> = if spec.query_targets.is_empty() {
                 let pays: Vec<Plan> = (0..200)
                     .map(|index| (PAY, pay_biz(&format!("{prefix}Q{index}"), "1.00")))
@@ -276,7 +304,7 @@ async fn prepare(spec: &LoadSpec, verifier: &PublicKey) -> Result<(Vec<Vec<PlanS
                 .collect();
             (plans, false)
         }
-        Scenario::DisburseSpread => {
+        Scenario::DisburseSpread | Scenario::DisburseSpreadLogged => {
             // Smoke runs have small budgets: fewer packets keep their setup short.
             let packets = SPREAD_PACKETS.min(spec.budget.max(1));
             let pays: Vec<Plan> = (0..packets)

@@ -20,7 +20,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use hongbao_sign::PrivateKey;
 use hongbao_test_support::{app_a_key, APP_A, MERCHANT_A};
-use load::{LoadResult, LoadSpec, Scenario, CLAIMERS, CLAIMER_BASE};
+use load::{LoadResult, LoadSpec, Scenario, Variant, CLAIMERS, CLAIMER_BASE};
 use std::io::BufRead;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -147,6 +147,8 @@ fn scenario_key(scenario: Scenario) -> &'static str {
         Scenario::Mixed => "mixed",
         Scenario::ClaimPolled => "poll",
         Scenario::ClaimPolledMemo => "poll-memo",
+        Scenario::QueryMerchantIdsLogged => "query-logged",
+        Scenario::DisburseSpreadLogged => "spread-logged",
     }
 }
 
@@ -334,9 +336,9 @@ fn postgres_url(choice: &str, work: &Path) -> Result<(String, Option<PathBuf>)> 
 }
 
 /// Writes keys and `hongbao.toml` into `dir`; returns the config path.
-/// `hongbao.toml` for a bench server. `signature_memo` off (every scenario but one) makes every
-/// answer cost a signature, as the RSA floor assumes; on, the gateway's default memo.
-fn write_config(dir: &Path, gateway_key: &PrivateKey, signature_memo: bool) -> Result<PathBuf> {
+/// `hongbao.toml` for a bench server. The memo off (every scenario but one) makes every answer
+/// cost a signature, as the RSA floor assumes; the request log on turns the console on.
+fn write_config(dir: &Path, gateway_key: &PrivateKey, variant: Variant) -> Result<PathBuf> {
     let keys = dir.join("keys");
     std::fs::create_dir_all(&keys)?;
     std::fs::write(keys.join("gateway_private.pem"), gateway_key.to_pkcs8_pem()?)?;
@@ -353,8 +355,11 @@ fn write_config(dir: &Path, gateway_key: &PrivateKey, signature_memo: bool) -> R
             CLAIMER_BASE + index
         ));
     }
-    if !signature_memo {
+    if !variant.signature_memo {
         config.push_str("[limits]\nsignature_cache = 0\n");
+    }
+    if variant.request_log {
+        config.push_str("[sandbox]\nconsole_token = \"bench-console-token-0123456789\"\n");
     }
     let path = dir.join("hongbao.toml");
     std::fs::write(&path, config)?;
@@ -557,6 +562,10 @@ const SCENARIOS: [Scenario; 7] = [
     Scenario::ClaimPolled,
 ];
 
+/// The scenarios on a server configured otherwise (`Scenario::variant`), run after the others.
+const VARIANTS: [Scenario; 3] =
+    [Scenario::ClaimPolledMemo, Scenario::QueryMerchantIdsLogged, Scenario::DisburseSpreadLogged];
+
 /// Every scenario against one store (and, on SQLite, the open-loop sweep against the capacity
 /// measured right before it).
 fn run_store(
@@ -568,7 +577,7 @@ fn run_store(
 ) -> Result<Vec<Measured>> {
     let args = &context.args;
     std::fs::create_dir_all(dir)?;
-    let config = write_config(dir, &context.gateway_key, false)?;
+    let config = write_config(dir, &context.gateway_key, Variant::default())?;
     let server = Server::start(&context.hongbao, &config, database)?;
     eprintln!("{store}: hongbao serve on {} (pid {})", server.addr, server.child.id());
     let mut measured = Vec::new();
@@ -633,11 +642,13 @@ fn run_store(
         *capacity = Some(measured_capacity);
     }
     server.stop();
-    if wanted(args, scenario_key(Scenario::ClaimPolledMemo)) {
-        // The polled claims again on a server with the signature memo on (same database).
-        let config = write_config(dir, &context.gateway_key, true)?;
+    // The variants, each on a server of its own configuration over the same database.
+    for scenario in VARIANTS {
+        if !wanted(args, scenario_key(scenario)) {
+            continue;
+        }
+        let config = write_config(dir, &context.gateway_key, scenario.variant())?;
         let server = Server::start(&context.hongbao, &config, database)?;
-        let scenario = Scenario::ClaimPolledMemo;
         let window = Window {
             scenario,
             connections: args.connections,
@@ -659,7 +670,7 @@ const SWEEP_CONNECTIONS: usize = 128;
 /// Seeds 10 k … 1 M operations through the store API and measures each level.
 fn run_growth(context: &BenchContext, dir: &Path, levels: &[u64]) -> Result<Vec<GrowthPoint>> {
     std::fs::create_dir_all(dir)?;
-    let config = write_config(dir, &context.gateway_key, false)?;
+    let config = write_config(dir, &context.gateway_key, Variant::default())?;
     let database = dir.join("data/hongbao.db");
     std::fs::create_dir_all(database.parent().context("data dir")?)?;
     let url = format!("sqlite://{}", database.display());

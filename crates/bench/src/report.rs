@@ -388,6 +388,7 @@ pub fn markdown(report: &Report) -> anyhow::Result<String> {
     writeln!(w, "- disburse, spread: 0.01 claims spread round-robin over 1,000 packets funded before the window.")?;
     writeln!(w, "- disburse, one hot packet: every claim draws 0.01 from the same packet (`deduct_auth_no`).")?;
     writeln!(w, "- disburse, each claim polled {} times: a 0.01 claim spread over the packets as above, then its `operation.query` by merchant ids {} times, as a merchant polls for SUCCESS (1 request in {} is a claim). Every scenario runs with the gateway's signature memo off (`[limits] signature_cache = 0`), so every answer costs a signature as the RSA floor assumes, even where answers repeat (operation.query round-robin over 200 packets); the polled claims run once more on a server with the memo on (\"signature memo on\"), where the polls' byte-identical answers are signed once: that row is the memo's saving.", crate::load::POLLS, crate::load::POLLS, crate::load::POLLS + 1)?;
+    writeln!(w, "- \"request log on\": the same requests as the scenario named, on a server with the sandbox console on, so every call is also written to the request log (off the request's path, in the ledger's database); compare with the row without it.")?;
     writeln!(
         w,
         "- mixed red-packet day: each connection repeats a cycle of 12 requests: fund 1.00, 8 claims of \
