@@ -14,8 +14,8 @@
 
 use crate::error::{log_failure, to_alipay, ApiError};
 use crate::html::{
-    error_page, escape, field, form_fields, order_summary, page, pay_before, pay_form, Attempt,
-    ErrorKind, Lang,
+    error_page, field, form_fields, order_card, page, pay_before, pay_form, Attempt, ErrorKind,
+    Lang,
 };
 use crate::methods::fund::payer_side_order;
 use crate::sandbox::PeerAddr;
@@ -35,6 +35,7 @@ use hongbao_protocol::RequestError;
 use hongbao_protocol::{Method, Params};
 use hongbao_store::PaymentOrder;
 use http::StatusCode;
+use maud::{html, Markup};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -150,45 +151,51 @@ async fn render(gateway: &Gateway, auth_no: &str, lang: Lang, attempt: Attempt<'
         Ok(found) => found,
         Err(page) => return page,
     };
-    let summary = order_summary(lang, &merchant, &order.view);
     let attempt = Attempt { users: &gateway.sandbox.login_users, ..attempt };
     let closed_by_time = order.pay_deadline_ms.is_some_and(|d| gateway.clock.now_ms() >= d);
-    let body = match order.status {
-        PacketStatus::Funded => format!(
-            "{summary}<p class=\"ok\" id=\"status\">{paid}</p>{back}</div>",
-            paid = lang.t("已支付", "Paid"),
-            back = back_link(lang, order.return_url.as_deref()),
-        ),
-        PacketStatus::Closed => closed_card(&summary, lang),
-        PacketStatus::WaitPay if closed_by_time => closed_card(&summary, lang),
-        PacketStatus::WaitPay => {
-            let form = pay_form(
-                lang,
-                &format!("/cashier/{}", order.view.auth_no),
-                &[("lang", lang.code())],
-                attempt,
-            );
-            format!("{summary}{}</div>{form}", pay_before(lang, order.pay_deadline_ms))
-        }
+    let body = order_body(lang, &merchant, &order, closed_by_time, attempt);
+    page(lang, lang.t("hongbao 收银台", "hongbao cashier"), body, StatusCode::OK)
+}
+
+/// The cashier's cards for `order`: paid, closed, or waiting for the payer's login.
+pub(crate) fn order_body(
+    lang: Lang,
+    merchant: &str,
+    order: &PaymentOrder,
+    closed_by_time: bool,
+    attempt: Attempt<'_>,
+) -> Markup {
+    let closed = || {
+        let status = html! {
+            p.closed id="status" { (lang.t("订单已关闭（超时未支付）", "Closed: not paid in time")) }
+        };
+        order_card(lang, merchant, &order.view, status)
     };
-    page(lang, lang.t("hongbao 收银台", "hongbao cashier"), &body, StatusCode::OK)
+    match order.status {
+        PacketStatus::Funded => {
+            let status = html! {
+                p.ok id="status" { (lang.t("已支付", "Paid")) }
+                (back_link(lang, order.return_url.as_deref()))
+            };
+            order_card(lang, merchant, &order.view, status)
+        }
+        PacketStatus::Closed => closed(),
+        PacketStatus::WaitPay if closed_by_time => closed(),
+        PacketStatus::WaitPay => {
+            let action = format!("/cashier/{}", order.view.auth_no);
+            html! {
+                (order_card(lang, merchant, &order.view, pay_before(lang, order.pay_deadline_ms)))
+                (pay_form(lang, &action, &[("lang", lang.code())], attempt))
+            }
+        }
+    }
 }
 
-fn closed_card(summary: &str, lang: Lang) -> String {
-    format!(
-        "{summary}<p class=\"closed\" id=\"status\">{}</p></div>",
-        lang.t("订单已关闭（超时未支付）", "Closed: not paid in time")
-    )
-}
-
-fn back_link(lang: Lang, return_url: Option<&str>) -> String {
-    match return_url {
-        Some(url) => format!(
-            "<p><a id=\"back\" href=\"{}\">{}</a></p>",
-            escape(url),
-            lang.t("返回商户", "Back to the merchant")
-        ),
-        None => String::new(),
+fn back_link(lang: Lang, return_url: Option<&str>) -> Markup {
+    html! {
+        @if let Some(url) = return_url {
+            p { a id="back" href=(url) { (lang.t("返回商户", "Back to the merchant")) } }
+        }
     }
 }
 
@@ -222,13 +229,19 @@ async fn act_on(
         Err(page) => return page,
     };
     if field(&fields, "action") == Some("cancel") {
-        let body = format!(
-            "<div class=\"card\"><p class=\"closed\" id=\"status\">{}</p><p class=\"meta\">{}</p>{}</div>",
-            lang.t("已取消支付", "Payment cancelled"),
-            lang.t("订单未支付，超时后自动关闭。", "The order stays unpaid and closes when its pay_timeout passes."),
-            back_link(lang, order.return_url.as_deref()),
-        );
-        return page(lang, lang.t("已取消", "Cancelled"), &body, StatusCode::OK);
+        let body = html! {
+            div.card {
+                p.closed id="status" { (lang.t("已取消支付", "Payment cancelled")) }
+                p.meta {
+                    (lang.t(
+                        "订单未支付，超时后自动关闭。",
+                        "The order stays unpaid and closes when its pay_timeout passes.",
+                    ))
+                }
+                (back_link(lang, order.return_url.as_deref()))
+            }
+        };
+        return page(lang, lang.t("已取消", "Cancelled"), body, StatusCode::OK);
     }
     let (login, password) =
         (field(&fields, "login").unwrap_or("").trim(), field(&fields, "password").unwrap_or(""));

@@ -1,11 +1,13 @@
-//! Server-rendered HTML for the cashier and the wallet: one stylesheet, escaping, two languages.
-//! Plain HTML forms, no JavaScript needed, and none allowed: every payer page carries a
+//! Server-rendered HTML for the cashier, the wallet and the landing page, in maud (every
+//! interpolated text is escaped), and the page skeleton the console shares: one stylesheet, two
+//! languages. Plain HTML forms, no JavaScript needed, and none allowed: every payer page carries a
 //! restrictive Content-Security-Policy, may not be framed (clickjacking the Pay button) and is
 //! never cached (`secure`). Merchant-given text is shown without the invisible characters that
 //! could disguise it (`visible`).
 
 use axum::response::{Html, IntoResponse, Response};
 use http::StatusCode;
+use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 /// Page language: Chinese by default, English with `lang=en`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,10 +53,10 @@ fn invisible(ch: char) -> bool {
         | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
-/// Merchant-given text as a payer sees it: escaped, without invisible formatting characters.
+/// Merchant-given text as a payer sees it: without invisible formatting characters. Escaping is
+/// maud's, when the text is rendered.
 pub fn visible(text: &str) -> String {
-    let kept: String = text.chars().filter(|ch| !invisible(*ch)).collect();
-    escape(&kept)
+    text.chars().filter(|ch| !invisible(*ch)).collect()
 }
 
 /// The Content-Security-Policy of every payer page: nothing but its own inline style; no
@@ -76,22 +78,6 @@ pub fn secure(mut response: Response) -> Response {
     // The cashier's URL names the order; the merchant's return page need not learn it.
     headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     response
-}
-
-/// Escapes text for HTML element content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(ch),
-        }
-    }
-    out
 }
 
 const STYLE: &str = r#"
@@ -127,8 +113,50 @@ pub enum Surface {
     Wallet,
 }
 
+/// The skeleton of every hongbao page, the payer's and the console's: the document in `lang`,
+/// its head (`title`, the stylesheet of its part), the blue header (`header`: the brand and the
+/// links on its right), `main` and, when given, the footer line.
+pub(crate) fn document(
+    lang: Lang,
+    title: &str,
+    style: &'static str,
+    header: Markup,
+    main: Markup,
+    footer: Option<&str>,
+) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width,initial-scale=1";
+                title { (title) }
+                style { (PreEscaped(style)) }
+            }
+            body {
+                header { (header) }
+                main { (main) }
+                @if let Some(footer) = footer { footer { (footer) } }
+            }
+        }
+    }
+}
+
+/// The header's brand: hongbao and which part of it this is.
+pub(crate) fn brand(sub: &str) -> Markup {
+    html! { span.brand { "hongbao" small { (sub) } } }
+}
+
+/// The zh/en switch: links to the same page in the other language.
+pub(crate) fn lang_switch() -> Markup {
+    html! {
+        a id="lang-zh" href="?lang=zh" { "中文" }
+        a id="lang-en" href="?lang=en" { "English" }
+    }
+}
+
 /// A complete cashier page around `body`.
-pub fn page(lang: Lang, title: &str, body: &str, status: StatusCode) -> Response {
+pub fn page(lang: Lang, title: &str, body: Markup, status: StatusCode) -> Response {
     page_on(Surface::Cashier, lang, title, body, status)
 }
 
@@ -137,20 +165,20 @@ pub fn page_on(
     surface: Surface,
     lang: Lang,
     title: &str,
-    body: &str,
+    body: Markup,
     status: StatusCode,
 ) -> Response {
     let sub = match surface {
         Surface::Cashier => lang.t("红包收银台 · 沙箱", "Red packet cashier · sandbox"),
         Surface::Wallet => lang.t("钱包 · 沙箱", "Wallet · sandbox"),
     };
-    let html = format!(
-        "<!DOCTYPE html><html lang=\"{code}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{title}</title><style>{STYLE}</style></head><body><header><span class=\"brand\">hongbao<small>{sub}</small></span><span><a id=\"lang-zh\" href=\"?lang=zh\">中文</a><a id=\"lang-en\" href=\"?lang=en\">English</a></span></header><main>{body}</main><footer>{footer}</footer></body></html>",
-        code = lang.code(),
-        title = escape(title),
-        footer = lang.t("这是 hongbao 沙箱：不涉及真实资金。", "This is the hongbao sandbox: no real money moves."),
+    let header = html! { (brand(sub)) span { (lang_switch()) } };
+    let footer = lang.t(
+        "这是 hongbao 沙箱：不涉及真实资金。",
+        "This is the hongbao sandbox: no real money moves.",
     );
-    secure((status, Html(html)).into_response())
+    let markup = document(lang, title, STYLE, header, body, Some(footer));
+    secure((status, Html(markup.into_string())).into_response())
 }
 
 /// What an error page says the payer (or the developer behind them) can do.
@@ -188,26 +216,34 @@ pub fn error_page(
             StatusCode::NOT_FOUND,
         ),
     };
-    let body = format!(
-        "<div class=\"card\"><div class=\"failed\" id=\"heading\">{heading}</div><p class=\"meta\">code {code} · {sub_code}</p><pre id=\"error\">{msg}</pre><p class=\"hint\">{hint}</p></div>",
-        code = escape(code),
-        sub_code = escape(sub_code),
-        msg = escape(sub_msg),
-    );
-    page(lang, lang.t("支付请求错误", "Payment request error"), &body, status)
+    let body = html! {
+        div.card {
+            div.failed id="heading" { (heading) }
+            p.meta { "code " (code) " · " (sub_code) }
+            pre id="error" { (sub_msg) }
+            p.hint { (hint) }
+        }
+    };
+    page(lang, lang.t("支付请求错误", "Payment request error"), body, status)
 }
 
-/// The order card's opening: merchant, title, amount, order number. The caller closes the card.
-pub fn order_summary(lang: Lang, merchant: &str, view: &hongbao_ledger::OperationView) -> String {
-    format!(
-        "<div class=\"card\"><div class=\"merchant\">{m_label} {merchant}</div><div class=\"title\" id=\"order-title\">{title}</div><div class=\"amount\" id=\"amount\"><small>¥</small>{amount}</div><div class=\"meta\">{no_label} {out_order_no}</div>",
-        m_label = lang.t("收款方", "Merchant"),
-        merchant = visible(merchant),
-        title = visible(&view.order_title),
-        amount = view.amount,
-        no_label = lang.t("订单号", "Order no."),
-        out_order_no = visible(&view.out_order_no),
-    )
+/// The order card: merchant, title, amount, order number, then `more` (the order's state, or
+/// its pay-before line).
+pub fn order_card(
+    lang: Lang,
+    merchant: &str,
+    view: &hongbao_ledger::OperationView,
+    more: Markup,
+) -> Markup {
+    html! {
+        div.card {
+            div.merchant { (lang.t("收款方", "Merchant")) " " (visible(merchant)) }
+            div.title id="order-title" { (visible(&view.order_title)) }
+            div.amount id="amount" { small { "¥" } (view.amount) }
+            div.meta { (lang.t("订单号", "Order no.")) " " (visible(&view.out_order_no)) }
+            (more)
+        }
+    }
 }
 
 /// What the payer's card shows besides the form: the message of a failed try and the login it
@@ -225,65 +261,56 @@ pub struct Attempt<'a> {
 
 /// The order card's pay-before line (Beijing time), for the cashier and the wallet alike; none
 /// for an order without a deadline.
-pub fn pay_before(lang: Lang, deadline_ms: Option<i64>) -> String {
-    match deadline_ms {
-        Some(deadline) => format!(
-            "<div class=\"meta\" id=\"deadline\">{} {}</div>",
-            lang.t("请在此时间前完成支付（北京时间）：", "Pay before (Beijing time):"),
-            hongbao_protocol::display::format_beijing(deadline)
-        ),
-        None => String::new(),
+pub fn pay_before(lang: Lang, deadline_ms: Option<i64>) -> Markup {
+    html! {
+        @if let Some(deadline) = deadline_ms {
+            div.meta id="deadline" {
+                (lang.t("请在此时间前完成支付（北京时间）：", "Pay before (Beijing time):"))
+                " " (hongbao_protocol::display::format_beijing(deadline))
+            }
+        }
     }
 }
 
 /// The payer's card: an error line, a sandbox login, Pay and Cancel (`name=action`), posted to
 /// `action` with `hidden` fields.
-pub fn pay_form(lang: Lang, action: &str, hidden: &[(&str, &str)], attempt: Attempt<'_>) -> String {
-    let error = attempt
-        .error
-        .map(|e| format!("<div class=\"error\" id=\"error\">{}</div>", escape(e)))
-        .unwrap_or_default();
-    let hidden: String = hidden
-        .iter()
-        .map(|(name, value)| {
-            format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", escape(name), escape(value))
-        })
-        .collect();
-    format!(
-        "<div class=\"card\">{error}<form method=\"post\" action=\"{action}\" accept-charset=\"utf-8\">{hidden}\
-         <label for=\"login\">{login_label}</label><input type=\"text\" id=\"login\" name=\"login\" autocomplete=\"username\" placeholder=\"2088… / name@example.com\" value=\"{login}\">\
-         <label for=\"password\">{password_label}</label><input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\">\
-         <div class=\"actions\"><button class=\"primary\" id=\"pay\" name=\"action\" value=\"pay\" type=\"submit\">{pay}</button><button class=\"secondary\" id=\"cancel\" name=\"action\" value=\"cancel\" type=\"submit\">{cancel}</button></div></form>\
-         {users}<p class=\"hint\">{hint}</p></div>",
-        action = escape(action),
-        login = escape(attempt.login.unwrap_or("")),
-        users = users_list(lang, attempt.users),
-        login_label = lang.t("沙箱账号（用户号或登录名）", "Sandbox account (user id or logon id)"),
-        password_label = lang.t("支付密码", "Payment password"),
-        pay = lang.t("确认付款", "Pay"),
-        cancel = lang.t("取消", "Cancel"),
-        hint = lang.t(
-            "沙箱账号与密码见 hongbao 配置文件中的 [[user]]。",
-            "Sandbox accounts and passwords are the [[user]] entries of the hongbao configuration."
-        ),
-    )
+pub fn pay_form(lang: Lang, action: &str, hidden: &[(&str, &str)], attempt: Attempt<'_>) -> Markup {
+    html! {
+        div.card {
+            @if let Some(error) = attempt.error { div.error id="error" { (error) } }
+            form method="post" action=(action) accept-charset="utf-8" {
+                @for (name, value) in hidden { input type="hidden" name=(name) value=(value); }
+                label for="login" { (lang.t("沙箱账号（用户号或登录名）", "Sandbox account (user id or logon id)")) }
+                input type="text" id="login" name="login" autocomplete="username"
+                    placeholder="2088… / name@example.com" value=(attempt.login.unwrap_or(""));
+                label for="password" { (lang.t("支付密码", "Payment password")) }
+                input type="password" id="password" name="password" autocomplete="current-password";
+                div.actions {
+                    button.primary id="pay" name="action" value="pay" type="submit" { (lang.t("确认付款", "Pay")) }
+                    button.secondary id="cancel" name="action" value="cancel" type="submit" { (lang.t("取消", "Cancel")) }
+                }
+            }
+            (users_list(lang, attempt.users))
+            p.hint {
+                (lang.t(
+                    "沙箱账号与密码见 hongbao 配置文件中的 [[user]]。",
+                    "Sandbox accounts and passwords are the [[user]] entries of the hongbao configuration.",
+                ))
+            }
+        }
+    }
 }
 
 /// The sandbox accounts, listed for the payer to pick one.
-fn users_list(lang: Lang, users: &[(String, String)]) -> String {
-    if users.is_empty() {
-        return String::new();
+fn users_list(lang: Lang, users: &[(String, String)]) -> Markup {
+    html! {
+        @if !users.is_empty() {
+            p.meta { (lang.t("沙箱账号（登录名 · 用户号）：", "Sandbox accounts (logon id · user id):")) }
+            ul.users id="users" {
+                @for (user_id, logon_id) in users { li { code { (logon_id) } " · " code { (user_id) } } }
+            }
+        }
     }
-    let items: String = users
-        .iter()
-        .map(|(user_id, logon_id)| {
-            format!("<li><code>{}</code> · <code>{}</code></li>", escape(logon_id), escape(user_id))
-        })
-        .collect();
-    format!(
-        "<p class=\"meta\">{}</p><ul class=\"users\" id=\"users\">{items}</ul>",
-        lang.t("沙箱账号（登录名 · 用户号）：", "Sandbox accounts (logon id · user id):")
-    )
 }
 
 /// Decodes a browser form (UTF-8, as our pages declare) into pairs; undecodable parts are dropped.
@@ -302,18 +329,73 @@ pub fn field<'a>(fields: &'a [(String, String)], key: &str) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hongbao_ledger::{
+        OperationKind, OperationStatus, OperationType, OperationView, PacketStatus, Product,
+    };
+    use hongbao_money::Fen;
+    use hongbao_store::PaymentOrder;
+
+    /// Markup, quotes of both kinds and an ampersand, as a merchant could put in any text.
+    const HOSTILE: &str = "<script>alert(\"x\")</script>' onmouseover='go()' & <b>bold</b>";
+    /// `HOSTILE` as it must appear in the page: text, never markup or an attribute's end.
+    const HOSTILE_SHOWN: &str =
+        "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;' onmouseover='go()' &amp; &lt;b&gt;bold&lt;/b&gt;";
+
+    fn hostile_order(status: PacketStatus) -> PaymentOrder {
+        PaymentOrder {
+            app_id: "2021000000000001".into(),
+            fund_method: hongbao_ledger::FundMethod::Page,
+            status,
+            pay_deadline_ms: Some(1_764_000_000_000),
+            return_url: Some(format!("https://shop.example/back?q=\"{HOSTILE}")),
+            call: Default::default(),
+            view: OperationView {
+                auth_no: "2026120210002001140200000001".into(),
+                out_order_no: HOSTILE.into(),
+                operation_id: "20261202100020011402000000011".into(),
+                out_request_no: HOSTILE.into(),
+                amount: Fen::from_fen(888),
+                order_title: HOSTILE.into(),
+                operation_type: OperationType::Pay,
+                status: OperationStatus::Init,
+                remark: HOSTILE.into(),
+                payer_user_id: None,
+                payer_logon_id: None,
+                payee_user_id: None,
+                payee_logon_id: None,
+                gmt_create_ms: 1_764_000_000_000,
+                gmt_trans_ms: None,
+                extra_param: Some(HOSTILE.into()),
+                total_pay_refund_amount: Fen::from_fen(0),
+                kind: OperationKind::Fund,
+                product: Product::Coupon,
+                packet_auth_no: None,
+                passback_params: Some(HOSTILE.into()),
+            },
+        }
+    }
+
+    /// No markup of the merchant's survives, and its text is shown.
+    fn assert_escaped(page: &str, what: &str) {
+        assert!(!page.contains("<script") && !page.contains("<b>"), "{what}: {page}");
+        assert!(!page.contains("='go()'\""), "{what}: an attribute left open: {page}");
+        assert!(page.contains(HOSTILE_SHOWN), "{what} shows the text: {page}");
+    }
 
     #[test]
     fn invisible_characters_never_reach_the_payer() {
         // "红包 (reversed: gnp.exe)" with an override, zero-width space and joiner, BOM, isolate.
         let title = "\u{202E}abc\u{202C}红\u{200B}包\u{200D}\u{FEFF}\u{2066}x\u{2069}";
         assert_eq!(visible(title), "abc红包x");
-        assert_eq!(visible("<b>"), "&lt;b&gt;");
+        let mut order = hostile_order(PacketStatus::WaitPay);
+        order.view.order_title = title.into();
+        let card = order_card(Lang::Zh, "商户\u{202E}", &order.view, html! {}).into_string();
+        assert!(card.contains(">abc红包x</div>") && card.contains("收款方 商户</div>"), "{card}");
     }
 
     #[test]
     fn payer_pages_carry_the_security_headers() {
-        let response = page(Lang::Zh, "t", "<p>x</p>", StatusCode::OK);
+        let response = page(Lang::Zh, "t", html! { p { "x" } }, StatusCode::OK);
         let header = |name: &str| {
             response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
         };
@@ -324,10 +406,68 @@ mod tests {
     }
 
     #[test]
-    fn escaping_neutralises_markup() {
-        assert_eq!(
-            escape("<script>\"a\"&'b'</script>"),
-            "&lt;script&gt;&quot;a&quot;&amp;&#39;b&#39;&lt;/script&gt;"
+    fn merchant_text_is_escaped_on_the_cashier_the_wallet_and_the_landing_page() {
+        let users = [(HOSTILE.to_owned(), HOSTILE.to_owned())];
+        let attempt = Attempt { error: Some(HOSTILE), login: Some(HOSTILE), users: &users };
+        for lang in [Lang::Zh, Lang::En] {
+            for (status, closed_by_time) in [
+                (PacketStatus::WaitPay, false),
+                (PacketStatus::WaitPay, true),
+                (PacketStatus::Funded, false),
+                (PacketStatus::Closed, false),
+            ] {
+                let order = hostile_order(status);
+                let body =
+                    crate::cashier::order_body(lang, HOSTILE, &order, closed_by_time, attempt);
+                assert_escaped(&body.into_string(), "the cashier");
+            }
+            let order = hostile_order(PacketStatus::WaitPay);
+            let wallet = crate::wallet::confirm_body(lang, HOSTILE, &order, attempt).into_string();
+            assert_escaped(&wallet, "the wallet");
+            // The login typed stays in its field, as text.
+            assert!(wallet.contains(&format!("value=\"{HOSTILE_SHOWN}\"")), "{wallet}");
+            let json = serde_json::json!({ "result": HOSTILE }).to_string();
+            let result = crate::wallet::result_body(lang, &json).into_string();
+            assert!(!result.contains("<script") && result.contains("&lt;script&gt;"), "{result}");
+
+            let apps = [crate::landing::AppLine {
+                app_id: "2021000000000001",
+                name: HOSTILE,
+                certificate: false,
+            }];
+            let landing = crate::landing::landing_body(lang, HOSTILE, &apps).into_string();
+            assert_escaped(&landing, "the landing page");
+        }
+        // The return_url is an attribute: its quote cannot end the href.
+        let paid = crate::cashier::order_body(
+            Lang::En,
+            "m",
+            &hostile_order(PacketStatus::Funded),
+            false,
+            Attempt::default(),
+        )
+        .into_string();
+        assert!(paid.contains("href=\"https://shop.example/back?q=&quot;&lt;script&gt;"), "{paid}");
+    }
+
+    async fn text_of(response: Response) -> String {
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await;
+        String::from_utf8(bytes.map(|b| b.to_vec()).unwrap_or_default()).unwrap_or_default()
+    }
+
+    /// The error page shows what the gateway answered, and sub_msg can quote the request.
+    #[tokio::test]
+    async fn the_error_page_escapes_what_it_quotes() {
+        let error = error_page(Lang::En, ErrorKind::NoSuchOrder, "40004", HOSTILE, HOSTILE);
+        assert_eq!(error.status(), StatusCode::NOT_FOUND);
+        let shown = text_of(error).await;
+        assert!(shown.contains("<div class=\"failed\" id=\"heading\">No such order</div>"));
+        assert!(!shown.contains("<script") && shown.contains(HOSTILE_SHOWN), "{shown}");
+        let titled = page_on(Surface::Wallet, Lang::Zh, HOSTILE, html! {}, StatusCode::OK);
+        let shown = text_of(titled).await;
+        assert!(
+            shown.contains("<title>&lt;script&gt;") && shown.contains("钱包 · 沙箱"),
+            "{shown}"
         );
     }
 }

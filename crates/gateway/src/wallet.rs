@@ -15,8 +15,7 @@
 use crate::cashier::{failure_page, lang_field, load_order, secured, try_login};
 use crate::error::{to_alipay, ApiError, TransMethod, WalletResult};
 use crate::html::{
-    escape, field, form_fields, order_summary, page_on, pay_before, pay_form, Attempt, Lang,
-    Surface,
+    field, form_fields, order_card, page_on, pay_before, pay_form, Attempt, Lang, Surface,
 };
 use crate::methods::fund::payer_side_order;
 use crate::methods::order_node;
@@ -33,7 +32,9 @@ use hongbao_ledger::{CompletePayment, FundMethod, OperationView, Product};
 use hongbao_protocol::envelope::response_key;
 use hongbao_protocol::params::{decode_request, peek_ascii};
 use hongbao_protocol::Method;
+use hongbao_store::PaymentOrder;
 use http::{HeaderMap, StatusCode, Uri};
+use maud::{html, Markup};
 use std::sync::Arc;
 
 /// `/wallet` (open or paste an order string) and `/wallet/pay` (confirm or cancel).
@@ -79,22 +80,27 @@ async fn open(State(gateway): State<Arc<Gateway>>, uri: Uri) -> Response {
 }
 
 fn paste_form(lang: Lang) -> Response {
-    let body = format!(
-        "<div class=\"card\"><div class=\"title\">{heading}</div><form method=\"get\" action=\"/wallet\" accept-charset=\"utf-8\">\
-         <input type=\"hidden\" name=\"lang\" value=\"{code}\"><label for=\"order_string\">{label}</label>\
-         <textarea id=\"order_string\" name=\"order_string\" placeholder=\"app_id=…&amp;biz_content=…&amp;method=alipay.fund.coupon.order.app.pay&amp;…&amp;sign=…\"></textarea>\
-         <div class=\"actions\"><button class=\"primary\" id=\"open\" type=\"submit\">{open}</button></div></form>\
-         <p class=\"hint\">{hint}</p></div>",
-        heading = lang.t("hongbao 钱包（支付宝 App 的沙箱替身）", "hongbao wallet (a sandbox stand-in for the Alipay app)"),
-        code = lang.code(),
-        label = lang.t("订单串（sdkExecute 的结果）", "Order string (what sdkExecute returned)"),
-        open = lang.t("打开", "Open"),
-        hint = lang.t(
-            "测试版 App 可直接打开 /wallet?order_string=<URL 编码后的订单串>，并读取结果页中的 JSON（或以 Accept: application/json 请求）。",
-            "A test build of the app can open /wallet?order_string=<the URL-encoded order string> and read the JSON on the result page (or ask with Accept: application/json)."
-        ),
-    );
-    page_on(Surface::Wallet, lang, lang.t("hongbao 钱包", "hongbao wallet"), &body, StatusCode::OK)
+    let body = html! {
+        div.card {
+            div.title {
+                (lang.t("hongbao 钱包（支付宝 App 的沙箱替身）", "hongbao wallet (a sandbox stand-in for the Alipay app)"))
+            }
+            form method="get" action="/wallet" accept-charset="utf-8" {
+                input type="hidden" name="lang" value=(lang.code());
+                label for="order_string" { (lang.t("订单串（sdkExecute 的结果）", "Order string (what sdkExecute returned)")) }
+                textarea id="order_string" name="order_string"
+                    placeholder="app_id=…&biz_content=…&method=alipay.fund.coupon.order.app.pay&…&sign=…" {}
+                div.actions { button.primary id="open" type="submit" { (lang.t("打开", "Open")) } }
+            }
+            p.hint {
+                (lang.t(
+                    "测试版 App 可直接打开 /wallet?order_string=<URL 编码后的订单串>，并读取结果页中的 JSON（或以 Accept: application/json 请求）。",
+                    "A test build of the app can open /wallet?order_string=<the URL-encoded order string> and read the JSON on the result page (or ask with Accept: application/json).",
+                ))
+            }
+        }
+    };
+    page_on(Surface::Wallet, lang, lang.t("hongbao 钱包", "hongbao wallet"), body, StatusCode::OK)
 }
 
 async fn confirm_page(
@@ -108,14 +114,22 @@ async fn confirm_page(
         Err(page) => return page,
     };
     let attempt = Attempt { users: &gateway.sandbox.login_users, ..attempt };
-    let form =
-        pay_form(lang, "/wallet/pay", &[("auth_no", auth_no), ("lang", lang.code())], attempt);
-    let body = format!(
-        "{}{}</div>{form}",
-        order_summary(lang, &merchant, &order.view),
-        pay_before(lang, order.pay_deadline_ms)
-    );
-    page_on(Surface::Wallet, lang, lang.t("hongbao 钱包", "hongbao wallet"), &body, StatusCode::OK)
+    let body = confirm_body(lang, &merchant, &order, attempt);
+    page_on(Surface::Wallet, lang, lang.t("hongbao 钱包", "hongbao wallet"), body, StatusCode::OK)
+}
+
+/// The wallet's cards for an unpaid order: the order with its pay-before line, and the login.
+pub(crate) fn confirm_body(
+    lang: Lang,
+    merchant: &str,
+    order: &PaymentOrder,
+    attempt: Attempt<'_>,
+) -> Markup {
+    let auth_no = order.view.auth_no.as_str();
+    html! {
+        (order_card(lang, merchant, &order.view, pay_before(lang, order.pay_deadline_ms)))
+        (pay_form(lang, "/wallet/pay", &[("auth_no", auth_no), ("lang", lang.code())], attempt))
+    }
 }
 
 /// Which app.pay an order was created by: a fund.trans send or a fund.coupon packet.
@@ -145,13 +159,24 @@ fn result_response(lang: Lang, headers: &HeaderMap, json: String) -> Response {
         return ([(http::header::CONTENT_TYPE, "application/json;charset=utf-8")], json)
             .into_response();
     }
-    let body = format!(
-        "<div class=\"card\"><div class=\"title\">{heading}</div><pre id=\"result\">{json}</pre><p class=\"hint\">{hint}</p></div>",
-        heading = lang.t("钱包返回给 App 的结果", "What the wallet returns to the app"),
-        json = escape(&json),
-        hint = lang.t("请在商户服务端验证 result 的签名。", "Verify the signature of result on the merchant's server."),
-    );
-    page_on(Surface::Wallet, lang, lang.t("支付结果", "Payment result"), &body, StatusCode::OK)
+    page_on(
+        Surface::Wallet,
+        lang,
+        lang.t("支付结果", "Payment result"),
+        result_body(lang, &json),
+        StatusCode::OK,
+    )
+}
+
+/// The result page's card: the wallet SDK's answer as the app receives it.
+pub(crate) fn result_body(lang: Lang, json: &str) -> Markup {
+    html! {
+        div.card {
+            div.title { (lang.t("钱包返回给 App 的结果", "What the wallet returns to the app")) }
+            pre id="result" { (json) }
+            p.hint { (lang.t("请在商户服务端验证 result 的签名。", "Verify the signature of result on the merchant's server.")) }
+        }
+    }
 }
 
 /// The payer's confirm or cancel, recorded in the request log (`reqlog::tag_page`).
