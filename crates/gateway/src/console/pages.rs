@@ -13,7 +13,7 @@ use super::{
     cookie, csrf_token, harden, refusal, same_origin_form, same_secret, standing, Standing, COOKIE,
     LANG_COOKIE, PAGE_ROWS,
 };
-use crate::html::{field, form_fields, Lang};
+use crate::html::{brand, document, field, form_fields, lang_switch, Lang};
 use crate::sandbox::PeerAddr;
 use crate::{AppCredential, Gateway};
 use axum::body::Body;
@@ -25,7 +25,7 @@ use hongbao_protocol::display::format_beijing;
 use hongbao_store::console::USER_HISTORY_MAX;
 use hongbao_store::{JournalEntry, LogFilter, NotifyFilter, OrderFilter, OrderSummary};
 use http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
-use maud::{html, Markup, PreEscaped, DOCTYPE};
+use maud::{html, Markup};
 use std::sync::Arc;
 
 /// The pages' routes.
@@ -195,36 +195,25 @@ const SECTIONS: [(&str, &str, &str); 7] = [
 fn layout(page: &Page, section: &str, title: &str, body: Markup) -> Response {
     let flash = page.field("flash");
     let bad = page.field("bad").is_some();
-    let markup = html! {
-        (DOCTYPE)
-        html lang=(page.lang.code()) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width,initial-scale=1";
-                title { (title) " · hongbao console" }
-                style { (PreEscaped(STYLE)) }
+    let header = html! {
+        (brand(page.t("沙箱控制台", "Sandbox console")))
+        nav {
+            @for (path, zh, en) in SECTIONS {
+                a id={ "nav-" (path.trim_start_matches("/console/").trim_start_matches('/')) } href=(path) class=[(path == section).then_some("on")] { (page.lang.t(zh, en)) }
             }
-            body {
-                header {
-                    span.brand { "hongbao" small { (page.t("沙箱控制台", "Sandbox console")) } }
-                    nav {
-                        @for (path, zh, en) in SECTIONS {
-                            a id={ "nav-" (path.trim_start_matches("/console/").trim_start_matches('/')) } href=(path) class=[(path == section).then_some("on")] { (page.lang.t(zh, en)) }
-                        }
-                        a id="lang-zh" href="?lang=zh" { "中文" }
-                        a id="lang-en" href="?lang=en" { "English" }
-                    }
-                }
-                main {
-                    @if let Some(flash) = &flash {
-                        div.flash.bad[bad] id="flash" { (flash) }
-                    }
-                    (body)
-                }
-                footer { (page.t("hongbao 沙箱：不涉及真实资金。", "The hongbao sandbox: no real money moves.")) }
-            }
+            (lang_switch())
         }
     };
+    let main = html! {
+        @if let Some(flash) = &flash {
+            div.flash.bad[bad] id="flash" { (flash) }
+        }
+        (body)
+    };
+    let footer =
+        page.t("hongbao 沙箱：不涉及真实资金。", "The hongbao sandbox: no real money moves.");
+    let title = format!("{title} · hongbao console");
+    let markup = document(page.lang, &title, STYLE, header, main, Some(footer));
     let mut response = (StatusCode::OK, axum::response::Html(markup.into_string())).into_response();
     // A language chosen by link is remembered.
     if let Some(given) = page.field("lang") {
@@ -240,29 +229,22 @@ fn layout(page: &Page, section: &str, title: &str, body: Markup) -> Response {
 }
 
 fn login_page(lang: Lang, error: Option<&str>, status: StatusCode) -> Response {
-    let markup = html! {
-        (DOCTYPE)
-        html lang=(lang.code()) {
-            head { meta charset="utf-8"; title { "hongbao console" } style { (PreEscaped(STYLE)) } }
-            body {
-                header { span.brand { "hongbao" small { (lang.t("沙箱控制台", "Sandbox console")) } } }
-                main {
-                    div.card style="max-width:480px;margin:40px auto" {
-                        h1 { (lang.t("登录控制台", "Log in to the console")) }
-                        @if let Some(error) = error { div.flash.bad id="flash" { (error) } }
-                        form.row method="post" action="/console/login" {
-                            label { (lang.t("控制台令牌", "Console token"))
-                                input type="password" id="token" name="token" autocomplete="off" size="40"; }
-                            input type="hidden" name="lang" value=(lang.code());
-                            button id="login" type="submit" { (lang.t("登录", "Log in")) }
-                        }
-                        p.muted { (lang.t("令牌是配置文件 [sandbox] console_token；hongbao console url 打印登录地址。",
-                            "The token is [sandbox] console_token of the configuration; `hongbao console url` prints the login URL.")) }
-                    }
-                }
+    let main = html! {
+        div.card style="max-width:480px;margin:40px auto" {
+            h1 { (lang.t("登录控制台", "Log in to the console")) }
+            @if let Some(error) = error { div.flash.bad id="flash" { (error) } }
+            form.row method="post" action="/console/login" {
+                label { (lang.t("控制台令牌", "Console token"))
+                    input type="password" id="token" name="token" autocomplete="off" size="40"; }
+                input type="hidden" name="lang" value=(lang.code());
+                button id="login" type="submit" { (lang.t("登录", "Log in")) }
             }
+            p.muted { (lang.t("令牌是配置文件 [sandbox] console_token；hongbao console url 打印登录地址。",
+                "The token is [sandbox] console_token of the configuration; `hongbao console url` prints the login URL.")) }
         }
     };
+    let header = brand(lang.t("沙箱控制台", "Sandbox console"));
+    let markup = document(lang, "hongbao console", STYLE, header, main, None);
     harden((status, axum::response::Html(markup.into_string())).into_response())
 }
 
