@@ -79,7 +79,7 @@ pub struct RunArgs {
     #[arg(long)]
     data_dir: Option<PathBuf>,
     /// Only these scenarios (comma-separated names: query-alipay, query-merchant, pay, spread,
-    /// hot, mixed, sweep); default all.
+    /// hot, mixed, poll, poll-memo, query-logged, spread-logged, sweep); default all.
     #[arg(long)]
     only: Option<String>,
     /// Skip the SQLite scenarios (and the sweep, which runs on SQLite): to compare PostgreSQL

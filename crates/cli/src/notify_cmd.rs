@@ -25,25 +25,33 @@ pub async fn list(
     };
     let records = store.list_notifications(NotifyFilter { app_id, status, limit }).await?;
     if json {
+        // serde_json, not `{:?}`: Rust's Debug escapes (`\u{1b}`) are not JSON, and a notify_url
+        // or a merchant's answer can hold anything.
         for record in &records {
-            let attempts: Vec<String> = record
+            let history: Vec<serde_json::Value> = record
                 .history
                 .iter()
                 .map(|attempt| {
-                    format!(
-                        "{{\"time\":{:?},\"delivered\":{},\"http_status\":{},\"error\":{:?}}}",
-                        format_beijing(attempt.at_ms),
-                        attempt.delivered,
-                        attempt.http_status.map(|s| s.to_string()).unwrap_or_else(|| "null".into()),
-                        attempt.error.clone().unwrap_or_default()
-                    )
+                    serde_json::json!({
+                        "time": format_beijing(attempt.at_ms),
+                        "delivered": attempt.delivered,
+                        "http_status": attempt.http_status,
+                        "error": attempt.error.clone().unwrap_or_default(),
+                    })
                 })
                 .collect();
-            println!(
-                "{{\"notify_id\":{:?},\"app_id\":{:?},\"operation_id\":{:?},\"event\":{:?},\"status\":{:?},\"attempts\":{},\"notify_url\":{:?},\"last_error\":{:?},\"history\":[{}]}}",
-                record.notify_id, record.app_id, record.operation_id, record.event.as_str(), record.status.as_str(),
-                record.attempts, record.notify_url, record.last_error.clone().unwrap_or_default(), attempts.join(",")
-            );
+            let line = serde_json::json!({
+                "notify_id": record.notify_id,
+                "app_id": record.app_id,
+                "operation_id": record.operation_id,
+                "event": record.event.as_str(),
+                "status": record.status.as_str(),
+                "attempts": record.attempts,
+                "notify_url": record.notify_url,
+                "last_error": record.last_error.clone().unwrap_or_default(),
+                "history": history,
+            });
+            println!("{line}");
         }
         return Ok(());
     }

@@ -34,15 +34,24 @@ async fn operator_lists_attempts_and_resends() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert!(listed.contains("\"event\":\"PAY_SUCCESS\""), "{listed}");
-    assert!(listed.contains("\"status\":\"PENDING\""), "{listed}");
-    assert!(listed.contains("connection failed"), "{listed}");
-    let notify_id = listed
-        .split("\"notify_id\":\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("an id")
-        .to_owned();
+    // One JSON object per line, parsed as JSON (not Rust's Debug text).
+    let lines: Vec<serde_json::Value> = listed
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|err| panic!("{err}: {line}")))
+        .collect();
+    assert_eq!(lines.len(), 1, "{listed}");
+    let record = &lines[0];
+    assert_eq!(
+        (record["event"].as_str(), record["status"].as_str()),
+        (Some("PAY_SUCCESS"), Some("PENDING"))
+    );
+    assert_eq!(record["notify_url"].as_str(), Some(format!("http://{closed}/n").as_str()));
+    assert!(
+        record["history"][0]["error"].as_str().is_some_and(|e| e.contains("connection failed")),
+        "{listed}"
+    );
+    assert_eq!(record["history"][0]["http_status"], serde_json::Value::Null);
+    let notify_id = record["notify_id"].as_str().expect("an id").to_owned();
 
     let table = hongbao(&["notify", "list"], &config);
     assert!(String::from_utf8_lossy(&table.stdout).contains(&notify_id));
