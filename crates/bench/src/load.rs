@@ -125,7 +125,11 @@ impl Scenario {
 /// Packets a spread disburse draws from.
 pub const SPREAD_PACKETS: usize = 1000;
 /// Claims per packet in the mixed workload (then the remainder is refunded).
-const MIXED_CLAIMS: usize = 8;
+pub const MIXED_CLAIMS: usize = 8;
+/// Requests of one mixed cycle: the pay, its claims, the refund and two queries.
+pub const MIXED_CYCLE: usize = MIXED_CLAIMS + 4;
+/// Packets funded before a query window, queried round-robin.
+pub const QUERY_PACKETS: usize = 200;
 /// Queries after each claim in the polled-claim workload.
 pub const POLLS: usize = 3;
 
@@ -244,7 +248,7 @@ async fn prepare(spec: &LoadSpec, verifier: &PublicKey) -> Result<(Vec<Vec<PlanS
         | Scenario::QueryMerchantIds
         | Scenario::QueryMerchantIdsLogged => {
             let targets: Vec<(String, String, String, String)> = if spec.query_targets.is_empty() {
-                let pays: Vec<Plan> = (0..200)
+                let pays: Vec<Plan> = (0..QUERY_PACKETS)
                     .map(|index| (PAY, pay_biz(&format!("{prefix}Q{index}"), "1.00")))
                     .collect();
                 let nodes = setup_calls(spec.addr, pays, verifier).await?;
@@ -368,7 +372,7 @@ async fn prepare(spec: &LoadSpec, verifier: &PublicKey) -> Result<(Vec<Vec<PlanS
         Scenario::Mixed => {
             // A cycle: fund 1.00, MIXED_CLAIMS claims of 0.10 (by the packet's out_order_no),
             // refund the 0.20 left, query the pay and the last claim: 12 requests.
-            let cycles = spec.budget / (MIXED_CLAIMS + 4) + 1;
+            let cycles = spec.budget / MIXED_CYCLE + 1;
             let plans = (0..cycles)
                 .map(|cycle| {
                     let packet_no = format!("{prefix}M{cycle}");

@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // dev-only tool: a failed expectation aborts the run
 
 mod ceiling;
+mod charts;
 mod cpu;
 mod http;
 mod load;
@@ -88,6 +89,11 @@ pub struct RunArgs {
     no_sqlite: bool,
 }
 
+/// The documented full run, shown by README.md's bench line and by every report that is not
+/// one (`report` tests that README.md says exactly this).
+pub const BUILD_COMMAND: &str = "cargo build --release -p hongbao -p hongbao-bench";
+pub const FULL_RUN: &str = "target/release/hongbao-bench --seconds 8";
+
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
@@ -134,7 +140,10 @@ pub struct Report {
     pub sweep: Vec<SweepPoint>,
     pub growth: Vec<GrowthPoint>,
     pub postgres_note: String,
+    /// This run's command, as `report::shown_command` prints it.
     pub command_line: String,
+    /// Wall time from the start of the run to the report, seconds.
+    pub wall_s: f64,
 }
 
 fn scenario_key(scenario: Scenario) -> &'static str {
@@ -157,7 +166,8 @@ fn wanted(args: &RunArgs, key: &str) -> bool {
 }
 
 fn run(mut args: RunArgs) -> Result<()> {
-    let command_line = std::env::args().collect::<Vec<_>>().join(" ");
+    let started = std::time::Instant::now();
+    let command_line = report::shown_command(std::env::args().skip(1));
     if args.smoke {
         args.seconds = args.seconds.min(0.5);
         args.postgres = "off".into();
@@ -253,13 +263,14 @@ fn run(mut args: RunArgs) -> Result<()> {
         growth,
         postgres_note,
         command_line,
+        wall_s: started.elapsed().as_secs_f64(),
     };
     let markdown = report::markdown(&report)?;
     if let Some(parent) = args.out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
     }
     std::fs::create_dir_all(&args.plots)?;
-    for (name, svg) in report::plots(&report) {
+    for (name, svg) in charts::plots(&report)? {
         std::fs::write(args.plots.join(name), svg)?;
     }
     std::fs::write(&args.out, &markdown)?;
@@ -665,7 +676,7 @@ fn run_store(
 }
 
 /// Connections of the open-loop sweep and of its capacity run.
-const SWEEP_CONNECTIONS: usize = 128;
+pub const SWEEP_CONNECTIONS: usize = 128;
 
 /// Seeds 10 k … 1 M operations through the store API and measures each level.
 fn run_growth(context: &BenchContext, dir: &Path, levels: &[u64]) -> Result<Vec<GrowthPoint>> {

@@ -1,5 +1,5 @@
-//! BENCHMARKS.md and its SVG plots (hand-written SVG: three line and bar charts do not need a
-//! plotting crate).
+//! BENCHMARKS.md: the run's tables, the targets' verdicts, and prose whose every figure comes
+//! from the run (the charts are `charts`).
 
 use crate::load::{LoadResult, Scenario, VERIFY_EVERY};
 use crate::Report;
@@ -170,7 +170,7 @@ pub fn verdicts_text(report: &Report) -> String {
     text
 }
 
-fn thousands(value: u64) -> String {
+pub(crate) fn thousands(value: u64) -> String {
     let digits = value.to_string();
     let mut out = String::new();
     for (index, digit) in digits.chars().enumerate() {
@@ -266,6 +266,91 @@ fn scenario_row(
     );
 }
 
+/// The command a run was invoked with, as a reader would type it from the repository's root:
+/// the release binary's path, then the arguments as given (quoted where the shell needs it).
+pub fn shown_command(args: impl IntoIterator<Item = String>) -> String {
+    let mut shown = String::from("target/release/hongbao-bench");
+    for arg in args {
+        shown.push(' ');
+        let plain = !arg.is_empty()
+            && arg.chars().all(|c| c.is_ascii_alphanumeric() || "-_=.,/:@+%".contains(c));
+        if plain {
+            shown.push_str(&arg);
+        } else {
+            shown.push('\'');
+            shown.push_str(&arg.replace('\'', r"'\''"));
+            shown.push('\'');
+        }
+    }
+    shown
+}
+
+/// "12 min 05 s", "48 s".
+fn duration(seconds: f64) -> String {
+    let whole = seconds.round() as u64;
+    if whole >= 60 {
+        format!("{} min {:02} s", whole / 60, whole % 60)
+    } else {
+        format!("{whole} s")
+    }
+}
+
+/// Every load window of the run.
+fn windows(report: &Report) -> impl Iterator<Item = &LoadResult> {
+    report
+        .measured
+        .iter()
+        .map(|m| &m.result)
+        .chain(report.capacity.iter())
+        .chain(report.sweep.iter().map(|p| &p.result))
+        .chain(report.growth.iter().flat_map(|g| [&g.query, &g.disburse]))
+}
+
+/// How long the run took and where the time went, from the run's own clocks.
+fn run_paragraph(report: &Report) -> String {
+    let seeding: f64 = report.growth.iter().map(|g| g.seed_s).sum();
+    let presign: f64 = windows(report).map(|r| r.presign_s).sum();
+    let measured: f64 = windows(report).map(|r| r.elapsed_s).sum();
+    format!(
+        "This run took {} of wall time on this machine: {} in measured windows, {} pre-signing \
+         requests before them, {} seeding the growth levels, the rest starting servers, funding \
+         packets before the windows and sampling the ceiling. Reproduce it (the release build \
+         matters):",
+        duration(report.wall_s),
+        duration(measured),
+        duration(presign),
+        duration(seeding)
+    )
+}
+
+/// What the figures mean for a merchant, with the run's own slowest and fastest scenarios.
+fn merchant_paragraph(report: &Report) -> Option<String> {
+    let by_throughput = |a: &&crate::Measured, b: &&crate::Measured| {
+        a.result.throughput.total_cmp(&b.result.throughput)
+    };
+    let slowest = report.measured.iter().min_by(by_throughput)?;
+    let fastest = report.measured.iter().max_by(by_throughput)?;
+    Some(format!(
+        "**What these figures mean for a merchant.** A sandbox that one merchant's tests, CI and \
+         staging call sees a few requests a second: it needs far less than these figures, and any \
+         machine will do. Here the slowest scenario ({} on {}) answered {} signed requests a \
+         second and the fastest ({} on {}) {}, on {} cores shared with the load client. The \
+         numbers matter to a platform that runs its own red packet service at volume: there every \
+         request costs one RSA-2048 signature and one verification (this machine made {} \
+         signatures a second at the start of the run), and the tables below show how much of \
+         that `hongbao serve` turns into answered requests on SQLite and PostgreSQL, and what \
+         each request costs in CPU.",
+        slowest.scenario.name(),
+        slowest.store,
+        thousands(slowest.result.throughput.round() as u64),
+        fastest.scenario.name(),
+        fastest.store,
+        thousands(fastest.result.throughput.round() as u64),
+        report.ceiling.threads,
+        thousands(report.ceiling.signs_per_s.round() as u64),
+    ))
+}
+
 const SCENARIO_HEADER: &str = "| scenario | connections | req/s | ceiling at the time (signs/s) | of sign ceiling | of sign+verify ceiling | server CPU µs/req | database CPU µs/req | RSA floor µs | efficiency | efficiency with the database | idle | p50 ms | p99 ms | p99.9 ms | errors | server peak RSS MB | client CPU share |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |";
 
 pub fn markdown(report: &Report) -> anyhow::Result<String> {
@@ -275,6 +360,10 @@ pub fn markdown(report: &Report) -> anyhow::Result<String> {
     let w = &mut out;
     writeln!(w, "# Benchmarks")?;
     writeln!(w)?;
+    if let Some(paragraph) = merchant_paragraph(report) {
+        writeln!(w, "{paragraph}")?;
+        writeln!(w)?;
+    }
     writeln!(
         w,
         "Every gateway answer costs one RSA-2048 signature and every request one verification, so a \
@@ -285,26 +374,21 @@ pub fn markdown(report: &Report) -> anyhow::Result<String> {
         if args.smoke { " **This is a smoke run: its figures mean nothing.**" } else { "" }
     )?;
     writeln!(w)?;
-    writeln!(w, "Reproduce (the release build matters; a full run takes about 15 minutes on 2 cores, most of it seeding and pre-signing):")?;
+    writeln!(w, "{}", run_paragraph(report))?;
     writeln!(w)?;
     writeln!(w, "```sh")?;
-    writeln!(w, "cargo build --release -p hongbao -p hongbao-bench")?;
-    let shown: Vec<String> =
-        report
-            .command_line
-            .split(' ')
-            .enumerate()
-            .map(|(index, part)| {
-                if index == 0 {
-                    "target/release/hongbao-bench".to_owned()
-                } else {
-                    part.to_owned()
-                }
-            })
-            .collect();
-    writeln!(w, "{}", shown.join(" "))?;
+    writeln!(w, "{}", crate::BUILD_COMMAND)?;
+    writeln!(w, "{}", report.command_line)?;
     writeln!(w, "```")?;
     writeln!(w)?;
+    if report.command_line != crate::FULL_RUN {
+        writeln!(
+            w,
+            "This run is not the documented full run (README.md), which is `{}`.",
+            crate::FULL_RUN
+        )?;
+        writeln!(w)?;
+    }
     writeln!(w, "## Machine")?;
     writeln!(w)?;
     writeln!(w, "| | |\n| --- | --- |")?;
@@ -385,18 +469,28 @@ pub fn markdown(report: &Report) -> anyhow::Result<String> {
     )?;
     writeln!(w)?;
     writeln!(w, "- agreement.pay: every request funds a new packet of 1.00.")?;
-    writeln!(w, "- disburse, spread: 0.01 claims spread round-robin over 1,000 packets funded before the window.")?;
+    writeln!(
+        w,
+        "- disburse, spread: 0.01 claims spread round-robin over {} packets funded before the window.",
+        thousands(crate::load::SPREAD_PACKETS as u64)
+    )?;
     writeln!(w, "- disburse, one hot packet: every claim draws 0.01 from the same packet (`deduct_auth_no`).")?;
-    writeln!(w, "- disburse, each claim polled {} times: a 0.01 claim spread over the packets as above, then its `operation.query` by merchant ids {} times, as a merchant polls for SUCCESS (1 request in {} is a claim). Every scenario runs with the gateway's signature memo off (`[limits] signature_cache = 0`), so every answer costs a signature as the RSA floor assumes, even where answers repeat (operation.query round-robin over 200 packets); the polled claims run once more on a server with the memo on (\"signature memo on\"), where the polls' byte-identical answers are signed once: that row is the memo's saving.", crate::load::POLLS, crate::load::POLLS, crate::load::POLLS + 1)?;
+    writeln!(w, "- disburse, each claim polled {} times: a 0.01 claim spread over the packets as above, then its `operation.query` by merchant ids {} times, as a merchant polls for SUCCESS (1 request in {} is a claim). Every scenario runs with the gateway's signature memo off (`[limits] signature_cache = 0`), so every answer costs a signature as the RSA floor assumes, even where answers repeat (operation.query round-robin over {} packets); the polled claims run once more on a server with the memo on (\"signature memo on\"), where the polls' byte-identical answers are signed once: that row is the memo's saving.", crate::load::POLLS, crate::load::POLLS, crate::load::POLLS + 1, crate::load::QUERY_PACKETS)?;
     writeln!(w, "- \"request log on\": the same requests as the scenario named, on a server with the sandbox console on, so every call is also written to the request log (off the request's path, in the ledger's database); compare with the row without it.")?;
     writeln!(
         w,
-        "- mixed red-packet day: each connection repeats a cycle of 12 requests: fund 1.00, 8 claims of \
-         0.10 (by `deduct_out_order_no`), refund the 0.20 left, query the pay and the last claim by \
+        "- mixed red-packet day: each connection repeats a cycle of {cycle} requests: fund 1.00, {claims} claims of \
+         0.10 (by `deduct_out_order_no`), refund the rest, query the pay and the last claim by \
          merchant ids. The refund names the packet's `auth_no`, known only from the pay's answer, so \
-         the client signs refunds during the window (1 request in 12)."
+         the client signs refunds during the window (1 request in {cycle}).",
+        cycle = crate::load::MIXED_CYCLE,
+        claims = crate::load::MIXED_CLAIMS,
     )?;
-    writeln!(w, "- operation.query: 200 packets funded before the window, queried round-robin.")?;
+    writeln!(
+        w,
+        "- operation.query: {} packets funded before the window, queried round-robin.",
+        crate::load::QUERY_PACKETS
+    )?;
     writeln!(w)?;
     for store in ["SQLite", "PostgreSQL"] {
         let rows: Vec<_> = report.measured.iter().filter(|m| m.store == store).collect();
@@ -473,11 +567,12 @@ pub fn markdown(report: &Report) -> anyhow::Result<String> {
         let capacity = report.capacity.as_ref().map_or(0.0, |c| c.throughput);
         writeln!(
             w,
-            "Open loop on SQLite, operation.query by merchant ids over 128 connections: requests are \
+            "Open loop on SQLite, operation.query by merchant ids over {connections} connections: requests are \
              scheduled at a fixed rate and latency counts from each request's scheduled time, so \
              queueing behind a saturated server shows (no coordinated omission). The rates are \
-             fractions of this run's **measured capacity**: the same requests over the same 128 \
-             connections in closed loop right before the sweep, {capacity:.0} req/s."
+             fractions of this run's **measured capacity**: the same requests over the same {connections} \
+             connections in closed loop right before the sweep, {capacity:.0} req/s.",
+            connections = crate::SWEEP_CONNECTIONS,
         )?;
         writeln!(w)?;
         writeln!(w, "| offered (of capacity) | offered req/s | served req/s | served (of sign ceiling) | server CPU µs/req | efficiency | idle | p50 ms | p99 ms | p99.9 ms | errors |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")?;
@@ -515,11 +610,13 @@ pub fn markdown(report: &Report) -> anyhow::Result<String> {
             w,
             "SQLite, seeded through the store API (`hongbao_store::open`, concurrent `fund` and \
              `disburse` commands, group-committed by the writer; the server stopped meanwhile): \
-             packets of 10.00 with 999 disburses of 0.01 each, so 1,000 operations per packet. \
+             packets of 10.00 with {} disburses of 0.01 each, so {} operations per packet. \
              Queries target seeded disburses spread over the whole history, by merchant ids, over \
              one connection (so the latency is one request's, without queueing); the store lookup \
              alone is also timed in-process, without HTTP or RSA. Disburse throughput is the spread \
              scenario with {} connections.",
+            crate::seed::OPERATIONS_PER_PACKET - 1,
+            thousands(crate::seed::OPERATIONS_PER_PACKET),
             args.connections
         )?;
         writeln!(w)?;
@@ -575,265 +672,176 @@ fn notes_path() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("FINDINGS.md")
 }
 
-// --- SVG -------------------------------------------------------------------------------------
+#[cfg(test)]
+pub(crate) mod fixture {
+    //! A report built from fixed figures, for the report's and the charts' tests.
+    use crate::ceiling::Ceiling;
+    use crate::load::{LoadResult, Scenario};
+    use crate::{GrowthPoint, Measured, Report, SweepPoint};
+    use clap::Parser as _;
 
-const COLORS: [&str; 4] = ["#c0392b", "#2c7fb8", "#27ae60", "#8e44ad"];
-
-struct Series {
-    name: String,
-    points: Vec<(f64, f64)>,
-}
-
-/// A line chart in a `width`×`height` box at (`left`, `top`).
-fn line_chart(
-    svg: &mut String,
-    (left, top, width, height): (f64, f64, f64, f64),
-    title: &str,
-    x_label: &str,
-    y_label: &str,
-    series: &[Series],
-    x_log: bool,
-) {
-    let (pad_left, pad_bottom, pad_top) = (60.0, 45.0, 30.0);
-    let (plot_w, plot_h) = (width - pad_left - 20.0, height - pad_bottom - pad_top);
-    let all: Vec<(f64, f64)> = series.iter().flat_map(|s| s.points.iter().copied()).collect();
-    if all.is_empty() {
-        return;
-    }
-    let tx = |x: f64| if x_log { x.max(1e-9).log10() } else { x };
-    let (mut x_min, mut x_max) =
-        all.iter().fold((f64::MAX, f64::MIN), |(lo, hi), p| (lo.min(tx(p.0)), hi.max(tx(p.0))));
-    if x_max - x_min < 1e-9 {
-        x_min -= 1.0;
-        x_max += 1.0;
-    }
-    let y_max = all.iter().fold(0.0f64, |hi, p| hi.max(p.1)) * 1.1;
-    let y_max = if y_max <= 0.0 { 1.0 } else { y_max };
-    let px = |x: f64| left + pad_left + (tx(x) - x_min) / (x_max - x_min) * plot_w;
-    let py = |y: f64| top + pad_top + plot_h - y / y_max * plot_h;
-    let _ = writeln!(
-        svg,
-        r#"<text x="{:.1}" y="{:.1}" font-size="14" font-weight="bold">{title}</text>"#,
-        left + pad_left,
-        top + 18.0
-    );
-    let _ = writeln!(
-        svg,
-        r##"<rect x="{:.1}" y="{:.1}" width="{plot_w:.1}" height="{plot_h:.1}" fill="none" stroke="#888"/>"##,
-        left + pad_left,
-        top + pad_top
-    );
-    for tick in 0..=4 {
-        let value = y_max * tick as f64 / 4.0;
-        let y = py(value);
-        let _ = writeln!(
-            svg,
-            r##"<line x1="{:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#ddd"/><text x="{:.1}" y="{:.1}" font-size="11" text-anchor="end">{}</text>"##,
-            left + pad_left,
-            left + pad_left + plot_w,
-            left + pad_left - 5.0,
-            y + 4.0,
-            short(value)
-        );
-    }
-    let mut xs: Vec<f64> = all.iter().map(|p| p.0).collect();
-    xs.sort_by(f64::total_cmp);
-    xs.dedup();
-    for x in xs {
-        let _ = writeln!(
-            svg,
-            r#"<text x="{:.1}" y="{:.1}" font-size="11" text-anchor="middle">{}</text>"#,
-            px(x),
-            top + pad_top + plot_h + 15.0,
-            short(x)
-        );
-    }
-    let _ = writeln!(
-        svg,
-        r#"<text x="{:.1}" y="{:.1}" font-size="12" text-anchor="middle">{x_label}</text>"#,
-        left + pad_left + plot_w / 2.0,
-        top + height - 8.0
-    );
-    let _ = writeln!(
-        svg,
-        r#"<text transform="translate({:.1},{:.1}) rotate(-90)" font-size="12" text-anchor="middle">{y_label}</text>"#,
-        left + 14.0,
-        top + pad_top + plot_h / 2.0
-    );
-    for (index, one) in series.iter().enumerate() {
-        let color = COLORS[index % COLORS.len()];
-        let path: Vec<String> =
-            one.points.iter().map(|&(x, y)| format!("{:.1},{:.1}", px(x), py(y))).collect();
-        let _ = writeln!(
-            svg,
-            r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"/>"#,
-            path.join(" ")
-        );
-        for &(x, y) in &one.points {
-            let _ = writeln!(
-                svg,
-                r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{color}"/>"#,
-                px(x),
-                py(y)
-            );
+    pub fn result(throughput: f64, p50_ms: f64, p99_ms: f64, p999_ms: f64) -> LoadResult {
+        LoadResult {
+            requests: (throughput * 8.0) as u64,
+            elapsed_s: 8.0,
+            throughput,
+            p50_ms,
+            p99_ms,
+            p999_ms,
+            server_cpu_s: 8.0 * throughput * 450e-6,
+            client_cpu_s: 0.4,
+            rsa_floor_us: 340.0,
+            presign_s: 3.0,
+            ceiling_signs_per_s: 6100.0,
+            server_rss_peak_kb: 40_000,
+            ..LoadResult::default()
         }
-        let _ = writeln!(
-            svg,
-            r#"<text x="{:.1}" y="{:.1}" font-size="11" fill="{color}">{}</text>"#,
-            left + pad_left + 8.0,
-            top + pad_top + 14.0 + 14.0 * index as f64,
-            one.name
-        );
     }
-}
 
-fn short(value: f64) -> String {
-    if value >= 10_000.0 {
-        let k = value / 1000.0;
-        if k >= 1000.0 {
-            format!("{:.0}M", k / 1000.0)
-        } else {
-            format!("{k:.0}k")
-        }
-    } else if value >= 10.0 {
-        format!("{value:.0}")
-    } else {
-        format!("{value:.1}")
-    }
-}
-
-fn document(width: f64, height: f64, body: &str) -> String {
-    format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif">
-<rect width="100%" height="100%" fill="white"/>
-{body}</svg>
-"#
-    )
-}
-
-/// (file name, SVG) for every plot the data allows.
-pub fn plots(report: &Report) -> Vec<(String, String)> {
-    let mut plots = Vec::new();
-
-    if !report.sweep.is_empty() {
-        let mut body = String::new();
-        let offered = |f: &dyn Fn(&LoadResult) -> f64| -> Vec<(f64, f64)> {
-            report.sweep.iter().map(|p| (p.offered_fraction * 100.0, f(&p.result))).collect()
+    pub fn report(command: &[&str]) -> Report {
+        let args = crate::Cli::parse_from(["hongbao-bench"].iter().chain(command)).run;
+        let measured = |store, scenario, connections, result| Measured {
+            store,
+            scenario,
+            connections,
+            result,
         };
-        let capacity = report.capacity.as_ref().map_or(1.0, |c| c.throughput.max(1.0));
-        line_chart(
-            &mut body,
-            (0.0, 0.0, 460.0, 340.0),
-            "Throughput against offered load",
-            "offered load, % of the measured capacity",
-            "served, % of the measured capacity",
-            &[
-                Series {
-                    name: "served".into(),
-                    points: offered(&|r| 100.0 * r.throughput / capacity),
-                },
-                Series {
-                    name: "offered".into(),
-                    points: report
-                        .sweep
-                        .iter()
-                        .map(|p| (p.offered_fraction * 100.0, p.offered_fraction * 100.0))
-                        .collect(),
-                },
+        let mut postgres = result(1300.0, 40.0, 120.0, 180.0);
+        postgres.db_cpu_s = Some(8.0 * 1300.0 * 400e-6);
+        let sweep = [
+            (0.2, 0.6, 1.5, 3.0),
+            (0.4, 0.7, 2.0, 4.0),
+            (0.6, 0.8, 3.0, 6.0),
+            (0.7, 0.9, 4.0, 9.0),
+            (0.8, 1.2, 6.0, 20.0),
+            (0.9, 2.0, 9.0, 60.0),
+            (1.0, 5.0, 150.0, 400.0),
+        ]
+        .into_iter()
+        .map(|(fraction, p50, p99, p999)| SweepPoint {
+            offered_fraction: fraction,
+            offered: fraction * 4400.0,
+            result: result(fraction * 4400.0 * 0.99, p50, p99, p999),
+        })
+        .collect();
+        let growth = [(10_000, 5.0, 0.49), (100_000, 40.0, 0.51), (1_000_000, 400.0, 0.54)]
+            .into_iter()
+            .map(|(operations, seed_s, p50)| GrowthPoint {
+                operations,
+                seed_s,
+                store_query_p50_us: 30.0,
+                store_query_p99_us: 80.0,
+                query: result(1500.0, p50, 1.2, 2.0),
+                disburse: result(3600.0, 15.0, 40.0, 60.0),
+                db_bytes: operations * 600,
+            })
+            .collect();
+        Report {
+            args,
+            ceiling: Ceiling {
+                threads: 2,
+                signs_per_s: 6000.0,
+                verifies_per_s: 90_000.0,
+                floor_us: 340.0,
+            },
+            measured: vec![
+                measured("SQLite", Scenario::QueryAlipayIds, 64, result(4500.0, 12.0, 30.0, 40.0)),
+                measured("SQLite", Scenario::DisburseSpread, 64, result(3500.0, 16.0, 35.0, 45.0)),
+                measured("PostgreSQL", Scenario::DisburseSpread, 64, postgres),
             ],
-            false,
-        );
-        line_chart(
-            &mut body,
-            (460.0, 0.0, 460.0, 340.0),
-            "Latency against offered load",
-            "offered load, % of the measured capacity",
-            "latency, ms",
-            &[
-                Series { name: "p50".into(), points: offered(&|r| r.p50_ms) },
-                Series { name: "p99".into(), points: offered(&|r| r.p99_ms) },
-            ],
-            false,
-        );
-        plots.push(("load.svg".to_owned(), document(920.0, 340.0, &body)));
-    }
-    if !report.measured.is_empty() {
-        let mut body = String::new();
-        let row_h = 22.0;
-        let (label_w, bar_w) = (330.0, 420.0);
-        let _ = writeln!(
-            body,
-            r#"<text x="10" y="20" font-size="14" font-weight="bold">Efficiency: RSA floor ÷ CPU per request (server + database on PostgreSQL)</text>"#
-        );
-        for (index, measured) in report.measured.iter().enumerate() {
-            let y = 40.0 + row_h * index as f64;
-            let cost = Cost::of(&measured.result);
-            let share = cost.efficiency_with_db.unwrap_or(cost.efficiency);
-            let color = if measured.store == "SQLite" { COLORS[1] } else { COLORS[2] };
-            let _ = writeln!(
-                body,
-                r##"<text x="{:.1}" y="{:.1}" font-size="12" text-anchor="end">{} {}</text><rect x="{:.1}" y="{y:.1}" width="{:.1}" height="{:.1}" fill="{color}"/><text x="{:.1}" y="{:.1}" font-size="11">{:.0} % ({:.0}/s)</text>"##,
-                label_w - 8.0,
-                y + 14.0,
-                measured.store,
-                measured.scenario.name(),
-                label_w,
-                (share.min(1.2) * bar_w).max(1.0),
-                row_h - 6.0,
-                label_w + share.min(1.2) * bar_w + 5.0,
-                y + 14.0,
-                share * 100.0,
-                measured.result.throughput
-            );
+            capacity: Some(result(4400.0, 25.0, 60.0, 80.0)),
+            sweep,
+            growth,
+            postgres_note: "a private cluster".into(),
+            command_line: super::shown_command(command.iter().map(|arg| arg.to_string())),
+            wall_s: 754.4,
         }
-        let bottom = 40.0 + row_h * report.measured.len() as f64;
-        for (fraction, label) in [(0.55, "55 %"), (0.8, "80 %"), (0.92, "92 %"), (1.0, "100 %")] {
-            let x = label_w + fraction * bar_w;
-            let _ = writeln!(
-                body,
-                r##"<line x1="{x:.1}" y1="32" x2="{x:.1}" y2="{bottom:.1}" stroke="#555" stroke-dasharray="4 3"/><text x="{x:.1}" y="{:.1}" font-size="11" text-anchor="middle">{label}</text>"##,
-                bottom + 14.0
-            );
-        }
-        plots.push((
-            "scenarios.svg".to_owned(),
-            document(label_w + bar_w + 140.0, bottom + 24.0, &body),
-        ));
     }
-    if !report.growth.is_empty() {
-        let mut body = String::new();
-        let points = |f: &dyn Fn(&crate::GrowthPoint) -> f64| -> Vec<(f64, f64)> {
-            report.growth.iter().map(|g| (g.operations as f64, f(g))).collect()
-        };
-        line_chart(
-            &mut body,
-            (0.0, 0.0, 460.0, 320.0),
-            "Query latency against existing operations",
-            "existing operations (log scale)",
-            "ms (µs/1000 for the lookup)",
-            &[
-                Series { name: "HTTP query p50".into(), points: points(&|g| g.query.p50_ms) },
-                Series { name: "HTTP query p99".into(), points: points(&|g| g.query.p99_ms) },
-                Series {
-                    name: "store lookup p50".into(),
-                    points: points(&|g| g.store_query_p50_us / 1000.0),
-                },
-            ],
-            true,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prose_figures_are_the_reports_own() {
+        let report = fixture::report(&["--seconds", "8"]);
+        let text = markdown(&report).unwrap();
+        // 3 scenarios + capacity + 7 sweep points + 3 × 2 growth windows = 17 windows of 8 s,
+        // each pre-signed in 3 s; seeding 5 + 40 + 400 s.
+        assert!(text.contains("This run took 12 min 34 s of wall time"), "{text}");
+        assert!(text.contains("2 min 16 s in measured windows, 51 s pre-signing"), "{text}");
+        assert!(text.contains("7 min 25 s seeding the growth levels"), "{text}");
+        assert!(
+            text.contains(
+                "the slowest scenario (disburse, spread over 1,000 packets on PostgreSQL) answered 1,300"
+            ),
+            "{text}"
         );
-        line_chart(
-            &mut body,
-            (460.0, 0.0, 460.0, 320.0),
-            "Disburse throughput against existing operations",
-            "existing operations (log scale)",
-            "% of the signing ceiling",
-            &[Series {
-                name: "spread disburse".into(),
-                points: points(&|g| 100.0 * ratio(report, &g.disburse)),
-            }],
-            true,
-        );
-        plots.push(("growth.svg".to_owned(), document(920.0, 320.0, &body)));
+        assert!(text.contains("(operation.query by Alipay ids on SQLite) 4,500"), "{text}");
+        assert!(text.contains("this machine made 6,000 signatures a second"), "{text}");
+        assert!(text.contains("right before the sweep, 4400 req/s"), "{text}");
+        assert!(!text.contains("15 minutes"), "a hard-coded duration is back:\n{text}");
+
+        // Another run, other figures: nothing in the prose stays behind.
+        let mut other = fixture::report(&["--seconds", "8"]);
+        other.wall_s = 61.0;
+        other.measured[2].result.throughput = 987.0;
+        let text = markdown(&other).unwrap();
+        assert!(text.contains("This run took 1 min 01 s"), "{text}");
+        assert!(text.contains("answered 987 signed requests a second"), "{text}");
     }
-    plots
+
+    #[test]
+    fn reproduce_line_is_the_command_of_the_run() {
+        let full: Vec<&str> = crate::FULL_RUN.split(' ').skip(1).collect();
+        let text = markdown(&fixture::report(&full)).unwrap();
+        let block = format!("```sh\n{}\n{}\n```", crate::BUILD_COMMAND, crate::FULL_RUN);
+        assert!(text.contains(&block), "{text}");
+        assert!(!text.contains("not the documented full run"), "{text}");
+
+        let short = ["--seconds", "1", "--growth", "none", "--only", "query-alipay,spread"];
+        let text = markdown(&fixture::report(&short)).unwrap();
+        let block = format!(
+            "```sh\n{}\ntarget/release/hongbao-bench --seconds 1 --growth none --only query-alipay,spread\n```",
+            crate::BUILD_COMMAND
+        );
+        assert!(text.contains(&block), "{text}");
+        assert!(
+            text.contains(&format!(
+                "not the documented full run (README.md), which is `{}`",
+                crate::FULL_RUN
+            )),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn readme_shows_the_documented_full_run() {
+        let readme = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"),
+        )
+        .unwrap();
+        let line = format!("`{} && {}`", crate::BUILD_COMMAND, crate::FULL_RUN);
+        assert!(readme.contains(&line), "README.md's bench line is not {line}");
+    }
+
+    #[test]
+    fn shown_command_quotes_what_the_shell_would_split() {
+        let args = ["--data-dir", "/tmp/a b", "--postgres", "postgres://u@127.0.0.1/db", "it's"];
+        assert_eq!(
+            shown_command(args.iter().map(|arg| arg.to_string())),
+            "target/release/hongbao-bench --data-dir '/tmp/a b' --postgres postgres://u@127.0.0.1/db 'it'\\''s'"
+        );
+    }
+
+    #[test]
+    fn findings_are_appended() {
+        let findings = std::fs::read_to_string(notes_path()).unwrap();
+        let text = markdown(&fixture::report(&[])).unwrap();
+        assert!(
+            text.trim_end().ends_with(findings.trim_end()),
+            "FINDINGS.md is not the report's end"
+        );
+    }
 }
