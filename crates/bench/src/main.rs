@@ -167,7 +167,7 @@ fn wanted(args: &RunArgs, key: &str) -> bool {
 
 fn run(mut args: RunArgs) -> Result<()> {
     let started = std::time::Instant::now();
-    let command_line = report::shown_command(std::env::args().skip(1));
+    let command_line = report::shown_command(std::env::args());
     if args.smoke {
         args.seconds = args.seconds.min(0.5);
         args.postgres = "off".into();

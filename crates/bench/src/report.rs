@@ -266,23 +266,24 @@ fn scenario_row(
     );
 }
 
-/// The command a run was invoked with, as a reader would type it from the repository's root:
-/// the release binary's path, then the arguments as given (quoted where the shell needs it).
+/// The command a run was invoked with, as typed: the program as given (relative to the current
+/// folder when it was given as an absolute path under it), then the arguments, quoted where the
+/// shell needs it.
 pub fn shown_command(args: impl IntoIterator<Item = String>) -> String {
-    let mut shown = String::from("target/release/hongbao-bench");
-    for arg in args {
-        shown.push(' ');
+    let here = std::env::current_dir().ok();
+    let mut shown = Vec::new();
+    for (index, arg) in args.into_iter().enumerate() {
+        let arg = match (&here, index) {
+            (Some(here), 0) => std::path::Path::new(&arg)
+                .strip_prefix(here)
+                .map_or(arg.clone(), |relative| relative.display().to_string()),
+            _ => arg,
+        };
         let plain = !arg.is_empty()
             && arg.chars().all(|c| c.is_ascii_alphanumeric() || "-_=.,/:@+%".contains(c));
-        if plain {
-            shown.push_str(&arg);
-        } else {
-            shown.push('\'');
-            shown.push_str(&arg.replace('\'', r"'\''"));
-            shown.push('\'');
-        }
+        shown.push(if plain { arg } else { format!("'{}'", arg.replace('\'', r"'\''")) });
     }
-    shown
+    shown.join(" ")
 }
 
 /// "12 min 05 s", "48 s".
@@ -311,15 +312,18 @@ fn run_paragraph(report: &Report) -> String {
     let seeding: f64 = report.growth.iter().map(|g| g.seed_s).sum();
     let presign: f64 = windows(report).map(|r| r.presign_s).sum();
     let measured: f64 = windows(report).map(|r| r.elapsed_s).sum();
+    let seeding = if report.growth.is_empty() {
+        String::new()
+    } else {
+        format!(", {} seeding the growth levels", duration(seeding))
+    };
     format!(
         "This run took {} of wall time on this machine: {} in measured windows, {} pre-signing \
-         requests before them, {} seeding the growth levels, the rest starting servers, funding \
-         packets before the windows and sampling the ceiling. Reproduce it (the release build \
-         matters):",
+         requests before them{seeding}, the rest starting servers, funding packets before the \
+         windows and sampling the ceiling. Reproduce it (the release build matters):",
         duration(report.wall_s),
         duration(measured),
         duration(presign),
-        duration(seeding)
     )
 }
 
@@ -330,6 +334,13 @@ fn merchant_paragraph(report: &Report) -> Option<String> {
     };
     let slowest = report.measured.iter().min_by(by_throughput)?;
     let fastest = report.measured.iter().max_by(by_throughput)?;
+    let mut stores: Vec<&str> = Vec::new();
+    for measured in &report.measured {
+        if !stores.contains(&measured.store) {
+            stores.push(measured.store);
+        }
+    }
+    let stores = stores.join(" and ");
     Some(format!(
         "**What these figures mean for a merchant.** A sandbox that one merchant's tests, CI and \
          staging call sees a few requests a second: it needs far less than these figures, and any \
@@ -338,8 +349,8 @@ fn merchant_paragraph(report: &Report) -> Option<String> {
          numbers matter to a platform that runs its own red packet service at volume: there every \
          request costs one RSA-2048 signature and one verification (this machine made {} \
          signatures a second at the start of the run), and the tables below show how much of \
-         that `hongbao serve` turns into answered requests on SQLite and PostgreSQL, and what \
-         each request costs in CPU.",
+         that `hongbao serve` turns into answered requests on {stores}, and what each request \
+         costs in CPU.",
         slowest.scenario.name(),
         slowest.store,
         thousands(slowest.result.throughput.round() as u64),
@@ -753,7 +764,9 @@ pub(crate) mod fixture {
             sweep,
             growth,
             postgres_note: "a private cluster".into(),
-            command_line: super::shown_command(command.iter().map(|arg| arg.to_string())),
+            command_line: super::shown_command(
+                ["target/release/hongbao-bench"].iter().chain(command).map(|arg| arg.to_string()),
+            ),
             wall_s: 754.4,
         }
     }
@@ -780,6 +793,7 @@ mod tests {
         );
         assert!(text.contains("(operation.query by Alipay ids on SQLite) 4,500"), "{text}");
         assert!(text.contains("this machine made 6,000 signatures a second"), "{text}");
+        assert!(text.contains("answered requests on SQLite and PostgreSQL"), "{text}");
         assert!(text.contains("right before the sweep, 4400 req/s"), "{text}");
         assert!(!text.contains("15 minutes"), "a hard-coded duration is back:\n{text}");
 
@@ -790,6 +804,14 @@ mod tests {
         let text = markdown(&other).unwrap();
         assert!(text.contains("This run took 1 min 01 s"), "{text}");
         assert!(text.contains("answered 987 signed requests a second"), "{text}");
+
+        // A run without growth or PostgreSQL does not speak of them.
+        let mut short = fixture::report(&["--seconds", "1", "--growth", "none"]);
+        short.growth.clear();
+        short.measured.retain(|m| m.store == "SQLite");
+        let text = markdown(&short).unwrap();
+        assert!(!text.contains("seeding the growth levels"), "{text}");
+        assert!(text.contains("answered requests on SQLite, and"), "{text}");
     }
 
     #[test]
@@ -828,10 +850,18 @@ mod tests {
 
     #[test]
     fn shown_command_quotes_what_the_shell_would_split() {
-        let args = ["--data-dir", "/tmp/a b", "--postgres", "postgres://u@127.0.0.1/db", "it's"];
+        let here = std::env::current_dir().unwrap();
+        let program = here.join("target/release/hongbao-bench").display().to_string();
+        let args =
+            [&program, "--data-dir", "/tmp/a b", "--postgres", "postgres://u@127.0.0.1/db", "it's"];
         assert_eq!(
             shown_command(args.iter().map(|arg| arg.to_string())),
             "target/release/hongbao-bench --data-dir '/tmp/a b' --postgres postgres://u@127.0.0.1/db 'it'\\''s'"
+        );
+        // A binary outside the current folder is shown as it was given.
+        assert_eq!(
+            shown_command(["/opt/bench/hongbao-bench".to_owned(), "--smoke".to_owned()]),
+            "/opt/bench/hongbao-bench --smoke"
         );
     }
 
