@@ -293,7 +293,9 @@ fn scenarios(report: &Report) -> Result<String> {
     }
     let y_of = |index: usize| (n - 1 - index) as f64;
     figure(plots_h, &keys, |area| {
-        let (left, right) = area.split_horizontally(620);
+        // The bars keep about 300 px beside labels as long as "PostgreSQL: disburse, each
+        // claim polled 3 times, signature memo on"; the efficiency bars get the rest.
+        let (left, right) = area.split_horizontally((label_w as i32 + 320).clamp(600, 700));
         // Throughput.
         let x_max = top(rows
             .iter()

@@ -719,6 +719,8 @@ pub(crate) mod fixture {
         };
         let mut postgres = result(1300.0, 40.0, 120.0, 180.0);
         postgres.db_cpu_s = Some(8.0 * 1300.0 * 400e-6);
+        let mut polled = result(2600.0, 20.0, 60.0, 90.0);
+        polled.db_cpu_s = Some(8.0 * 2600.0 * 200e-6);
         let sweep = [
             (0.2, 0.6, 1.5, 3.0),
             (0.4, 0.7, 2.0, 4.0),
@@ -759,6 +761,7 @@ pub(crate) mod fixture {
                 measured("SQLite", Scenario::QueryAlipayIds, 64, result(4500.0, 12.0, 30.0, 40.0)),
                 measured("SQLite", Scenario::DisburseSpread, 64, result(3500.0, 16.0, 35.0, 45.0)),
                 measured("PostgreSQL", Scenario::DisburseSpread, 64, postgres),
+                measured("PostgreSQL", Scenario::ClaimPolledMemo, 64, polled),
             ],
             capacity: Some(result(4400.0, 25.0, 60.0, 80.0)),
             sweep,
@@ -780,10 +783,10 @@ mod tests {
     fn prose_figures_are_the_reports_own() {
         let report = fixture::report(&["--seconds", "8"]);
         let text = markdown(&report).unwrap();
-        // 3 scenarios + capacity + 7 sweep points + 3 × 2 growth windows = 17 windows of 8 s,
+        // 4 scenarios + capacity + 7 sweep points + 3 × 2 growth windows = 18 windows of 8 s,
         // each pre-signed in 3 s; seeding 5 + 40 + 400 s.
         assert!(text.contains("This run took 12 min 34 s of wall time"), "{text}");
-        assert!(text.contains("2 min 16 s in measured windows, 51 s pre-signing"), "{text}");
+        assert!(text.contains("2 min 24 s in measured windows, 54 s pre-signing"), "{text}");
         assert!(text.contains("7 min 25 s seeding the growth levels"), "{text}");
         assert!(
             text.contains(
