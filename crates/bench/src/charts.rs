@@ -7,6 +7,7 @@ use crate::load::LoadResult;
 use crate::report::{thousands, Cost};
 use crate::Report;
 use anyhow::{anyhow, Result};
+use plotters::chart::MeshStyle;
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
@@ -215,6 +216,16 @@ fn top(values: impl Iterator<Item = f64>) -> f64 {
     }
 }
 
+/// The house style of every chart's axes: label sizes and faint grid lines.
+fn house<'m, 'a, 'b, X: Ranged, Y: Ranged, DB: DrawingBackend>(
+    mesh: &'m mut MeshStyle<'a, 'b, X, Y, DB>,
+) -> &'m mut MeshStyle<'a, 'b, X, Y, DB> {
+    mesh.label_style((FONT, 12))
+        .axis_desc_style((FONT, 13))
+        .bold_line_style(GRID_BOLD)
+        .light_line_style(GRID_LIGHT)
+}
+
 /// A vertical or horizontal reference line across the plot, dashed.
 fn dashed<X: Clone + 'static, Y: Clone + 'static>(
     from: (X, Y),
@@ -308,17 +319,12 @@ fn scenarios(report: &Report) -> Result<String> {
             .y_label_area_size(label_w)
             .build_cartesian_2d(0.0..x_max, 0.0..n as f64)
             .map_err(draw_error)?;
-        chart
-            .configure_mesh()
+        house(&mut chart.configure_mesh())
             .disable_y_mesh()
             .y_labels(0)
             .x_labels(6)
             .x_desc("answers a second (code 10000)")
             .x_label_formatter(&|v| linear_label(*v))
-            .label_style((FONT, 12))
-            .axis_desc_style((FONT, 13))
-            .bold_line_style(GRID_BOLD)
-            .light_line_style(GRID_LIGHT)
             .draw()
             .map_err(draw_error)?;
         chart
@@ -361,17 +367,12 @@ fn scenarios(report: &Report) -> Result<String> {
             .y_label_area_size(4)
             .build_cartesian_2d(0.0..x_max, 0.0..n as f64)
             .map_err(draw_error)?;
-        chart
-            .configure_mesh()
+        house(&mut chart.configure_mesh())
             .disable_y_mesh()
             .y_labels(0)
             .x_labels(6)
             .x_desc("% (server + database CPU on PostgreSQL)")
             .x_label_formatter(&|v| linear_label(*v))
-            .label_style((FONT, 12))
-            .axis_desc_style((FONT, 13))
-            .bold_line_style(GRID_BOLD)
-            .light_line_style(GRID_LIGHT)
             .draw()
             .map_err(draw_error)?;
         chart
@@ -439,16 +440,11 @@ fn load(report: &Report) -> Result<String> {
             .y_label_area_size(64)
             .build_cartesian_2d(0.0..x_max, 0.0..y_max)
             .map_err(draw_error)?;
-        chart
-            .configure_mesh()
+        house(&mut chart.configure_mesh())
             .x_desc("offered load, % of the measured capacity")
             .y_desc("requests a second")
             .x_label_formatter(&|v| linear_label(*v))
             .y_label_formatter(&|v| linear_label(*v))
-            .label_style((FONT, 12))
-            .axis_desc_style((FONT, 13))
-            .bold_line_style(GRID_BOLD)
-            .light_line_style(GRID_LIGHT)
             .draw()
             .map_err(draw_error)?;
         for (value, color) in [(capacity, CAPACITY), (ceiling, CEILING)] {
@@ -489,16 +485,11 @@ fn load(report: &Report) -> Result<String> {
             .y_label_area_size(64)
             .build_cartesian_2d(0.0..x_max, log_axis(&y_range).log_scale())
             .map_err(draw_error)?;
-        chart
-            .configure_mesh()
+        house(&mut chart.configure_mesh())
             .x_desc("offered load, % of the measured capacity")
             .y_desc("latency, ms")
             .x_label_formatter(&|v| linear_label(*v))
             .y_label_formatter(&|v| log_label(*v, false))
-            .label_style((FONT, 12))
-            .axis_desc_style((FONT, 13))
-            .bold_line_style(GRID_BOLD)
-            .light_line_style(GRID_LIGHT)
             .draw()
             .map_err(draw_error)?;
         chart
@@ -562,16 +553,11 @@ fn growth(report: &Report) -> Result<String> {
             .y_label_area_size(64)
             .build_cartesian_2d(x_range.clone().log_scale(), log_axis(&y_range).log_scale())
             .map_err(draw_error)?;
-        chart
-            .configure_mesh()
+        house(&mut chart.configure_mesh())
             .x_desc("existing operations (log scale)")
             .y_desc("latency, ms (log scale)")
             .x_label_formatter(&|v| log_label(*v, true))
             .y_label_formatter(&|v| log_label(*v, false))
-            .label_style((FONT, 12))
-            .axis_desc_style((FONT, 13))
-            .bold_line_style(GRID_BOLD)
-            .light_line_style(GRID_LIGHT)
             .draw()
             .map_err(draw_error)?;
         let positive = |ms: f64| ms.max(y_range.start);
@@ -603,16 +589,11 @@ fn growth(report: &Report) -> Result<String> {
             .y_label_area_size(64)
             .build_cartesian_2d(x_range.clone().log_scale(), 0.0..y_max)
             .map_err(draw_error)?;
-        chart
-            .configure_mesh()
+        house(&mut chart.configure_mesh())
             .x_desc("existing operations (log scale)")
             .y_desc("requests a second")
             .x_label_formatter(&|v| log_label(*v, true))
             .y_label_formatter(&|v| linear_label(*v))
-            .label_style((FONT, 12))
-            .axis_desc_style((FONT, 13))
-            .bold_line_style(GRID_BOLD)
-            .light_line_style(GRID_LIGHT)
             .draw()
             .map_err(draw_error)?;
         chart
