@@ -181,11 +181,9 @@ fn decades(values: impl Iterator<Item = f64>) -> Range<f64> {
     }
     let low = 10f64.powi(low.log10().floor() as i32);
     let high = 10f64.powi(high.log10().ceil() as i32);
-    if high <= low {
-        low..low * 10.0
-    } else {
-        low..high
-    }
+    // At least two decades: over one, plotters labels every multiple (2, 3 … 9) and the top
+    // decade twice, and a reference line at its top would sit on the frame.
+    low..high.max(low * 100.0)
 }
 
 /// The range of a log axis over `range`, a hair wider so that the computed end decades (0.1 may come out as
@@ -769,6 +767,6 @@ mod tests {
         assert_eq!(log_label(100_000.0, true), "100k");
         assert_eq!(log_label(1e6, true), "1M");
         assert_eq!(decades([0.42, 380.0].into_iter()), 0.1..1000.0);
-        assert_eq!(decades([3.0].into_iter()), 1.0..10.0);
+        assert_eq!(decades([3.0, 10.0].into_iter()), 1.0..100.0);
     }
 }
