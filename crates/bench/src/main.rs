@@ -593,26 +593,9 @@ fn run_store(
     eprintln!("{store}: hongbao serve on {} (pid {})", server.addr, server.child.id());
     let mut measured = Vec::new();
     for scenario in SCENARIOS {
-        if !wanted(args, scenario_key(scenario)) {
-            continue;
+        if wanted(args, scenario_key(scenario)) {
+            measured.push(closed_loop(context, &server, dir, store, scenario)?);
         }
-        let connections =
-            if scenario == Scenario::DisburseHot { args.claimers } else { args.connections };
-        let label = format!("{store} {}", scenario.name());
-        let result = run_load(
-            context,
-            &server,
-            dir,
-            Window {
-                scenario,
-                connections,
-                seconds: args.seconds,
-                rate: None,
-                query_targets: Vec::new(),
-                label,
-            },
-        )?;
-        measured.push(Measured { store, scenario, connections, result });
     }
     if let Some((capacity, sweep)) = sweep.filter(|_| wanted(args, "sweep")) {
         let fractions: &[f64] =
@@ -660,19 +643,34 @@ fn run_store(
         }
         let config = write_config(dir, &context.gateway_key, scenario.variant())?;
         let server = Server::start(&context.hongbao, &config, database)?;
-        let window = Window {
-            scenario,
-            connections: args.connections,
-            seconds: args.seconds,
-            rate: None,
-            query_targets: Vec::new(),
-            label: format!("{store} {}", scenario.name()),
-        };
-        let result = run_load(context, &server, dir, window)?;
-        measured.push(Measured { store, scenario, connections: args.connections, result });
+        measured.push(closed_loop(context, &server, dir, store, scenario)?);
         server.stop();
     }
     Ok(measured)
+}
+
+/// One scenario's closed-loop window on `server` (the hot packet with one connection per
+/// claimer, every other scenario with `--connections`).
+fn closed_loop(
+    context: &BenchContext,
+    server: &Server,
+    dir: &Path,
+    store: &'static str,
+    scenario: Scenario,
+) -> Result<Measured> {
+    let args = &context.args;
+    let connections =
+        if scenario == Scenario::DisburseHot { args.claimers } else { args.connections };
+    let window = Window {
+        scenario,
+        connections,
+        seconds: args.seconds,
+        rate: None,
+        query_targets: Vec::new(),
+        label: format!("{store} {}", scenario.name()),
+    };
+    let result = run_load(context, server, dir, window)?;
+    Ok(Measured { store, scenario, connections, result })
 }
 
 /// Connections of the open-loop sweep and of its capacity run.
