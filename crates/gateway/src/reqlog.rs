@@ -30,10 +30,10 @@ pub const QUEUE_MAX: usize = 8192;
 /// Rows per store write.
 pub const BATCH_MAX: usize = 1024;
 /// The pause after each write, so that under load rows go in a few large transactions a
-/// second instead of one small one per wake-up. On SQLite every transaction is an fsync on the
-/// ledger's one writer (a full run measured the query scenario 34 % slower with the log
-/// written at once); a quiet console still sees a call at once, since the first row after a
-/// pause is written without waiting. `QUEUE_MAX` holds `QUEUE_MAX / FLUSH_PAUSE` rows a second.
+/// second instead of one small one per wake-up: on SQLite each is a turn of the ledger's one
+/// writer (crates/bench/FINDINGS.md has the figures before and after, and why the fsync is not
+/// what costs); a quiet console still sees a call at once, since the first row after a pause is
+/// written without waiting. `QUEUE_MAX` holds `QUEUE_MAX / FLUSH_PAUSE` rows a second.
 pub const FLUSH_PAUSE: Duration = Duration::from_millis(200);
 /// Longest text kept per column (biz_content, answers, sign content): 16 KiB.
 pub const TEXT_BYTES_MAX: usize = 16 * 1024;

@@ -38,11 +38,6 @@ impl CachingSigner {
         CachingSigner { key, memo }
     }
 
-    /// The key it signs with.
-    pub fn key(&self) -> &PrivateKey {
-        &self.key
-    }
-
     /// How many signatures it remembers now.
     pub fn remembered(&self) -> usize {
         self.memo.as_ref().and_then(|memo| memo.lock().ok().map(|memo| memo.len())).unwrap_or(0)
