@@ -412,31 +412,20 @@ fn report(err: &Error, json: bool, sent: bool) -> i32 {
 }
 
 /// Says what a notification that does not verify failed on: the verdict, the exact content
-/// the signature was checked over (Alipay's rule: every parameter but `sign` and `sign_type`,
-/// sorted) and the key it was checked with, so a merchant can tell a changed body from a wrong key.
-fn explain_notify_failure(err: &Error, body: &[u8], profile: &Path) {
+/// the client checked the signature over and the key it was checked with, so a merchant can
+/// tell a changed body from a wrong key.
+fn explain_notify_failure(client: &Client, err: &Error, body: &[u8], profile: &Path) {
     let ErrorKind::Signature(failure) = err.kind() else { return };
     // Exit 3 as any signature failure, but not "response rejected": a notification is a request.
     eprintln!("hongbao: the notification is not genuine: {failure}");
     if matches!(failure, hongbao_client::SignatureFailure::Mismatch) {
-        let pairs = hongbao_protocol::form::parse_form_lenient(body);
-        let charset = pairs
-            .iter()
-            .find(|(key, _)| key == b"charset")
-            .and_then(|(_, value)| Charset::parse(&String::from_utf8_lossy(value)))
-            .unwrap_or(Charset::Utf8);
-        let text = |bytes: &[u8]| {
-            charset.decode(bytes).unwrap_or_else(|| String::from_utf8_lossy(bytes).into_owned())
-        };
-        let mut params = hongbao_client::Params::new();
-        for (key, value) in &pairs {
-            params.insert(text(key), text(value));
+        // A mismatch comes after the body decoded, so its content is there to show.
+        if let Ok(content) = client.notify_sign_content(body) {
+            eprintln!(
+                "hongbao: checked with the alipay_public_key of {} over:\n  {content}",
+                profile.display()
+            );
         }
-        eprintln!(
-            "hongbao: checked with the alipay_public_key of {} over:\n  {}",
-            profile.display(),
-            hongbao_protocol::sign_content::notify_sign_content(&params)
-        );
         eprintln!(
             "hongbao: either the body was changed after signing, or it was signed by another key than that one"
         );
@@ -615,7 +604,7 @@ pub fn run(command: ClientCommand) -> i32 {
             match client.verify_notify_form(&body) {
                 Ok(notify) => Ok(notify_rows(&notify)),
                 Err(err) if !json && matches!(err.kind(), ErrorKind::Signature(_)) => {
-                    explain_notify_failure(&err, &body, &profile);
+                    explain_notify_failure(&client, &err, &body, &profile);
                     return EXIT_TRANSPORT;
                 }
                 Err(err) => Err(err),

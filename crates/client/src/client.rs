@@ -1099,6 +1099,21 @@ impl Client {
         Notify::verify_form(body, self.inner.charset, &self.inner.alipay_public_key)
     }
 
+    /// What [`verify_notify_form`](Client::verify_notify_form) checks the signature over, for
+    /// the same body (see [`Notify::sign_content_of_form`]).
+    ///
+    /// ```
+    /// # use hongbao_client::{Client, PrivateKey};
+    /// # let key = PrivateKey::generate(1024)?;
+    /// # let client = Client::builder("https://gw.example/gateway.do", "2021", key.clone(), key.public_key()?).build()?;
+    /// let content = client.notify_sign_content(b"notify_id=n1&amount=7.00&sign=forged")?;
+    /// assert_eq!(content, "amount=7.00&notify_id=n1");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn notify_sign_content(&self, body: &[u8]) -> Result<String, Error> {
+        Notify::sign_content_of_form(body, self.inner.charset)
+    }
+
     /// Verifies an `alipay.fund.trans.order.changed` message's decoded parameters with the
     /// Alipay public key (certificate mode: the configured Alipay certificate's; messages name
     /// no certificate). See [`TransOrderChanged`].

@@ -152,6 +152,21 @@ impl Notify {
         let (params, charset) = decode_form(body, charset)?;
         Notify::verify(&params, charset, alipay_public_key)
     }
+
+    /// The text a notify body's signature is checked over by [`Notify::verify_form`]: its
+    /// parameters decoded the same way, all but `sign` and `sign_type`, sorted (Alipay's
+    /// `rsaCheckV1`). For telling a changed body from a wrong key when verification fails.
+    ///
+    /// ```
+    /// # use hongbao_client::{Notify, Charset};
+    /// let content = Notify::sign_content_of_form(b"b=2&a=1&sign=xx&sign_type=RSA2", Charset::Utf8)?;
+    /// assert_eq!(content, "a=1&b=2");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn sign_content_of_form(body: &[u8], charset: Charset) -> Result<String, Error> {
+        let (params, _) = decode_form(body, charset)?;
+        Ok(hongbao_protocol::sign_content::notify_sign_content(&params))
+    }
 }
 
 /// Checks a post's signature: present, and valid over its parameters in its own `charset`
