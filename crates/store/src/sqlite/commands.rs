@@ -93,9 +93,9 @@ fn new_ids(conn: &Connection, app_id: &str, now_ms: i64) -> Result<NewIds, Store
     Ok(NewIds { auth_no, operation_id: new_operation_id(conn, app_id, now_ms)? })
 }
 
-const ORDER_BY_AUTH_NO: &str = concat!(order_select!(), " WHERE o.auth_no = ?1");
+const ORDER_BY_AUTH_NO: &str = concat!(order_select!(sqlite), " WHERE o.auth_no = ?1");
 const ORDER_BY_OUT_ORDER_NO: &str =
-    concat!(order_select!(), " WHERE o.app_id = ?1 AND o.out_order_no = ?2");
+    concat!(order_select!(sqlite), " WHERE o.app_id = ?1 AND o.out_order_no = ?2");
 
 pub(crate) fn order_by_auth_no(
     conn: &Connection,
@@ -334,4 +334,71 @@ fn snapshot_in(conn: &Connection) -> Result<LedgerSnapshot, StoreError> {
         snapshot.operations.push(crate::rows::operation_snapshot(row)?);
     }
     Ok(snapshot)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plan SQLite would run for `sql`, one detail line per step.
+    fn plan(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Vec<String> {
+        let mut statement = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).expect("explain");
+        let rows = statement.query_map(params, |row| row.get::<_, String>(3)).expect("plan");
+        rows.collect::<Result<_, _>>().expect("plan rows")
+    }
+
+    /// Every `operation.query` and every write looks an order up: its plan must be index
+    /// searches only, with no temporary B-tree built to sort the order's operations (which
+    /// `ORDER BY … LIMIT 1` made SQLite build for every lookup).
+    #[test]
+    fn an_order_lookup_searches_indexes_and_sorts_nothing() {
+        let mut conn = Connection::open_in_memory().expect("sqlite");
+        crate::sqlite::schema::migrate(&mut conn).expect("schema");
+        for (sql, steps) in [
+            (ORDER_BY_AUTH_NO, plan(&conn, ORDER_BY_AUTH_NO, ["A1"])),
+            (ORDER_BY_OUT_ORDER_NO, plan(&conn, ORDER_BY_OUT_ORDER_NO, ["app", "out"])),
+        ] {
+            assert!(
+                steps.iter().any(|step| step.starts_with("SEARCH o USING")),
+                "{sql}: {steps:?}"
+            );
+            assert!(steps.iter().any(|step| step.contains("SEARCH f USING")), "{sql}: {steps:?}");
+            let sorting: Vec<&String> = steps
+                .iter()
+                .filter(|step| step.contains("TEMP B-TREE") || step.as_str() == "SCAN f")
+                .collect();
+            assert!(sorting.is_empty(), "{sql} sorts or scans: {steps:?}");
+        }
+    }
+
+    /// The lookup's first operation is the earliest FUND or DISBURSE of the order, as the
+    /// dialect-neutral `ORDER BY created_at_ms LIMIT 1` finds it, and none for an order without.
+    #[test]
+    fn an_order_lookup_names_its_earliest_funding_operation() {
+        let mut conn = Connection::open_in_memory().expect("sqlite");
+        crate::sqlite::schema::migrate(&mut conn).expect("schema");
+        conn.execute_batch(
+            "INSERT INTO fund_order (auth_no, app_id, out_order_no, kind, order_title, amount_fen, \
+               status, fingerprint, created_at_ms, product) \
+             VALUES ('A1', 'app', 'out1', 'PACKET', 't', 100, 'FUNDED', 'f', 1, 'COUPON'), \
+                    ('A2', 'app', 'out2', 'PACKET', 't', 100, 'WAIT_PAY', 'f', 1, 'COUPON'); \
+             INSERT INTO fund_operation (operation_id, auth_no, out_request_no, kind, status, \
+               amount_fen, remark, fingerprint, created_at_ms) \
+             VALUES ('op-refund', 'A1', 'r0', 'REFUND', 'SUCCESS', 1, '', 'f', 1), \
+                    ('op-late', 'A1', 'r2', 'FUND', 'SUCCESS', 100, '', 'f', 30), \
+                    ('op-first', 'A1', 'r1', 'FUND', 'SUCCESS', 100, '', 'f', 20);",
+        )
+        .expect("rows");
+        let first = |sql: &str, auth_no: &str| -> Option<String> {
+            let sql = sql
+                .replace(" WHERE o.app_id = ?1 AND o.out_order_no = ?2", " WHERE o.auth_no = ?1");
+            conn.query_row(&sql, [auth_no], |row| row.get(18)).expect("order")
+        };
+        for sql in
+            [ORDER_BY_AUTH_NO, concat!(crate::rows::order_select!(), " WHERE o.auth_no = ?1")]
+        {
+            assert_eq!(first(sql, "A1").as_deref(), Some("op-first"), "{sql}");
+            assert_eq!(first(sql, "A2"), None, "{sql}");
+        }
+    }
 }

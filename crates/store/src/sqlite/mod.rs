@@ -213,6 +213,7 @@ impl SqliteStore {
         query: impl Fn(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let _permit = self.reader_permit().await?;
+        let query = move |conn: &Connection| in_read_transaction(conn, &query);
         match with_reader(&self.inner, std::time::Duration::ZERO, &query) {
             Err(err) if is_busy(&err) => {
                 let inner = Arc::clone(&self.inner);
@@ -248,6 +249,26 @@ fn is_busy(err: &StoreError) -> bool {
     )
 }
 
+/// Runs a lookup's statements in one read transaction: one snapshot for all of them, and one
+/// WAL read lock (a shared-memory lock and its `fcntl` calls) instead of one per statement, which
+/// profiling showed as a fifth of a three-statement `operation.query`'s store time.
+fn in_read_transaction<T>(
+    conn: &Connection,
+    query: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    conn.prepare_cached("BEGIN DEFERRED")?.execute([])?;
+    let result = query(conn);
+    // A read-only transaction has nothing to keep: ending it either way releases the snapshot.
+    let ended = conn
+        .prepare_cached(if result.is_ok() { "COMMIT" } else { "ROLLBACK" })
+        .and_then(|mut end| end.execute([]));
+    match (result, ended) {
+        (Ok(value), Ok(_)) => Ok(value),
+        (Err(err), _) => Err(err),
+        (Ok(_), Err(err)) => Err(err.into()),
+    }
+}
+
 /// Runs `query` on a pooled read-only connection (opening one when the pool is empty), waiting
 /// at most `busy` for a lock held elsewhere.
 fn with_reader<T>(
@@ -268,8 +289,12 @@ fn with_reader<T>(
         }
     };
     let result = conn.busy_timeout(busy).map_err(StoreError::from).and_then(|()| query(&conn));
-    if let Ok(mut pool) = inner.readers.lock() {
-        pool.push(conn);
+    // A connection left inside a transaction (its ROLLBACK failed) would refuse every later
+    // BEGIN: it is closed instead of pooled.
+    if conn.is_autocommit() {
+        if let Ok(mut pool) = inner.readers.lock() {
+            pool.push(conn);
+        }
     }
     result
 }
