@@ -138,7 +138,7 @@ pub fn open_copy(path: &Path) -> Result<CopyReport, StoreError> {
             path.display()
         )));
     }
-    let snapshot = super::commands::snapshot(&conn)?;
+    let snapshot = super::in_read_transaction(&conn, super::commands::snapshot)?;
     Ok(CopyReport { schema_version, snapshot })
 }
 

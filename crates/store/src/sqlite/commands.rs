@@ -294,15 +294,8 @@ pub fn user_balance(conn: &Connection, user_id: &str) -> Result<Option<Fen>, Sto
     balance(conn, &Account::User(user_id.to_owned()))
 }
 
+/// The whole ledger; consistent when run in one read transaction (`in_read_transaction`).
 pub fn snapshot(conn: &Connection) -> Result<LedgerSnapshot, StoreError> {
-    // One read transaction, so the snapshot is consistent.
-    conn.execute_batch("BEGIN")?;
-    let result = snapshot_in(conn);
-    let _ = conn.execute_batch("COMMIT");
-    result
-}
-
-fn snapshot_in(conn: &Connection) -> Result<LedgerSnapshot, StoreError> {
     let mut snapshot = LedgerSnapshot::default();
     let mut stmt = conn.prepare("SELECT account_id, balance_fen FROM account")?;
     let rows = stmt.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))?;

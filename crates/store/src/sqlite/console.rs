@@ -72,16 +72,9 @@ fn entries_where(
     journal_entries(found)
 }
 
-/// One order with its operations, their entries and its disburse orders.
+/// One order with its operations, their entries and its disburse orders (run by a reader, in
+/// one read transaction: they agree).
 pub fn order_detail(conn: &Connection, auth_no: &str) -> Result<Option<OrderDetail>, StoreError> {
-    // One read transaction: the order, its operations and their entries agree.
-    conn.execute_batch("BEGIN")?;
-    let result = order_detail_in(conn, auth_no);
-    let _ = conn.execute_batch("COMMIT");
-    result
-}
-
-fn order_detail_in(conn: &Connection, auth_no: &str) -> Result<Option<OrderDetail>, StoreError> {
     let found =
         summaries(conn, concat!(order_summary_select!(), " WHERE o.auth_no = ?1"), [auth_no])?;
     let Some(order) = found.into_iter().next() else { return Ok(None) };
@@ -135,35 +128,29 @@ pub fn users(conn: &Connection, limit: u32) -> Result<Vec<UserSummary>, StoreErr
     Ok(found)
 }
 
-/// One user and the newest entries of its account.
+/// One user and the newest entries of its account (run by a reader, in one read transaction:
+/// they agree).
 pub fn user_detail(
     conn: &Connection,
     user_id: &str,
     history_limit: u32,
 ) -> Result<Option<UserDetail>, StoreError> {
-    conn.execute_batch("BEGIN")?;
-    let result = (|| {
-        let user = first(
-            conn,
-            concat!(user_summary_select!(), " WHERE u.user_id = ?1"),
-            [user_id],
-            |row| user_summary(row),
-        )?;
-        let Some(user) = user else { return Ok(None) };
-        let history = entries_where(
-            conn,
-            concat!(
-                journal_select!(),
-                " WHERE e.entry_id IN (SELECT entry_id FROM posting WHERE account_id = ?1 \
-                                       ORDER BY entry_id DESC LIMIT ?2) \
-                 ORDER BY e.entry_id DESC, p.amount_fen"
-            ),
-            params![Account::User(user_id.to_owned()).id(), history_limit.max(1)],
-        )?;
-        Ok(Some(UserDetail { user, history }))
-    })();
-    let _ = conn.execute_batch("COMMIT");
-    result
+    let user =
+        first(conn, concat!(user_summary_select!(), " WHERE u.user_id = ?1"), [user_id], |row| {
+            user_summary(row)
+        })?;
+    let Some(user) = user else { return Ok(None) };
+    let history = entries_where(
+        conn,
+        concat!(
+            journal_select!(),
+            " WHERE e.entry_id IN (SELECT entry_id FROM posting WHERE account_id = ?1 \
+                                   ORDER BY entry_id DESC LIMIT ?2) \
+             ORDER BY e.entry_id DESC, p.amount_fen"
+        ),
+        params![Account::User(user_id.to_owned()).id(), history_limit.max(1)],
+    )?;
+    Ok(Some(UserDetail { user, history }))
 }
 
 /// A new sandbox user, as `decide_create_user` decides.

@@ -213,7 +213,6 @@ impl SqliteStore {
         query: impl Fn(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let _permit = self.reader_permit().await?;
-        let query = move |conn: &Connection| in_read_transaction(conn, &query);
         match with_reader(&self.inner, std::time::Duration::ZERO, &query) {
             Err(err) if is_busy(&err) => {
                 let inner = Arc::clone(&self.inner);
@@ -249,10 +248,11 @@ fn is_busy(err: &StoreError) -> bool {
     )
 }
 
-/// Runs a lookup's statements in one read transaction: one snapshot for all of them, and one
-/// WAL read lock (a shared-memory lock and its `fcntl` calls) instead of one per statement, which
-/// profiling showed as a fifth of a three-statement `operation.query`'s store time.
-fn in_read_transaction<T>(
+/// Runs a reader's statements in one read transaction: one snapshot for all of them (a ledger
+/// snapshot or a console page whose parts agree), and one WAL read lock (a shared-memory lock and
+/// its `fcntl` calls) instead of one per statement, which profiling showed as a fifth of a
+/// three-statement `operation.query`'s store time.
+pub(crate) fn in_read_transaction<T>(
     conn: &Connection,
     query: impl FnOnce(&Connection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
@@ -269,8 +269,8 @@ fn in_read_transaction<T>(
     }
 }
 
-/// Runs `query` on a pooled read-only connection (opening one when the pool is empty), waiting
-/// at most `busy` for a lock held elsewhere.
+/// Runs `query` in one read transaction on a pooled read-only connection (opening one when the
+/// pool is empty), waiting at most `busy` for a lock held elsewhere.
 fn with_reader<T>(
     inner: &Inner,
     busy: std::time::Duration,
@@ -288,7 +288,10 @@ fn with_reader<T>(
             conn
         }
     };
-    let result = conn.busy_timeout(busy).map_err(StoreError::from).and_then(|()| query(&conn));
+    let result = conn
+        .busy_timeout(busy)
+        .map_err(StoreError::from)
+        .and_then(|()| in_read_transaction(&conn, query));
     // A connection left inside a transaction (its ROLLBACK failed) would refuse every later
     // BEGIN: it is closed instead of pooled.
     if conn.is_autocommit() {
