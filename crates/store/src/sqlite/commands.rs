@@ -383,9 +383,7 @@ mod tests {
         )
         .expect("rows");
         let first = |sql: &str, auth_no: &str| -> Option<String> {
-            let sql = sql
-                .replace(" WHERE o.app_id = ?1 AND o.out_order_no = ?2", " WHERE o.auth_no = ?1");
-            conn.query_row(&sql, [auth_no], |row| row.get(18)).expect("order")
+            conn.query_row(sql, [auth_no], |row| row.get(18)).expect("order")
         };
         for sql in
             [ORDER_BY_AUTH_NO, concat!(crate::rows::order_select!(), " WHERE o.auth_no = ?1")]
