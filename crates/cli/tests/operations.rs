@@ -86,10 +86,13 @@ async fn probes_and_metrics_count_the_calls_just_made() {
     assert_eq!(server.send(&failing).await.code(), "10000");
 
     let mut text = String::new();
+    // The attempts are counted as they end, before the store records them: the outbox gauge
+    // (read from the store at each scrape) settles a moment later.
     for _ in 0..100 {
         text = server.scrape().await;
         if metric(&text, r#"hongbao_notify_attempts_total{result="retry"}"#) >= 1.0
             && answered.load(std::sync::atomic::Ordering::SeqCst) == 1
+            && metric(&text, "hongbao_notify_outbox_pending") <= 1.0
         {
             break;
         }
