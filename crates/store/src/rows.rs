@@ -28,6 +28,25 @@ pub(crate) trait Columns {
     fn int_opt(&self, index: usize) -> Result<Option<i64>, StoreError>;
 }
 
+/// The columns of a row from `start` on: a statement that selects two records side by side
+/// (`order_select!` then `view_select!`) decodes the second with the same decoder.
+pub(crate) struct Shifted<'r, R>(pub &'r R, pub usize);
+
+impl<R: Columns> Columns for Shifted<'_, R> {
+    fn text(&self, index: usize) -> Result<String, StoreError> {
+        self.0.text(self.1 + index)
+    }
+    fn text_opt(&self, index: usize) -> Result<Option<String>, StoreError> {
+        self.0.text_opt(self.1 + index)
+    }
+    fn int(&self, index: usize) -> Result<i64, StoreError> {
+        self.0.int(self.1 + index)
+    }
+    fn int_opt(&self, index: usize) -> Result<Option<i64>, StoreError> {
+        self.0.int_opt(self.1 + index)
+    }
+}
+
 fn column_error(index: usize, err: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("column {index}: {err}"))
 }
@@ -94,6 +113,9 @@ macro_rules! order_select {
     };
 }
 pub(crate) use order_select;
+
+/// How many columns `order_select!` selects.
+pub(crate) const ORDER_COLUMNS: usize = 20;
 
 /// Decodes a row of `order_select!`.
 pub(crate) fn order_record(row: &impl Columns) -> Result<OrderRecord, StoreError> {

@@ -24,6 +24,7 @@ const GHOST: &str = "2088000000000999";
 const APPS: [&str; 2] = ["appA", "appB"];
 const OPENING: i64 = 20_000;
 const FAKE_AUTH_NO: &str = "2000010100000000000000000000";
+const FAKE_OPERATION_ID: &str = "20000101000000000000000000000000";
 
 #[derive(Clone, Debug)]
 enum Action {
@@ -396,11 +397,53 @@ async fn run(backend: Backend, actions: Vec<Action>) -> Result<(), TestCaseError
                 });
                 let query = OperationQuery {
                     app_id: APPS[app].into(),
-                    order,
+                    order: order.clone(),
                     operation: OperationRef::OutRequestNo(request_no),
                 };
-                let found = store.query(query).await.expect("store").map(|view| view.operation_id);
-                prop_assert_eq!(found, expected, "step {} {:?}", step, action);
+                let by_request = store.query(query).await.expect("store");
+                let found = by_request.as_ref().map(|view| view.operation_id.clone());
+                prop_assert_eq!(
+                    found.map_err(Clone::clone),
+                    expected,
+                    "step {} {:?}",
+                    step,
+                    action
+                );
+                // By Alipay's operation id: the operation found reads the same view, and an
+                // operation of another order is not found in this one.
+                let this_auth_no = match &order {
+                    OrderRef::AuthNo(auth_no) => Some(auth_no.clone()),
+                    OrderRef::OutOrderNo(_) => {
+                        model.packets.get(&(app, packet_name(packet))).map(|p| p.auth_no.clone())
+                    }
+                };
+                let (probe, expected_by_id) = match &by_request {
+                    Ok(view) => (view.operation_id.clone(), Ok(view.clone())),
+                    Err(rejection) => {
+                        let elsewhere = model
+                            .packets
+                            .values()
+                            .find(|p| Some(&p.auth_no) != this_auth_no.as_ref())
+                            .map_or_else(
+                                || FAKE_OPERATION_ID.to_owned(),
+                                |p| p.pay_operation_id.clone(),
+                            );
+                        (elsewhere, Err(rejection.clone()))
+                    }
+                };
+                let query = OperationQuery {
+                    app_id: APPS[app].into(),
+                    order,
+                    operation: OperationRef::OperationId(probe),
+                };
+                let by_id = store.query(query).await.expect("store");
+                prop_assert_eq!(
+                    by_id,
+                    expected_by_id,
+                    "step {} {:?} by operation id",
+                    step,
+                    action
+                );
             }
         }
         let snapshot = store.snapshot().await.expect("snapshot");

@@ -386,7 +386,8 @@ impl Store for PostgresStore {
         &self,
         query: OperationQuery,
     ) -> Result<Result<OperationView, Rejection>, StoreError> {
-        self.read(|tx| Box::pin(commands::query(tx, query))).await
+        let client = self.client().await?;
+        commands::query(&client, query).await.map_err(Failure::into_store_error)
     }
 
     async fn send(&self, cmd: SendCommand) -> Result<Outcome, StoreError> {
