@@ -28,7 +28,7 @@ pub(crate) trait Columns {
     fn int_opt(&self, index: usize) -> Result<Option<i64>, StoreError>;
 }
 
-/// The columns of a row from `start` on: a statement that selects two records side by side
+/// The columns of a row from index `.1` on: a statement that selects two records side by side
 /// (`order_select!` then `view_select!`) decodes the second with the same decoder.
 pub(crate) struct Shifted<'r, R>(pub &'r R, pub usize);
 

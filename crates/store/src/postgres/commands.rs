@@ -14,6 +14,8 @@
 //!
 //! Statements that do not wait for each other's answers are pipelined: a command is two or three
 //! round trips (facts, perhaps the packet lock, then the plan with the answer's view).
+//!
+//! operation.query writes nothing and is one statement outside any transaction (`query`).
 
 use super::apply::{apply, LOAD_VIEW};
 use super::Failure;

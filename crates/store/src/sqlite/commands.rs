@@ -340,6 +340,18 @@ mod tests {
         rows.collect::<Result<_, _>>().expect("plan rows")
     }
 
+    /// PostgreSQL's operation.query decodes the view after `ORDER_COLUMNS` columns of the
+    /// order: both forms of `order_select!` must select exactly that many.
+    #[test]
+    fn order_select_selects_order_columns() {
+        let mut conn = Connection::open_in_memory().expect("sqlite");
+        crate::sqlite::schema::migrate(&mut conn).expect("schema");
+        for sql in [order_select!(), order_select!(sqlite)] {
+            let statement = conn.prepare(sql).expect("order select");
+            assert_eq!(statement.column_count(), crate::rows::ORDER_COLUMNS, "{sql}");
+        }
+    }
+
     /// Every `operation.query` and every write looks an order up: its plan must be index
     /// searches only, with no temporary B-tree built to sort the order's operations (which
     /// `ORDER BY … LIMIT 1` made SQLite build for every lookup).
